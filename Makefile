@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make install`, then `make run` or `make test`.
+SHELL := /bin/bash
+PY313 := $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
+PYTHON ?= $(if $(PY313),$(PY313),$(shell command -v python3.13))
+UV := $(PYTHON) -m uv
+VENV_PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install run stop test lint format bench
+
+install:
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found (pyenv or PATH)"; exit 1; }
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==0.13.9"
+	$(UV) sync --frozen --python $(PYTHON)
+
+run:
+	$(VENV_PY) -m kugelpos.devstack run
+
+stop:
+	$(VENV_PY) -m kugelpos.devstack stop
+
+lint:
+	$(VENV_PY) -m ruff check .
+	$(VENV_PY) -m ruff format --check .
+
+format:
+	$(VENV_PY) -m ruff format .
+	$(VENV_PY) -m ruff check --fix .
+
+test: lint
+	$(VENV_PY) -m pytest -q
+
+bench:
+	$(VENV_PY) -m kugelpos.devstack.bench
