@@ -1,0 +1,1 @@
+"""Credentials: JWTs, password and API-key hashing, and the FastAPI dependencies."""

@@ -1,0 +1,128 @@
+"""FastAPI dependencies that turn a request's credential into a `Principal`.
+
+Order: a Bearer token wins (user, service or terminal JWT); otherwise `X-API-KEY` with the
+terminal id from the path or the `terminal_id` query parameter. A present but invalid Bearer
+never falls back to the API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..errors import AuthenticationError, PermissionDeniedError
+from .api_keys import secrets_equal
+from .principal import Principal, PrincipalKind
+from .tokens import TokenCodec
+
+
+class ApiKeyResolver(Protocol):
+    async def __call__(self, terminal_id: str, api_key: str) -> Principal: ...
+
+
+class Authenticator:
+    """Lives on `app.state.auth`; services plug in how a terminal API key is checked."""
+
+    def __init__(
+        self,
+        codec: TokenCodec,
+        *,
+        api_key_resolver: ApiKeyResolver | None = None,
+        notify_api_key: str | None = None,
+    ) -> None:
+        self.codec = codec
+        self.api_key_resolver = api_key_resolver
+        self.notify_api_key = notify_api_key
+
+
+_bearer = HTTPBearer(auto_error=False)
+type BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+type ApiKeyHeader = Annotated[str | None, Header(alias="X-API-KEY", include_in_schema=True)]
+
+
+def authenticator(request: Request) -> Authenticator:
+    return request.app.state.auth
+
+
+def _terminal_id(request: Request) -> str | None:
+    return request.path_params.get("terminal_id") or request.query_params.get("terminal_id")
+
+
+async def get_principal(
+    request: Request, bearer: BearerCredentials, x_api_key: ApiKeyHeader = None
+) -> Principal:
+    auth = authenticator(request)
+    if bearer is not None:
+        return auth.codec.principal(bearer.credentials)
+    if x_api_key:
+        terminal_id = _terminal_id(request)
+        if not terminal_id:
+            raise AuthenticationError("terminal_id is required with X-API-KEY")
+        if auth.api_key_resolver is None:
+            raise AuthenticationError("API key authentication is not available here")
+        return await auth.api_key_resolver(terminal_id, x_api_key)
+    raise AuthenticationError("Not authenticated: no token or API key provided")
+
+
+async def get_token_principal(request: Request, bearer: BearerCredentials) -> Principal:
+    """Bearer only (user, service or terminal token)."""
+    if bearer is None:
+        raise AuthenticationError("Not authenticated")
+    return authenticator(request).codec.principal(bearer.credentials)
+
+
+type CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+type TokenPrincipal = Annotated[Principal, Depends(get_token_principal)]
+
+
+async def get_user(principal: TokenPrincipal) -> Principal:
+    if principal.kind is not PrincipalKind.USER:
+        raise PermissionDeniedError("A user token is required")
+    return principal
+
+
+type CurrentUser = Annotated[Principal, Depends(get_user)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A user token whose roles include one of `roles` (a tenant superuser has them all)."""
+
+    async def dependency(user: CurrentUser) -> Principal:
+        if not user.has_any_role(*roles):
+            raise PermissionDeniedError(f"One of the roles {', '.join(roles)} is required")
+        return user
+
+    return dependency
+
+
+async def get_notifier(
+    request: Request, bearer: BearerCredentials, x_api_key: ApiKeyHeader = None
+) -> Principal | None:
+    """Pub/sub acknowledgements: a service token, or the shared notify key (only here).
+
+    Returns the service principal, or None when the notify key was used.
+    """
+    auth = authenticator(request)
+    if bearer is not None:
+        principal = auth.codec.principal(bearer.credentials)
+        if principal.kind is not PrincipalKind.SERVICE:
+            raise PermissionDeniedError("A service token is required")
+        return principal
+    if x_api_key and auth.notify_api_key and secrets_equal(x_api_key, auth.notify_api_key):
+        return None
+    raise AuthenticationError("Not authenticated")
+
+
+def ensure_tenant(principal: Principal, tenant_id: str) -> None:
+    """The tenant comes only from the credential; a different path tenant is refused."""
+    if principal.tenant_id != tenant_id:
+        raise PermissionDeniedError("Access to another tenant is not allowed")
+
+
+def ensure_terminal(principal: Principal, terminal_id: str) -> None:
+    """A terminal credential acts only for its own terminal."""
+    if principal.kind is PrincipalKind.TERMINAL and principal.terminal_id != terminal_id:
+        raise PermissionDeniedError("A terminal may act only for itself")

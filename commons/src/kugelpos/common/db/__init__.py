@@ -1,0 +1,1 @@
+"""Per-tenant MongoDB access: client, documents, typed repositories, transactions."""

@@ -1,0 +1,1 @@
+"""Correlation ids, structured logs, request logging, metrics and health."""

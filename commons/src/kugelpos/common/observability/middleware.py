@@ -1,0 +1,131 @@
+"""Pure ASGI middleware (no body buffering): correlation id in and out, one access-log line
+per request, latency metrics, and a cap on request body size."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .context import REQUEST_ID_HEADER, reset_request_id, set_request_id
+from .metrics import Metrics
+
+log = structlog.get_logger("kugelpos.access")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_HEADER = REQUEST_ID_HEADER.lower().encode()
+_SECRET_QUERY = re.compile(r"(?i)(pass|secret|token|api[_-]?key|pin)[^=&]*=[^&]*")
+
+
+def _scrub_query(query: bytes) -> str:
+    text = query.decode("latin-1")
+    return _SECRET_QUERY.sub(lambda m: m.group(0).split("=", 1)[0] + "=***", text)
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(_HEADER, b"").decode("latin-1")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = set_request_id(request_id)
+        started = time.perf_counter()
+        status = 500
+        received = 0
+        too_large = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    too_large = True
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((_HEADER, request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            if _declared_length(scope) > self.max_body_bytes:
+                too_large = True
+            else:
+                with contextlib.suppress(_BodyTooLarge):
+                    await self.app(scope, limited_receive, send_with_id)
+            if too_large and status == 500:
+                status = 413
+                await _send_too_large(send_with_id, self.max_body_bytes)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe(scope["method"], template, status, elapsed)
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                query=_scrub_query(scope.get("query_string", b"")),
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                client=(scope.get("client") or ("", 0))[0],
+            )
+            reset_request_id(token)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+async def _send_too_large(send: Any, limit: int) -> None:
+    import json
+
+    from ..envelope import error_body
+    from ..errors import ErrorCode
+    from ..messages import user_message
+
+    body = json.dumps(
+        error_body(
+            code=ErrorCode.PAYLOAD_TOO_LARGE,
+            message=f"Request body exceeds {limit} bytes",
+            user_message=user_message(ErrorCode.PAYLOAD_TOO_LARGE),
+            operation=None,
+        )
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,93 @@
+"""Settings base shared by every service: environment > `.env` > defaults."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that ship in sample files; a deployment that still carries one is forgeable.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {
+        "",
+        "changeme",
+        "secret",
+        "test-secret-key-for-development-only",
+        "test-api-key-for-development-only",
+    }
+)
+DEVELOPMENT = "development"
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised at start-up when a secret is missing or a known default outside development."""
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", frozen=False
+    )
+
+    service_name: str = "kugelpos"
+    service_version: str = "1.0.0"
+    environment: str = "production"
+    log_level: str = "INFO"
+    timezone: str = "Asia/Tokyo"
+
+    secret_key: str = "test-secret-key-for-development-only"
+    algorithm: str = "HS256"
+    pubsub_notify_api_key: str = "test-api-key-for-development-only"
+
+    mongodb_uri: str = "mongodb://localhost:27017/?replicaSet=rs0"
+    db_name_prefix: str = "db_common"
+    db_max_pool_size: int = 100
+    db_min_pool_size: int = 0
+    db_max_idle_time_ms: int = 120_000
+    db_server_selection_timeout_ms: int = 5_000
+    db_connect_timeout_ms: int = 10_000
+    db_socket_timeout_ms: int = 30_000
+
+    dapr_http_endpoint: str = "http://127.0.0.1:3500"
+    redis_url: str | None = None
+
+    http_timeout_seconds: float = 10.0
+    http_max_attempts: int = 3
+    http_backoff_seconds: float = 0.2
+    breaker_failure_threshold: int = 3
+    breaker_reset_seconds: float = 60.0
+
+    base_url_account: str = "http://127.0.0.1:8000/api/v1"
+    base_url_terminal: str = "http://127.0.0.1:8001/api/v1"
+    base_url_master_data: str = "http://127.0.0.1:8002/api/v1"
+    base_url_cart: str = "http://127.0.0.1:8003/api/v1"
+    base_url_report: str = "http://127.0.0.1:8004/api/v1"
+    base_url_journal: str = "http://127.0.0.1:8005/api/v1"
+    base_url_stock: str = "http://127.0.0.1:8006/api/v1"
+
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment.lower() == DEVELOPMENT
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        if self.is_development:
+            return self
+        for name in ("secret_key", "pubsub_notify_api_key"):
+            value = getattr(self, name)
+            if value.strip() in KNOWN_DEFAULT_SECRETS or len(value) < 32:
+                raise InsecureSettingsError(
+                    f"{name.upper()} must be set to a strong value (32+ characters) "
+                    f"unless ENVIRONMENT={DEVELOPMENT}"
+                )
+        return self
+
+    def base_url(self, service: str) -> str:
+        """Base URL of another service by its name (`master-data` → `base_url_master_data`)."""
+        attr = "base_url_" + service.replace("-", "_").lower()
+        value = getattr(self, attr, None)
+        if not isinstance(value, str):
+            raise KeyError(f"no base URL configured for service {service!r}")
+        return value.rstrip("/")

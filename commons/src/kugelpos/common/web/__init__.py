@@ -1,0 +1,1 @@
+"""The FastAPI side of commons: exception handlers and the application factory."""

@@ -1,0 +1,165 @@
+"""The application factory every service uses, so all seven share one shape:
+envelope errors, correlation ids, access logs, `/health`, `/metrics`, CORS and clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+
+from ..auth.dependencies import ApiKeyResolver, Authenticator
+from ..auth.tokens import TokenCodec
+from ..clients.breaker import BreakerRegistry
+from ..clients.dapr import DaprClientHelper
+from ..clients.http import HttpClientHelper
+from ..db.mongo import Mongo
+from ..observability.health import HealthCheck, HealthStatus, run_checks
+from ..observability.logging import configure_logging
+from ..observability.metrics import Metrics
+from ..observability.middleware import RequestContextMiddleware
+from ..settings import CommonSettings
+from .handlers import install_exception_handlers
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class Infrastructure:
+    """Process-wide clients, created once at start-up and shared by every request."""
+
+    settings: CommonSettings
+    mongo: Mongo
+    http: HttpClientHelper
+    dapr: DaprClientHelper
+    auth: Authenticator
+    metrics: Metrics
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.mongo.close()
+
+
+def build_infrastructure(settings: CommonSettings, db_prefix: str) -> Infrastructure:
+    breakers = BreakerRegistry(
+        failure_threshold=settings.breaker_failure_threshold,
+        reset_timeout=settings.breaker_reset_seconds,
+    )
+    http = HttpClientHelper(
+        timeout=settings.http_timeout_seconds,
+        max_attempts=settings.http_max_attempts,
+        backoff=settings.http_backoff_seconds,
+        breakers=breakers,
+    )
+    return Infrastructure(
+        settings=settings,
+        mongo=Mongo(settings, prefix=db_prefix),
+        http=http,
+        dapr=DaprClientHelper(http, settings.dapr_http_endpoint),
+        auth=Authenticator(
+            TokenCodec(settings.secret_key, settings.algorithm),
+            notify_api_key=settings.pubsub_notify_api_key,
+        ),
+        metrics=Metrics(settings.service_name),
+    )
+
+
+def infrastructure(request: Request) -> Infrastructure:
+    """FastAPI dependency: the process-wide clients."""
+    return request.app.state.infra
+
+
+def default_health_checks(infra: Infrastructure) -> dict[str, HealthCheck]:
+    async def mongodb() -> None:
+        await infra.mongo.ping()
+
+    async def dapr() -> None:
+        if not await infra.dapr.healthz():
+            raise RuntimeError("sidecar not healthy")
+
+    checks: dict[str, HealthCheck] = {"mongodb": mongodb, "dapr_sidecar": dapr}
+    if infra.settings.redis_url:
+        url = infra.settings.redis_url
+
+        async def redis() -> None:
+            client = aioredis.from_url(url, socket_connect_timeout=2)
+            try:
+                await client.ping()
+            finally:
+                await client.aclose()
+
+        checks["redis"] = redis
+    return checks
+
+
+type Hook = Callable[[Infrastructure], Awaitable[None]]
+
+
+def create_app(
+    *,
+    settings: CommonSettings,
+    title: str,
+    db_prefix: str,
+    routers: Sequence[APIRouter],
+    welcome: str,
+    api_key_resolver: Callable[[Infrastructure], ApiKeyResolver] | None = None,
+    extra_checks: Callable[[Infrastructure], dict[str, HealthCheck]] | None = None,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+    infra = build_infrastructure(settings, db_prefix)
+    if api_key_resolver is not None:
+        infra.auth.api_key_resolver = api_key_resolver(infra)
+    checks = {**default_health_checks(infra), **(extra_checks(infra) if extra_checks else {})}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for hook in on_startup:
+            await hook(infra)
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook(infra)
+            await infra.close()
+
+    app = FastAPI(title=title, version=settings.service_version, lifespan=lifespan)
+    app.state.infra = infra
+    app.state.auth = infra.auth
+    install_exception_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-New-Token", "X-Request-ID"],
+        allow_credentials="*" not in settings.cors_origins,
+    )
+    app.add_middleware(
+        RequestContextMiddleware, metrics=infra.metrics, max_body_bytes=MAX_BODY_BYTES
+    )
+
+    @app.get("/", include_in_schema=True, tags=["meta"])
+    async def root() -> dict[str, str]:
+        return {"message": welcome}
+
+    @app.get("/health", tags=["meta"])
+    async def health() -> JSONResponse:
+        result = await run_checks(settings.service_name, settings.service_version, checks)
+        status = 200 if result.status is HealthStatus.HEALTHY else 503
+        return JSONResponse(result.model_dump(mode="json"), status_code=status)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(infra.metrics.render(), media_type=infra.metrics.content_type)
+
+    for router in routers:
+        app.include_router(router)
+    return app

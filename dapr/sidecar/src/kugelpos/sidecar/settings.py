@@ -1,0 +1,37 @@
+"""Runtime settings of the sidecar, filled from the command line."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class AppTarget:
+    """One application served by the sidecar: its Dapr app id and the base URL it listens on."""
+
+    app_id: str
+    base_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 3500
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    components_path: Path = Path("dapr/components")
+    apps: tuple[AppTarget, ...] = ()
+    # The sidecar's own id: CloudEvent `source` when the publisher does not say who it is.
+    sidecar_id: str = "kugelpos-sidecar"
+    # Redelivery backoff: first retry after `redeliver_interval`, doubling up to `max_backoff`.
+    redeliver_interval: float = 1.0
+    max_backoff: float = 30.0
+    # How long an app may take to answer one delivery before it counts as failed.
+    processing_timeout: float = 60.0
+    # How often each app's /dapr/subscribe is polled once it answered (faster until it does).
+    subscribe_poll_interval: float = 5.0
+    invoke_timeout: float = 60.0
+    # Deliveries in flight per (app, topic); Dapr's redis component defaults to 10 as well.
+    concurrency: int = 10
+    log_level: str = "info"
+
+    def app(self, app_id: str) -> AppTarget | None:
+        return next((a for a in self.apps if a.app_id == app_id), None)
