@@ -6,12 +6,15 @@ UV := $(PYTHON) -m uv
 VENV_PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run stop test lint format bench
+.PHONY: install lock run stop test lint format bench
 
 install:
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found (pyenv or PATH)"; exit 1; }
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==0.13.9"
 	$(UV) sync --frozen --python $(PYTHON)
+
+lock:
+	$(UV) lock --python $(PYTHON)
 
 run:
 	$(VENV_PY) -m kugelpos.devstack run

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import ConflictError, ServiceUnavailableError
+import httpx
+
+from ..errors import ConflictError, ExternalServiceError, ServiceUnavailableError
 from .http import HttpClientHelper
 
 
@@ -60,6 +62,15 @@ class DaprClientHelper:
         url = f"{self._base}/state/{quote(store, safe='')}"
         return url if key is None else f"{url}/{quote(key, safe='')}"
 
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Every sidecar failure surfaces as DaprError, whatever layer noticed it."""
+        try:
+            return await self._http.request(method, url, **kwargs)
+        except DaprError:
+            raise
+        except (ServiceUnavailableError, ExternalServiceError) as exc:
+            raise DaprError(exc.message) from exc
+
     def _raise_for(self, response: Any, what: str) -> None:
         if response.status_code == 409:
             raise ConflictError(f"{what}: changed concurrently (ETag mismatch)")
@@ -75,7 +86,8 @@ class DaprClientHelper:
         metadata: dict[str, str] | None = None,
     ) -> None:
         params = {f"metadata.{k}": v for k, v in (metadata or {}).items()}
-        response = await self._http.post(
+        response = await self._send(
+            "POST",
             f"{self._base}/publish/{quote(pubsub, safe='')}/{quote(topic, safe='')}",
             json=data,
             params=params or None,
@@ -83,7 +95,7 @@ class DaprClientHelper:
         self._raise_for(response, f"publish {pubsub}/{topic}")
 
     async def get_state(self, store: str, key: str) -> StateEntry | None:
-        response = await self._http.get(self._state_url(store, key))
+        response = await self._send("GET", self._state_url(store, key))
         if response.status_code in (204, 404):
             return None
         self._raise_for(response, f"get state {store}")
@@ -110,19 +122,19 @@ class DaprClientHelper:
         if first_write or etag is not None:
             item["options"] = {"concurrency": "first-write"}
         # A conditional save must not be blindly repeated: a lost reply would turn into a 409.
-        response = await self._http.post(
-            self._state_url(store), json=[item], retry=etag is None and not first_write
+        response = await self._send(
+            "POST", self._state_url(store), json=[item], retry=etag is None and not first_write
         )
         self._raise_for(response, f"save state {store}")
 
     async def delete_state(self, store: str, key: str, *, etag: str | None = None) -> None:
         headers = {"If-Match": etag} if etag else None
-        response = await self._http.request("DELETE", self._state_url(store, key), headers=headers)
+        response = await self._send("DELETE", self._state_url(store, key), headers=headers)
         self._raise_for(response, f"delete state {store}")
 
     async def get_bulk_state(self, store: str, keys: list[str]) -> dict[str, StateEntry]:
-        response = await self._http.post(
-            f"{self._state_url(store)}/bulk", json={"keys": keys, "parallelism": 10}
+        response = await self._send(
+            "POST", f"{self._state_url(store)}/bulk", json={"keys": keys, "parallelism": 10}
         )
         self._raise_for(response, f"bulk get state {store}")
         found: dict[str, StateEntry] = {}
@@ -132,7 +144,8 @@ class DaprClientHelper:
         return found
 
     async def transact_state(self, store: str, operations: list[StateOperation]) -> None:
-        response = await self._http.post(
+        response = await self._send(
+            "POST",
             f"{self._state_url(store)}/transaction",
             json={"operations": [op.to_request() for op in operations]},
             retry=False,
@@ -140,5 +153,5 @@ class DaprClientHelper:
         self._raise_for(response, f"state transaction {store}")
 
     async def healthz(self) -> bool:
-        response = await self._http.request("GET", f"{self._base}/healthz", retry=False)
+        response = await self._send("GET", f"{self._base}/healthz", retry=False)
         return response.status_code == 204

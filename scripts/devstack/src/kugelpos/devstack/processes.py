@@ -213,9 +213,8 @@ def terminate(process: ManagedProcess, grace_seconds: float = 5.0) -> bool:
     pid file can never take down an unrelated program.
     """
     record = process.record
-    if process.popen is not None and process.popen.poll() is not None:
-        signalled = False
-    elif not is_alive(record):
+    exited = process.popen is not None and process.popen.poll() is not None
+    if exited or not is_alive(record):
         signalled = False
     else:
         # The child was started with start_new_session, so its pid is its group id.

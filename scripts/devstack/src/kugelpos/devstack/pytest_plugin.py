@@ -1,1 +1,185 @@
-"""Pytest plugin placeholder; fixtures land with the launcher."""
+"""Pytest fixtures for the embedded stack (loaded for every run via `-p` in the root addopts).
+
+Session fixtures:
+- `redis_url`: a Redis of its own (the sidecar's conformance tests flush and reconfigure it,
+  so it never shares a server with the services).
+- `mongo_uri`: the session stack's MongoDB; starting it does not start anything else.
+- `stack`: the session stack with every registered service, started once and shared by every
+  test file that asks for it; its MongoDB is the one `mongo_uri` gives.
+- `stack_factory`: private stacks for the rare test that needs different settings.
+- `devstack_extra_env`: override in a conftest to pass settings to the session's services.
+
+Options: `--devstack-dir DIR` (or KUGELPOS_DEVSTACK_DIR) keeps logs and pids in DIR;
+`--devstack-log-lines N` sets how many lines of each log a failing stack test shows.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kugelpos.devstack import processes
+from kugelpos.devstack.stack import INFRA_ORDER, MONGO, REDIS, SIDECAR, SIDECAR_MODULE, Stack
+
+_HOLDER = pytest.StashKey["_SessionStacks"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("devstack", "embedded local stack")
+    group.addoption(
+        "--devstack-dir",
+        default=os.environ.get("KUGELPOS_DEVSTACK_DIR"),
+        help="directory for stack logs/pids, kept after the run (default: pytest tmp dir)",
+    )
+    group.addoption(
+        "--devstack-log-lines",
+        type=int,
+        default=40,
+        help="lines of each stack log attached to a failing test that uses the stack",
+    )
+
+
+def _sidecar_runnable() -> bool:
+    try:
+        return importlib.util.find_spec(f"{SIDECAR_MODULE}.__main__") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+class _SessionStacks:
+    """Builds stacks on first use and stops them all when the session ends."""
+
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = base_dir
+        self._main: Stack | None = None
+        self._redis: Stack | None = None
+        self._extra: list[Stack] = []
+        self._main_env: dict[str, str] | None = None
+        self.notes: list[str] = []
+
+    def _new(self, name: str, **options: Any) -> Stack:
+        return Stack(
+            self.base_dir / name,
+            mongodb_uri=os.environ.get("MONGODB_URI") or None,
+            die_with_parent=True,
+            **options,
+        )
+
+    @property
+    def main(self) -> Stack | None:
+        return self._main
+
+    def main_stack(self) -> Stack:
+        if self._main is None:
+            include_sidecar = _sidecar_runnable()
+            if not include_sidecar:
+                self.notes.append(f"{SIDECAR_MODULE} is not runnable yet: stack ran without Dapr")
+            self._main = self._new("stack", include_sidecar=include_sidecar)
+        return self._main
+
+    def full(self, extra_env: Mapping[str, str]) -> Stack:
+        stack = self.main_stack()
+        wanted = dict(extra_env)
+        if self._main_env is None:
+            self._main_env = wanted
+            stack.extra_env = wanted
+        elif self._main_env != wanted:
+            pytest.fail(
+                f"the session stack already runs with devstack_extra_env={self._main_env!r}; "
+                f"this test asks for {wanted!r}. Use `stack_factory` for different settings."
+            )
+        return stack.start()
+
+    def redis_only(self) -> Stack:
+        if self._redis is None:
+            self._redis = self._new(
+                "redis", services=(), include_mongo=False, include_sidecar=False
+            )
+            self._redis.start([REDIS])
+        return self._redis
+
+    def private(self, **options: Any) -> Stack:
+        stack = self._new(f"private-{len(self._extra) + 1}", **options)
+        self._extra.append(stack)
+        return stack.start()
+
+    def stop_all(self) -> None:
+        for stack in [*self._extra, self._main, self._redis]:
+            if stack is not None:
+                stack.stop()
+
+
+@pytest.fixture(scope="session")
+def devstack_sessions(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[_SessionStacks]:
+    chosen = request.config.getoption("--devstack-dir")
+    base_dir = Path(chosen).resolve() if chosen else tmp_path_factory.mktemp("devstack")
+    holder = _SessionStacks(base_dir)
+    request.config.stash[_HOLDER] = holder
+    try:
+        yield holder
+    finally:
+        holder.stop_all()
+
+
+@pytest.fixture(scope="session")
+def devstack_extra_env() -> dict[str, str]:
+    """Extra environment for the session stack's services; override in a conftest."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def redis_url(devstack_sessions: _SessionStacks) -> str:
+    return devstack_sessions.redis_only().redis_url
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(devstack_sessions: _SessionStacks) -> str:
+    stack = devstack_sessions.main_stack()
+    if not stack.external_mongo:
+        stack.start([MONGO])
+    return stack.mongo_uri
+
+
+@pytest.fixture(scope="session")
+def stack(devstack_sessions: _SessionStacks, devstack_extra_env: dict[str, str]) -> Stack:
+    return devstack_sessions.full(devstack_extra_env)
+
+
+@pytest.fixture(scope="session")
+def stack_factory(devstack_sessions: _SessionStacks) -> Callable[..., Stack]:
+    """stack_factory(**Stack options) -> a started private stack, stopped at session end."""
+    return devstack_sessions.private
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed and "stack" in getattr(item, "fixturenames", ()):
+        holder = item.config.stash.get(_HOLDER, None)
+        main = holder.main if holder is not None else None
+        if main is not None:
+            lines = item.config.getoption("--devstack-log-lines")
+            for name in main.component_names:
+                if name in INFRA_ORDER and name != SIDECAR:
+                    continue
+                log = main.log_path(name)
+                if log.exists():
+                    report.sections.append((f"devstack {name} log", processes.tail(log, lines)))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    holder = config.stash.get(_HOLDER, None)
+    if holder is None:
+        return
+    for note in holder.notes:
+        terminalreporter.write_line(f"devstack: {note}")
+    if exitstatus != 0:
+        terminalreporter.write_line(f"devstack: logs kept in {holder.base_dir}")

@@ -25,7 +25,7 @@ class ServiceSpec:
 
     @property
     def env_suffix(self) -> str:
-        """"master-data" -> "MASTER_DATA", as used in BASE_URL_<NAME> settings."""
+        """ "master-data" -> "MASTER_DATA", as used in BASE_URL_<NAME> settings."""
         return self.name.upper().replace("-", "_")
 
     @property
@@ -34,7 +34,9 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec(name="account", asgi="kugelpos.account.main:app", port=8000, db_prefix="db_account"),
+    ServiceSpec(
+        name="account", asgi="kugelpos.account.main:app", port=8000, db_prefix="db_account"
+    ),
     # Next, in this order as they land (ports are fixed by the contract):
     # terminal 8001 db_terminal, master-data 8002 db_master_data, cart 8003 db_cart,
     # report 8004 db_report, journal 8005 db_journal, stock 8006 db_stock.

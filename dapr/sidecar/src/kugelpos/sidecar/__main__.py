@@ -1,0 +1,3 @@
+from kugelpos.sidecar.cli import main
+
+main()

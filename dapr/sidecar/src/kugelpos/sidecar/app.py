@@ -1,0 +1,37 @@
+"""The sidecar's ASGI application."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kugelpos.sidecar import invoke, metadata_api, publisher, state_api
+from kugelpos.sidecar.errors import DaprError, dapr_error_handler
+from kugelpos.sidecar.logs import log
+from kugelpos.sidecar.runtime import Runtime
+from kugelpos.sidecar.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.create(settings)
+        await runtime.start()
+        app.state.runtime = runtime
+        log.info(
+            "sidecar_started",
+            port=settings.port,
+            apps={a.app_id: a.base_url for a in settings.apps},
+            components=[c.name for c in runtime.components.all()],
+        )
+        try:
+            yield
+        finally:
+            await runtime.close()
+            log.info("sidecar_stopped")
+
+    app = FastAPI(title="kugelpos-sidecar", lifespan=lifespan, openapi_url=None, docs_url=None)
+    app.add_exception_handler(DaprError, dapr_error_handler)
+    for module in (metadata_api, publisher, state_api, invoke):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,195 @@
+"""Delivery of one topic to one app: a consumer group per app id on the topic's stream.
+
+New entries are read with XREADGROUP. An entry the app did not take (RETRY, error, timeout, crash
+of the app or of this sidecar) stays in the group's pending list, and is claimed again once it
+has been idle for the backoff its delivery count calls for. The pending list lives in Redis, so
+nothing is lost when either side restarts: at-least-once, like daprd's redis component.
+"""
+
+import asyncio
+import contextlib
+
+import httpx
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from kugelpos.sidecar.delivery import Outcome, deliver
+from kugelpos.sidecar.logs import log
+from kugelpos.sidecar.messages import StreamMessage
+from kugelpos.sidecar.settings import AppTarget, Settings
+from kugelpos.sidecar.subscriptions import Subscription
+
+READ_BLOCK_MS = 1000
+PENDING_BATCH = 100
+
+
+def backoff_seconds(settings: Settings, times_delivered: int) -> float:
+    """Exponential: the first redelivery after `redeliver_interval`, doubling, capped."""
+    exponent = min(max(times_delivered, 1) - 1, 32)
+    return min(settings.redeliver_interval * 2**exponent, settings.max_backoff)
+
+
+class TopicConsumer:
+    def __init__(
+        self,
+        redis: Redis,
+        http: httpx.AsyncClient,
+        settings: Settings,
+        app: AppTarget,
+        sub: Subscription,
+    ) -> None:
+        self.redis = redis
+        self.http = http
+        self.settings = settings
+        self.app = app
+        # Replaced in place when the app declares a changed route for the same topic.
+        self.sub = sub
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._inflight: set[str] = set()
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+
+    @property
+    def stream(self) -> str:
+        return self.sub.topic
+
+    @property
+    def group(self) -> str:
+        return self.app.app_id
+
+    @property
+    def consumer(self) -> str:
+        return self.settings.sidecar_id
+
+    async def ensure_group(self) -> None:
+        """Creates the app's group at the stream's end (`$`), as daprd does; kept if it exists."""
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="$", mkstream=True)
+            log.info("consumer_group_created", app_id=self.group, topic=self.stream)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def start(self) -> None:
+        self._runner = asyncio.create_task(self._run(), name=f"consume:{self.group}:{self.stream}")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._runner, *self._deliveries) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _run(self) -> None:
+        await asyncio.gather(self._read_new(), self._redeliver_pending())
+
+    async def _recover(self, exc: RedisError) -> None:
+        # NOGROUP after the stream was deleted (e.g. FLUSHDB): recreate and carry on.
+        log.warning("consumer_redis_error", app_id=self.group, topic=self.stream, error=str(exc))
+        await asyncio.sleep(1.0)
+        with contextlib.suppress(RedisError):
+            await self.ensure_group()
+
+    async def _read_new(self) -> None:
+        while True:
+            try:
+                batches = await self.redis.xreadgroup(
+                    self.group,
+                    self.consumer,
+                    {self.stream: ">"},
+                    count=self.settings.concurrency,
+                    block=READ_BLOCK_MS,
+                )
+            except RedisError as exc:
+                await self._recover(exc)
+                continue
+            for _stream, entries in batches or []:
+                for entry_id, fields in entries:
+                    await self._spawn(StreamMessage.from_fields(entry_id, fields))
+
+    async def _redeliver_pending(self) -> None:
+        tick = min(max(self.settings.redeliver_interval / 2, 0.05), 1.0)
+        while True:
+            await asyncio.sleep(tick)
+            try:
+                await self._claim_due()
+            except RedisError as exc:
+                await self._recover(exc)
+
+    async def _claim_due(self) -> None:
+        min_idle_ms = int(self.settings.redeliver_interval * 1000)
+        pending = await self.redis.xpending_range(
+            self.stream, self.group, min="-", max="+", count=PENDING_BATCH, idle=min_idle_ms
+        )
+        for entry in pending:
+            entry_id = entry["message_id"].decode()
+            if entry_id in self._inflight:
+                continue
+            due_ms = int(backoff_seconds(self.settings, entry["times_delivered"]) * 1000)
+            if entry["time_since_delivered"] < due_ms:
+                continue
+            # The idle check inside XCLAIM makes the claim safe against another claimer.
+            claimed = await self.redis.xclaim(
+                self.stream, self.group, self.consumer, min_idle_time=due_ms, message_ids=[entry_id]
+            )
+            for claimed_id, fields in claimed:
+                if fields is None:
+                    await self.redis.xack(self.stream, self.group, claimed_id)
+                    continue
+                log.info(
+                    "redelivering",
+                    app_id=self.group,
+                    topic=self.stream,
+                    id=entry_id,
+                    attempt=entry["times_delivered"] + 1,
+                )
+                await self._spawn(StreamMessage.from_fields(claimed_id, fields))
+
+    async def _spawn(self, message: StreamMessage) -> None:
+        await self._slots.acquire()
+        self._inflight.add(message.id)
+        task = asyncio.create_task(self._handle(message))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _handle(self, message: StreamMessage) -> None:
+        try:
+            outcome = await deliver(
+                self.http, self.app, self.sub, message, self.settings.processing_timeout
+            )
+            if outcome is Outcome.SUCCESS:
+                await self.redis.xack(self.stream, self.group, message.id)
+            elif outcome is Outcome.DROP:
+                await self._drop(message)
+            else:
+                # Restart the idle clock without counting a delivery: backoff runs from now.
+                await self.redis.xclaim(
+                    self.stream,
+                    self.group,
+                    self.consumer,
+                    min_idle_time=0,
+                    message_ids=[message.id],
+                    justid=True,
+                )
+        except RedisError as exc:
+            # Still pending in Redis, so the redelivery loop picks it up again.
+            log.warning("consumer_ack_failed", app_id=self.group, id=message.id, error=str(exc))
+        finally:
+            self._inflight.discard(message.id)
+            self._slots.release()
+
+    async def _drop(self, message: StreamMessage) -> None:
+        dead_letter = self.sub.dead_letter_topic
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if dead_letter:
+                pipe.xadd(dead_letter, message.to_fields())
+            pipe.xack(self.stream, self.group, message.id)
+            await pipe.execute()
+        log.info(
+            "dropped",
+            app_id=self.group,
+            topic=self.stream,
+            id=message.id,
+            dead_letter_topic=dead_letter or None,
+        )

@@ -1,0 +1,3 @@
+from kugelpos.devstack.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,446 @@
+"""The embedded local stack: Redis, a MongoDB wire server, the local Dapr sidecar, the services.
+
+One class serves `make run` (fixed ports, SQLite, secrets kept in .data/) and the tests (free
+ports, memory engine, throwaway directory). Everything it starts runs in the background with a
+log and a pid record under its base directory, so another process can stop it later.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Self
+
+from kugelpos.devstack import health, keys, ports, processes
+from kugelpos.devstack.paths import repo_root
+from kugelpos.devstack.redis_server import server_argv, server_binary
+from kugelpos.devstack.services import SERVICES, ServiceSpec
+
+MongoEngine = Literal["memory", "sqlite"]
+
+REDIS = "redis"
+MONGO = "mongo"
+SIDECAR = "sidecar"
+INFRA_ORDER = (REDIS, MONGO, SIDECAR)
+
+# Fixed ports for `make run`; chosen off the usual 6379/27017 so a system Redis or MongoDB on
+# the laptop does not collide with the stack.
+DEV_PORTS = {REDIS: 6390, MONGO: 27027, SIDECAR: 3500}
+
+STATE_FILE = "stack.json"
+SIDECAR_MODULE = "kugelpos.sidecar"
+
+
+class StackError(RuntimeError):
+    """A component failed to start or to become healthy; the message holds its log tail."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to launch one component and how to tell it is ready."""
+
+    name: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    probe: health.Probe
+
+
+@dataclass
+class Stack:
+    """A local stack rooted at base_dir (logs/, pids/, data, stack.json).
+
+    ports: name -> port for every component; None picks free loopback ports (tests). Fixed
+    ports are checked before anything starts.
+    """
+
+    base_dir: Path
+    ports: Mapping[str, int] | None = None
+    mongo_engine: MongoEngine = "memory"
+    services: Sequence[ServiceSpec] = SERVICES
+    include_mongo: bool = True
+    include_sidecar: bool = True
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    persistent: bool = False
+    mongodb_uri: str | None = None  # external MongoDB: nothing is started for it
+    root: Path | None = None
+    startup_timeout: float = 30.0
+    stop_grace: float = 5.0
+    die_with_parent: bool = False
+
+    def __post_init__(self) -> None:
+        self.base_dir = Path(self.base_dir).resolve()
+        self.root = repo_root() if self.root is None else Path(self.root)
+        self._fixed_ports = self.ports is not None
+        # The sidecar always gets a port: without one running, services must still point
+        # DAPR_HTTP_ENDPOINT somewhere that is surely not another stack's sidecar.
+        names = list(dict.fromkeys([*self.component_names, SIDECAR]))
+        if self.ports is None:
+            self._ports = dict(zip(names, ports.free_ports(len(names)), strict=True))
+        else:
+            missing = [name for name in names if name not in self.ports]
+            if missing:
+                raise ValueError(f"no port given for {', '.join(missing)}")
+            self._ports = {name: int(self.ports[name]) for name in names}
+        if self.external_mongo:
+            self._ports.pop(MONGO, None)
+        if self.persistent:
+            self.secret_key = keys.stored_secret(self.base_dir / "secret")
+            self.pubsub_key = keys.stored_secret(self.base_dir / "pubsub_notify_key")
+        else:
+            self.secret_key = keys.new_secret()
+            self.pubsub_key = keys.new_secret()
+        self._running: dict[str, processes.ManagedProcess] = {}
+
+    @classmethod
+    def development(
+        cls,
+        base_dir: Path,
+        *,
+        services: Sequence[ServiceSpec] = SERVICES,
+        include_sidecar: bool = True,
+    ) -> Self:
+        """What `make run` starts: fixed ports, SQLite, persistent Redis and secrets."""
+        return cls(
+            base_dir,
+            ports=DEV_PORTS | {spec.name: spec.port for spec in services},
+            mongo_engine="sqlite",
+            services=services,
+            include_sidecar=include_sidecar,
+            persistent=True,
+            mongodb_uri=os.environ.get("MONGODB_URI") or None,
+        )
+
+    # ---- addresses -------------------------------------------------------------------------
+
+    @property
+    def external_mongo(self) -> bool:
+        return bool(self.mongodb_uri)
+
+    @property
+    def component_names(self) -> list[str]:
+        """Start order; stop goes in reverse."""
+        names = [REDIS]
+        if self.include_mongo:
+            names.append(MONGO)
+        if self.include_sidecar:
+            names.append(SIDECAR)
+        names += [spec.name for spec in self.services]
+        return names
+
+    def port(self, name: str) -> int:
+        return self._ports[name]
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self._ports[REDIS]}/0"
+
+    @property
+    def mongo_uri(self) -> str:
+        if self.mongodb_uri:
+            return self.mongodb_uri
+        return f"mongodb://127.0.0.1:{self._ports[MONGO]}/?directConnection=true"
+
+    @property
+    def sidecar_url(self) -> str:
+        return f"http://127.0.0.1:{self._ports[SIDECAR]}"
+
+    def url(self, service: str) -> str:
+        """Root URL of a service, e.g. http://127.0.0.1:8000 (append /api/v1/... yourself)."""
+        return f"http://127.0.0.1:{self._ports[self._spec(service).name]}"
+
+    def base_url(self, service: str) -> str:
+        """The BASE_URL_<NAME> value services get: <url>/api/v1."""
+        return f"{self.url(service)}/api/v1"
+
+    def address(self, name: str) -> str:
+        """The URL or URI a person would use to reach a component."""
+        if name == REDIS:
+            return self.redis_url
+        if name == MONGO:
+            return self.mongo_uri
+        if name == SIDECAR:
+            return self.sidecar_url
+        return self.url(name)
+
+    def log_path(self, name: str) -> Path:
+        return self.base_dir / "logs" / f"{name}.log"
+
+    def pid_path(self, name: str) -> Path:
+        return self.base_dir / "pids" / f"{name}.pid"
+
+    def _spec(self, name: str) -> ServiceSpec:
+        for spec in self.services:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"service {name!r} is not part of this stack")
+
+    # ---- environment -----------------------------------------------------------------------
+
+    def service_env(self, spec: ServiceSpec) -> dict[str, str]:
+        """The settings a service process gets; extra_env wins over everything else."""
+        env = dict(os.environ)
+        env.update(
+            PYTHONUNBUFFERED="1",
+            ENVIRONMENT="development",
+            SERVICE_NAME=spec.name,
+            LOG_LEVEL="INFO",
+            SECRET_KEY=self.secret_key,
+            PUBSUB_NOTIFY_API_KEY=self.pubsub_key,
+            MONGODB_URI=self.mongo_uri,
+            REDIS_URL=self.redis_url,
+            DAPR_HTTP_ENDPOINT=self.sidecar_url,
+            DAPR_HTTP_PORT=str(self._ports.get(SIDECAR, 3500)),
+            BASE_URL_DAPR=f"{self.sidecar_url}/v1.0",
+        )
+        for other in self.services:
+            env[other.base_url_env] = self.base_url(other.name)
+        env.update(self.extra_env)
+        return env
+
+    def _infra_env(self) -> dict[str, str]:
+        return dict(os.environ) | {"PYTHONUNBUFFERED": "1"}
+
+    # ---- plans -----------------------------------------------------------------------------
+
+    def _plan(self, name: str) -> _Plan:
+        port = self._ports[name]
+        if name == REDIS:
+            data_dir = self.base_dir / "redis"
+            data_dir.mkdir(parents=True, exist_ok=True)
+            argv = server_argv(server_binary(), port, data_dir, persistent=self.persistent)
+            return _Plan(name, tuple(argv), self._infra_env(), health.redis_probe(self.redis_url))
+        if name == MONGO:
+            argv = [sys.executable, "-m", "kugelpos.devstack.mongo", "--port", str(port)]
+            argv += ["--engine", self.mongo_engine]
+            if self.mongo_engine == "sqlite":
+                argv += ["--path", str(self.base_dir / "mongo.sqlite3")]
+            return _Plan(name, tuple(argv), self._infra_env(), health.mongo_probe(self.mongo_uri))
+        if name == SIDECAR:
+            if importlib.util.find_spec(f"{SIDECAR_MODULE}.__main__") is None:
+                raise StackError(
+                    f"the local Dapr sidecar ({SIDECAR_MODULE}) has no __main__ yet; "
+                    "start the stack with include_sidecar=False"
+                )
+            assert self.root is not None
+            argv = [sys.executable, "-m", SIDECAR_MODULE, "--port", str(port)]
+            argv += ["--redis-url", self.redis_url]
+            argv += ["--components-path", str(self.root / "dapr" / "components")]
+            for spec in self.services:
+                argv += ["--app", f"{spec.dapr_app_id}=http://127.0.0.1:{self._ports[spec.name]}"]
+            probe = health.http_probe(f"{self.sidecar_url}/v1.0/healthz", 204)
+            return _Plan(name, tuple(argv), self._infra_env(), probe)
+        spec = self._spec(name)
+        argv = [sys.executable, "-m", "uvicorn", spec.asgi, "--host", "127.0.0.1"]
+        argv += ["--port", str(port)]
+        return _Plan(
+            name, tuple(argv), self.service_env(spec), health.service_health_probe(self.url(name))
+        )
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def running(self, name: str) -> bool:
+        process = self._running.get(name)
+        return process is not None and process.running()
+
+    def start(self, names: Iterable[str] | None = None) -> Self:
+        """Start the given components (default: all) that are not running yet, in stack order.
+
+        Infrastructure starts one at a time, each waited for; services start together and are
+        then waited for one by one. On failure everything started by this stack is stopped.
+        """
+        wanted = set(self.component_names if names is None else names)
+        unknown = wanted - set(self.component_names)
+        if unknown:
+            raise KeyError(f"not components of this stack: {', '.join(sorted(unknown))}")
+        todo = [n for n in self.component_names if n in wanted and not self.running(n)]
+        if self.external_mongo and MONGO in todo:
+            todo.remove(MONGO)
+        if self._fixed_ports:
+            ports.ensure_free({name: self._ports[name] for name in todo})
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        needs_mongo = MONGO in wanted or any(n not in INFRA_ORDER for n in todo)
+        try:
+            if self.external_mongo and needs_mongo:
+                # Nothing to start, but fail early and clearly if the URI does not answer.
+                self._wait("mongo (MONGODB_URI)", health.mongo_probe(self.mongo_uri), None)
+            for name in (n for n in todo if n in INFRA_ORDER):
+                self.start_component(name)
+            launched = [self._launch(self._plan(n)) for n in todo if n not in INFRA_ORDER]
+            for name, probe in launched:
+                self._wait(name, probe, self._running[name])
+        except BaseException:
+            self.stop()
+            raise
+        self._write_state()
+        return self
+
+    def start_component(self, name: str) -> None:
+        """(Re)start one component on its port and wait until it is ready."""
+        if self.running(name):
+            return
+        if name == MONGO and self.external_mongo:
+            raise StackError("MongoDB is external (MONGODB_URI); nothing to start")
+        _, probe = self._launch(self._plan(name))
+        self._wait(name, probe, self._running[name])
+        self._write_state()
+
+    def stop_component(self, name: str) -> None:
+        process = self._running.pop(name, None)
+        if process is None:
+            record = processes.ProcessRecord.load(self.pid_path(name))
+            if record is None:
+                return
+            process = processes.ManagedProcess(record, self.log_path(name), self.pid_path(name))
+        processes.terminate(process, self.stop_grace)
+
+    def stop(self) -> list[str]:
+        """Stop everything this stack started, newest first, including what pid files name.
+
+        Returns the names that were actually signalled.
+        """
+        stopped = stop_recorded(self.base_dir, self._running, self.stop_grace)
+        self._running.clear()
+        return stopped
+
+    def _launch(self, plan: _Plan) -> tuple[str, health.Probe]:
+        log_path = self.log_path(plan.name)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            log.write(f"\n==== starting {plan.name}: {' '.join(plan.argv)}\n".encode())
+        self._running[plan.name] = processes.spawn(
+            plan.name,
+            plan.argv,
+            env=plan.env,
+            log_path=log_path,
+            pid_path=self.pid_path(plan.name),
+            cwd=self.root,
+            die_with_parent=self.die_with_parent,
+        )
+        return plan.name, plan.probe
+
+    def _wait(
+        self, name: str, probe: health.Probe, process: processes.ManagedProcess | None
+    ) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        reason: str | None = "not probed yet"
+        delay = 0.05
+        while time.monotonic() < deadline:
+            if process is not None and not process.running():
+                raise StackError(
+                    f"{name} exited with code {process.exit_code()} during startup; "
+                    f"last lines of {process.log_path}:\n{processes.tail(process.log_path)}"
+                )
+            reason = probe()
+            if reason is None:
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        log_hint = ""
+        if process is not None:
+            log_hint = f"; last lines of {process.log_path}:\n{processes.tail(process.log_path)}"
+        raise StackError(f"{name} not ready after {self.startup_timeout:.0f}s ({reason}){log_hint}")
+
+    def _write_state(self) -> None:
+        state = {
+            "base_dir": str(self.base_dir),
+            "ports": {n: self._ports[n] for n in self.component_names if n in self._ports},
+            "redis_url": self.redis_url,
+            "mongo_uri": self.mongo_uri,
+            "sidecar_url": self.sidecar_url if self.include_sidecar else None,
+            "services": {spec.name: self.url(spec.name) for spec in self.services},
+            "urls": {name: self.address(name) for name in self.component_names},
+        }
+        (self.base_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+# ---- working on a stack from another process (make stop, make status) -------------------------
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    alive: bool
+    port: int | None
+    log_path: Path
+
+
+def _stop_rank(name: str) -> int:
+    # Services first, then the sidecar, MongoDB and Redis, mirroring the start order.
+    return INFRA_ORDER.index(name) if name in INFRA_ORDER else len(INFRA_ORDER)
+
+
+def stop_recorded(
+    base_dir: Path,
+    owned: Mapping[str, processes.ManagedProcess] | None = None,
+    grace: float = 5.0,
+) -> list[str]:
+    """Stop every process with a pid file under base_dir (and those in `owned`)."""
+    pid_dir = Path(base_dir) / "pids"
+    found: dict[str, processes.ManagedProcess] = dict(owned or {})
+    for pid_file in sorted(pid_dir.glob("*.pid")) if pid_dir.is_dir() else []:
+        name = pid_file.stem
+        if name in found:
+            continue
+        record = processes.ProcessRecord.load(pid_file)
+        if record is None:
+            pid_file.unlink(missing_ok=True)
+            continue
+        found[name] = processes.ManagedProcess(
+            record, Path(base_dir) / "logs" / f"{name}.log", pid_file
+        )
+    stopped: list[str] = []
+    # Services go down together (they do not depend on each other), then the infrastructure
+    # one by one, so a service never loses Redis or MongoDB while it is still draining.
+    for rank in sorted({_stop_rank(name) for name in found}, reverse=True):
+        batch = [name for name in sorted(found) if _stop_rank(name) == rank]
+        with ThreadPoolExecutor(max_workers=max(len(batch), 1)) as pool:
+            results = pool.map(lambda n: (n, processes.terminate(found[n], grace)), batch)
+            stopped += [name for name, signalled in results if signalled]
+    return stopped
+
+
+def recorded_status(base_dir: Path) -> list[ComponentStatus]:
+    """What the pid files and stack.json under base_dir say, checked against /proc."""
+    base_dir = Path(base_dir)
+    try:
+        state = json.loads((base_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        state = {}
+    port_of: dict[str, int] = state.get("ports", {})
+    names = list(port_of)
+    pid_dir = base_dir / "pids"
+    if pid_dir.is_dir():
+        names += [p.stem for p in sorted(pid_dir.glob("*.pid")) if p.stem not in port_of]
+    result = []
+    for name in names:
+        record = processes.ProcessRecord.load(pid_dir / f"{name}.pid")
+        result.append(
+            ComponentStatus(
+                name=name,
+                pid=None if record is None else record.pid,
+                alive=record is not None and processes.is_alive(record),
+                port=port_of.get(name),
+                log_path=base_dir / "logs" / f"{name}.log",
+            )
+        )
+    return result

@@ -1,0 +1,105 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kugelpos.devstack.processes import ManagedProcess, ProcessRecord, is_alive, spawn, terminate
+
+SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
+
+
+def _spawn(tmp_path: Path, argv: list[str], name: str = "sleeper") -> ManagedProcess:
+    return spawn(
+        name,
+        argv,
+        env=dict(os.environ),
+        log_path=tmp_path / "logs" / f"{name}.log",
+        pid_path=tmp_path / "pids" / f"{name}.pid",
+    )
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+def test_spawn_records_and_terminate_stops(tmp_path):
+    process = _spawn(tmp_path, SLEEP)
+    record = ProcessRecord.load(process.pid_path)
+    assert record == process.record
+    assert record.argv == tuple(SLEEP)
+    assert is_alive(record)
+    assert terminate(process, grace_seconds=5)
+    assert not process.running()
+    assert not process.pid_path.exists()
+
+
+def test_stop_from_pid_file_alone(tmp_path):
+    process = _spawn(tmp_path, SLEEP)
+    # Another process only has the pid file, no Popen handle.
+    other = ManagedProcess(ProcessRecord.load(process.pid_path), process.log_path, process.pid_path)
+    assert terminate(other, grace_seconds=5)
+    process.popen.wait(timeout=5)
+
+
+def test_stale_pid_file_never_signals_an_unrelated_process(tmp_path):
+    unrelated = subprocess.Popen(SLEEP)
+    try:
+        pid_path = tmp_path / "pids" / "redis.pid"
+        # Same pid, but recorded for a different command line (a pid reused after a reboot).
+        stale = ProcessRecord("redis", unrelated.pid, ("valkey-server", "--port", "1"), None, None)
+        stale.dump(pid_path)
+        assert not is_alive(stale)
+        assert not terminate(ManagedProcess(stale, tmp_path / "x.log", pid_path), 1)
+        assert unrelated.poll() is None
+        assert not pid_path.exists()
+
+        # Same pid and argv but another start time: still not ours.
+        reused = ProcessRecord("redis", unrelated.pid, tuple(SLEEP), 1, None)
+        assert not is_alive(reused)
+        assert not terminate(ManagedProcess(reused, tmp_path / "x.log", pid_path), 1)
+        assert unrelated.poll() is None
+    finally:
+        unrelated.kill()
+        unrelated.wait()
+
+
+def test_group_children_are_stopped_too(tmp_path):
+    child_pid_file = tmp_path / "child.pid"
+    script = (
+        "import subprocess, sys, time, pathlib;"
+        f"c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
+        f"pathlib.Path({str(child_pid_file)!r}).write_text(str(c.pid));"
+        "time.sleep(60)"
+    )
+    process = _spawn(tmp_path, [sys.executable, "-c", script])
+    deadline = time.monotonic() + 10
+    while not child_pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(child_pid_file.read_text())
+    assert terminate(process, grace_seconds=5)
+    deadline = time.monotonic() + 5
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(child)
+
+
+def test_sigkill_after_grace_when_sigterm_is_ignored(tmp_path):
+    stubborn = (
+        "import signal, time, sys;"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+        "print('ready', flush=True);"
+        "time.sleep(60)"
+    )
+    process = _spawn(tmp_path, [sys.executable, "-c", stubborn])
+    deadline = time.monotonic() + 10
+    while b"ready" not in process.log_path.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    assert terminate(process, grace_seconds=0.5)
+    assert process.popen.returncode == -9
+    assert time.monotonic() - started < 5

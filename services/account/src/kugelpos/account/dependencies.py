@@ -1,0 +1,51 @@
+"""Wiring: build the services a request needs from the process-wide infrastructure."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from kugelpos.common.throttle import AttemptLimiter
+from kugelpos.common.web.app import Infrastructure, infrastructure
+
+from .config import AccountSettings
+from .tokens.service import TokenService
+from .users.service import UserService
+
+type Infra = Annotated[Infrastructure, Depends(infrastructure)]
+
+
+def get_user_service(infra: Infra) -> UserService:
+    settings = infra.settings
+    assert isinstance(settings, AccountSettings)
+    return UserService(infra.mongo, settings)
+
+
+def _limiter(infra: Infrastructure) -> AttemptLimiter:
+    # One limiter per process: it keeps the in-memory fallback counts.
+    limiter = infra.extras.get("login_limiter")
+    if limiter is None:
+        settings = infra.settings
+        assert isinstance(settings, AccountSettings)
+        limiter = AttemptLimiter(
+            infra.dapr,
+            store=settings.throttle_state_store,
+            namespace="login-failures",
+            max_attempts=settings.login_max_failures,
+            window_seconds=settings.login_failure_window_seconds,
+        )
+        infra.extras["login_limiter"] = limiter
+    return limiter
+
+
+def get_token_service(
+    infra: Infra, users: Annotated[UserService, Depends(get_user_service)]
+) -> TokenService:
+    settings = infra.settings
+    assert isinstance(settings, AccountSettings)
+    return TokenService(users, infra.auth.codec, _limiter(infra), settings)
+
+
+type Users = Annotated[UserService, Depends(get_user_service)]
+type Tokens = Annotated[TokenService, Depends(get_token_service)]

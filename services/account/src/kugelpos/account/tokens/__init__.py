@@ -1,0 +1,1 @@
+"""Password login and token introspection."""
