@@ -73,7 +73,8 @@ def _print_table(data_dir: Path, root: Path) -> bool:
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        print("  ".join(cells).rstrip())
     return all(row.alive for row in rows)
 
 

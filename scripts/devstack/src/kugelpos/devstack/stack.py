@@ -146,6 +146,8 @@ class Stack:
     def mongo_uri(self) -> str:
         if self.mongodb_uri:
             return self.mongodb_uri
+        if MONGO not in self._ports:
+            raise StackError("this stack has no MongoDB (include_mongo=False)")
         return f"mongodb://127.0.0.1:{self._ports[MONGO]}/?directConnection=true"
 
     @property
@@ -353,7 +355,7 @@ class Stack:
             "base_dir": str(self.base_dir),
             "ports": {n: self._ports[n] for n in self.component_names if n in self._ports},
             "redis_url": self.redis_url,
-            "mongo_uri": self.mongo_uri,
+            "mongo_uri": self.mongo_uri if self.include_mongo or self.external_mongo else None,
             "sidecar_url": self.sidecar_url if self.include_sidecar else None,
             "services": {spec.name: self.url(spec.name) for spec in self.services},
             "urls": {name: self.address(name) for name in self.component_names},

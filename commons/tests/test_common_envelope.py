@@ -1,0 +1,155 @@
+"""The response envelope: seven keys on success and on error, camelCase, localised messages."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import APIRouter
+import httpx
+
+from kugelpos.common.envelope import ApiResponse, Metadata, error_body, ok
+from kugelpos.common.errors import ErrorCode, NotFoundError
+from kugelpos.common.messages import language_from_header, register_messages, user_message
+from kugelpos.common.schemas import ApiModel, StrictApiModel
+
+KEYS = {"success", "code", "message", "userError", "data", "metadata", "operation"}
+
+
+class ItemOut(ApiModel):
+    item_code: str
+    unit_price: int
+    _private_note: str = "never serialised"
+
+
+class ItemIn(StrictApiModel):
+    item_code: str
+    unit_price: int
+
+
+router = APIRouter()
+
+
+@router.get("/items/{item_code}")
+async def get_item(item_code: str) -> ApiResponse[ItemOut]:
+    if item_code == "missing":
+        raise NotFoundError(f"Item {item_code} not found")
+    return ok(ItemOut(item_code=item_code, unit_price=120), operation="get_item")
+
+
+@router.get("/items")
+async def list_items() -> ApiResponse[list[ItemOut]]:
+    return ok(
+        [ItemOut(item_code="A", unit_price=1)],
+        metadata=Metadata(total=1, page=1, limit=10, sort="item_code:1", filter={"x": 1}),
+        operation="list_items",
+    )
+
+
+@router.post("/items", status_code=201)
+async def create_item(body: ItemIn) -> ApiResponse[ItemOut]:
+    return ok(ItemOut(item_code=body.item_code, unit_price=body.unit_price), code=201)
+
+
+@pytest.fixture
+def client(make_app, client_for) -> httpx.AsyncClient:
+    return client_for(make_app([router]))
+
+
+async def test_success_has_all_seven_keys_in_camel_case(client: httpx.AsyncClient) -> None:
+    response = await client.get("/items/X1")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == KEYS
+    assert body["success"] is True
+    assert body["code"] == 200
+    assert body["userError"] is None
+    assert body["metadata"] is None
+    assert body["message"] is None
+    assert body["operation"] == "get_item"
+    assert body["data"] == {"itemCode": "X1", "unitPrice": 120}
+
+
+async def test_success_with_metadata(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/items")).json()
+    assert set(body) == KEYS
+    assert body["metadata"] == {
+        "total": 1,
+        "page": 1,
+        "limit": 10,
+        "sort": "item_code:1",
+        "filter": {"x": 1},
+    }
+    assert body["data"] == [{"itemCode": "A", "unitPrice": 1}]
+
+
+@pytest.mark.parametrize("payload", [{"itemCode": "B", "unitPrice": 5}, {"item_code": "B", "unit_price": 5}])
+async def test_request_accepts_camel_and_snake_case(client: httpx.AsyncClient, payload: dict) -> None:
+    response = await client.post("/items", json=payload)
+    assert response.status_code == 201
+    assert response.json()["code"] == 201
+    assert response.json()["data"] == {"itemCode": "B", "unitPrice": 5}
+
+
+async def test_strict_model_refuses_unknown_fields(client: httpx.AsyncClient) -> None:
+    response = await client.post("/items", json={"itemCode": "B", "unitPrice": 5, "isAdmin": True})
+    assert response.status_code == 422
+    assert response.json()["code"] == ErrorCode.INVALID_INPUT
+
+
+async def test_error_has_all_seven_keys_and_six_digit_code(client: httpx.AsyncClient) -> None:
+    response = await client.get("/items/missing")
+    assert response.status_code == 404
+    body = response.json()
+    assert set(body) == KEYS
+    assert body["success"] is False
+    assert body["code"] == "100001"
+    assert isinstance(body["code"], str) and len(body["code"]) == 6
+    assert body["userError"] == {"code": "100001", "message": "Resource not found"}
+    assert body["message"] == "Item missing not found"
+    assert body["data"] is None
+    assert body["metadata"] is None
+    assert body["operation"] == "get_item"
+
+
+@pytest.mark.parametrize("header", ["ja", "ja-JP", "ja-JP,en;q=0.8", " JA "])
+async def test_accept_language_japanese(client: httpx.AsyncClient, header: str) -> None:
+    body = (await client.get("/items/missing", headers={"Accept-Language": header})).json()
+    assert body["userError"] == {"code": "100001", "message": "リソースが見つかりません"}
+    assert body["message"] == "Item missing not found"  # the technical message stays as raised
+
+
+@pytest.mark.parametrize("header", ["en", "en-US,ja;q=0.9", "fr", "", "*"])
+async def test_other_languages_get_english(client: httpx.AsyncClient, header: str) -> None:
+    body = (await client.get("/items/missing", headers={"Accept-Language": header})).json()
+    assert body["userError"]["message"] == "Resource not found"
+
+
+def test_language_from_header() -> None:
+    assert language_from_header(None) == "en"
+    assert language_from_header("ja;q=1.0") == "ja"
+    assert language_from_header("de-DE, ja") == "en"
+
+
+def test_user_message_fallbacks() -> None:
+    # Unknown detail code falls back to its category, then to the general text.
+    assert user_message("100099") == user_message(ErrorCode.GENERAL)
+    assert user_message("500077", "ja") == "エラーが発生しました"
+    assert user_message("990000") == "An error occurred"
+    assert user_message(ErrorCode.NOT_FOUND, "xx") == "Resource not found"
+
+
+def test_register_messages_for_service_codes() -> None:
+    register_messages({"406001": {"en": "Terminal not found", "ja": "端末が見つかりません"}})
+    assert user_message("406001") == "Terminal not found"
+    assert user_message("406001", "ja") == "端末が見つかりません"
+
+
+def test_error_body_shape() -> None:
+    body = error_body(code="300001", message="bad", user_message="Invalid", operation=None)
+    assert set(body) == KEYS
+    assert body["userError"] == {"code": "300001", "message": "Invalid"}
+
+
+def test_api_response_serialises_by_alias() -> None:
+    dumped = ApiResponse[int](data=3).model_dump()
+    assert set(dumped) == KEYS
+    assert dumped["userError"] is None

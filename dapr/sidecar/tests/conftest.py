@@ -1,0 +1,281 @@
+"""Harness for the sidecar's conformance tests: the sidecar and subscriber apps as processes.
+
+Everything runs for real: the sidecar as `python -m kugelpos.sidecar`, subscribers as uvicorn
+processes (subscriber_app.py), against the Redis of the `redis_url` session fixture. Nothing
+waits a fixed time: every wait polls a condition with a deadline.
+"""
+
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+TESTS_DIR = Path(__file__).resolve().parent
+COMPONENTS = TESTS_DIR.parents[1] / "components"
+SUBSCRIBER_APP = TESTS_DIR / "subscriber_app.py"
+
+# Fast redelivery so retries show up in well under a second; backoff 0.2, 0.4, 0.8, 1.0, ...
+FAST_SETTINGS = (
+    "--redeliver-interval=0.2",
+    "--max-backoff=1.0",
+    "--processing-timeout=2",
+    "--subscribe-poll-interval=0.5",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until[T](condition: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(httpx.TransportError):
+            result = condition()
+            if result:
+                return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Process:
+    """A child process with its output in a log file, stopped by its own pid only."""
+
+    def __init__(self, argv: list[str], log: Path) -> None:
+        self.argv = argv
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, like a crash."""
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class Subscriber:
+    def __init__(self, app_id: str, subscriptions: list[dict[str, Any]], workdir: Path) -> None:
+        self.app_id = app_id
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.record = workdir / f"{app_id}.jsonl"
+        argv = [
+            sys.executable,
+            str(SUBSCRIBER_APP),
+            f"--port={self.port}",
+            f"--app-id={app_id}",
+            f"--subscriptions={json.dumps(subscriptions)}",
+            f"--record={self.record}",
+        ]
+        self.process = Process(argv, workdir / f"{app_id}.log")
+
+    def start(self) -> None:
+        self.process.start()
+        wait_until(
+            lambda: self.process.alive() and httpx.get(f"{self.url}/dapr/subscribe").is_success,
+            what=f"subscriber {self.app_id}:\n{self.process.output()}",
+        )
+
+    def deliveries(self, key: str, route: str | None = None) -> list[dict[str, Any]]:
+        if not self.record.exists():
+            return []
+        records = [json.loads(line) for line in self.record.read_text().splitlines() if line]
+        return [r for r in records if r["key"] == key and (route is None or r["route"] == route)]
+
+    def wait_deliveries(
+        self, key: str, count: int, route: str | None = None, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        return wait_until(
+            lambda: (found := self.deliveries(key, route)) and len(found) >= count and found,
+            timeout=timeout,
+            what=f"{count} deliveries of {key} to {self.app_id} {route or ''}",
+        )
+
+
+class Sidecar:
+    def __init__(
+        self, redis_url: str, apps: list[Subscriber], workdir: Path, extra: tuple[str, ...] = ()
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = [
+            sys.executable,
+            "-m",
+            "kugelpos.sidecar",
+            f"--port={self.port}",
+            f"--redis-url={redis_url}",
+            f"--components-path={COMPONENTS}",
+            *[f"--app={a.app_id}={a.url}" for a in apps],
+            *extra,
+        ]
+        self.process = Process(argv, workdir / f"sidecar-{self.port}.log")
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+
+    def start(self) -> None:
+        self.process.start()
+        wait_until(
+            lambda: self.process.alive() and self.http.get("/v1.0/healthz").status_code == 204,
+            timeout=20,
+            what=f"sidecar healthz:\n{self.process.output()}",
+        )
+
+    def restart_after_kill(self) -> None:
+        self.process.kill()
+        self.start()
+
+    def subscribed(self, app_id: str, topic: str) -> bool:
+        subs = self.http.get("/v1.0/metadata").json()["subscriptions"]
+        return any(s["appID"] == app_id and s["topic"] == topic for s in subs)
+
+    def wait_subscribed(self, pairs: list[tuple[str, str]], timeout: float = 15.0) -> None:
+        for app_id, topic in pairs:
+            wait_until(
+                lambda a=app_id, t=topic: self.subscribed(a, t),
+                timeout=timeout,
+                what=f"{app_id} subscribed to {topic}:\n{self.process.output()[-3000:]}",
+            )
+
+    def publish(self, topic: str, data: Any, **kwargs: Any) -> httpx.Response:
+        return self.http.post(f"/v1.0/publish/pubsub/{topic}", json=data, **kwargs)
+
+
+class Stack:
+    """Subscriber apps plus one sidecar serving them all; every part stopped at teardown."""
+
+    def __init__(self, redis_url: str, workdir: Path) -> None:
+        self.redis_url = redis_url
+        self.workdir = workdir
+        self.apps: dict[str, Subscriber] = {}
+        self.sidecar: Sidecar | None = None
+
+    def app(self, app_id: str, subscriptions: list[dict[str, Any]]) -> Subscriber:
+        self.apps[app_id] = Subscriber(app_id, subscriptions, self.workdir)
+        return self.apps[app_id]
+
+    def start_sidecar(self, extra: tuple[str, ...] = FAST_SETTINGS) -> Sidecar:
+        self.sidecar = Sidecar(self.redis_url, list(self.apps.values()), self.workdir, extra)
+        self.sidecar.start()
+        return self.sidecar
+
+    def stop(self) -> None:
+        if self.sidecar is not None:
+            self.sidecar.process.stop()
+            self.sidecar.http.close()
+        for app in self.apps.values():
+            app.process.stop()
+
+
+class StreamInspector:
+    """Reads the topic streams and consumer groups directly in Redis."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def entry_id(self, topic: str, key: str) -> str:
+        for entry_id, fields in self.client.xrange(topic):
+            if key.encode() in fields.get(b"data", b""):
+                return entry_id.decode()
+        raise AssertionError(f"no entry for {key} in stream {topic}")
+
+    def pending(self, topic: str, group: str, entry_id: str) -> bool:
+        return bool(self.client.xpending_range(topic, group, entry_id, entry_id, 1))
+
+    def wait_acked(self, topic: str, group: str, key: str, timeout: float = 10.0) -> None:
+        entry_id = self.entry_id(topic, key)
+        wait_until(
+            lambda: not self.pending(topic, group, entry_id),
+            timeout=timeout,
+            what=f"{group} to ack {key} on {topic}",
+        )
+
+
+@pytest.fixture(scope="session")
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def streams(redis_client: redis.Redis) -> StreamInspector:
+    return StreamInspector(redis_client)
+
+
+@pytest.fixture
+def make_stack(redis_url: str, tmp_path: Path) -> Iterator[Callable[[], Stack]]:
+    """A stack for one test, stopped when the test ends."""
+    stacks: list[Stack] = []
+
+    def make() -> Stack:
+        stacks.append(Stack(redis_url, tmp_path))
+        return stacks[-1]
+
+    yield make
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_stack_builder(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Stack]]:
+    """Stacks shared by the tests of one module (built by a module fixture), stopped at the end."""
+    stacks: list[Stack] = []
+
+    def make(name: str) -> Stack:
+        stacks.append(Stack(redis_url, tmp_path_factory.mktemp(name)))
+        return stacks[-1]
+
+    yield make
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """unique("orders") -> "orders-3f2a..." so tests never share streams or keys."""
+    return lambda name: f"{name}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def fast_settings() -> tuple[str, ...]:
+    return FAST_SETTINGS
+
+
+@pytest.fixture(scope="session")
+def poll() -> Callable[..., Any]:
+    return wait_until

@@ -1,0 +1,82 @@
+"""`python -m kugelpos.devstack.bench`: start a stack on free ports, run scenarios, print JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from kugelpos.devstack.bench.scenarios import BenchContext, Scenario, load_scenarios
+from kugelpos.devstack.services import service
+from kugelpos.devstack.stack import Stack, StackError
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m kugelpos.devstack.bench")
+    parser.add_argument("--requests", type=int, default=200, help="requests per level")
+    parser.add_argument("--concurrency", default="1,10", help="comma-separated client counts")
+    parser.add_argument("--only", help="comma-separated scenario names (default: all)")
+    parser.add_argument("--mongo-engine", choices=("memory", "sqlite"), default="memory")
+    parser.add_argument("--keep-logs", type=Path, help="put the stack's logs here and keep them")
+    parser.add_argument("--list", action="store_true", help="list scenarios and exit")
+    return parser.parse_args(argv)
+
+
+async def _run(stack: Stack, chosen: list[Scenario], args: argparse.Namespace) -> list[dict]:
+    levels = [int(level) for level in args.concurrency.split(",") if level.strip()]
+    limits = httpx.Limits(max_connections=max(levels) * 2, max_keepalive_connections=max(levels))
+    figures: list[dict] = []
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        context = BenchContext(stack, client, args.requests, levels)
+        for item in chosen:
+            for name, result in await item.run(context):
+                figures.append({"scenario": name, **result.figures()})
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
+    scenarios = load_scenarios()
+    if args.list:
+        for item in scenarios.values():
+            print(f"{item.name}  (services: {', '.join(item.services)})")
+        return 0
+    wanted = args.only.split(",") if args.only else list(scenarios)
+    unknown = [name for name in wanted if name not in scenarios]
+    if unknown:
+        print(f"unknown scenario(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    chosen = [scenarios[name] for name in wanted]
+    needed = dict.fromkeys(name for item in chosen for name in item.services)
+    with tempfile.TemporaryDirectory(prefix="kugelpos-bench-") as scratch:
+        base_dir = args.keep_logs or Path(scratch)
+        stack = Stack(
+            base_dir,
+            services=[service(name) for name in needed],
+            mongo_engine=args.mongo_engine,
+            die_with_parent=True,
+        )
+        try:
+            stack.start()
+            figures = asyncio.run(_run(stack, chosen, args))
+        except StackError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            stack.stop()
+    report = {
+        "stack": {"mongo_engine": args.mongo_engine, "services": list(needed)},
+        "results": figures,
+    }
+    print(json.dumps(report, indent=2))
+    return 1 if any(entry["errors"] for entry in figures) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

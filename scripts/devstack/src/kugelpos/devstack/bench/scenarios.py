@@ -1,0 +1,55 @@
+"""Scenario registry. A scenario module registers itself with @scenario and is listed in
+SCENARIO_MODULES; the runner starts the services its scenarios name."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from kugelpos.devstack.bench.timing import LoadResult
+from kugelpos.devstack.stack import Stack
+
+SCENARIO_MODULES = ("kugelpos.devstack.bench.account",)
+
+
+@dataclass(frozen=True)
+class BenchContext:
+    """What a scenario gets: the running stack, a pooled client, and the load to apply."""
+
+    stack: Stack
+    client: httpx.AsyncClient
+    requests: int
+    concurrency_levels: Sequence[int]
+
+
+# A scenario yields one LoadResult per (operation, concurrency), labelled by operation name.
+ScenarioRun = Callable[[BenchContext], Awaitable[list[tuple[str, LoadResult]]]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    services: tuple[str, ...]
+    run: ScenarioRun
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(name: str, *, services: Sequence[str]) -> Callable[[ScenarioRun], ScenarioRun]:
+    def register(run: ScenarioRun) -> ScenarioRun:
+        if name in SCENARIOS:
+            raise ValueError(f"scenario {name!r} registered twice")
+        SCENARIOS[name] = Scenario(name, tuple(services), run)
+        return run
+
+    return register
+
+
+def load_scenarios() -> dict[str, Scenario]:
+    for module in SCENARIO_MODULES:
+        importlib.import_module(module)
+    return SCENARIOS

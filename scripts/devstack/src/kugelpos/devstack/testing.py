@@ -1,0 +1,82 @@
+"""Assertions and helpers shared by the integration tests of every service."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import httpx
+
+ENVELOPE_KEYS = frozenset(
+    {"success", "code", "message", "userError", "data", "metadata", "operation"}
+)
+
+
+def new_tenant_id(prefix: str = "T") -> str:
+    """A tenant id no other test uses (tests share one stack)."""
+    return prefix + secrets.token_hex(4).upper()
+
+
+def assert_ok(response: httpx.Response, status: int = 200) -> dict:
+    """A success envelope with all seven keys; returns its body."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == ENVELOPE_KEYS, body
+    assert body["success"] is True and body["code"] == status and body["userError"] is None
+    return body
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
+    """An error envelope: six-digit string code repeated in userError; returns its body."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == ENVELOPE_KEYS, body
+    assert body["success"] is False and body["data"] is None
+    assert re.fullmatch(r"\d{6}", body["code"]), body["code"]
+    assert body["userError"]["code"] == body["code"]
+    assert body["userError"]["message"]
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+PASSWORD = "correct-horse-battery"
+
+
+async def login(
+    client: httpx.AsyncClient, tenant_id: str, username: str, password: str = PASSWORD
+) -> httpx.Response:
+    """`POST /api/v1/accounts/token` on an account-service client."""
+    return await client.post(
+        "/api/v1/accounts/token",
+        data={"username": username, "password": password, "client_id": tenant_id},
+    )
+
+
+class Admin:
+    """A freshly registered tenant and its administrator's bearer token."""
+
+    def __init__(self, tenant_id: str, username: str, token: str) -> None:
+        self.tenant_id = tenant_id
+        self.username = username
+        self.token = token
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def register_tenant_admin(
+    account_url: str, tenant_id: str | None = None, username: str = "admin"
+) -> Admin:
+    """Register a new tenant through the account service and log its admin in."""
+    tenant_id = tenant_id or new_tenant_id()
+    async with httpx.AsyncClient(base_url=account_url, timeout=30) as client:
+        r = await client.post(
+            "/api/v1/accounts/register",
+            json={"username": username, "password": PASSWORD, "tenantId": tenant_id},
+        )
+        assert r.status_code == 201, r.text
+        token = await login(client, tenant_id, username)
+        assert token.status_code == 200, token.text
+    return Admin(tenant_id, username, token.json()["access_token"])

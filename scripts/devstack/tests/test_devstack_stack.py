@@ -1,0 +1,161 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from pymongo import MongoClient
+
+from kugelpos.devstack.ports import PortInUseError, free_ports
+from kugelpos.devstack.processes import ProcessRecord, is_alive
+from kugelpos.devstack.services import ServiceSpec
+from kugelpos.devstack.stack import Stack, StackError, recorded_status
+
+HERE = Path(__file__).parent
+ECHO = ServiceSpec(name="echo", asgi="devstack_echo_app:app", port=0, db_prefix="db_echo")
+ECHO_TWO = ServiceSpec(name="echo-two", asgi="devstack_echo_app:app", port=0, db_prefix="db_e2")
+
+
+def _infra(tmp_path: Path, **options) -> Stack:
+    return Stack(tmp_path, services=(), include_sidecar=False, die_with_parent=True, **options)
+
+
+def _echo_stack(tmp_path: Path, *specs: ServiceSpec, **env: str) -> Stack:
+    return Stack(
+        tmp_path,
+        services=specs or (ECHO,),
+        include_sidecar=False,
+        die_with_parent=True,
+        startup_timeout=15,
+        extra_env={"PYTHONPATH": str(HERE), **env},
+    )
+
+
+def test_redis_and_mongo_start_serve_and_stop(tmp_path):
+    with _infra(tmp_path) as stack:
+        client = redis.Redis.from_url(stack.redis_url)
+        assert client.ping()
+        client.close()
+        mongo = MongoClient(stack.mongo_uri)
+        mongo.db_account_t1.users.insert_one({"username": "a"})
+        assert mongo.db_account_t1.users.count_documents({}) == 1
+        assert "db_account_t1" in mongo.list_database_names()
+        mongo.close()
+        assert (tmp_path / "logs" / "redis.log").exists()
+        assert (tmp_path / "pids" / "mongo.pid").exists()
+        pids = [ProcessRecord.load(tmp_path / "pids" / f"{n}.pid") for n in ("redis", "mongo")]
+    assert not any(is_alive(record) for record in pids)
+    assert not list((tmp_path / "pids").glob("*.pid"))
+
+
+def test_stop_and_restart_a_component_on_the_same_port(tmp_path):
+    with _infra(tmp_path, include_mongo=False) as stack:
+        url = stack.redis_url
+        stack.stop_component("redis")
+        assert not stack.running("redis")
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        stack.start_component("redis")
+        assert stack.redis_url == url
+        assert redis.Redis.from_url(url).ping()
+
+
+def test_stop_from_another_process_via_pid_files(tmp_path):
+    stack = _infra(tmp_path).start()
+    records = [ProcessRecord.load(path) for path in (tmp_path / "pids").glob("*.pid")]
+    assert len(records) == 2
+    status = subprocess.run(
+        [sys.executable, "-m", "kugelpos.devstack", "--data-dir", str(tmp_path), "status"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "redis" in status.stdout and "running" in status.stdout
+    stopped = subprocess.run(
+        [sys.executable, "-m", "kugelpos.devstack", "--data-dir", str(tmp_path), "stop"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "mongo" in stopped.stdout and "redis" in stopped.stdout
+    # Our Popen handles still need reaping; after that nothing of ours is left.
+    stack.stop()
+    assert not any(is_alive(record) for record in records)
+    assert all(not row.alive for row in recorded_status(tmp_path))
+
+
+def test_fixed_ports_in_use_fail_before_anything_starts(tmp_path):
+    with _infra(tmp_path, include_mongo=False) as running:
+        ports = {"redis": running.port("redis"), "mongo": free_ports(1)[0], "sidecar": 1}
+        clash = Stack(
+            tmp_path / "second", ports=ports, services=(), include_sidecar=False, persistent=False
+        )
+        with pytest.raises(PortInUseError, match="redis on"):
+            clash.start()
+        assert not (tmp_path / "second" / "pids").exists()
+
+
+def test_persistent_secrets_survive_a_new_stack_object(tmp_path):
+    first = _infra(tmp_path, persistent=True)
+    second = _infra(tmp_path, persistent=True)
+    assert first.secret_key == second.secret_key
+    assert len(first.secret_key) == 64
+    assert first.pubsub_key == second.pubsub_key != first.secret_key
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
+    assert _infra(tmp_path / "other").secret_key != first.secret_key
+
+
+def test_sqlite_engine_keeps_data_across_restarts(tmp_path):
+    stack = _infra(tmp_path, mongo_engine="sqlite")
+    with stack.start():
+        with MongoClient(stack.mongo_uri) as mongo:
+            mongo.db_stock_t.items.insert_one({"item_code": "A", "qty": 3})
+        stack.stop_component("mongo")
+        stack.start_component("mongo")
+        with MongoClient(stack.mongo_uri) as mongo:
+            assert mongo.db_stock_t.items.find_one({"item_code": "A"})["qty"] == 3
+    assert (tmp_path / "mongo.sqlite3").exists()
+
+
+def test_services_get_their_settings_and_each_others_urls(tmp_path):
+    with _echo_stack(tmp_path, ECHO, ECHO_TWO, TOKEN_EXPIRE_MINUTES="5") as stack:
+        env = httpx.get(f"{stack.url('echo')}/env").json()
+        assert env["ENVIRONMENT"] == "development"
+        assert env["SECRET_KEY"] == stack.secret_key and len(stack.secret_key) == 64
+        assert env["PUBSUB_NOTIFY_API_KEY"] == stack.pubsub_key
+        assert env["MONGODB_URI"] == stack.mongo_uri
+        assert env["REDIS_URL"] == stack.redis_url
+        assert env["DAPR_HTTP_ENDPOINT"] == stack.sidecar_url
+        assert env["SERVICE_NAME"] == "echo"
+        assert env["TOKEN_EXPIRE_MINUTES"] == "5"
+        assert env["BASE_URL_ECHO"] == f"{stack.url('echo')}/api/v1"
+        assert env["BASE_URL_ECHO_TWO"] == stack.base_url("echo-two")
+        two = httpx.get(f"{stack.url('echo-two')}/env").json()
+        assert two["SERVICE_NAME"] == "echo-two"
+        assert two["SECRET_KEY"] == stack.secret_key
+
+
+def test_a_crashing_service_fails_start_with_its_log_and_stops_the_rest(tmp_path):
+    stack = _echo_stack(tmp_path, ECHO_CRASH="1")
+    with pytest.raises(StackError, match="echo app told to crash"):
+        stack.start()
+    assert not any(stack.running(name) for name in stack.component_names)
+    assert not list((tmp_path / "pids").glob("*.pid"))
+
+
+def test_an_unhealthy_service_times_out(tmp_path):
+    stack = _echo_stack(tmp_path, ECHO_UNHEALTHY="1")
+    stack.start(["redis", "mongo"])
+    stack.startup_timeout = 2  # only the service is meant to time out
+    with pytest.raises(StackError, match="status 'unhealthy'"):
+        stack.start()
+    assert not any(stack.running(name) for name in stack.component_names)
+
+
+def test_plugin_fixtures_give_working_redis_and_mongo(redis_url, mongo_uri):
+    client = redis.Redis.from_url(redis_url)
+    assert client.ping()
+    client.close()
+    with MongoClient(mongo_uri) as mongo:
+        assert mongo.admin.command("ping")["ok"] == 1

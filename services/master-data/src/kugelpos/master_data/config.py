@@ -1,0 +1,110 @@
+"""Master-data service settings (environment > `.env` > defaults)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from kugelpos.common.settings import CommonSettings
+
+
+class TaxType(StrEnum):
+    EXTERNAL = "External"  # tax added on top of the price
+    INTERNAL = "Internal"  # the price includes the tax
+    EXEMPT = "Exempt"
+
+
+class RoundMethod(StrEnum):
+    ROUND = "Round"  # half up
+    FLOOR = "Floor"
+    CEIL = "Ceil"
+
+
+TaxCode = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class TaxEntry(BaseModel):
+    """One row of the tax master (snake_case, as `TAX_MASTER` is written)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tax_code: TaxCode
+    tax_type: TaxType
+    tax_name: str = Field(min_length=1, max_length=64)
+    rate: Decimal = Field(ge=0, le=100, allow_inf_nan=False)
+    round_digit: int = Field(ge=-6, le=6)
+    round_method: RoundMethod | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TaxEntry:
+        if self.tax_type is not TaxType.EXEMPT and self.round_method is None:
+            raise ValueError(f"tax {self.tax_code}: round_method is required unless Exempt")
+        return self
+
+
+def _tax(code: str, kind: TaxType, name: str, rate: str, method: RoundMethod | None) -> TaxEntry:
+    digit = 0 if kind is TaxType.EXEMPT else -1
+    return TaxEntry(
+        tax_code=code,
+        tax_type=kind,
+        tax_name=name,
+        rate=Decimal(rate),
+        round_digit=digit,
+        round_method=method,
+    )
+
+
+DEFAULT_TAX_MASTER: tuple[TaxEntry, ...] = (
+    _tax("00", TaxType.EXEMPT, "非課税", "0.0", None),
+    _tax("01", TaxType.EXTERNAL, "外税10%", "10.0", RoundMethod.FLOOR),
+    _tax("02", TaxType.INTERNAL, "内税10%", "10.0", RoundMethod.FLOOR),
+    _tax("11", TaxType.EXTERNAL, "外税 8%", "8.0", RoundMethod.FLOOR),
+    _tax("12", TaxType.INTERNAL, "内税 8%", "8.0", RoundMethod.FLOOR),
+)
+
+
+def _unique_codes(entries: list[TaxEntry], where: str) -> None:
+    codes = [e.tax_code for e in entries]
+    if len(codes) != len(set(codes)):
+        raise ValueError(f"{where}: tax codes must be unique")
+
+
+class MasterDataSettings(CommonSettings):
+    service_name: str = "master-data"
+    db_name_prefix: str = "db_master_data"
+
+    # Taxes come from configuration: TAX_MASTER (JSON list) for every tenant, and
+    # TAX_MASTER_BY_TENANT (JSON object tenant -> list) for tenants with their own table.
+    tax_master: list[TaxEntry] = Field(default_factory=lambda: list(DEFAULT_TAX_MASTER))
+    tax_master_by_tenant: dict[str, list[TaxEntry]] = Field(default_factory=dict)
+
+    # Read-through cache of the hot read path (items, details, payments, settings).
+    cache_ttl_seconds: float = Field(default=5.0, ge=0, le=3600)
+    cache_max_entries: int = Field(default=20_000, ge=1)
+    # Terminal API keys verified by the terminal service are trusted this long.
+    api_key_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+
+    # Staff PINs: bcrypt cost and wrong-PIN throttling per staff member.
+    pin_bcrypt_rounds: int = Field(default=10, ge=4, le=16)
+    pin_max_failures: int = Field(default=5, ge=1)
+    pin_failure_window_seconds: int = Field(default=300, ge=1)
+    throttle_state_store: str = "statestore"
+
+    @model_validator(mode="after")
+    def _check_taxes(self) -> MasterDataSettings:
+        _unique_codes(self.tax_master, "TAX_MASTER")
+        for tenant, entries in self.tax_master_by_tenant.items():
+            _unique_codes(entries, f"TAX_MASTER_BY_TENANT[{tenant}]")
+        return self
+
+    def taxes_for(self, tenant_id: str) -> list[TaxEntry]:
+        return self.tax_master_by_tenant.get(tenant_id, self.tax_master)
+
+
+@cache
+def get_settings() -> MasterDataSettings:
+    return MasterDataSettings()
