@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fastapi import APIRouter
-import httpx
 
 from kugelpos.common.envelope import ApiResponse, Metadata, error_body, ok
 from kugelpos.common.errors import ErrorCode, NotFoundError
@@ -81,8 +81,12 @@ async def test_success_with_metadata(client: httpx.AsyncClient) -> None:
     assert body["data"] == [{"itemCode": "A", "unitPrice": 1}]
 
 
-@pytest.mark.parametrize("payload", [{"itemCode": "B", "unitPrice": 5}, {"item_code": "B", "unit_price": 5}])
-async def test_request_accepts_camel_and_snake_case(client: httpx.AsyncClient, payload: dict) -> None:
+@pytest.mark.parametrize(
+    "payload", [{"itemCode": "B", "unitPrice": 5}, {"item_code": "B", "unit_price": 5}]
+)
+async def test_request_accepts_camel_and_snake_case(
+    client: httpx.AsyncClient, payload: dict
+) -> None:
     response = await client.post("/items", json=payload)
     assert response.status_code == 201
     assert response.json()["code"] == 201

@@ -163,7 +163,9 @@ async def test_http_exception_headers_are_kept(client: httpx.AsyncClient) -> Non
 @pytest.mark.parametrize(
     ("status", "code"), [(403, "200002"), (404, "100001"), (409, "100000"), (400, "300003")]
 )
-async def test_http_exceptions_map_to_codes(client: httpx.AsyncClient, status: int, code: str) -> None:
+async def test_http_exceptions_map_to_codes(
+    client: httpx.AsyncClient, status: int, code: str
+) -> None:
     response = await client.get(f"/http/{status}")
     assert response.status_code == status
     assert response.json()["code"] == code

@@ -152,7 +152,9 @@ async def test_endpoint_paging_and_sort(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("sort", ["name:2", "name:asc", "$where:1", ":"])
-async def test_endpoint_malformed_sort_is_400_envelope(client: httpx.AsyncClient, sort: str) -> None:
+async def test_endpoint_malformed_sort_is_400_envelope(
+    client: httpx.AsyncClient, sort: str
+) -> None:
     response = await client.get("/things", params={"sort": sort})
     assert response.status_code == 400
     body = response.json()

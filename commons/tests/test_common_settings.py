@@ -48,7 +48,9 @@ def test_defaults_apply_when_nothing_is_set() -> None:
 
 
 def test_dotenv_overrides_defaults(clean_env: Path) -> None:
-    _write_env(clean_env, ENVIRONMENT="development", DB_NAME_PREFIX="db_from_file", LOG_LEVEL="DEBUG")
+    _write_env(
+        clean_env, ENVIRONMENT="development", DB_NAME_PREFIX="db_from_file", LOG_LEVEL="DEBUG"
+    )
     s = CommonSettings()
     assert s.db_name_prefix == "db_from_file"
     assert s.log_level == "DEBUG"
@@ -56,14 +58,18 @@ def test_dotenv_overrides_defaults(clean_env: Path) -> None:
 
 
 def test_environment_overrides_dotenv(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _write_env(clean_env, ENVIRONMENT="development", DB_NAME_PREFIX="db_from_file", HTTP_MAX_ATTEMPTS="5")
+    _write_env(
+        clean_env, ENVIRONMENT="development", DB_NAME_PREFIX="db_from_file", HTTP_MAX_ATTEMPTS="5"
+    )
     monkeypatch.setenv("DB_NAME_PREFIX", "db_from_env")
     s = CommonSettings()
     assert s.db_name_prefix == "db_from_env"  # env wins over .env
     assert s.http_max_attempts == 5  # .env still wins over the default
 
 
-def test_empty_environment_value_is_ignored(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_environment_value_is_ignored(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _write_env(clean_env, ENVIRONMENT="development", DB_NAME_PREFIX="db_from_file")
     monkeypatch.setenv("DB_NAME_PREFIX", "")
     assert CommonSettings().db_name_prefix == "db_from_file"
@@ -101,9 +107,7 @@ def test_weak_secret_key_refused_outside_development(secret: str) -> None:
         CommonSettings(environment="production", secret_key=secret, pubsub_notify_api_key=STRONG)
 
 
-@pytest.mark.parametrize(
-    "key", ["test-api-key-for-development-only", "", "secret", "y" * 31]
-)
+@pytest.mark.parametrize("key", ["test-api-key-for-development-only", "", "secret", "y" * 31])
 def test_weak_notify_key_refused_outside_development(key: str) -> None:
     with pytest.raises(InsecureSettingsError, match="PUBSUB_NOTIFY_API_KEY"):
         CommonSettings(environment="staging", secret_key=STRONG, pubsub_notify_api_key=key)
@@ -131,7 +135,9 @@ def test_default_secret_in_dotenv_refused_in_production(clean_env: Path) -> None
 
 
 def test_thirty_two_characters_is_enough() -> None:
-    s = CommonSettings(environment="production", secret_key="k" * 32, pubsub_notify_api_key="p" * 32)
+    s = CommonSettings(
+        environment="production", secret_key="k" * 32, pubsub_notify_api_key="p" * 32
+    )
     assert len(s.secret_key) == 32
 
 

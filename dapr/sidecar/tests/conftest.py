@@ -90,18 +90,23 @@ class Process:
 class Subscriber:
     def __init__(self, app_id: str, subscriptions: list[dict[str, Any]], workdir: Path) -> None:
         self.app_id = app_id
+        self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.record = workdir / f"{app_id}.jsonl"
+        self.reconfigure(subscriptions)
+
+    def reconfigure(self, subscriptions: list[dict[str, Any]]) -> None:
+        """Next start() declares these subscriptions (same id, port and record)."""
         argv = [
             sys.executable,
             str(SUBSCRIBER_APP),
             f"--port={self.port}",
-            f"--app-id={app_id}",
+            f"--app-id={self.app_id}",
             f"--subscriptions={json.dumps(subscriptions)}",
             f"--record={self.record}",
         ]
-        self.process = Process(argv, workdir / f"{app_id}.log")
+        self.process = Process(argv, self.workdir / f"{self.app_id}.log")
 
     def start(self) -> None:
         self.process.start()

@@ -30,7 +30,7 @@ def parse_sort(raw: str | None, allowed: frozenset[str] | None = None) -> SortSp
         name, sep, direction = part.strip().partition(":")
         name = name.strip()
         direction = direction.strip() if sep else "1"
-        if not _FIELD.match(name) or direction not in {"1", "-1"}:
+        if not _FIELD.fullmatch(name) or direction not in {"1", "-1"}:
             raise BadRequestError(
                 f"Invalid sort {part.strip()!r}: expected field:1 or field:-1",
                 code=ErrorCode.INVALID_FORMAT,

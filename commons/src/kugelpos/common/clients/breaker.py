@@ -57,6 +57,12 @@ class CircuitBreaker:
         self._state = BreakerState.CLOSED
         self._trial_in_flight = False
 
+    def release(self) -> None:
+        """The call that `allow()` let through ended without an outcome (cancelled, or a
+        local error before anything reached the target): free the half-open trial slot so
+        the breaker is not stuck refusing every call. Counts and state are unchanged."""
+        self._trial_in_flight = False
+
     def record_failure(self) -> None:
         self._failures += 1
         self._trial_in_flight = False

@@ -54,9 +54,12 @@ def _decode(raw: bytes) -> Any:
 
 
 class DaprClientHelper:
-    def __init__(self, http: HttpClientHelper, endpoint: str) -> None:
+    def __init__(self, http: HttpClientHelper, endpoint: str, app_id: str | None = None) -> None:
         self._http = http
         self._base = endpoint.rstrip("/") + "/v1.0"
+        # daprd knows its app; a shared local sidecar learns it from this header (CloudEvent
+        # `source`, app-scoped state keys).
+        self._app_headers = {"dapr-app-id": app_id} if app_id else None
 
     def _state_url(self, store: str, key: str | None = None) -> str:
         url = f"{self._base}/state/{quote(store, safe='')}"
@@ -91,6 +94,7 @@ class DaprClientHelper:
             f"{self._base}/publish/{quote(pubsub, safe='')}/{quote(topic, safe='')}",
             json=data,
             params=params or None,
+            headers=self._app_headers,
         )
         self._raise_for(response, f"publish {pubsub}/{topic}")
 

@@ -79,13 +79,18 @@ class HttpClientHelper:
                 response = await self._client.request(
                     method, url, headers=merged, params=params, json=json, content=content
                 )
-            except (*_RETRYABLE, httpx.TimeoutException) as exc:
+            except httpx.RequestError as exc:
                 breaker.record_failure()
                 last_error = f"{type(exc).__name__} calling {target}"
-                # A read timeout may mean the request was applied: only connect-level
-                # failures are safe to repeat blindly.
+                # A read timeout or a broken read may mean the request was applied: only
+                # connect-level failures are safe to repeat blindly.
                 if not isinstance(exc, _RETRYABLE):
                     raise ServiceUnavailableError(last_error) from exc
+            except BaseException:
+                # Cancelled, or failed before reaching the target (e.g. a body that is not
+                # JSON-serialisable): no verdict on the target, but free a half-open trial.
+                breaker.release()
+                raise
             else:
                 if response.status_code < 500:
                     breaker.record_success()

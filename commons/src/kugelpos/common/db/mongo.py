@@ -21,7 +21,7 @@ PING_TIMEOUT_SECONDS = 5.0
 
 
 def validate_tenant_id(tenant_id: str) -> str:
-    if not TENANT_ID_PATTERN.match(tenant_id) or tenant_id.lower() in RESERVED_TENANT_IDS:
+    if not TENANT_ID_PATTERN.fullmatch(tenant_id) or tenant_id.lower() in RESERVED_TENANT_IDS:
         raise BadRequestError(
             "Invalid tenant id: 1-32 letters, digits or '_', not a reserved name",
             code=ErrorCode.INVALID_FORMAT,

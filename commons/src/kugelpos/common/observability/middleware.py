@@ -3,7 +3,6 @@ per request, latency metrics, and a cap on request body size."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 import uuid
@@ -37,12 +36,13 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(_HEADER, b"").decode("latin-1")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = set_request_id(request_id)
         started = time.perf_counter()
         status = 500
         received = 0
         too_large = False
+        response_started = False
 
         async def limited_receive() -> Message:
             nonlocal received, too_large
@@ -55,23 +55,40 @@ class RequestContextMiddleware:
             return message
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                if too_large:
+                    # Whatever the app made of a truncated body (FastAPI turns the read
+                    # error into a 400) is replaced by the 413 sent below.
+                    return
+                response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((_HEADER, request_id.encode()))
                 message = {**message, "headers": headers}
+            elif not response_started:
+                return
             await send(message)
 
         try:
             if _declared_length(scope) > self.max_body_bytes:
                 too_large = True
             else:
-                with contextlib.suppress(_BodyTooLarge):
+                try:
                     await self.app(scope, limited_receive, send_with_id)
-            if too_large and status == 500:
-                status = 413
-                await _send_too_large(send_with_id, self.max_body_bytes)
+                except Exception as exc:
+                    # `_BodyTooLarge` (possibly wrapped by the app); otherwise an error no
+                    # handler took: answer the 500 envelope here, while the request id is
+                    # still set, so the error log line and the response both carry it.
+                    if too_large:
+                        pass
+                    elif response_started:
+                        raise
+                    else:
+                        await _send_unexpected(scope, exc, send_with_id)
+            if too_large and not response_started:
+                too_large = False  # let the 413 through `send_with_id`
+                await _send_too_large(scope, send_with_id, self.max_body_bytes)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -103,20 +120,37 @@ def _declared_length(scope: Scope) -> int:
     return 0
 
 
-async def _send_too_large(send: Any, limit: int) -> None:
+async def _send_unexpected(scope: Scope, exc: Exception, send: Any) -> None:
+    from starlette.requests import Request
+
+    from ..web.handlers import unexpected_error_handler
+
+    response = await unexpected_error_handler(Request(scope), exc)
+    await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def _send_too_large(scope: Scope, send: Any, limit: int) -> None:
     import json
 
     from ..envelope import error_body
     from ..errors import ErrorCode
-    from ..messages import user_message
+    from ..messages import language_from_header, user_message
 
+    accept_language = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
     body = json.dumps(
         error_body(
             code=ErrorCode.PAYLOAD_TOO_LARGE,
             message=f"Request body exceeds {limit} bytes",
-            user_message=user_message(ErrorCode.PAYLOAD_TOO_LARGE),
+            user_message=user_message(
+                ErrorCode.PAYLOAD_TOO_LARGE, language_from_header(accept_language)
+            ),
             operation=None,
-        )
+        ),
+        ensure_ascii=False,
     ).encode()
     await send(
         {

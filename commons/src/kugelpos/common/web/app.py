@@ -61,7 +61,7 @@ def build_infrastructure(settings: CommonSettings, db_prefix: str) -> Infrastruc
         settings=settings,
         mongo=Mongo(settings, prefix=db_prefix),
         http=http,
-        dapr=DaprClientHelper(http, settings.dapr_http_endpoint),
+        dapr=DaprClientHelper(http, settings.dapr_http_endpoint, settings.service_name),
         auth=Authenticator(
             TokenCodec(settings.secret_key, settings.algorithm),
             notify_api_key=settings.pubsub_notify_api_key,

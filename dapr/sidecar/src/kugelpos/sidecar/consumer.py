@@ -123,6 +123,8 @@ class TopicConsumer:
             self.stream, self.group, min="-", max="+", count=PENDING_BATCH, idle=min_idle_ms
         )
         for entry in pending:
+            if self._slots.locked():
+                return  # claiming counts a delivery: only claim what can be sent now
             entry_id = entry["message_id"].decode()
             if entry_id in self._inflight:
                 continue
@@ -147,8 +149,9 @@ class TopicConsumer:
                 await self._spawn(StreamMessage.from_fields(claimed_id, fields))
 
     async def _spawn(self, message: StreamMessage) -> None:
-        await self._slots.acquire()
+        # In flight from the moment it is read, so the redelivery loop never claims it twice.
         self._inflight.add(message.id)
+        await self._slots.acquire()
         task = asyncio.create_task(self._handle(message))
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)

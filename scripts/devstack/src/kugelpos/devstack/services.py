@@ -37,6 +37,15 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="account", asgi="kugelpos.account.main:app", port=8000, db_prefix="db_account"
     ),
+    ServiceSpec(
+        name="terminal", asgi="kugelpos.terminal.main:app", port=8001, db_prefix="db_terminal"
+    ),
+    ServiceSpec(
+        name="master-data",
+        asgi="kugelpos.master_data.main:app",
+        port=8002,
+        db_prefix="db_master_data",
+    ),
     # Next, in this order as they land (ports are fixed by the contract):
     # terminal 8001 db_terminal, master-data 8002 db_master_data, cart 8003 db_cart,
     # report 8004 db_report, journal 8005 db_journal, stock 8006 db_stock.

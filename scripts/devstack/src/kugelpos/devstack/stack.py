@@ -19,8 +19,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
 
-from kugelpos.devstack import health, keys, ports, processes
+from kugelpos.devstack import health, keys, processes
 from kugelpos.devstack.paths import repo_root
+from kugelpos.devstack.ports import ensure_free, free_ports
 from kugelpos.devstack.redis_server import server_argv, server_binary
 from kugelpos.devstack.services import SERVICES, ServiceSpec
 
@@ -83,7 +84,7 @@ class Stack:
         # DAPR_HTTP_ENDPOINT somewhere that is surely not another stack's sidecar.
         names = list(dict.fromkeys([*self.component_names, SIDECAR]))
         if self.ports is None:
-            self._ports = dict(zip(names, ports.free_ports(len(names)), strict=True))
+            self._ports = dict(zip(names, free_ports(len(names)), strict=True))
         else:
             missing = [name for name in names if name not in self.ports]
             if missing:
@@ -266,7 +267,7 @@ class Stack:
         if self.external_mongo and MONGO in todo:
             todo.remove(MONGO)
         if self._fixed_ports:
-            ports.ensure_free({name: self._ports[name] for name in todo})
+            ensure_free({name: self._ports[name] for name in todo})
         self.base_dir.mkdir(parents=True, exist_ok=True)
         needs_mongo = MONGO in wanted or any(n not in INFRA_ORDER for n in todo)
         try:

@@ -24,7 +24,9 @@ class RoundMethod(StrEnum):
     CEIL = "Ceil"
 
 
-TaxCode = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+TaxCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+]
 
 
 class TaxEntry(BaseModel):

@@ -1,0 +1,22 @@
+"""Settings of the outbox relay, for services that publish events through it."""
+
+from __future__ import annotations
+
+from ..settings import CommonSettings
+
+
+class OutboxSettings(CommonSettings):
+    pubsub_name: str = "pubsub"
+    # How often the relay looks for work when nothing woke it up.
+    outbox_poll_interval_seconds: float = 1.0
+    # A claimed event belongs to one relay for this long; then another may take it over.
+    outbox_lease_seconds: float = 30.0
+    # Events claimed per round.
+    outbox_batch_size: int = 50
+    # Backoff after a failed publish: base * 2^(attempts-1), capped.
+    outbox_retry_base_seconds: float = 0.5
+    outbox_retry_max_seconds: float = 30.0
+    # An event its consumers have not all acknowledged within this time is published again.
+    outbox_ack_timeout_seconds: float = 300.0
+    # After this long without full acknowledgement an event is marked failed (and left alone).
+    outbox_give_up_seconds: float = 86_400.0

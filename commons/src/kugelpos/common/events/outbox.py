@@ -1,0 +1,221 @@
+"""The transactional outbox: one `outbox` document per event, written in the same MongoDB
+transaction as the record it describes, then published by `OutboxRelay`.
+
+The same document tracks delivery: overall status and one entry per expected consumer, updated
+from acknowledgements (the `tranlog_status` topic or an HTTP delivery-status endpoint).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from ..clock import utcnow
+from ..db.documents import Document
+from ..db.indexes import index
+from ..db.repository import Repository
+
+OUTBOX_COLLECTION = "outbox"
+_PROJECTION = {"_id": False}
+_MAX_STATUS_TRIES = 10
+
+
+class RelayStatus(StrEnum):
+    """Where the relay is with an event."""
+
+    PENDING = "pending"  # waiting to be (re)published
+    PUBLISHING = "publishing"  # claimed by one relay until its lease ends
+    PUBLISHED = "published"  # the sidecar accepted it
+
+
+class DeliveryStatus(StrEnum):
+    """Overall delivery status (the v1 values, plus `pending` before the first publish)."""
+
+    PENDING = "pending"
+    PUBLISHED = "published"
+    DELIVERED = "delivered"
+    PARTIALLY_DELIVERED = "partially_delivered"
+    FAILED = "failed"
+
+
+class ConsumerStatus(StrEnum):
+    PENDING = "pending"
+    RECEIVED = "received"
+    FAILED = "failed"
+
+
+class ConsumerDelivery(BaseModel):
+    service_name: str
+    status: ConsumerStatus = ConsumerStatus.PENDING
+    received_at: datetime | None = None
+    message: str | None = None
+
+
+class OutboxRecord(Document):
+    event_id: str
+    pubsub: str
+    topic: str
+    tenant_id: str
+    payload: dict[str, Any]
+    # Searchable attributes of the event (store, terminal, business date...), service-defined.
+    keys: dict[str, Any] = Field(default_factory=dict)
+    relay_status: RelayStatus = RelayStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    published_at: datetime | None = None
+    publish_count: int = 0
+    last_error: str | None = None
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    consumers: list[ConsumerDelivery] = Field(default_factory=list)
+    gave_up: bool = False
+    version: int = 0
+    last_updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxRepository(Repository[OutboxRecord]):
+    collection_name = OUTBOX_COLLECTION
+    document_type = OutboxRecord
+    indexes = (
+        index("event_id", unique=True),
+        index("relay_status", "next_attempt_at"),
+        index("relay_status", "lease_until"),
+        index("status", "published_at"),
+        index("tenant_id", "-created_at"),
+    )
+
+
+def overall_status(
+    current: DeliveryStatus, consumers: Iterable[ConsumerDelivery]
+) -> DeliveryStatus:
+    """All received ⇒ delivered; some received ⇒ partially delivered; all failed ⇒ failed."""
+    states = [c.status for c in consumers]
+    if not states:
+        return current
+    if all(s is ConsumerStatus.RECEIVED for s in states):
+        return DeliveryStatus.DELIVERED
+    if any(s is ConsumerStatus.RECEIVED for s in states):
+        return DeliveryStatus.PARTIALLY_DELIVERED
+    if all(s is ConsumerStatus.FAILED for s in states):
+        return DeliveryStatus.FAILED
+    return current
+
+
+class Outbox:
+    """Writes events and records acknowledgements. `consumers` maps a topic to the services
+    expected to acknowledge it (a topic with none is done once published)."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        *,
+        pubsub: str = "pubsub",
+        consumers: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        self.db = db
+        self.pubsub = pubsub
+        self.consumers = {topic: tuple(names) for topic, names in (consumers or {}).items()}
+        self.collection = db[OUTBOX_COLLECTION]
+        self._listeners: list[Any] = []
+
+    async def ensure_indexes(self) -> None:
+        await OutboxRepository.ensure_indexes(self.db)
+
+    def on_added(self, callback: Any) -> None:
+        """Register a no-argument callable run by `notify_added` (the relay's wake-up)."""
+        self._listeners.append(callback)
+
+    def notify_added(self) -> None:
+        """Call after the transaction that added events committed: the relay starts at once."""
+        for callback in self._listeners:
+            callback()
+
+    async def add(
+        self,
+        session: AsyncClientSession | None,
+        *,
+        topic: str,
+        payload: Mapping[str, Any],
+        tenant_id: str,
+        event_id: str | None = None,
+        keys: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> OutboxRecord:
+        """Insert within `session`'s transaction. `payload` must be JSON-ready; its `event_id`
+        is set to the record's, so consumers can de-duplicate."""
+        event_id = event_id or str(payload.get("event_id") or uuid.uuid4())
+        record = OutboxRecord(
+            event_id=event_id,
+            pubsub=self.pubsub,
+            topic=topic,
+            tenant_id=tenant_id,
+            payload={**payload, "event_id": event_id},
+            keys=dict(keys or {}),
+            consumers=[ConsumerDelivery(service_name=n) for n in self.consumers.get(topic, ())],
+            created_by=actor,
+        )
+        await self.collection.insert_one(record.to_mongo(), session=session)
+        return record
+
+    async def get(self, event_id: str) -> OutboxRecord | None:
+        raw = await self.collection.find_one({"event_id": event_id}, _PROJECTION)
+        return None if raw is None else OutboxRecord.model_validate(raw)
+
+    async def acknowledge(
+        self, event_id: str, service: str, status: ConsumerStatus | str, message: str | None = None
+    ) -> OutboxRecord | None:
+        """Record one consumer's outcome; returns the record, or None for an unknown event.
+
+        A consumer that already received the event stays `received` (a late failure report of
+        a redelivery changes nothing). An unknown consumer name changes nothing.
+        """
+        status = ConsumerStatus(status)
+        now = utcnow()
+        element: dict[str, Any] = {"c.service_name": service}
+        if status is not ConsumerStatus.RECEIVED:
+            element["c.status"] = {"$ne": ConsumerStatus.RECEIVED.value}
+        changes = {
+            "consumers.$[c].status": status.value,
+            "consumers.$[c].received_at": now,
+            "consumers.$[c].message": message,
+            "last_updated_at": now,
+        }
+        raw = await self.collection.find_one_and_update(
+            {"event_id": event_id},
+            {"$set": changes, "$inc": {"version": 1}},
+            array_filters=[element],
+            projection=_PROJECTION,
+            return_document=ReturnDocument.AFTER,
+        )
+        if raw is None:
+            return None
+        return await self._settle(OutboxRecord.model_validate(raw))
+
+    async def _settle(self, record: OutboxRecord) -> OutboxRecord:
+        """Recompute the overall status; optimistic on `version` so concurrent acks agree."""
+        for _ in range(_MAX_STATUS_TRIES):
+            wanted = overall_status(record.status, record.consumers)
+            if wanted is record.status:
+                return record
+            raw = await self.collection.find_one_and_update(
+                {"event_id": record.event_id, "version": record.version},
+                {"$set": {"status": wanted.value}, "$inc": {"version": 1}},
+                projection=_PROJECTION,
+                return_document=ReturnDocument.AFTER,
+            )
+            if raw is not None:
+                return OutboxRecord.model_validate(raw)
+            latest = await self.get(record.event_id)
+            if latest is None:
+                break
+            record = latest
+        return record

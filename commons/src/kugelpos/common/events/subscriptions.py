@@ -1,0 +1,164 @@
+"""Declaring Dapr subscriptions on a FastAPI app: `GET /dapr/subscribe` plus one POST route per
+topic that unwraps the CloudEvents 1.0 envelope and answers Dapr's status JSON.
+
+    subs = DaprSubscriptions(pubsub="pubsub")
+
+    @subs.subscribe("tranlog_status")
+    async def on_status(event: CloudEvent) -> Outcome: ...
+
+    app = create_app(..., routers=[..., subs.router()])
+
+A handler returns SUCCESS (or None), RETRY (redeliver later) or DROP (never redeliver, e.g.
+malformed); an exception is logged and answered with RETRY.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+log = structlog.get_logger(__name__)
+
+
+class Outcome(StrEnum):
+    SUCCESS = "SUCCESS"
+    RETRY = "RETRY"
+    DROP = "DROP"
+
+
+@dataclass(frozen=True, slots=True)
+class CloudEvent:
+    id: str
+    topic: str
+    pubsubname: str
+    source: str
+    type: str
+    data: Any
+    attributes: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def parse(cls, body: Any, *, topic: str, pubsub: str) -> CloudEvent:
+        """A CloudEvent (structured mode) or, for raw payloads, the body itself as data."""
+        if isinstance(body, dict) and "specversion" in body:
+            data = body.get("data")
+            if data is None and "data_base64" in body:
+                data = body["data_base64"]
+            if isinstance(data, str) and str(body.get("datacontenttype", "")).endswith("json"):
+                with contextlib.suppress(ValueError):
+                    data = json.loads(data)
+            return cls(
+                id=str(body.get("id", "")),
+                topic=str(body.get("topic") or topic),
+                pubsubname=str(body.get("pubsubname") or pubsub),
+                source=str(body.get("source", "")),
+                type=str(body.get("type", "")),
+                data=data,
+                attributes=body,
+            )
+        return cls(id="", topic=topic, pubsubname=pubsub, source="", type="", data=body)
+
+
+type Handler = Callable[[CloudEvent], Awaitable[Outcome | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    pubsub: str
+    topic: str
+    route: str
+    handler: Handler
+    dead_letter_topic: str | None
+
+
+class DaprSubscriptions:
+    def __init__(self, *, pubsub: str = "pubsub", route_prefix: str = "/events") -> None:
+        self.pubsub = pubsub
+        self.route_prefix = route_prefix.rstrip("/")
+        self._entries: list[_Entry] = []
+
+    def subscribe(
+        self,
+        topic: str,
+        *,
+        route: str | None = None,
+        pubsub: str | None = None,
+        dead_letter_topic: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.add(
+                topic, handler, route=route, pubsub=pubsub, dead_letter_topic=dead_letter_topic
+            )
+            return handler
+
+        return register
+
+    def add(
+        self,
+        topic: str,
+        handler: Handler,
+        *,
+        route: str | None = None,
+        pubsub: str | None = None,
+        dead_letter_topic: str | None = None,
+    ) -> None:
+        path = route or f"{self.route_prefix}/{topic}"
+        self._entries.append(_Entry(pubsub or self.pubsub, topic, path, handler, dead_letter_topic))
+
+    def declaration(self) -> list[dict[str, Any]]:
+        """The standard JSON of `GET /dapr/subscribe`."""
+        result = []
+        for entry in self._entries:
+            item: dict[str, Any] = {
+                "pubsubname": entry.pubsub,
+                "topic": entry.topic,
+                "route": entry.route,
+            }
+            if entry.dead_letter_topic:
+                item["deadLetterTopic"] = entry.dead_letter_topic
+            result.append(item)
+        return result
+
+    def router(self) -> APIRouter:
+        router = APIRouter(tags=["dapr"], include_in_schema=False)
+
+        @router.get("/dapr/subscribe")
+        async def dapr_subscribe() -> list[dict[str, Any]]:
+            return self.declaration()
+
+        for entry in self._entries:
+            router.add_api_route(
+                entry.route, self._endpoint(entry), methods=["POST"], name=f"on_{entry.topic}"
+            )
+        return router
+
+    @staticmethod
+    def _endpoint(entry: _Entry) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def receive(request: Request) -> JSONResponse:
+            try:
+                body = json.loads(await request.body() or b"null")
+            except ValueError:
+                log.warning("subscription_bad_body", topic=entry.topic)
+                return JSONResponse({"status": Outcome.DROP.value})
+            event = CloudEvent.parse(body, topic=entry.topic, pubsub=entry.pubsub)
+            try:
+                outcome = await entry.handler(event) or Outcome.SUCCESS
+            except Exception as exc:  # redelivered later; never a 500 with a stack trace
+                log.error(
+                    "subscription_handler_failed",
+                    topic=entry.topic,
+                    event_id=event.id,
+                    error=type(exc).__name__,
+                    exc_info=exc,
+                )
+                outcome = Outcome.RETRY
+            return JSONResponse({"status": outcome.value})
+
+        return receive

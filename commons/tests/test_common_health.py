@@ -1,0 +1,174 @@
+"""`/health`: every dependency checked with its latency; 503 when one is unhealthy."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+
+from kugelpos.common.observability import health as health_module
+from kugelpos.common.observability.health import HealthStatus, run_checks
+
+
+async def _healthy() -> None:
+    return None
+
+
+async def _with_details() -> dict:
+    return {"job_count": 2}
+
+
+async def _broken() -> None:
+    raise ConnectionError("mongodb://admin:hunter2@db:27017 refused")
+
+
+async def _hangs() -> None:
+    await asyncio.Event().wait()
+
+
+async def test_all_healthy() -> None:
+    result = await run_checks("svc", "1.2.3", {"mongodb": _healthy, "jobs": _with_details})
+    assert result.status is HealthStatus.HEALTHY
+    assert (result.service, result.version) == ("svc", "1.2.3")
+    assert set(result.checks) == {"mongodb", "jobs"}
+    assert result.checks["mongodb"].status is HealthStatus.HEALTHY
+    assert result.checks["mongodb"].error is None
+    assert result.checks["mongodb"].component == "mongodb"
+    assert result.checks["jobs"].details == {"job_count": 2}
+    assert isinstance(result.checks["jobs"].response_time_ms, int)
+    assert datetime.fromisoformat(result.timestamp).utcoffset().total_seconds() == 0
+
+
+async def test_one_failure_makes_it_unhealthy_without_leaking() -> None:
+    result = await run_checks("svc", "1", {"mongodb": _broken, "dapr": _healthy})
+    assert result.status is HealthStatus.UNHEALTHY
+    mongo = result.checks["mongodb"]
+    assert mongo.status is HealthStatus.UNHEALTHY
+    assert mongo.error == "mongodb: ConnectionError"
+    assert "hunter2" not in result.model_dump_json()
+    assert result.checks["dapr"].status is HealthStatus.HEALTHY
+
+
+async def test_timeout_is_unhealthy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(health_module, "CHECK_TIMEOUT_SECONDS", 0.05)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await run_checks("svc", "1", {"redis": _hangs, "mongodb": _healthy})
+    assert loop.time() - started < 1.0
+    assert result.status is HealthStatus.UNHEALTHY
+    assert result.checks["redis"].error == "redis check timed out"
+    assert result.checks["mongodb"].status is HealthStatus.HEALTHY
+
+
+async def test_checks_run_concurrently(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(health_module, "CHECK_TIMEOUT_SECONDS", 0.2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await run_checks("svc", "1", {f"c{n}": _hangs for n in range(5)})
+    assert loop.time() - started < 0.9  # 5 timeouts in parallel, not in series
+
+
+async def test_no_checks_is_healthy() -> None:
+    assert (await run_checks("svc", "1", {})).status is HealthStatus.HEALTHY
+
+
+def _app(make_app, checks: dict):
+    # Extra checks replace the defaults of the same name (mongodb, dapr_sidecar).
+    return make_app([], extra_checks=lambda infra: checks)
+
+
+async def test_health_endpoint_200(make_app, client_for) -> None:
+    client = client_for(_app(make_app, {"mongodb": _healthy, "dapr_sidecar": _with_details}))
+    response = await client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "healthy"
+    assert body["service"] == "commons-test"
+    assert body["version"] == "1.0.0"
+    assert set(body["checks"]) == {"mongodb", "dapr_sidecar"}
+    assert set(body["checks"]["mongodb"]) == {
+        "status",
+        "response_time_ms",
+        "details",
+        "error",
+        "component",
+    }
+
+
+async def test_health_endpoint_503_when_a_check_fails(make_app, client_for) -> None:
+    client = client_for(_app(make_app, {"mongodb": _broken, "dapr_sidecar": _healthy}))
+    response = await client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unhealthy"
+    assert body["checks"]["mongodb"]["status"] == "unhealthy"
+    assert body["checks"]["dapr_sidecar"]["status"] == "healthy"
+    assert "hunter2" not in response.text
+
+
+async def test_default_checks_use_mongo_ping_and_dapr_healthz(make_app, client_for) -> None:
+    """The built-in checks call the process-wide clients (replaced here: no network)."""
+    app = make_app([])
+    infra = app.state.infra
+    pings: list[str] = []
+
+    async def ping() -> None:
+        pings.append("ping")
+
+    async def sidecar_ok() -> bool:
+        return True
+
+    async def sidecar_down() -> bool:
+        return False
+
+    infra.mongo.ping = ping
+    infra.dapr.healthz = sidecar_ok
+    client = client_for(app)
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert set(response.json()["checks"]) == {"mongodb", "dapr_sidecar"}
+    assert pings == ["ping"]
+
+    infra.dapr.healthz = sidecar_down
+    response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["checks"]["dapr_sidecar"]["error"] == "dapr_sidecar: RuntimeError"
+    assert response.json()["checks"]["mongodb"]["status"] == "healthy"
+
+
+async def test_redis_check_added_when_configured(make_app, settings) -> None:
+    from kugelpos.common.web.app import default_health_checks
+
+    app = make_app([], settings=settings.model_copy(update={"redis_url": "redis://127.0.0.1:9"}))
+    assert set(default_health_checks(app.state.infra)) == {"mongodb", "dapr_sidecar", "redis"}
+    assert set(default_health_checks(make_app([]).state.infra)) == {"mongodb", "dapr_sidecar"}
+
+
+async def test_root_welcome(make_app, client_for) -> None:
+    response = await client_for(make_app([])).get("/")
+    assert response.json() == {"message": "Welcome to the commons test app"}
+
+
+async def test_cors_preflight(make_app, client_for) -> None:
+    response = await client_for(make_app([])).options(
+        "/health",
+        headers={"Origin": "https://pos.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] in ("*", "https://pos.example")
+
+
+async def test_lifespan_hooks_run(make_app) -> None:
+    calls: list[str] = []
+
+    async def start(infra) -> None:
+        calls.append("start")
+
+    async def stop(infra) -> None:
+        calls.append("stop")
+
+    app = make_app([], on_startup=[start], on_shutdown=[stop])
+    async with app.router.lifespan_context(app):
+        assert calls == ["start"]
+    assert calls == ["start", "stop"]

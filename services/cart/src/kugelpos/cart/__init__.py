@@ -1,0 +1,1 @@
+"""Cart service: the sale itself (state machine, pricing, tax, discounts, payments)."""

@@ -1,0 +1,233 @@
+"""Cart error codes (401xxx cart, 402xxx items and discounts, 403xxx payments, 404xxx
+terminal/internal) as subclasses of the commons hierarchy, so the web handlers turn them into
+the envelope with the right HTTP status and a localized user message.
+
+Codes and statuses follow the spec's §16 table, with the §18 fixes: invalid discount types and
+percentages are 400 (not 500), and three payment-master refusals get codes of their own
+(403007-403009) because the v1 service never checked those flags.
+"""
+
+from __future__ import annotations
+
+from kugelpos.common.errors import (
+    AppError,
+    BadRequestError,
+    ErrorCode,
+    InvalidOperationError,
+    NotFoundError,
+)
+from kugelpos.common.messages import register_messages
+
+
+class CartErrorCode:
+    CART_CREATE_FAILED = "401001"
+    CART_NOT_FOUND = "401002"
+    CART_SAVE_FAILED = "401003"
+    ITEM_NOT_FOUND = "402001"
+    AMOUNT_LESS_THAN_DISCOUNT = "402002"
+    BALANCE_LESS_THAN_DISCOUNT = "402003"
+    DISCOUNT_ALLOCATION_FAILED = "402004"
+    DISCOUNT_RESTRICTED = "402005"
+    BALANCE_ZERO = "403001"
+    BALANCE_GREATER_THAN_ZERO = "403002"
+    BALANCE_MINUS = "403003"
+    DEPOSIT_OVER_BALANCE = "403004"
+    ALREADY_VOIDED = "403005"
+    ALREADY_REFUNDED = "403006"
+    PAYMENT_METHOD_INACTIVE = "403007"
+    PAYMENT_LIMIT_EXCEEDED = "403008"
+    REFUND_NOT_ALLOWED = "403009"
+    TERMINAL_STATUS = "404001"
+    SIGN_IN_OUT = "404002"
+    EXTERNAL_SERVICE = "404003"
+    INTERNAL = "404004"
+    UNEXPECTED = "404999"
+
+
+class CartError(AppError):
+    """Base of the cart's own errors (a 4xx unless a subclass says otherwise)."""
+
+    status = 400
+
+
+# --- cart (401) -------------------------------------------------------------------------
+
+
+class CartCreateError(CartError):
+    code = CartErrorCode.CART_CREATE_FAILED
+
+
+class CartNotFoundError(NotFoundError):
+    code = CartErrorCode.CART_NOT_FOUND
+
+
+class CartSaveError(CartError):
+    code = CartErrorCode.CART_SAVE_FAILED
+    status = 500
+
+
+# --- state machine and input (300xxx, 100001) --------------------------------------------
+
+
+class InvalidCartOperationError(InvalidOperationError):
+    """The operation is not allowed in the cart's state (spec §4: 400 / 300004)."""
+
+
+class CartValidationError(BadRequestError):
+    """Malformed value in an otherwise well-formed request (400 / 300001)."""
+
+    code = ErrorCode.INVALID_INPUT
+
+
+class LineItemNotFoundError(NotFoundError):
+    """`lineNo` outside 1..N (spec §18.10; v1 answered 500 or edited the wrong line)."""
+
+
+class TaxCodeNotFoundError(NotFoundError):
+    """A line's tax code is missing from the tax master (spec §5.3: 404 / 100001)."""
+
+
+# --- items and discounts (402) -------------------------------------------------------------
+
+
+class ItemNotFoundError(NotFoundError):
+    code = CartErrorCode.ITEM_NOT_FOUND
+
+
+class AmountLessThanDiscountError(CartError):
+    code = CartErrorCode.AMOUNT_LESS_THAN_DISCOUNT
+
+
+class BalanceLessThanDiscountError(CartError):
+    code = CartErrorCode.BALANCE_LESS_THAN_DISCOUNT
+
+
+class DiscountAllocationError(CartError):
+    code = CartErrorCode.DISCOUNT_ALLOCATION_FAILED
+
+
+class DiscountRestrictedError(CartError):
+    code = CartErrorCode.DISCOUNT_RESTRICTED
+
+
+# --- payments (403) -----------------------------------------------------------------------
+
+
+class BalanceZeroError(CartError):
+    code = CartErrorCode.BALANCE_ZERO
+    status = 406
+
+
+class BalanceGreaterThanZeroError(CartError):
+    code = CartErrorCode.BALANCE_GREATER_THAN_ZERO
+    status = 406
+
+
+class BalanceMinusError(CartError):
+    code = CartErrorCode.BALANCE_MINUS
+    status = 406
+
+
+class DepositOverBalanceError(CartError):
+    code = CartErrorCode.DEPOSIT_OVER_BALANCE
+    status = 406
+
+
+class AlreadyVoidedError(CartError):
+    code = CartErrorCode.ALREADY_VOIDED
+
+
+class AlreadyRefundedError(CartError):
+    code = CartErrorCode.ALREADY_REFUNDED
+
+
+class PaymentMethodInactiveError(CartError):
+    code = CartErrorCode.PAYMENT_METHOD_INACTIVE
+
+
+class PaymentLimitExceededError(CartError):
+    code = CartErrorCode.PAYMENT_LIMIT_EXCEEDED
+
+
+class RefundNotAllowedError(CartError):
+    code = CartErrorCode.REFUND_NOT_ALLOWED
+
+
+# --- terminal / internal (404) ------------------------------------------------------------
+
+
+class TerminalStatusError(CartError):
+    code = CartErrorCode.TERMINAL_STATUS
+
+
+class SignInOutError(CartError):
+    code = CartErrorCode.SIGN_IN_OUT
+
+
+class CartExternalServiceError(CartError):
+    code = CartErrorCode.EXTERNAL_SERVICE
+    status = 500
+
+
+class CartInternalError(CartError):
+    code = CartErrorCode.INTERNAL
+    status = 500
+
+
+C = CartErrorCode
+MESSAGES: dict[str, dict[str, str]] = {
+    C.CART_CREATE_FAILED: {"en": "Cart creation failed", "ja": "カートの作成に失敗しました"},
+    C.CART_NOT_FOUND: {"en": "Cart not found", "ja": "カートが見つかりません"},
+    C.CART_SAVE_FAILED: {"en": "Failed to save cart", "ja": "カートの保存に失敗しました"},
+    C.ITEM_NOT_FOUND: {"en": "Item not found", "ja": "対象商品が見つかりません"},
+    C.AMOUNT_LESS_THAN_DISCOUNT: {
+        "en": "Amount is less than discount",
+        "ja": "値引金額が商品金額より多いです",
+    },
+    C.BALANCE_LESS_THAN_DISCOUNT: {
+        "en": "Balance is less than discount",
+        "ja": "値引金額が残高より多いです",
+    },
+    C.DISCOUNT_ALLOCATION_FAILED: {
+        "en": "Discount allocation error",
+        "ja": "値引の按分処理に失敗しました",
+    },
+    C.DISCOUNT_RESTRICTED: {"en": "Discount restriction", "ja": "値引禁止商品です"},
+    C.BALANCE_ZERO: {"en": "Balance is already zero", "ja": "残高はすでに０です"},
+    C.BALANCE_GREATER_THAN_ZERO: {"en": "Balance is greater than zero", "ja": "残高が残っています"},
+    C.BALANCE_MINUS: {"en": "Balance is minus", "ja": "残高がマイナスです"},
+    C.DEPOSIT_OVER_BALANCE: {
+        "en": "Deposit amount is more than balance",
+        "ja": "預かり金額が残高より多いです",
+    },
+    C.ALREADY_VOIDED: {
+        "en": "This transaction has already been voided",
+        "ja": "この取引は既に取消済みです",
+    },
+    C.ALREADY_REFUNDED: {
+        "en": "This transaction has already been refunded",
+        "ja": "この取引は既に返品済みです",
+    },
+    C.PAYMENT_METHOD_INACTIVE: {
+        "en": "This payment method is not active",
+        "ja": "この支払方法は使用できません",
+    },
+    C.PAYMENT_LIMIT_EXCEEDED: {
+        "en": "Amount exceeds the limit of this payment method",
+        "ja": "支払方法の上限金額を超えています",
+    },
+    C.REFUND_NOT_ALLOWED: {
+        "en": "This payment method cannot be refunded",
+        "ja": "この支払方法は返金できません",
+    },
+    C.TERMINAL_STATUS: {"en": "Check terminal status", "ja": "端末の状態を確認してください"},
+    C.SIGN_IN_OUT: {"en": "Check sign-in/out status", "ja": "担当者の登録状況を確認してください"},
+    C.EXTERNAL_SERVICE: {
+        "en": "External service error occurred",
+        "ja": "外部サービスエラーが発生しました",
+    },
+    C.INTERNAL: {"en": "Internal processing error occurred", "ja": "内部処理エラーが発生しました"},
+    C.UNEXPECTED: {"en": "Unexpected error occurred", "ja": "想定外のエラーが発生しました"},
+}
+
+register_messages(MESSAGES)

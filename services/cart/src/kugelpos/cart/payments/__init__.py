@@ -1,0 +1,1 @@
+"""Payment rules (pure); the payment plugins wrap them."""

@@ -1,0 +1,1 @@
+"""Pure pricing: money rounding, line amounts, taxes, subtotal discounts, totals, recalc."""

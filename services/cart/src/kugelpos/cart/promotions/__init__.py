@@ -1,0 +1,1 @@
+"""Sales-promotion rules (pure); the promotion plugins fetch promotions and apply these."""

@@ -1,0 +1,1 @@
+"""Item categories of a tenant (flat list)."""

@@ -1,0 +1,172 @@
+"""Wiring: who may call (read vs write), list parameters, and the services a request needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Path, Query
+
+from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
+from kugelpos.common.auth.principal import Principal, PrincipalKind, Role
+from kugelpos.common.errors import BadRequestError, ErrorCode, PermissionDeniedError
+from kugelpos.common.pagination import PageParams, SortSpec, page_params
+from kugelpos.common.throttle import AttemptLimiter
+from kugelpos.common.web.app import Infrastructure, infrastructure
+
+from .cache import MasterCache
+from .config import MasterDataSettings
+
+type Infra = Annotated[Infrastructure, Depends(infrastructure)]
+WRITER_ROLES = (Role.ADMIN.value, Role.MANAGER.value)
+
+
+async def read_access(
+    tenant_id: Annotated[str, Path(max_length=64)],
+    principal: CurrentPrincipal,
+    terminal_id: Annotated[
+        str | None, Query(max_length=128, description="with X-API-KEY: the calling terminal")
+    ] = None,
+    is_terminal_service: Annotated[
+        bool | None, Query(description="v1 compatibility: accepted and ignored")
+    ] = False,
+) -> Principal:
+    """Any credential of the tenant: user, service or terminal JWT, or terminal API key."""
+    ensure_tenant(principal, tenant_id)
+    return principal
+
+
+type Reader = Annotated[Principal, Depends(read_access)]
+
+
+async def write_access(principal: Reader) -> Principal:
+    """Changing master data: a user token of the tenant with the admin or manager role."""
+    if principal.kind is not PrincipalKind.USER:
+        raise PermissionDeniedError("Changing master data needs a user token")
+    if not principal.has_any_role(*WRITER_ROLES):
+        raise PermissionDeniedError("Changing master data needs the admin or manager role")
+    return principal
+
+
+type Writer = Annotated[Principal, Depends(write_access)]
+
+
+def list_params(
+    sortable: frozenset[str], default_sort: SortSpec
+) -> Callable[[PageParams], PageParams]:
+    """limit/page/sort with a per-resource whitelist of sort fields (snake_case)."""
+
+    def dependency(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
+        for name, _ in params.sort:
+            if name not in sortable:
+                raise BadRequestError(
+                    f"Cannot sort by {name!r}; allowed: {', '.join(sorted(sortable))}",
+                    code=ErrorCode.INVALID_FORMAT,
+                )
+        if params.sort:
+            return params
+        return PageParams(limit=params.limit, page=params.page, sort=list(default_sort))
+
+    return dependency
+
+
+def settings_of(infra: Infrastructure) -> MasterDataSettings:
+    settings = infra.settings
+    assert isinstance(settings, MasterDataSettings)
+    return settings
+
+
+def master_cache(infra: Infrastructure) -> MasterCache:
+    cache = infra.extras.get("master_cache")
+    if cache is None:
+        settings = settings_of(infra)
+        cache = MasterCache(ttl=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries)
+        infra.extras["master_cache"] = cache
+    return cache
+
+
+def pin_limiter(infra: Infrastructure) -> AttemptLimiter:
+    # One per process: it holds the in-memory fallback counts.
+    limiter = infra.extras.get("pin_limiter")
+    if limiter is None:
+        settings = settings_of(infra)
+        limiter = AttemptLimiter(
+            infra.dapr,
+            store=settings.throttle_state_store,
+            namespace="staff-pin-failures",
+            max_attempts=settings.pin_max_failures,
+            window_seconds=settings.pin_failure_window_seconds,
+        )
+        infra.extras["pin_limiter"] = limiter
+    return limiter
+
+
+# ---- services --------------------------------------------------------------------------------
+# Imported here, after the access helpers, because the resource packages import those helpers.
+
+from .categories.service import CategoryService  # noqa: E402
+from .item_books.service import ItemBookService  # noqa: E402
+from .items.service import ItemService  # noqa: E402
+from .payments.service import PaymentService  # noqa: E402
+from .promotions.service import PromotionService  # noqa: E402
+from .settings.service import SettingsService  # noqa: E402
+from .staff.service import StaffService  # noqa: E402
+from .store_items.service import StoreItemService  # noqa: E402
+from .taxes.service import TaxService  # noqa: E402
+from .tenants.service import TenantService  # noqa: E402
+
+
+def get_staff_service(infra: Infra) -> StaffService:
+    return StaffService(
+        infra.mongo, pin_limiter(infra), bcrypt_rounds=settings_of(infra).pin_bcrypt_rounds
+    )
+
+
+def get_item_service(infra: Infra) -> ItemService:
+    return ItemService(infra.mongo, master_cache(infra), settings_of(infra))
+
+
+def get_store_item_service(
+    infra: Infra, items: Annotated[ItemService, Depends(get_item_service)]
+) -> StoreItemService:
+    return StoreItemService(infra.mongo, master_cache(infra), items)
+
+
+def get_category_service(infra: Infra) -> CategoryService:
+    return CategoryService(infra.mongo, settings_of(infra))
+
+
+def get_payment_service(infra: Infra) -> PaymentService:
+    return PaymentService(infra.mongo, master_cache(infra))
+
+
+def get_settings_service(infra: Infra) -> SettingsService:
+    return SettingsService(infra.mongo, master_cache(infra))
+
+
+def get_tax_service(infra: Infra) -> TaxService:
+    return TaxService(settings_of(infra))
+
+
+def get_item_book_service(infra: Infra) -> ItemBookService:
+    return ItemBookService(infra.mongo, settings_of(infra))
+
+
+def get_promotion_service(infra: Infra) -> PromotionService:
+    return PromotionService(infra.mongo, settings_of(infra))
+
+
+def get_tenant_service(infra: Infra) -> TenantService:
+    return TenantService(infra.mongo, master_cache(infra))
+
+
+type StaffServiceDep = Annotated[StaffService, Depends(get_staff_service)]
+type ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
+type StoreItemServiceDep = Annotated[StoreItemService, Depends(get_store_item_service)]
+type CategoryServiceDep = Annotated[CategoryService, Depends(get_category_service)]
+type PaymentServiceDep = Annotated[PaymentService, Depends(get_payment_service)]
+type SettingsServiceDep = Annotated[SettingsService, Depends(get_settings_service)]
+type TaxServiceDep = Annotated[TaxService, Depends(get_tax_service)]
+type ItemBookServiceDep = Annotated[ItemBookService, Depends(get_item_book_service)]
+type PromotionServiceDep = Annotated[PromotionService, Depends(get_promotion_service)]
+type TenantServiceDep = Annotated[TenantService, Depends(get_tenant_service)]

@@ -1,0 +1,1 @@
+"""Item books (POS key layouts): categories -> tabs -> buttons, one document per book."""

@@ -1,0 +1,1 @@
+"""Items: the tenant's common item master."""

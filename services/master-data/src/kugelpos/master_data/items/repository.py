@@ -1,0 +1,25 @@
+"""Persistence of common items."""
+
+from __future__ import annotations
+
+from kugelpos.common.db.indexes import index
+from kugelpos.common.db.repository import Repository
+
+from .documents import ItemDocument
+
+
+class ItemRepository(Repository[ItemDocument]):
+    collection_name = "master_item_common"
+    document_type = ItemDocument
+    indexes = (
+        index("tenant_id", "item_code", unique=True),
+        index("tenant_id", "category_code"),
+    )
+    default_sort = (("item_code", 1),)
+
+    async def active_by_codes(self, tenant_id: str, codes: list[str]) -> dict[str, ItemDocument]:
+        cursor = self.collection.find(
+            {"tenant_id": tenant_id, "item_code": {"$in": codes}, "is_deleted": False},
+            {"_id": False},
+        )
+        return {d.item_code: d for raw in await cursor.to_list() if (d := self._load(raw))}

@@ -1,0 +1,49 @@
+"""The Master-data service application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
+from kugelpos.common.web.app import create_app
+
+from .categories.router import router as categories_router
+from .config import get_settings
+from .item_books.router import router as item_books_router
+from .items.router import router as items_router
+from .payments.router import router as payments_router
+from .promotions.router import router as promotions_router
+from .settings.router import router as settings_router
+from .staff.router import router as staff_router
+from .store_items.router import router as store_items_router
+from .taxes.router import router as taxes_router
+from .tenants.router import router as tenants_router
+
+# The v1 text, typo included, is what clients compare against.
+WELCOME = "Welcome to Kugel-POS Master-data Service API. supoorted version: v1"
+
+
+def build_app() -> FastAPI:
+    settings = get_settings()
+    return create_app(
+        settings=settings,
+        title="Kugel POS Master-data",
+        db_prefix=settings.db_name_prefix,
+        routers=[
+            tenants_router,
+            staff_router,
+            items_router,
+            store_items_router,
+            categories_router,
+            item_books_router,
+            payments_router,
+            settings_router,
+            taxes_router,
+            promotions_router,
+        ],
+        welcome=WELCOME,
+        api_key_resolver=remote_terminal_resolver,
+    )
+
+
+app = build_app()

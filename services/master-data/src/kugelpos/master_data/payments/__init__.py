@@ -1,0 +1,1 @@
+"""Payment methods of a tenant (code 01 is cash by convention)."""

@@ -1,0 +1,1 @@
+"""Promotions (category discounts), soft-deleted, selectable by what is active now."""

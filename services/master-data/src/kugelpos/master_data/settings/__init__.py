@@ -1,0 +1,1 @@
+"""Named settings with per-store and per-terminal values."""

@@ -1,0 +1,1 @@
+"""Staff members of a tenant, with hashed PINs."""

@@ -1,0 +1,38 @@
+"""Idempotent tenant setup: every repository's indexes in `db_master_data_<tenant>`."""
+
+from __future__ import annotations
+
+from kugelpos.common.db.mongo import Mongo
+from kugelpos.common.db.repository import Repository
+from kugelpos.common.db.tenants import ensure_collections
+
+from ..cache import MasterCache
+from ..categories.repository import CategoryRepository
+from ..item_books.repository import ItemBookRepository
+from ..items.repository import ItemRepository
+from ..payments.repository import PaymentRepository
+from ..promotions.repository import PromotionRepository
+from ..settings.repository import SettingsRepository
+from ..staff.repository import StaffRepository
+from ..store_items.repository import StoreItemRepository
+
+REPOSITORIES: tuple[type[Repository], ...] = (
+    StaffRepository,
+    ItemRepository,
+    StoreItemRepository,
+    CategoryRepository,
+    PaymentRepository,
+    SettingsRepository,
+    PromotionRepository,
+    ItemBookRepository,
+)
+
+
+class TenantService:
+    def __init__(self, mongo: Mongo, cache: MasterCache) -> None:
+        self._mongo = mongo
+        self._cache = cache
+
+    async def setup(self, tenant_id: str) -> None:
+        await ensure_collections(self._mongo.tenant_db(tenant_id), REPOSITORIES)
+        self._cache.tenant_changed(tenant_id)

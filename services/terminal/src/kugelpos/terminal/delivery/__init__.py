@@ -1,0 +1,1 @@
+"""Delivery status of published events, the HTTP way in (the other is `tranlog_status`)."""

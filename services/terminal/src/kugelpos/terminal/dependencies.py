@@ -1,0 +1,139 @@
+"""Wiring: build the services a request needs from the process-wide infrastructure, and the
+credential dependencies specific to the terminal service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from kugelpos.common.auth.dependencies import BearerCredentials, authenticator
+from kugelpos.common.auth.principal import Principal, PrincipalKind
+from kugelpos.common.errors import AuthenticationError, PermissionDeniedError
+from kugelpos.common.events.outbox import Outbox
+from kugelpos.common.throttle import AttemptLimiter
+from kugelpos.common.web.app import Infrastructure, infrastructure
+
+from .auth.service import TerminalTokenService
+from .config import TerminalSettings
+from .lifecycle.service import LifecycleService
+from .lifecycle.staff import StaffDirectory
+from .stores.service import StoreService
+from .tenants.service import TenantService
+from .terminals.documents import TerminalDocument
+from .terminals.service import TerminalService, terminal_principal
+
+type Infra = Annotated[Infrastructure, Depends(infrastructure)]
+
+
+def _settings(infra: Infrastructure) -> TerminalSettings:
+    settings = infra.settings
+    assert isinstance(settings, TerminalSettings)
+    return settings
+
+
+def get_tenant_service(infra: Infra) -> TenantService:
+    return TenantService(infra.mongo, infra.http, _settings(infra))
+
+
+type Tenants = Annotated[TenantService, Depends(get_tenant_service)]
+
+
+def get_store_service(infra: Infra, tenants: Tenants) -> StoreService:
+    return StoreService(infra.mongo, tenants)
+
+
+def get_terminal_service(infra: Infra, tenants: Tenants) -> TerminalService:
+    return TerminalService(infra.mongo, tenants)
+
+
+type Stores = Annotated[StoreService, Depends(get_store_service)]
+type Terminals = Annotated[TerminalService, Depends(get_terminal_service)]
+
+
+def get_token_service(infra: Infra) -> TerminalTokenService:
+    return TerminalTokenService(infra.auth.codec, _settings(infra).terminal_token_expire_hours)
+
+
+type TerminalTokens = Annotated[TerminalTokenService, Depends(get_token_service)]
+
+
+def _pin_limiter(infra: Infrastructure) -> AttemptLimiter:
+    # One per process: it keeps the in-memory fallback counts.
+    limiter = infra.extras.get("pin_limiter")
+    if limiter is None:
+        settings = _settings(infra)
+        limiter = AttemptLimiter(
+            infra.dapr,
+            store=settings.throttle_state_store,
+            namespace="staff-pin-failures",
+            max_attempts=settings.pin_max_failures,
+            window_seconds=settings.pin_failure_window_seconds,
+        )
+        infra.extras["pin_limiter"] = limiter
+    return limiter
+
+
+def get_outbox(infra: Infra) -> Outbox:
+    outbox = infra.extras.get("outbox")
+    if outbox is None:  # the lifespan did not run (should not happen in a served app)
+        raise RuntimeError("outbox not started")
+    return outbox
+
+
+def get_lifecycle_service(infra: Infra, tenants: Tenants, terminals: Terminals) -> LifecycleService:
+    settings = _settings(infra)
+    return LifecycleService(
+        mongo=infra.mongo,
+        terminals=terminals,
+        tenants=tenants,
+        staff=StaffDirectory(infra.http, infra.auth.codec, settings),
+        limiter=_pin_limiter(infra),
+        outbox=get_outbox(infra),
+        http=infra.http,
+        codec=infra.auth.codec,
+        settings=settings,
+    )
+
+
+type Lifecycle = Annotated[LifecycleService, Depends(get_lifecycle_service)]
+
+
+def api_key_resolver(infra: Infrastructure):
+    """Plugged into commons' `get_principal`: X-API-KEY + terminal_id → the terminal."""
+    tenants = TenantService(infra.mongo, infra.http, _settings(infra))
+    service = TerminalService(infra.mongo, tenants)
+    return service.resolve_api_key
+
+
+type ApiKey = Annotated[str | None, Header(alias="X-API-KEY")]
+
+
+async def get_key_owner(
+    request: Request,
+    bearer: BearerCredentials,
+    terminals: Terminals,
+    x_api_key: ApiKey = None,
+    terminal_id: Annotated[str | None, Query(max_length=128)] = None,
+) -> TerminalDocument:
+    """The terminal behind the credential itself (product endpoints without a path id):
+    its API key, or its terminal JWT. A `terminal_id` given must be that terminal."""
+    if bearer is not None:
+        principal = authenticator(request).codec.principal(bearer.credentials)
+        if principal.kind is not PrincipalKind.TERMINAL or not principal.terminal_id:
+            raise PermissionDeniedError("Only a terminal credential may call this endpoint")
+        terminal = await terminals.get(principal.terminal_id)
+    elif x_api_key:
+        terminal = await terminals.find_by_api_key(x_api_key)
+    else:
+        raise AuthenticationError("Not authenticated: no token or API key provided")
+    if terminal_id is not None and terminal_id != terminal.terminal_id:
+        raise PermissionDeniedError("terminal_id does not match the credential's terminal")
+    return terminal
+
+
+type KeyOwner = Annotated[TerminalDocument, Depends(get_key_owner)]
+
+
+def owner_principal(terminal: TerminalDocument) -> Principal:
+    return terminal_principal(terminal)

@@ -1,0 +1,1 @@
+"""Terminal lifecycle: staff sign-in/out, open, close, cash in/out, and the logs they write."""

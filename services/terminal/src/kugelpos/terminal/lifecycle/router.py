@@ -1,0 +1,207 @@
+"""Lifecycle endpoints: v1 `/terminals/{terminal_id}/...` and the product's `/terminals/open`,
+`/close`, `/cash-in-out` for the terminal that owns the credential.
+
+Sign-in, sign-out, open and close return a fresh terminal JWT in `X-New-Token`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Response
+
+from kugelpos.common.auth.dependencies import CurrentPrincipal
+from kugelpos.common.envelope import ApiResponse, ok
+
+from ..access import ensure_terminal_operator
+from ..dependencies import KeyOwner, Lifecycle, TerminalTokens, owner_principal
+from ..terminals.documents import TerminalDocument
+from ..terminals.schemas import Terminal
+from .schemas import (
+    CashInOutRequest,
+    CashInOutResponse,
+    CashMovementRequest,
+    TerminalCloseRequest,
+    TerminalCloseResponse,
+    TerminalOpenRequest,
+    TerminalOpenResponse,
+    TerminalSignInRequest,
+)
+
+router = APIRouter(prefix="/api/v1/terminals", tags=["lifecycle"])
+NEW_TOKEN = "X-New-Token"
+
+
+def _reissue(response: Response, tokens: TerminalTokens, terminal: TerminalDocument) -> None:
+    response.headers[NEW_TOKEN] = tokens.issue(terminal)
+
+
+# ---- the product's endpoints: the terminal is the credential's owner ---------------------------
+
+
+@router.post("/open", response_model=ApiResponse[TerminalOpenResponse])
+async def open_own_terminal(
+    owner: KeyOwner,
+    lifecycle: Lifecycle,
+    tokens: TerminalTokens,
+    response: Response,
+    body: TerminalOpenRequest | None = Body(default=None),
+) -> ApiResponse[TerminalOpenResponse]:
+    return await _open(owner.terminal_id, owner_principal(owner), body, lifecycle, tokens, response)
+
+
+@router.post("/close", response_model=ApiResponse[TerminalCloseResponse])
+async def close_own_terminal(
+    owner: KeyOwner,
+    lifecycle: Lifecycle,
+    tokens: TerminalTokens,
+    response: Response,
+    body: TerminalCloseRequest | None = Body(default=None),
+) -> ApiResponse[TerminalCloseResponse]:
+    return await _close(
+        owner.terminal_id, owner_principal(owner), body, lifecycle, tokens, response
+    )
+
+
+@router.post("/cash-in-out", response_model=ApiResponse[CashInOutResponse])
+async def cash_in_out(
+    owner: KeyOwner, body: CashMovementRequest, lifecycle: Lifecycle
+) -> ApiResponse[CashInOutResponse]:
+    entry = await lifecycle.cash(
+        owner_principal(owner), owner.terminal_id, body.signed(), body.description
+    )
+    verb = "In" if entry.amount > 0 else "Out"
+    return ok(
+        CashInOutResponse.of(entry),
+        message=f"Terminal Cashed {verb}. terminal_id: {owner.terminal_id}, "
+        f"amount: {entry.amount}, description: {entry.description}",
+        operation="terminal_cash_in_out",
+    )
+
+
+# ---- v1: the terminal is named in the path -----------------------------------------------------
+
+
+@router.post("/{terminal_id}/sign-in", response_model=ApiResponse[Terminal])
+async def terminal_signin(
+    terminal_id: str,
+    body: TerminalSignInRequest,
+    principal: CurrentPrincipal,
+    lifecycle: Lifecycle,
+    tokens: TerminalTokens,
+    response: Response,
+) -> ApiResponse[Terminal]:
+    ensure_terminal_operator(principal, terminal_id)
+    terminal = await lifecycle.sign_in(principal, terminal_id, body.staff_id, body.pin)
+    _reissue(response, tokens, terminal)
+    return ok(
+        Terminal.of(terminal),
+        message=f"Terminal Signed In. terminal_id: {terminal_id} staff_id: {body.staff_id}",
+        operation="terminal_signin",
+    )
+
+
+@router.post("/{terminal_id}/sign-out", response_model=ApiResponse[Terminal])
+async def terminal_signout(
+    terminal_id: str,
+    principal: CurrentPrincipal,
+    lifecycle: Lifecycle,
+    tokens: TerminalTokens,
+    response: Response,
+) -> ApiResponse[Terminal]:
+    ensure_terminal_operator(principal, terminal_id)
+    terminal = await lifecycle.sign_out(principal, terminal_id)
+    _reissue(response, tokens, terminal)
+    return ok(
+        Terminal.of(terminal),
+        message=f"Terminal Signed Out. terminal_id: {terminal_id}",
+        operation="terminal_signout",
+    )
+
+
+@router.post("/{terminal_id}/open", response_model=ApiResponse[TerminalOpenResponse])
+async def terminal_open(
+    terminal_id: str,
+    principal: CurrentPrincipal,
+    lifecycle: Lifecycle,
+    tokens: TerminalTokens,
+    response: Response,
+    body: TerminalOpenRequest | None = Body(default=None),
+) -> ApiResponse[TerminalOpenResponse]:
+    ensure_terminal_operator(principal, terminal_id)
+    return await _open(terminal_id, principal, body, lifecycle, tokens, response)
+
+
+@router.post("/{terminal_id}/close", response_model=ApiResponse[TerminalCloseResponse])
+async def terminal_close(
+    terminal_id: str,
+    principal: CurrentPrincipal,
+    lifecycle: Lifecycle,
+    tokens: TerminalTokens,
+    response: Response,
+    body: TerminalCloseRequest | None = Body(default=None),
+) -> ApiResponse[TerminalCloseResponse]:
+    ensure_terminal_operator(principal, terminal_id)
+    return await _close(terminal_id, principal, body, lifecycle, tokens, response)
+
+
+@router.post("/{terminal_id}/cash-in", response_model=ApiResponse[CashInOutResponse])
+async def terminal_cash_in(
+    terminal_id: str, body: CashInOutRequest, principal: CurrentPrincipal, lifecycle: Lifecycle
+) -> ApiResponse[CashInOutResponse]:
+    ensure_terminal_operator(principal, terminal_id)
+    entry = await lifecycle.cash(principal, terminal_id, body.amount, body.description)
+    return ok(
+        CashInOutResponse.of(entry),
+        message=f"Terminal Cashed In. terminal_id: {terminal_id}, amount: {entry.amount}, "
+        f"description: {entry.description}",
+        operation="terminal_cash_in",
+    )
+
+
+@router.post("/{terminal_id}/cash-out", response_model=ApiResponse[CashInOutResponse])
+async def terminal_cash_out(
+    terminal_id: str, body: CashInOutRequest, principal: CurrentPrincipal, lifecycle: Lifecycle
+) -> ApiResponse[CashInOutResponse]:
+    ensure_terminal_operator(principal, terminal_id)
+    entry = await lifecycle.cash(principal, terminal_id, -body.amount, body.description)
+    return ok(
+        CashInOutResponse.of(entry),
+        message=f"Terminal Cashed Out. terminal_id: {terminal_id}, amount: {entry.amount}, "
+        f"description: {entry.description}",
+        operation="terminal_cash_out",
+    )
+
+
+async def _open(
+    terminal_id: str,
+    principal,
+    body: TerminalOpenRequest | None,
+    lifecycle: Lifecycle,
+    tokens: TerminalTokens,
+    response: Response,
+) -> ApiResponse[TerminalOpenResponse]:
+    amount = body.initial_amount if body else None
+    result = await lifecycle.open(principal, terminal_id, amount)
+    _reissue(response, tokens, result.terminal)
+    return ok(
+        TerminalOpenResponse.of(Terminal.of(result.terminal), result.log),
+        message=f"Terminal Opened. terminal_id: {terminal_id}",
+        operation="terminal_open",
+    )
+
+
+async def _close(
+    terminal_id: str,
+    principal,
+    body: TerminalCloseRequest | None,
+    lifecycle: Lifecycle,
+    tokens: TerminalTokens,
+    response: Response,
+) -> ApiResponse[TerminalCloseResponse]:
+    amount = body.physical_amount if body else None
+    result = await lifecycle.close(principal, terminal_id, amount)
+    _reissue(response, tokens, result.terminal)
+    return ok(
+        TerminalCloseResponse.of(Terminal.of(result.terminal), result.log),
+        message=f"Terminal Closed. terminal_id: {terminal_id}",
+        operation="terminal_close",
+    )

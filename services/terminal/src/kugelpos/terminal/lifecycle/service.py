@@ -1,0 +1,464 @@
+"""Lifecycle rules: staff sign-in/out, open, close, cash in/out.
+
+Each open, close and cash movement writes its log and the matching outbox event in one MongoDB
+transaction, together with a conditional update of the terminal (so concurrent operations on
+one terminal conflict instead of both succeeding). The relay publishes after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from bson import Decimal128
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from kugelpos.common.auth.principal import Principal
+from kugelpos.common.auth.tokens import TokenCodec
+from kugelpos.common.clients.http import HttpClientHelper
+from kugelpos.common.clock import app_now, business_date
+from kugelpos.common.db.mongo import Mongo
+from kugelpos.common.errors import AppError, ConflictError
+from kugelpos.common.events.outbox import Outbox
+from kugelpos.common.throttle import AttemptLimiter
+
+from ..config import TOPIC_CASHLOG, TOPIC_OPENCLOSELOG, TerminalSettings
+from ..errors import (
+    AlreadySignedInError,
+    InvalidCashAmountError,
+    InvalidStaffCredentialsError,
+    NotSignedInError,
+    TerminalAlreadyClosedError,
+    TerminalAlreadyOpenedError,
+    TerminalStatusError,
+)
+from ..money import ZERO, format_amount
+from ..tenants.service import TenantService
+from ..terminals.documents import StaffInfo, TerminalDocument, TerminalStatus
+from ..terminals.repository import TerminalRepository
+from ..terminals.service import TerminalService
+from . import receipts
+from .documents import CashKind, CashLogDocument, EventType, OpenCloseLogDocument
+from .repository import CashLogRepository, OpenCloseLogRepository
+from .staff import StaffDirectory
+
+log = structlog.get_logger(__name__)
+
+
+def _money(value: Decimal | None) -> Decimal128 | None:
+    return None if value is None else Decimal128(value)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResult:
+    terminal: TerminalDocument
+    log: OpenCloseLogDocument
+
+
+class LifecycleService:
+    def __init__(
+        self,
+        *,
+        mongo: Mongo,
+        terminals: TerminalService,
+        tenants: TenantService,
+        staff: StaffDirectory,
+        limiter: AttemptLimiter,
+        outbox: Outbox,
+        http: HttpClientHelper,
+        codec: TokenCodec,
+        settings: TerminalSettings,
+    ) -> None:
+        self._mongo = mongo
+        self._terminals = terminals
+        self._tenants = tenants
+        self._staff = staff
+        self._limiter = limiter
+        self._outbox = outbox
+        self._http = http
+        self._codec = codec
+        self._settings = settings
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _repos(
+        self, tenant_id: str, actor: str | None
+    ) -> tuple[TerminalRepository, CashLogRepository, OpenCloseLogRepository]:
+        db = self._mongo.tenant_db(tenant_id)
+        return (
+            TerminalRepository(db, actor=actor),
+            CashLogRepository(db, actor=actor),
+            OpenCloseLogRepository(db, actor=actor),
+        )
+
+    def _now(self) -> str:
+        return app_now(self._settings.timezone).isoformat()
+
+    async def _store_name(self, terminal: TerminalDocument) -> str:
+        tenant = await self._tenants.get(terminal.tenant_id)
+        store = tenant.store(terminal.store_code)
+        return store.store_name if store else terminal.store_code
+
+    def _base_log(self, terminal: TerminalDocument, store_name: str, moment: str) -> dict[str, Any]:
+        return {
+            "event_id": str(uuid.uuid4()),
+            "tenant_id": terminal.tenant_id,
+            "store_code": terminal.store_code,
+            "store_name": store_name,
+            "terminal_no": terminal.terminal_no,
+            "terminal_id": terminal.terminal_id,
+            "staff_id": terminal.staff.staff_id if terminal.staff else None,
+            "staff_name": terminal.staff.staff_name if terminal.staff else None,
+            "business_date": terminal.business_date or "",
+            "open_counter": terminal.open_counter,
+            "business_counter": terminal.business_counter,
+            "generate_date_time": moment,
+        }
+
+    async def _add_event(
+        self,
+        session: AsyncClientSession,
+        topic: str,
+        entry: CashLogDocument | OpenCloseLogDocument,
+        event_type: EventType,
+        actor: str | None,
+    ) -> None:
+        await self._outbox.add(
+            session,
+            topic=topic,
+            payload=entry.event(event_type),
+            tenant_id=entry.tenant_id,
+            event_id=entry.event_id,
+            keys=entry.event_keys(),
+            actor=actor,
+        )
+
+    # ---- staff -------------------------------------------------------------------------------
+
+    async def sign_in(
+        self, actor: Principal, terminal_id: str, staff_id: str, pin: str | None
+    ) -> TerminalDocument:
+        terminal = await self._terminals.get(terminal_id)
+        if terminal.staff is not None:
+            raise AlreadySignedInError(
+                f"Staff {terminal.staff.staff_id} is already signed in; sign out first"
+            )
+        tenant_id = terminal.tenant_id
+        await self._limiter.check(tenant_id, staff_id)
+        staff = await self._staff.get(tenant_id, staff_id)
+        if staff.has_pin:
+            if not pin:
+                raise InvalidStaffCredentialsError("A PIN is required for this staff member")
+            if not await self._staff.verify_pin(tenant_id, staff_id, pin):
+                await self._limiter.record_failure(tenant_id, staff_id)
+                raise InvalidStaffCredentialsError("Invalid staff PIN")
+            await self._limiter.reset(tenant_id, staff_id)
+        info = StaffInfo(staff_id=staff.staff_id, staff_name=staff.name)
+        terminals, _, _ = self._repos(tenant_id, actor.username)
+        updated = await terminals.update(
+            {"terminal_id": terminal_id, "staff": None}, {"staff": info.model_dump()}
+        )
+        if updated is None:
+            raise AlreadySignedInError("A staff member signed in concurrently")
+        return updated
+
+    async def sign_out(self, actor: Principal, terminal_id: str) -> TerminalDocument:
+        terminal = await self._terminals.get(terminal_id)
+        if terminal.staff is None:
+            return terminal  # idempotent
+        terminals, _, _ = self._repos(terminal.tenant_id, actor.username)
+        updated = await terminals.update({"terminal_id": terminal_id}, {"staff": None})
+        return updated or terminal
+
+    # ---- open / close ------------------------------------------------------------------------
+
+    async def open(
+        self, actor: Principal, terminal_id: str, initial_amount: Decimal | None
+    ) -> SessionResult:
+        terminal = await self._terminals.get(terminal_id)
+        if terminal.status is TerminalStatus.OPENED:
+            raise TerminalAlreadyOpenedError(f"Terminal {terminal_id} is already open")
+        store_name = await self._store_name(terminal)
+        today = business_date(self._settings.timezone)
+        before = terminal.model_copy()
+        if terminal.business_date == today:
+            terminal.open_counter += 1
+        else:
+            terminal.business_date = today
+            terminal.open_counter = 1
+        terminal.business_counter += 1
+        terminal.status = TerminalStatus.OPENED
+        terminal.initial_amount = initial_amount
+        terminal.session_cash_count = 0
+        moment = self._now()
+
+        cash_log = None
+        if initial_amount is not None:
+            lines = [
+                *receipts.header(
+                    store_name=store_name,
+                    terminal_no=terminal.terminal_no,
+                    staff_id=terminal.staff.staff_id if terminal.staff else None,
+                    moment=moment,
+                    report="Opening float",
+                ),
+                receipts.pair("Amount", format_amount(initial_amount)),
+            ]
+            cash_log = CashLogDocument(
+                **self._base_log(terminal, store_name, moment),
+                kind=CashKind.FLOAT,
+                amount=initial_amount,
+                description="Initial amount",
+                receipt_text=receipts.render_receipt(lines),
+                journal_text=receipts.render_journal(lines),
+            )
+            terminal.session_cash_count = 1
+        lines = self._session_lines("Open", terminal, store_name, moment, initial_amount)
+        open_log = OpenCloseLogDocument(
+            **self._base_log(terminal, store_name, moment),
+            operation=EventType.OPEN.value,
+            terminal_info=terminal.public(),
+            initial_amount=initial_amount,
+            receipt_text=receipts.render_receipt(lines),
+            journal_text=receipts.render_journal(lines),
+        )
+        changes = {
+            "status": terminal.status.value,
+            "business_date": terminal.business_date,
+            "open_counter": terminal.open_counter,
+            "business_counter": terminal.business_counter,
+            "initial_amount": _money(initial_amount),
+            "session_cash_count": terminal.session_cash_count,
+        }
+        updated = await self._commit_session(
+            actor, before, changes, open_log, cash_log, EventType.OPEN
+        )
+        return SessionResult(updated, open_log)
+
+    async def close(
+        self, actor: Principal, terminal_id: str, physical_amount: Decimal | None
+    ) -> SessionResult:
+        terminal = await self._terminals.get(terminal_id)
+        if terminal.status is TerminalStatus.CLOSED:
+            raise TerminalAlreadyClosedError(f"Terminal {terminal_id} is already closed")
+        if terminal.status is not TerminalStatus.OPENED:
+            raise TerminalStatusError(f"Terminal {terminal_id} has never been opened")
+        store_name = await self._store_name(terminal)
+        before = terminal.model_copy()
+        _, cash_logs, _ = self._repos(terminal.tenant_id, None)
+        session_filter = {
+            "tenant_id": terminal.tenant_id,
+            "store_code": terminal.store_code,
+            "terminal_no": terminal.terminal_no,
+            "business_date": terminal.business_date,
+            "open_counter": terminal.open_counter,
+        }
+        raw_logs = await cash_logs.collection.find(session_filter, {"_id": False}).to_list()
+        entries = [CashLogDocument.model_validate(r) for r in raw_logs]
+        float_amount = sum((e.amount for e in entries if e.kind is CashKind.FLOAT), ZERO)
+        cash_in = sum((e.amount for e in entries if e.kind is CashKind.IN), ZERO)
+        cash_out = -sum((e.amount for e in entries if e.kind is CashKind.OUT), ZERO)
+        cart_count, cart_last_no, cash_sales = await self._cart_summary(terminal)
+        expected = float_amount + cash_in - cash_out + (cash_sales or ZERO)
+        difference = None if physical_amount is None else physical_amount - expected
+
+        terminal.status = TerminalStatus.CLOSED
+        terminal.physical_amount = physical_amount
+        moment = self._now()
+        lines = self._session_lines("Close", terminal, store_name, moment, terminal.initial_amount)
+        lines += [
+            receipts.pair("Cash in", format_amount(cash_in)),
+            receipts.pair("Cash out", format_amount(cash_out)),
+            receipts.pair("Cash sales", format_amount(cash_sales)),
+            receipts.pair("Expected", format_amount(expected)),
+            receipts.pair("Counted", format_amount(physical_amount)),
+            receipts.pair("Difference", format_amount(difference)),
+        ]
+        close_log = OpenCloseLogDocument(
+            **self._base_log(terminal, store_name, moment),
+            operation=EventType.CLOSE.value,
+            terminal_info=terminal.public(),
+            initial_amount=terminal.initial_amount,
+            physical_amount=physical_amount,
+            cash_in_out_count=len(entries),
+            cash_in_out_last_datetime=max((e.generate_date_time for e in entries), default=None),
+            cash_in_amount=cash_in,
+            cash_out_amount=cash_out,
+            cart_transaction_count=cart_count,
+            cart_transaction_last_no=cart_last_no,
+            cash_sales_amount=cash_sales,
+            expected_amount=expected,
+            difference_amount=difference,
+            receipt_text=receipts.render_receipt(lines),
+            journal_text=receipts.render_journal(lines),
+        )
+        changes = {"status": terminal.status.value, "physical_amount": _money(physical_amount)}
+        updated = await self._commit_session(
+            actor, before, changes, close_log, None, EventType.CLOSE
+        )
+        return SessionResult(updated, close_log)
+
+    async def _commit_session(
+        self,
+        actor: Principal,
+        before: TerminalDocument,
+        changes: dict[str, Any],
+        session_log: OpenCloseLogDocument,
+        cash_log: CashLogDocument | None,
+        event_type: EventType,
+    ) -> TerminalDocument:
+        terminals, cash_logs, session_logs = self._repos(before.tenant_id, actor.username)
+        # The state read above must still hold when we write: otherwise someone else won.
+        expected_state = {
+            "terminal_id": before.terminal_id,
+            "status": before.status.value,
+            "business_counter": before.business_counter,
+            "session_cash_count": before.session_cash_count,
+        }
+
+        async def work(session: AsyncClientSession) -> TerminalDocument:
+            updated = await terminals.update(expected_state, changes, session=session)
+            if updated is None:
+                raise ConflictError("The terminal changed concurrently; retry")
+            if cash_log is not None:
+                await cash_logs.create(cash_log, session=session)
+                await self._add_event(
+                    session, TOPIC_CASHLOG, cash_log, EventType.CASH_IN_OUT, actor.username
+                )
+            await session_logs.create(session_log, session=session)
+            await self._add_event(
+                session, TOPIC_OPENCLOSELOG, session_log, event_type, actor.username
+            )
+            return updated
+
+        updated = await self._mongo.in_transaction(work)
+        self._outbox.notify_added()
+        return updated
+
+    def _session_lines(
+        self,
+        report: str,
+        terminal: TerminalDocument,
+        store_name: str,
+        moment: str,
+        initial_amount: Decimal | None,
+    ) -> list[receipts.Line]:
+        return [
+            *receipts.header(
+                store_name=store_name,
+                terminal_no=terminal.terminal_no,
+                staff_id=terminal.staff.staff_id if terminal.staff else None,
+                moment=moment,
+                report=report,
+            ),
+            receipts.pair("Business date", terminal.business_date or ""),
+            receipts.pair("Open counter", str(terminal.open_counter)),
+            receipts.pair("Business counter", str(terminal.business_counter)),
+            receipts.pair("Initial amount", format_amount(initial_amount)),
+        ]
+
+    async def _cart_summary(
+        self, terminal: TerminalDocument
+    ) -> tuple[int | None, int | None, Decimal | None]:
+        """(transaction count, last transaction no, cash sales) of the session, from cart when
+        it is deployed and answers; (None, None, None) otherwise. Cash sales stay None until
+        cart offers a session cash total."""
+        base = self._settings.configured_base_url("cart")
+        if not self._settings.close_query_cart or base is None:
+            return None, None, None
+        token = self._codec.issue_service_token(service="terminal", tenant_id=terminal.tenant_id)
+        url = (
+            f"{base}/tenants/{terminal.tenant_id}/stores/{terminal.store_code}"
+            f"/terminals/{terminal.terminal_no}/transactions"
+        )
+        try:
+            response = await self._http.get(
+                url,
+                params={
+                    "terminal_id": terminal.terminal_id,
+                    "business_date": terminal.business_date,
+                    "open_counter": terminal.open_counter,
+                    "include_cancelled": "true",
+                    "limit": 1,
+                    "page": 1,
+                    "sort": "generate_date_time:-1",
+                },
+                headers={"Authorization": f"Bearer {token}"},
+                retry=False,
+            )
+            if not response.is_success:
+                return None, None, None
+            body = response.json()
+            total = (body.get("metadata") or {}).get("total")
+            items = body.get("data") or []
+            last_no = items[0].get("transactionNo") if items else None
+            return (
+                int(total) if isinstance(total, int) else None,
+                int(last_no) if isinstance(last_no, int) else None,
+                None,
+            )
+        except (AppError, ValueError, AttributeError) as exc:
+            log.info("cart_summary_unavailable", error=type(exc).__name__)
+            return None, None, None
+
+    # ---- cash --------------------------------------------------------------------------------
+
+    async def cash(
+        self, actor: Principal, terminal_id: str, amount: Decimal, description: str | None
+    ) -> CashLogDocument:
+        """`amount` is signed: positive cash in, negative cash out."""
+        if amount == ZERO:
+            raise InvalidCashAmountError("The amount must not be zero")
+        terminal = await self._terminals.get(terminal_id)
+        if terminal.staff is None:
+            raise NotSignedInError("A staff member must sign in before cash in/out")
+        if terminal.status is not TerminalStatus.OPENED:
+            raise TerminalStatusError("Cash in/out needs an open terminal")
+        store_name = await self._store_name(terminal)
+        moment = self._now()
+        kind = CashKind.IN if amount > ZERO else CashKind.OUT
+        text = description or ("Cash In (Default)" if kind is CashKind.IN else "Cash Out (Default)")
+        lines = [
+            *receipts.header(
+                store_name=store_name,
+                terminal_no=terminal.terminal_no,
+                staff_id=terminal.staff.staff_id,
+                moment=moment,
+                report="Cash in" if kind is CashKind.IN else "Cash out",
+            ),
+            receipts.pair("Amount", format_amount(amount)),
+            receipts.Line("Text", text=text),
+        ]
+        entry = CashLogDocument(
+            **self._base_log(terminal, store_name, moment),
+            kind=kind,
+            amount=amount,
+            description=text,
+            receipt_text=receipts.render_receipt(lines),
+            journal_text=receipts.render_journal(lines),
+        )
+        terminals, cash_logs, _ = self._repos(terminal.tenant_id, actor.username)
+        same_session = {
+            "terminal_id": terminal_id,
+            "status": TerminalStatus.OPENED.value,
+            "business_date": terminal.business_date,
+            "open_counter": terminal.open_counter,
+        }
+
+        async def work(session: AsyncClientSession) -> None:
+            touched = await terminals.update(
+                same_session, {}, session=session, extra={"$inc": {"session_cash_count": 1}}
+            )
+            if touched is None:
+                raise ConflictError("The terminal changed concurrently; retry")
+            await cash_logs.create(entry, session=session)
+            await self._add_event(
+                session, TOPIC_CASHLOG, entry, EventType.CASH_IN_OUT, actor.username
+            )
+
+        await self._mongo.in_transaction(work)
+        self._outbox.notify_added()
+        return entry

@@ -1,0 +1,1 @@
+"""Stores of a tenant (embedded in the tenant record)."""

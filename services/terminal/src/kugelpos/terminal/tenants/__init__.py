@@ -1,0 +1,1 @@
+"""Tenants: creation here and set-up in every other service, update, delete."""

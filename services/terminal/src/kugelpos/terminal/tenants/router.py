@@ -1,0 +1,68 @@
+"""`/api/v1/tenants`: create (with set-up fan-out), get, update, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
+from kugelpos.common.envelope import ApiResponse, ok
+
+from ..access import ensure_manager
+from ..dependencies import Tenants
+from .schemas import Tenant, TenantCreateRequest, TenantDeleteResponse, TenantUpdateRequest
+
+router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[Tenant])
+async def create_tenant(
+    body: TenantCreateRequest, principal: CurrentPrincipal, tenants: Tenants
+) -> ApiResponse[Tenant]:
+    ensure_manager(principal)
+    ensure_tenant(principal, body.tenant_id)
+    tenant = await tenants.create(principal, body)
+    return ok(
+        Tenant.of(tenant),
+        code=201,
+        message=f"Tenant created successfully for tenant {tenant.tenant_id}",
+        operation="create_tenant",
+    )
+
+
+@router.get("/{tenant_id}", response_model=ApiResponse[Tenant])
+async def get_tenant(
+    tenant_id: str, principal: CurrentPrincipal, tenants: Tenants
+) -> ApiResponse[Tenant]:
+    ensure_tenant(principal, tenant_id)
+    tenant = await tenants.get(tenant_id)
+    return ok(
+        Tenant.of(tenant), message=f"Tenant info for tenant {tenant_id}", operation="get_tenant"
+    )
+
+
+@router.put("/{tenant_id}", response_model=ApiResponse[Tenant])
+async def update_tenant(
+    tenant_id: str, body: TenantUpdateRequest, principal: CurrentPrincipal, tenants: Tenants
+) -> ApiResponse[Tenant]:
+    ensure_tenant(principal, tenant_id)
+    ensure_manager(principal)
+    tenant = await tenants.update(principal, tenant_id, body)
+    return ok(
+        Tenant.of(tenant),
+        message=f"Tenant updated successfully for tenant {tenant_id}",
+        operation="update_tenant",
+    )
+
+
+@router.delete("/{tenant_id}", response_model=ApiResponse[TenantDeleteResponse])
+async def delete_tenant(
+    tenant_id: str, principal: CurrentPrincipal, tenants: Tenants
+) -> ApiResponse[TenantDeleteResponse]:
+    ensure_tenant(principal, tenant_id)
+    ensure_manager(principal)
+    await tenants.delete(principal, tenant_id)
+    return ok(
+        TenantDeleteResponse(tenant_id=tenant_id),
+        message=f"Tenant deleted successfully for tenant {tenant_id}",
+        operation="delete_tenant",
+    )

@@ -1,0 +1,1 @@
+"""Terminals: create/register, list, get, delete, description, function mode, API keys."""
