@@ -10,11 +10,13 @@ import httpx
 import pytest
 import structlog
 from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
 
 from kugelpos.common.errors import AuthenticationError
 from kugelpos.common.observability.context import current_request_id
 from kugelpos.common.observability.logging import REDACTED, redact
 from kugelpos.common.observability.metrics import Metrics
+from kugelpos.common.observability.middleware import _declared_length
 
 router = APIRouter()
 KEYS = {"success", "code", "message", "userError", "data", "metadata", "operation"}
@@ -43,6 +45,15 @@ async def deny() -> dict:
 @router.get("/boom")
 async def boom() -> dict:
     raise RuntimeError("kaboom with password=hunter2")
+
+
+@router.get("/stream-fails")
+async def stream_fails() -> StreamingResponse:
+    async def chunks():
+        yield b"partial"
+        raise RuntimeError("broken mid-stream")
+
+    return StreamingResponse(chunks(), media_type="text/plain")
 
 
 @router.get("/log-secret")
@@ -239,6 +250,37 @@ async def test_413_is_localised(client: httpx.AsyncClient) -> None:
         "/upload", content=b"x" * (1024 * 1024 + 1), headers={"Accept-Language": "ja"}
     )
     assert response.json()["userError"]["message"] == "リクエストが大きすぎます"
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [([(b"content-length", b"12")], 12), ([(b"content-length", b"abc")], 0), ([], 0)],
+)
+def test_declared_length(headers: list, expected: int) -> None:
+    assert _declared_length({"headers": headers}) == expected
+
+
+async def test_error_after_response_started_is_not_masked(app, client_for) -> None:
+    # Once the status line is out, a 500 envelope cannot be sent: the error propagates
+    # to the server (which drops the connection) instead of a second response.
+    client = client_for(app, raise_app_exceptions=True)
+    with pytest.raises(RuntimeError, match="broken mid-stream"):
+        await client.get("/stream-fails")
+
+
+async def test_non_http_scopes_pass_through(app) -> None:
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[str] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message["type"])
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    await app(scope, receive, send)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
 async def test_body_at_limit_is_accepted(client: httpx.AsyncClient) -> None:

@@ -143,6 +143,15 @@ async def test_replace(repo: ItemRepository) -> None:
     assert await repo.replace({"item_code": "ghost"}, doc) is False
 
 
+async def test_replace_into_duplicate_is_already_exists(repo: ItemRepository) -> None:
+    await repo.create(Item(item_code="A001", name="Apple"))
+    await repo.create(Item(item_code="B001", name="Banana"))
+    clash = Item(item_code="A001", name="Banana renamed")
+    with pytest.raises(AlreadyExistsError):
+        await repo.replace({"item_code": "B001"}, clash)
+    assert (await repo.get({"item_code": "B001"})).name == "Banana"
+
+
 async def test_delete(repo: ItemRepository) -> None:
     await repo.create(Item(item_code="A001", name="Apple"))
     assert await repo.delete({"item_code": "A001"}) is True
@@ -339,3 +348,9 @@ def test_document_audit_defaults() -> None:
     assert (
         Item.model_validate({"item_code": "A", "name": "a", "_id": "x", "junk": 1}).item_code == "A"
     )
+
+
+async def test_explicit_session(mongo: Mongo, repo: ItemRepository) -> None:
+    async with mongo.session() as session:
+        await repo.create(Item(item_code="S1", name="s"), session=session)
+        assert (await repo.get({"item_code": "S1"}, session=session)).name == "s"

@@ -16,7 +16,9 @@ def taxes_of(cart):
 
 
 def test_example_1_mixed_taxes_cash_with_change(b):
-    cart = b.cart_with((b.item("A", 1000, "01"), 2), (b.item("B", 298, "12"), 1), (b.item("C", 150, "00"), 1))
+    cart = b.cart_with(
+        (b.item("A", 1000, "01"), 2), (b.item("B", 298, "12"), 1), (b.item("C", 150, "00"), 1)
+    )
     assert [line.amount for line in cart.line_items] == [2000, 298, 150]
     assert taxes_of(cart) == [
         (1, "01", TaxType.EXTERNAL, 2000, 200),
@@ -28,7 +30,11 @@ def test_example_1_mixed_taxes_cash_with_change(b):
 
     cart = ops.add_payments(ops.subtotal(cart), [b.pay("01", 3000)])
     (payment,) = cart.payments
-    assert (payment.deposit_amount, payment.payment_amount, payment.change_amount) == (3000, 2648, 352)
+    assert (payment.deposit_amount, payment.payment_amount, payment.change_amount) == (
+        3000,
+        2648,
+        352,
+    )
     assert (cart.deposit_amount, cart.change_amount, cart.balance_amount) == (3000, 352, 0)
 
     cart = ops.bill(cart)

@@ -71,13 +71,13 @@ class Env:
                 count += 1
         return count
 
-    async def wait_published(self, topic: str, event_id: str, timeout: float = 20.0) -> int:
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def wait_published(self, topic: str, event_id: str, within: float = 20.0) -> int:
+        deadline = asyncio.get_running_loop().time() + within
         while asyncio.get_running_loop().time() < deadline:
             if (n := await self.published(topic, event_id)) > 0:
                 return n
             await asyncio.sleep(0.1)
-        raise AssertionError(f"event {event_id} was not published on {topic} in {timeout}s")
+        raise AssertionError(f"event {event_id} was not published on {topic} in {within}s")
 
     async def snapshot(self, tenant_id: str) -> dict[str, Any]:
         """Everything a refused request must leave unchanged."""
@@ -220,8 +220,8 @@ async def outage_env(outage_stack: Stack) -> AsyncIterator[Env]:
 type Poll = Callable[[Callable[[], Awaitable[bool]], float], Awaitable[None]]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:
         if await check():
             return

@@ -1,6 +1,6 @@
 """Password hashing with bcrypt.
 
-bcrypt reads only the first 72 bytes; longer passwords are pre-hashed (SHA-256, base64) so
+bcrypt reads only the first 72 bytes; passwords are pre-hashed (SHA-256, base64: 44 bytes) so
 every byte counts instead of being silently dropped.
 """
 
@@ -17,10 +17,9 @@ BCRYPT_MAX_BYTES = 72
 
 
 def _prepare(password: str) -> bytes:
-    raw = password.encode("utf-8")
-    if len(raw) > BCRYPT_MAX_BYTES:
-        raw = base64.b64encode(hashlib.sha256(raw).digest())
-    return raw
+    # Every password is pre-hashed, not only long ones: hashing only some would let a short
+    # password equal to another's digest log in as it.
+    return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
 
 
 def hash_password(password: str, rounds: int = 12) -> str:

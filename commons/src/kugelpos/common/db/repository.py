@@ -105,7 +105,10 @@ class Repository[D: Document]:
     ) -> bool:
         doc.updated_at = utcnow()
         doc.updated_by = self.actor
-        result = await self.collection.replace_one(filter_, doc.to_mongo(), session=session)
+        try:
+            result = await self.collection.replace_one(filter_, doc.to_mongo(), session=session)
+        except DuplicateKeyError as exc:
+            raise AlreadyExistsError(f"{self.collection_name}: record already exists") from exc
         return result.matched_count == 1
 
     async def delete(self, filter_: Filter, *, session: AsyncClientSession | None = None) -> bool:

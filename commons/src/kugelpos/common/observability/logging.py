@@ -13,7 +13,8 @@ from .context import current_request_id
 
 # Keys whose values must never reach a log line, whatever logged them.
 _SECRET_KEY = re.compile(
-    r"(pass(word)?|secret|token|api[_-]?key|authorization|pin|hashed)", re.IGNORECASE
+    r"(?i:pass(word)?|secret|token|api[_-]?key|authorization|hashed)"
+    r"|(?i:^pin)|(?i:[_-]pin(_?code)?$)|[a-z]Pin(Code)?$"
 )
 REDACTED = "***"
 

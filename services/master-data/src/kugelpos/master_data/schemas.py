@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 
 from kugelpos.common.schemas import ApiModel
 
@@ -28,10 +28,25 @@ Text = Annotated[str, StringConstraints(max_length=1024)]
 Url = Annotated[str, StringConstraints(max_length=2048)]
 
 JsonNumber = PlainSerializer(_number, return_type=float, when_used="json")
-# Non-negative amount with at most 6 decimals (prices, costs, limits).
+MAX_SIGNIFICANT_DIGITS = 15
+MAX_DECIMALS = 6
+
+
+def _exact(value: Decimal) -> Decimal:
+    """At most 6 decimals and 15 significant digits, so it is stored exactly (documents.py)."""
+    _sign, digits, exponent = value.normalize().as_tuple()
+    if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
+        raise ValueError(f"at most {MAX_DECIMALS} decimal places")
+    if len(digits) > MAX_SIGNIFICANT_DIGITS:
+        raise ValueError(f"at most {MAX_SIGNIFICANT_DIGITS} significant digits")
+    return value
+
+
+# Non-negative amount (prices, costs, limits).
 Money = Annotated[
     Decimal,
-    Field(ge=0, le=MAX_AMOUNT, max_digits=18, decimal_places=6, allow_inf_nan=False),
+    Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False),
+    AfterValidator(_exact),
     JsonNumber,
 ]
 # Any stored decimal on its way out.

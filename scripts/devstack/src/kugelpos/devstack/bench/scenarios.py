@@ -12,7 +12,7 @@ import httpx
 from kugelpos.devstack.bench.timing import LoadResult
 from kugelpos.devstack.stack import Stack
 
-SCENARIO_MODULES = ("kugelpos.devstack.bench.account",)
+SCENARIO_MODULES = ("kugelpos.devstack.bench.account", "kugelpos.devstack.bench.master_data")
 
 
 @dataclass(frozen=True)

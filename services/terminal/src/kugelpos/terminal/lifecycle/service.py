@@ -118,6 +118,12 @@ class LifecycleService:
             "generate_date_time": moment,
         }
 
+    def _event_exists(self, event_id: str):
+        async def check() -> bool:
+            return await self._outbox.get(event_id) is not None
+
+        return check
+
     async def _add_event(
         self,
         session: AsyncClientSession,
@@ -334,7 +340,9 @@ class LifecycleService:
             )
             return updated
 
-        updated = await self._mongo.in_transaction(work)
+        updated = await self._mongo.in_transaction(
+            work, committed=self._event_exists(session_log.event_id)
+        )
         self._outbox.notify_added()
         return updated
 
@@ -459,6 +467,6 @@ class LifecycleService:
                 session, TOPIC_CASHLOG, entry, EventType.CASH_IN_OUT, actor.username
             )
 
-        await self._mongo.in_transaction(work)
+        await self._mongo.in_transaction(work, committed=self._event_exists(entry.event_id))
         self._outbox.notify_added()
         return entry
