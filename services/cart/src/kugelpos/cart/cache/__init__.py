@@ -1,0 +1,2 @@
+"""What the cart caches from other services: terminal info and master data, and the
+terminal-cache endpoints."""

@@ -1,0 +1,223 @@
+"""Master data for the cart, read from master-data (and the store name from terminal).
+
+Every read goes through one in-process TTL cache (`MASTER_CACHE_TTL_SECONDS`, default 10 s),
+so the hot path calls master-data at most once per item per TTL and never on a hit; master-data
+caches the same reads on its side. Calls carry a short-lived service token of the tenant (no
+terminal key is forwarded, so master-data never has to ask the terminal service who we are).
+
+What a cart needs at creation (taxes, settings, active promotions, store name) is snapshot in
+the cart (`CartDocument.masters`), so adding an item needs nothing but the item itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+
+from kugelpos.common.auth.tokens import TokenCodec
+from kugelpos.common.cache import TTLCache
+from kugelpos.common.clients.http import HttpClientHelper
+from kugelpos.common.errors import ExternalServiceError, NotFoundError
+
+from ..domain.masters import ItemMaster, PaymentMaster, TaxMaster
+from ..domain.models import TaxType
+from ..errors import ItemNotFoundError
+from ..pricing.money import ZERO, RoundMethod, to_decimal
+
+log = structlog.get_logger(__name__)
+
+TOKEN_CACHE_SECONDS = 240.0  # service tokens live 5 minutes
+MAX_LIST = 1000
+type Key = tuple[str, ...]
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _decimal(value: Any, default: Decimal = ZERO) -> Decimal:
+    if value is None:
+        return default
+    try:
+        return to_decimal(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def item_from_details(data: dict[str, Any]) -> ItemMaster:
+    store_price = data.get("storePrice")
+    return ItemMaster(
+        item_code=str(data["itemCode"]),
+        description=str(data.get("description") or ""),
+        description_short=data.get("descriptionShort"),
+        unit_price=_decimal(data.get("unitPrice")),
+        store_price=None if store_price is None else _decimal(store_price),
+        category_code=data.get("categoryCode"),
+        tax_code=str(data.get("taxCode") or ""),
+        is_discount_restricted=bool(data.get("isDiscountRestricted")),
+    )
+
+
+def payment_from_data(data: dict[str, Any]) -> PaymentMaster:
+    return PaymentMaster(
+        payment_code=str(data["paymentCode"]),
+        description=str(data.get("description") or ""),
+        limit_amount=_decimal(data.get("limitAmount")),
+        can_refund=bool(data.get("canRefund", True)),
+        can_deposit_over=bool(data.get("canDepositOver")),
+        can_change=bool(data.get("canChange")),
+        is_active=bool(data.get("isActive", True)),
+    )
+
+
+def tax_from_data(data: dict[str, Any]) -> TaxMaster:
+    method = data.get("roundMethod")
+    return TaxMaster(
+        tax_code=str(data["taxCode"]),
+        tax_type=TaxType(data["taxType"]),
+        tax_name=str(data.get("taxName") or ""),
+        rate=_decimal(data.get("rate")),
+        round_digit=int(data.get("roundDigit") or 0),
+        round_method=RoundMethod(method) if method else None,
+    )
+
+
+class MasterDataClient:
+    def __init__(
+        self,
+        http: HttpClientHelper,
+        codec: TokenCodec,
+        *,
+        base_url_master_data: str,
+        base_url_terminal: str,
+        ttl: float = 10.0,
+        max_entries: int = 20_000,
+    ) -> None:
+        self._http = http
+        self._codec = codec
+        self._md = base_url_master_data.rstrip("/")
+        self._terminal = base_url_terminal.rstrip("/")
+        self.cache: TTLCache[Key, Any] = TTLCache(ttl=ttl, max_entries=max_entries)
+        self._tokens: TTLCache[str, str] = TTLCache(ttl=TOKEN_CACHE_SECONDS, max_entries=10_000)
+        self.calls = 0
+
+    # ---- plumbing ------------------------------------------------------------------------------
+
+    def _headers(self, tenant_id: str) -> dict[str, str]:
+        token = self._tokens.get(tenant_id)
+        if token is None:
+            token = self._codec.issue_service_token(service="cart", tenant_id=tenant_id)
+            self._tokens.set(tenant_id, token)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _get_data(
+        self, url: str, tenant_id: str, params: dict[str, Any] | None = None
+    ) -> Any | None:
+        """`data` of a success envelope; None on 404; an error for anything else."""
+        self.calls += 1
+        response = await self._http.get(url, params=params, headers=self._headers(tenant_id))
+        if response.status_code == 404:
+            return None
+        if not response.is_success:
+            log.warning("master_read_failed", url=url, status=response.status_code)
+            raise ExternalServiceError(
+                f"{url} answered {response.status_code}", details={"status": response.status_code}
+            )
+        try:
+            return response.json().get("data")
+        except (ValueError, AttributeError) as exc:
+            raise ExternalServiceError(f"{url} sent a body that is not an envelope") from exc
+
+    async def _cached[V](self, key: Key, loader: Callable[[], Awaitable[V]]) -> V:
+        return await self.cache.get_or_load(key, loader)
+
+    # ---- reads ---------------------------------------------------------------------------------
+
+    async def item(self, tenant_id: str, store_code: str, item_code: str) -> ItemMaster:
+        url = (
+            f"{self._md}/tenants/{_q(tenant_id)}/stores/{_q(store_code)}"
+            f"/items/{_q(item_code)}/details"
+        )
+
+        async def load() -> ItemMaster | None:
+            data = await self._get_data(url, tenant_id)
+            if not isinstance(data, dict) or data.get("isDeleted"):
+                return None
+            return item_from_details(data)
+
+        found = await self._cached(("item", tenant_id, store_code, item_code), load)
+        if found is None:
+            raise ItemNotFoundError(f"Item {item_code} not found")
+        return found
+
+    async def payment(self, tenant_id: str, payment_code: str) -> PaymentMaster:
+        url = f"{self._md}/tenants/{_q(tenant_id)}/payments/{_q(payment_code)}"
+
+        async def load() -> PaymentMaster | None:
+            data = await self._get_data(url, tenant_id)
+            return payment_from_data(data) if isinstance(data, dict) else None
+
+        found = await self._cached(("payment", tenant_id, payment_code), load)
+        if found is None:
+            raise NotFoundError(f"Payment method {payment_code} not found")
+        return found
+
+    async def taxes(self, tenant_id: str) -> list[TaxMaster]:
+        url = f"{self._md}/tenants/{_q(tenant_id)}/taxes"
+
+        async def load() -> list[TaxMaster]:
+            data = await self._get_data(url, tenant_id, {"limit": MAX_LIST})
+            return [tax_from_data(d) for d in data or [] if isinstance(d, dict)]
+
+        return await self._cached(("taxes", tenant_id), load)
+
+    async def settings(self, tenant_id: str) -> list[dict[str, Any]]:
+        url = f"{self._md}/tenants/{_q(tenant_id)}/settings"
+
+        async def load() -> list[dict[str, Any]]:
+            data = await self._get_data(url, tenant_id, {"limit": MAX_LIST})
+            return [d for d in data or [] if isinstance(d, dict)]
+
+        return await self._cached(("settings", tenant_id), load)
+
+    async def active_promotions(self, tenant_id: str, store_code: str) -> list[dict[str, Any]]:
+        url = f"{self._md}/tenants/{_q(tenant_id)}/promotions/active"
+
+        async def load() -> list[dict[str, Any]]:
+            data = await self._get_data(url, tenant_id, {"storeCode": store_code})
+            return [d for d in data or [] if isinstance(d, dict)]
+
+        return await self._cached(("promotions", tenant_id, store_code), load)
+
+    async def store_name(self, tenant_id: str, store_code: str) -> str | None:
+        url = f"{self._terminal}/tenants/{_q(tenant_id)}/stores/{_q(store_code)}"
+
+        async def load() -> str | None:
+            data = await self._get_data(url, tenant_id)
+            return data.get("storeName") if isinstance(data, dict) else None
+
+        return await self._cached(("store", tenant_id, store_code), load)
+
+
+def resolve_setting(
+    settings: list[dict[str, Any]], name: str, store_code: str, terminal_no: int
+) -> str | None:
+    """Spec §15.4: store+terminal entry → store entry → global entry → default value."""
+    for entry in settings:
+        if entry.get("name") != name:
+            continue
+        values = [v for v in entry.get("values") or [] if isinstance(v, dict)]
+        for want_store, want_terminal in (
+            (store_code, terminal_no),
+            (store_code, None),
+            (None, None),
+        ):
+            for value in values:
+                if value.get("storeCode") == want_store and value.get("terminalNo") == want_terminal:
+                    return value.get("value")
+        return entry.get("defaultValue")
+    return None

@@ -1,0 +1,60 @@
+"""Cart service settings (environment > `.env` > defaults)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from kugelpos.common.events.config import OutboxSettings
+
+TOPIC_TRANLOG = "tranlog_report"
+TOPIC_OPENCLOSELOG = "opencloselog_report"
+DEFAULT_PLUGINS_FILE = Path(__file__).parent / "plugins" / "plugins.json"
+
+
+class CartSettings(OutboxSettings):
+    service_name: str = "cart"
+    db_name_prefix: str = "db_cart"
+
+    # Active carts: Dapr state store, optimistic concurrency by ETag, expire after 10 h.
+    cart_store: str = "cartstore"
+    cart_ttl_seconds: int = 36_000
+    # Terminal info: in-process for a few seconds, then the shared `terminalstore`, then the
+    # terminal service. Open/close events drop a terminal's entries at once.
+    terminal_store: str = "terminalstore"
+    terminal_cache_ttl_seconds: int = 60
+    terminal_local_cache_seconds: float = 5.0
+    # Master data read from master-data (its reads are cached there too): items, payments,
+    # taxes, settings, promotions, store names.
+    master_cache_ttl_seconds: float = 10.0
+    master_cache_max_entries: int = 20_000
+    # Idempotency-Key records of terminal POSTs.
+    idempotency_store: str = "statestore"
+    idempotency_ttl_seconds: int = 86_400
+    idempotency_in_flight_seconds: int = 60
+
+    # Who must acknowledge a tranlog before it counts as delivered.
+    tranlog_consumers: str = "report,journal,stock"
+    # Plugin registry (payment, sales promotion, receipt); default: the packaged file.
+    plugins_file: Path = DEFAULT_PLUGINS_FILE
+
+    # Calculation and numbering defaults (settings master values win when present).
+    round_method_for_discount: str = "Round"
+    receipt_no_start_value: int = 111_111
+    receipt_no_end_value: int = 999_999
+    max_line_items: int = 500
+    max_request_entries: int = 100
+    receipt_width: int = 32
+
+    @staticmethod
+    def _names(raw: str) -> list[str]:
+        return [name.strip() for name in raw.split(",") if name.strip()]
+
+    @property
+    def event_consumers(self) -> dict[str, list[str]]:
+        return {TOPIC_TRANLOG: self._names(self.tranlog_consumers)}
+
+
+@cache
+def get_settings() -> CartSettings:
+    return CartSettings()

@@ -1,0 +1,2 @@
+"""Transactions: completion of bill/cancel (numbers, tranlog, outbox), void and return,
+queries and delivery status."""
