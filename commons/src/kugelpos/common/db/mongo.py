@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure
 
 from ..errors import BadRequestError, ErrorCode
 from ..settings import CommonSettings
@@ -19,9 +18,6 @@ from ..settings import CommonSettings
 TENANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 RESERVED_TENANT_IDS = frozenset({"commons", "admin", "local", "config"})
 PING_TIMEOUT_SECONDS = 5.0
-WRITE_CONFLICT_CODE = 112
-WRITE_CONFLICT_TRIES = 5
-WRITE_CONFLICT_BACKOFF_SECONDS = 0.02
 
 
 def validate_tenant_id(tenant_id: str) -> str:
@@ -84,42 +80,7 @@ class Mongo:
         async with self.client.start_session() as session:
             yield session
 
-    async def in_transaction[R](
-        self,
-        work: Callable[[AsyncClientSession], Awaitable[R]],
-        *,
-        committed: Callable[[], Awaitable[bool]] | None = None,
-    ) -> R:
-        """Run `work(session)` in one multi-document transaction, retried on transient errors.
-
-        A write conflict reported at commit is ambiguous on some wire-compatible servers (the
-        local mongoeco reports it unlabelled, sometimes after applying the writes). With
-        `committed` (a check that the transaction's effect is visible, e.g. its outbox event
-        exists) such an error is resolved: applied ⇒ the result of that run is returned, not
-        applied ⇒ the transaction is run again. Without it the error is raised.
-        """
-        results: list[R] = []
-
-        async def tracked(session: AsyncClientSession) -> R:
-            result = await work(session)
-            results.append(result)
-            return result
-
-        for attempt in range(1, WRITE_CONFLICT_TRIES + 1):
-            results.clear()
-            try:
-                async with self.client.start_session() as session:
-                    return await session.with_transaction(tracked)
-            except OperationFailure as exc:
-                if committed is None or not _is_write_conflict(exc):
-                    raise
-                if results and await committed():
-                    return results[-1]
-                if attempt == WRITE_CONFLICT_TRIES:
-                    raise
-                await asyncio.sleep(WRITE_CONFLICT_BACKOFF_SECONDS * attempt)
-        raise AssertionError("unreachable")
-
-
-def _is_write_conflict(exc: OperationFailure) -> bool:
-    return exc.code == WRITE_CONFLICT_CODE or "write conflict" in str(exc).lower()
+    async def in_transaction[R](self, work: Callable[[AsyncClientSession], Awaitable[R]]) -> R:
+        """Run `work(session)` in one multi-document transaction, retried on transient errors."""
+        async with self.client.start_session() as session:
+            return await session.with_transaction(work)

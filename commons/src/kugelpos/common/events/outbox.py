@@ -7,8 +7,9 @@ from acknowledgements (the `tranlog_status` topic or an HTTP delivery-status end
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -21,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..clock import utcnow
 from ..db.documents import Document
 from ..db.indexes import index
+from ..db.mongo import Mongo
 from ..db.repository import Repository
 
 OUTBOX_COLLECTION = "outbox"
@@ -126,6 +128,20 @@ class Outbox:
         self.consumers = {topic: tuple(names) for topic, names in (consumers or {}).items()}
         self.collection = db[OUTBOX_COLLECTION]
         self._listeners: list[Any] = []
+        # Serialises this process's writes to the outbox (event-writing transactions, relay
+        # marks, acknowledgements). MongoDB does not need it; the local mongoeco server does:
+        # it fails a transaction when another write touched one of its collections meanwhile,
+        # and a retried transaction can then see the failed one's writes.
+        self.write_lock = asyncio.Lock()
+
+    async def transaction[R](
+        self, mongo: Mongo, work: Callable[[AsyncClientSession], Awaitable[R]]
+    ) -> R:
+        """Run a transaction that adds events (see `write_lock`); notify the relay after."""
+        async with self.write_lock:
+            result = await mongo.in_transaction(work)
+        self.notify_added()
+        return result
 
     async def ensure_indexes(self) -> None:
         await OutboxRepository.ensure_indexes(self.db)
@@ -189,13 +205,14 @@ class Outbox:
             "consumers.$[c].message": message,
             "last_updated_at": now,
         }
-        raw = await self.collection.find_one_and_update(
-            {"event_id": event_id},
-            {"$set": changes, "$inc": {"version": 1}},
-            array_filters=[element],
-            projection=_PROJECTION,
-            return_document=ReturnDocument.AFTER,
-        )
+        async with self.write_lock:
+            raw = await self.collection.find_one_and_update(
+                {"event_id": event_id},
+                {"$set": changes, "$inc": {"version": 1}},
+                array_filters=[element],
+                projection=_PROJECTION,
+                return_document=ReturnDocument.AFTER,
+            )
         if raw is None:
             return None
         return await self._settle(OutboxRecord.model_validate(raw))
@@ -206,12 +223,13 @@ class Outbox:
             wanted = overall_status(record.status, record.consumers)
             if wanted is record.status:
                 return record
-            raw = await self.collection.find_one_and_update(
-                {"event_id": record.event_id, "version": record.version},
-                {"$set": {"status": wanted.value}, "$inc": {"version": 1}},
-                projection=_PROJECTION,
-                return_document=ReturnDocument.AFTER,
-            )
+            async with self.write_lock:
+                raw = await self.collection.find_one_and_update(
+                    {"event_id": record.event_id, "version": record.version},
+                    {"$set": {"status": wanted.value}, "$inc": {"version": 1}},
+                    projection=_PROJECTION,
+                    return_document=ReturnDocument.AFTER,
+                )
             if raw is not None:
                 return OutboxRecord.model_validate(raw)
             latest = await self.get(record.event_id)

@@ -133,13 +133,14 @@ class OutboxRelay:
             # A relay that died (or hung) while publishing: its lease ran out.
             {"relay_status": RelayStatus.PUBLISHING.value, "lease_until": {"$lt": now}},
         ):
-            raw = await self.outbox.collection.find_one_and_update(
-                filter_,
-                lease,
-                sort=[("next_attempt_at", 1)],
-                projection=_PROJECTION,
-                return_document=ReturnDocument.AFTER,
-            )
+            async with self.outbox.write_lock:
+                raw = await self.outbox.collection.find_one_and_update(
+                    filter_,
+                    lease,
+                    sort=[("next_attempt_at", 1)],
+                    projection=_PROJECTION,
+                    return_document=ReturnDocument.AFTER,
+                )
             if raw is not None:
                 return OutboxRecord.model_validate(raw)
         return None
@@ -160,19 +161,20 @@ class OutboxRelay:
         except AppError as exc:
             attempts = record.attempts + 1
             delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
-            await self.outbox.collection.update_one(
-                mine,
-                {
-                    "$set": {
-                        "relay_status": RelayStatus.PENDING.value,
-                        "next_attempt_at": utcnow() + timedelta(seconds=delay),
-                        "lease_owner": None,
-                        "lease_until": None,
-                        "last_error": exc.message[:500],
+            async with self.outbox.write_lock:
+                await self.outbox.collection.update_one(
+                    mine,
+                    {
+                        "$set": {
+                            "relay_status": RelayStatus.PENDING.value,
+                            "next_attempt_at": utcnow() + timedelta(seconds=delay),
+                            "lease_owner": None,
+                            "lease_until": None,
+                            "last_error": exc.message[:500],
+                        },
+                        "$inc": {"attempts": 1},
                     },
-                    "$inc": {"attempts": 1},
-                },
-            )
+                )
             log.warning(
                 "outbox_publish_failed",
                 event_id=record.event_id,
@@ -193,9 +195,10 @@ class OutboxRelay:
         }
         if record.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED):
             changes["status"] = DeliveryStatus.PUBLISHED.value
-        result = await self.outbox.collection.update_one(
-            mine, {"$set": changes, "$inc": {"publish_count": 1, "version": 1}}
-        )
+        async with self.outbox.write_lock:
+            result = await self.outbox.collection.update_one(
+                mine, {"$set": changes, "$inc": {"publish_count": 1, "version": 1}}
+            )
         if result.matched_count != 1:
             # Our lease ran out mid-publish and another relay took the event: it may be
             # published twice, which consumers tolerate (they de-duplicate on event_id).
@@ -205,6 +208,10 @@ class OutboxRelay:
 
     async def requeue_unacknowledged(self) -> int:
         """Publish again what consumers have not all acknowledged in time; give up at last."""
+        async with self.outbox.write_lock:
+            return await self._requeue_unacknowledged()
+
+    async def _requeue_unacknowledged(self) -> int:
         now = utcnow()
         waiting = [DeliveryStatus.PUBLISHED.value, DeliveryStatus.PARTIALLY_DELIVERED.value]
         waiting.append(DeliveryStatus.FAILED.value)

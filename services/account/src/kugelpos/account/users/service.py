@@ -47,15 +47,11 @@ class UserService:
         hashed = await self._hash(password)
         if tenant_id is not None:
             validate_tenant_id(tenant_id)
-            if await self._mongo.tenant_exists(tenant_id):
-                raise AlreadyExistsError(f"Tenant {tenant_id} already exists")
             return await self._bootstrap(tenant_id, username, hashed)
+        # The claim's unique index decides; a taken candidate just means another draw.
         for _ in range(GENERATED_TENANT_TRIES):
-            candidate = generate_tenant_id()
-            if await self._mongo.tenant_exists(candidate):
-                continue
             try:
-                return await self._bootstrap(candidate, username, hashed)
+                return await self._bootstrap(generate_tenant_id(), username, hashed)
             except AlreadyExistsError:
                 continue
         raise AlreadyExistsError("Could not allocate a free tenant id; retry")

@@ -118,12 +118,6 @@ class LifecycleService:
             "generate_date_time": moment,
         }
 
-    def _event_exists(self, event_id: str):
-        async def check() -> bool:
-            return await self._outbox.get(event_id) is not None
-
-        return check
-
     async def _add_event(
         self,
         session: AsyncClientSession,
@@ -340,11 +334,7 @@ class LifecycleService:
             )
             return updated
 
-        updated = await self._mongo.in_transaction(
-            work, committed=self._event_exists(session_log.event_id)
-        )
-        self._outbox.notify_added()
-        return updated
+        return await self._outbox.transaction(self._mongo, work)
 
     def _session_lines(
         self,
@@ -467,6 +457,5 @@ class LifecycleService:
                 session, TOPIC_CASHLOG, entry, EventType.CASH_IN_OUT, actor.username
             )
 
-        await self._mongo.in_transaction(work, committed=self._event_exists(entry.event_id))
-        self._outbox.notify_added()
+        await self._outbox.transaction(self._mongo, work)
         return entry

@@ -142,12 +142,8 @@ class TerminalService:
                 session=session,
             )
 
-        async def committed() -> bool:
-            found = await terminals.find_one({"terminal_id": terminal.terminal_id})
-            return found is not None and found.api_key_hash == terminal.api_key_hash
-
         try:
-            await self._mongo.in_transaction(work, committed=committed)
+            await self._mongo.in_transaction(work)
         except AlreadyExistsError as exc:
             raise TerminalAlreadyExistsError(
                 f"Terminal {terminal.terminal_id} already exists"
@@ -176,11 +172,7 @@ class TerminalService:
             )
             return updated
 
-        async def committed() -> bool:
-            found = await terminals.find_one({"terminal_id": terminal_id})
-            return found is not None and found.api_key_hash == hashed
-
-        updated = await self._mongo.in_transaction(work, committed=committed)
+        updated = await self._mongo.in_transaction(work)
         if updated is None:
             raise TerminalNotFoundError(f"Terminal {terminal_id} not found")
         return updated, api_key
@@ -195,10 +187,7 @@ class TerminalService:
             await keys.delete({"terminal_id": terminal_id}, session=session)
             return deleted
 
-        async def committed() -> bool:
-            return await terminals.find_one({"terminal_id": terminal_id}) is None
-
-        if not await self._mongo.in_transaction(work, committed=committed):
+        if not await self._mongo.in_transaction(work):
             raise TerminalNotFoundError(f"Terminal {terminal_id} not found")
 
     async def update_description(

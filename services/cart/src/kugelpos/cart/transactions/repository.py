@@ -1,0 +1,116 @@
+"""Persistence of transactions, their status and the numbering counters, with their indexes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from kugelpos.common.clock import utcnow
+from kugelpos.common.db.indexes import index
+from kugelpos.common.db.repository import Repository
+
+from .documents import TerminalCounterDocument, TranlogDocument, TransactionStatusDocument
+
+TRANSACTION = "Transaction"
+RECEIPT = "Receipt"
+
+
+class TranlogRepository(Repository[TranlogDocument]):
+    collection_name = "log_tran"
+    document_type = TranlogDocument
+    indexes = (
+        index("tenant_id", "store_code", "terminal_no", "transaction_no", unique=True),
+        index("source_id", unique=True),
+        index("tenant_id", "store_code", "terminal_no", "business_date", "open_counter"),
+        index("tenant_id", "store_code", "terminal_no", "receipt_no"),
+        index("tenant_id", "store_code", "terminal_no", "generate_date_time"),
+    )
+    default_sort = (("transaction_no", -1),)
+
+
+def status_key(tenant_id: str, store_code: str, terminal_no: int, transaction_no: int) -> dict:
+    return {
+        "tenant_id": tenant_id,
+        "store_code": store_code,
+        "terminal_no": terminal_no,
+        "transaction_no": transaction_no,
+    }
+
+
+class TransactionStatusRepository(Repository[TransactionStatusDocument]):
+    collection_name = "status_tran"
+    document_type = TransactionStatusDocument
+    indexes = (index("tenant_id", "store_code", "terminal_no", "transaction_no", unique=True),)
+
+    async def claim(
+        self,
+        key: dict[str, Any],
+        flag: str,
+        changes: dict[str, Any],
+        *,
+        also_not: str | None = None,
+    ) -> bool:
+        """Set `flag` (is_voided / is_refunded) only if it is not set yet (and `also_not` is
+        not set either): one atomic conditional upsert, so of two concurrent voids exactly one
+        wins. False when the flag (or `also_not`) was already set."""
+        filter_ = {**key, flag: {"$ne": True}}
+        if also_not:
+            filter_[also_not] = {"$ne": True}
+        now = utcnow()
+        try:
+            result = await self.collection.update_one(
+                filter_,
+                {
+                    "$set": {flag: True, **changes, "updated_at": now, "updated_by": self.actor},
+                    "$setOnInsert": {"created_at": now, "created_by": self.actor},
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False  # the document exists and the flag was set: our upsert collided
+        return result.upserted_id is not None or result.modified_count == 1
+
+    async def unset(
+        self, key: dict[str, Any], changes: dict[str, Any], *, only_if: dict | None = None
+    ) -> None:
+        await self.collection.update_one(
+            {**key, **(only_if or {})}, {"$set": {**changes, "updated_at": utcnow()}}
+        )
+
+
+class CounterRepository(Repository[TerminalCounterDocument]):
+    collection_name = "info_terminal_counter"
+    document_type = TerminalCounterDocument
+    indexes = (index("terminal_id", unique=True),)
+
+    async def next_numbers(
+        self, terminal_id: str, *, session: AsyncClientSession | None = None
+    ) -> tuple[int, int]:
+        """(transaction sequence, receipt sequence), both taken in one atomic `$inc`: no two
+        callers ever get the same numbers, however many bill at once."""
+        now = utcnow()
+        for _ in range(3):
+            try:
+                raw = await self.collection.find_one_and_update(
+                    {"terminal_id": terminal_id},
+                    {
+                        "$inc": {f"count_dic.{TRANSACTION}": 1, f"count_dic.{RECEIPT}": 1},
+                        "$set": {"last_used_at": now, "updated_at": now},
+                        "$setOnInsert": {"created_at": now},
+                    },
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                    projection={"_id": False, "count_dic": True},
+                    session=session,
+                )
+            except DuplicateKeyError:
+                continue  # two first-ever increments raced on the upsert; the doc exists now
+            counts = raw["count_dic"]
+            return int(counts[TRANSACTION]), int(counts[RECEIPT])
+        raise RuntimeError(f"counter of {terminal_id} could not be incremented")
+
+
+TENANT_REPOSITORIES = (TranlogRepository, TransactionStatusRepository, CounterRepository)

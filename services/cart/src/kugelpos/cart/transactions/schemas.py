@@ -1,0 +1,208 @@
+"""API models of transactions (v1 contract `Tran`) and of the delivery-status endpoint."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from kugelpos.common.schemas import ApiModel
+
+from ..carts.schemas import Number
+from ..pricing.money import ZERO, to_decimal
+from .documents import TranlogDocument, TransactionStatusDocument
+
+
+def _d(value: Any):
+    return to_decimal(value if value is not None else 0)
+
+
+class TranDiscount(ApiModel):
+    discount_type: str
+    discount_value: Number
+    discount_amount: Number
+    discount_detail: str | None = None
+    promotion_code: str | None = None
+    promotion_type: str | None = None
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> TranDiscount:
+        return cls(
+            discount_type=d.get("discount_type", ""),
+            discount_value=_d(d.get("discount_value")),
+            discount_amount=_d(d.get("discount_amount")),
+            discount_detail=d.get("detail"),
+            promotion_code=d.get("promotion_code"),
+            promotion_type=d.get("promotion_type"),
+        )
+
+
+class TranLineItem(ApiModel):
+    line_no: int
+    item_code: str
+    item_name: str
+    category_code: str | None = None
+    unit_price: Number
+    unit_price_original: Number | None = None
+    is_unit_price_changed: bool
+    quantity: int
+    amount: Number
+    discounts: list[TranDiscount]
+    image_urls: list[str]
+    is_cancelled: bool
+    is_discount_restricted: bool = False
+
+    @classmethod
+    def of(cls, line: dict[str, Any]) -> TranLineItem:
+        return cls(
+            line_no=line["line_no"],
+            item_code=line["item_code"],
+            item_name=line.get("description") or "",
+            category_code=line.get("category_code"),
+            unit_price=_d(line.get("unit_price")),
+            unit_price_original=_d(line.get("unit_price_original")),
+            is_unit_price_changed=bool(line.get("is_unit_price_changed")),
+            quantity=line.get("quantity", 0),
+            amount=_d(line.get("amount")),
+            discounts=[TranDiscount.of(d) for d in line.get("discounts") or []],
+            image_urls=[],
+            is_cancelled=bool(line.get("is_cancelled")),
+        )
+
+
+class TranPayment(ApiModel):
+    payment_no: int
+    payment_code: str
+    payment_name: str
+    payment_amount: Number
+    payment_detail: str | None = None
+    deposit_amount: Number = ZERO
+
+    @classmethod
+    def of(cls, p: dict[str, Any]) -> TranPayment:
+        return cls(
+            payment_no=p["payment_no"],
+            payment_code=p["payment_code"],
+            payment_name=p.get("description") or "",
+            payment_amount=_d(p.get("amount")),
+            payment_detail=p.get("detail"),
+            deposit_amount=_d(p.get("deposit_amount")),
+        )
+
+
+class TranTax(ApiModel):
+    tax_no: int
+    tax_code: str
+    tax_type: str
+    tax_name: str
+    tax_amount: Number
+    target_amount: Number
+    target_quantity: int
+
+    @classmethod
+    def of(cls, t: dict[str, Any]) -> TranTax:
+        return cls(
+            tax_no=t["tax_no"],
+            tax_code=t["tax_code"],
+            tax_type=t["tax_type"],
+            tax_name=t.get("tax_name") or "",
+            tax_amount=_d(t.get("tax_amount")),
+            target_amount=_d(t.get("target_amount")),
+            target_quantity=t.get("target_quantity", 0),
+        )
+
+
+class TranStaff(ApiModel):
+    id: str
+    name: str
+
+
+class TranStatus(ApiModel):
+    is_cancelled: bool = False
+    is_voided: bool = False
+    is_refunded: bool = False
+
+
+class TranResponse(ApiModel):
+    tenant_id: str
+    store_code: str
+    store_name: str | None = None
+    terminal_no: int
+    transaction_no: int
+    transaction_type: int
+    receipt_no: int
+    business_date: str | None = None
+    generate_date_time: str | None = None
+    # v1 compatibility (spec §3.6 / §18.15): totalAmount repeats totalAmountWithTax.
+    total_amount: Number
+    total_amount_with_tax: Number
+    total_quantity: int
+    total_discount_amount: Number
+    deposit_amount: Number
+    change_amount: Number
+    stamp_duty_amount: Number | None = None
+    line_items: list[TranLineItem]
+    payments: list[TranPayment]
+    taxes: list[TranTax]
+    subtotal_discounts: list[TranDiscount]
+    receipt_text: str | None = None
+    journal_text: str | None = None
+    staff: TranStaff | None = None
+    status: TranStatus
+
+    @classmethod
+    def of(
+        cls, tran: TranlogDocument, status: TransactionStatusDocument | None = None
+    ) -> TranResponse:
+        sales = tran.sales
+        staff = tran.staff or None
+        return cls(
+            tenant_id=tran.tenant_id,
+            store_code=tran.store_code,
+            store_name=tran.store_name,
+            terminal_no=tran.terminal_no,
+            transaction_no=tran.transaction_no,
+            transaction_type=tran.transaction_type,
+            receipt_no=tran.receipt_no,
+            business_date=tran.business_date,
+            generate_date_time=tran.generate_date_time,
+            total_amount=_d(sales.get("total_amount_with_tax")),
+            total_amount_with_tax=_d(sales.get("total_amount_with_tax")),
+            total_quantity=sales.get("total_quantity", 0),
+            total_discount_amount=_d(sales.get("total_discount_amount")),
+            deposit_amount=sum((_d(p.get("deposit_amount")) for p in tran.payments), ZERO),
+            change_amount=_d(sales.get("change_amount")),
+            stamp_duty_amount=_d(sales.get("stamp_duty_amount")),
+            line_items=[TranLineItem.of(line) for line in tran.line_items],
+            payments=[TranPayment.of(p) for p in tran.payments],
+            taxes=[TranTax.of(t) for t in tran.taxes],
+            subtotal_discounts=[TranDiscount.of(d) for d in tran.subtotal_discounts],
+            receipt_text=tran.receipt_text,
+            journal_text=tran.journal_text,
+            staff=TranStaff(id=str(staff.get("id")), name=str(staff.get("name") or ""))
+            if staff and staff.get("id")
+            else None,
+            status=TranStatus(
+                is_cancelled=bool(sales.get("is_cancelled")),
+                is_voided=bool(status and status.is_voided),
+                is_refunded=bool(status and status.is_refunded),
+            ),
+        )
+
+
+class DeliveryStatusUpdateRequest(BaseModel):
+    """snake_case only, as the v1 contract and the consumers send it."""
+
+    event_id: str = Field(min_length=1, max_length=128)
+    service: str = Field(min_length=1, max_length=64)
+    status: Literal["received", "failed"]
+    message: str | None = Field(default=None, max_length=1000)
+
+
+class DeliveryStatusUpdateResponse(BaseModel):
+    event_id: str
+    service: str
+    status: str
+    success: bool = True
+    # Added: the event's overall delivery status after this update.
+    overall_status: str | None = None

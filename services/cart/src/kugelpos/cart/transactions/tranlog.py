@@ -1,0 +1,211 @@
+"""Building transaction logs (spec §10, §11): from a billed or cancelled cart, and as the copy
+of an original for a void or return (spec §13). Amounts leave `Decimal` here, as JSON numbers,
+exactly as consumers expect them (report-journal-events §1.4.1)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from ..cache.terminals import TerminalInfo
+from ..carts.documents import CartDocument
+from ..domain.models import Cart, Discount, LineItem, Payment, Person, Tax
+from ..pricing.money import ZERO
+
+INVOICE_REGISTRATION_NUMBER = "INVOICE_REGISTRATION_NUMBER"
+RECEIPT_HEADERS = "RECEIPT_HEADERS"
+RECEIPT_FOOTERS = "RECEIPT_FOOTERS"
+RECEIPT_NO_START_VALUE = "RECEIPT_NO_START_VALUE"
+RECEIPT_NO_END_VALUE = "RECEIPT_NO_END_VALUE"
+SETTING_NAMES = (
+    INVOICE_REGISTRATION_NUMBER,
+    RECEIPT_HEADERS,
+    RECEIPT_FOOTERS,
+    RECEIPT_NO_START_VALUE,
+    RECEIPT_NO_END_VALUE,
+)
+ALIGNS = frozenset({"left", "center", "right"})
+
+
+def money(value: Decimal) -> float:
+    return float(value)
+
+
+def person(p: Person | None) -> dict[str, Any] | None:
+    return None if p is None else {"id": p.id, "name": p.name}
+
+
+def discount_info(d: Discount) -> dict[str, Any]:
+    return {
+        "seq_no": d.seq_no,
+        "discount_type": d.discount_type.value,
+        "discount_value": money(d.discount_value),
+        "discount_amount": money(d.discount_amount),
+        "detail": d.discount_detail,
+        "promotion_code": d.promotion_code,
+        "promotion_type": d.promotion_type,
+    }
+
+
+def line_info(line: LineItem) -> dict[str, Any]:
+    return {
+        "line_no": line.line_no,
+        "item_code": line.item_code,
+        "category_code": line.category_code,
+        "description": line.item_name,
+        "description_short": line.item_name_short,
+        "unit_price": money(line.unit_price),
+        "unit_price_original": money(line.unit_price_original or ZERO),
+        "is_unit_price_changed": line.is_unit_price_changed,
+        "quantity": line.quantity,
+        "discounts": [discount_info(d) for d in line.discounts],
+        "discounts_allocated": [discount_info(d) for d in line.discounts_allocated],
+        "amount": money(line.amount),
+        "tax_code": line.tax_code,
+        "is_cancelled": line.is_cancelled,
+    }
+
+
+def payment_info(p: Payment) -> dict[str, Any]:
+    return {
+        "payment_no": p.payment_no,
+        "payment_code": p.payment_code,
+        "deposit_amount": money(p.deposit_amount),
+        "amount": money(p.payment_amount),
+        "description": p.payment_name,
+        "detail": p.payment_detail,
+    }
+
+
+def tax_info(t: Tax) -> dict[str, Any]:
+    return {
+        "tax_no": t.tax_no,
+        "tax_code": t.tax_code,
+        "tax_type": t.tax_type.value,
+        "tax_name": t.tax_name,
+        "tax_amount": money(t.tax_amount),
+        "target_amount": money(t.target_amount),
+        "target_quantity": t.target_quantity,
+    }
+
+
+def sales_info(cart: Cart, reference_date_time: str) -> dict[str, Any]:
+    return {
+        "reference_date_time": reference_date_time,
+        "total_amount": money(cart.total_amount),
+        "total_amount_with_tax": money(cart.total_amount_with_tax),
+        "tax_amount": money(cart.tax_amount),
+        "total_quantity": cart.total_quantity,
+        "change_amount": money(cart.change_amount),
+        "total_discount_amount": money(cart.total_discount_amount),
+        "is_cancelled": cart.is_cancelled,
+        "is_stamp_duty_applied": cart.is_stamp_duty_applied,
+        "stamp_duty_target_amount": money(cart.stamp_duty_target_amount),
+        "stamp_duty_amount": money(cart.stamp_duty_amount),
+    }
+
+
+def _text_lines(raw: str | None) -> list[dict[str, str]] | None:
+    """RECEIPT_HEADERS / RECEIPT_FOOTERS: a JSON list of `{text, align}` (spec §10.1 step 5);
+    an invalid align becomes `left`, other entries are dropped."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list):
+        return None
+    lines = []
+    for entry in value:
+        if isinstance(entry, dict):
+            align = str(entry.get("align") or "left").lower()
+            lines.append(
+                {"text": str(entry.get("text") or ""), "align": align if align in ALIGNS else "left"}
+            )
+    return lines
+
+
+def additional_info(settings: dict[str, str | None]) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    number = settings.get(INVOICE_REGISTRATION_NUMBER)
+    if number:
+        info["invoice_registration_number"] = number
+    for key, name in (("receipt_headers", RECEIPT_HEADERS), ("receipt_footers", RECEIPT_FOOTERS)):
+        lines = _text_lines(settings.get(name))
+        if lines is not None:
+            info[key] = lines
+    return info
+
+
+def receipt_range(settings: dict[str, str | None], start: int, end: int) -> tuple[int, int]:
+    """Settings values arrive as strings (spec §18.4): coerce, and fall back when invalid."""
+
+    def number(name: str, default: int) -> int:
+        try:
+            return int(str(settings.get(name) or default).strip())
+        except ValueError:
+            return default
+
+    lo, hi = number(RECEIPT_NO_START_VALUE, start), number(RECEIPT_NO_END_VALUE, end)
+    return (lo, hi) if 0 < lo <= hi else (start, end)
+
+
+def receipt_number(sequence: int, start: int, end: int) -> int:
+    """The n-th receipt number (n from 1) in start..end, wrapping around after end."""
+    return start + (sequence - 1) % (end - start + 1)
+
+
+def from_cart(
+    doc: CartDocument,
+    terminal: TerminalInfo,
+    *,
+    transaction_no: int,
+    receipt_no: int,
+    generate_date_time: str,
+    reference_date_time: str,
+    event_id: str,
+) -> dict[str, Any]:
+    cart = doc.cart
+    return {
+        "tenant_id": cart.tenant_id,
+        "store_code": cart.store_code,
+        "store_name": cart.store_name,
+        "terminal_no": cart.terminal_no,
+        "terminal_id": doc.terminal_id,
+        "transaction_no": transaction_no,
+        "transaction_type": cart.transaction_type,
+        "receipt_no": receipt_no,
+        "business_date": cart.business_date,
+        "open_counter": doc.open_counter,
+        "business_counter": doc.business_counter,
+        "generate_date_time": generate_date_time,
+        "source_id": f"cart:{cart.cart_id}",
+        "event_id": event_id,
+        "user": person(cart.user),
+        "sales": sales_info(cart, reference_date_time),
+        "line_items": [line_info(line) for line in cart.line_items],
+        "payments": [payment_info(p) for p in cart.payments],
+        "taxes": [tax_info(t) for t in cart.taxes],
+        "subtotal_discounts": [discount_info(d) for d in cart.subtotal_discounts],
+        "origin": None,
+        "staff": person(terminal.staff or cart.staff),
+        "additional_info": additional_info(doc.masters.settings),
+    }
+
+
+def origin_of(original: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: original.get(key)
+        for key in (
+            "generate_date_time",
+            "tenant_id",
+            "store_code",
+            "store_name",
+            "terminal_no",
+            "transaction_no",
+            "transaction_type",
+            "receipt_no",
+        )
+    }
