@@ -35,6 +35,7 @@ class Counter:
         self.calls = 0
         self.gate: asyncio.Event | None = None
         self.fail_with: Exception | None = None
+        self.started = asyncio.Event()
 
 
 def _router(counter: Counter) -> APIRouter:
@@ -43,6 +44,7 @@ def _router(counter: Counter) -> APIRouter:
     @router.post("/things", status_code=201)
     async def create(response: Response, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         counter.calls += 1
+        counter.started.set()
         if counter.gate is not None:
             await counter.gate.wait()
         if counter.fail_with is not None:
@@ -159,8 +161,7 @@ async def test_concurrent_duplicate_is_409_while_the_first_is_in_flight(client, 
     counter.gate = asyncio.Event()
     headers = T1 | {"Idempotency-Key": "k-3"}
     first = asyncio.create_task(client.post("/things", json={}, headers=headers))
-    while counter.calls == 0:
-        await asyncio.sleep(0.01)
+    await counter.started.wait()
     second = await client.post("/things", json={}, headers=headers)
     assert second.status_code == 409
     body = second.json()
@@ -241,7 +242,9 @@ def sidecar() -> FakeStateStore:
 @pytest.fixture
 def dapr_client(make_app, client_for, counter, sidecar) -> httpx.AsyncClient:
     http = HttpClientHelper(
-        transport=httpx.MockTransport(sidecar), backoff=0.0, max_attempts=1,
+        transport=httpx.MockTransport(sidecar),
+        backoff=0.0,
+        max_attempts=1,
         breakers=BreakerRegistry(failure_threshold=100),
     )
     dapr = DaprClientHelper(http, "http://127.0.0.1:3500")

@@ -43,7 +43,7 @@ async def test_create_tenant_refusals_write_nothing(env) -> None:
         "/api/v1/tenants", headers=env.user(tenant_id), json={"tenantId": tenant_id}
     )
     assert_error(r, 422)
-    assert f"db_terminal_{tenant_id}" not in await env.mongo.list_database_names()
+    assert await env.db(tenant_id).list_collection_names() == []
 
 
 async def test_get_update_delete_tenant(world) -> None:

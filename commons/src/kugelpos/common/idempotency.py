@@ -228,9 +228,7 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         replay_receive = _replaying(body, receive)
         key = record_key(caller, raw_key)
-        print_ = fingerprint(
-            scope["method"], scope["path"], scope.get("query_string", b""), body
-        )
+        print_ = fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
         try:
             claimed = await self.store.claim(
                 key, {"status": IN_FLIGHT, "fingerprint": print_}, self.in_flight_seconds

@@ -1,4 +1,7 @@
-"""Money: `Decimal` in code, `Decimal128` in MongoDB, a JSON number on the wire.
+"""Money: `Decimal` in code, its exact decimal text in MongoDB, a JSON number on the wire.
+
+Stored as text rather than Decimal128: the local MongoDB stand-in (mongoeco) cannot size a
+database holding Decimal128, which breaks `listDatabases` for every service sharing it.
 
 Amounts are never float arithmetic; the float only appears when a value is written as JSON
 (amounts have at most 4 decimal places and 15 digits, which a double renders exactly).
@@ -20,9 +23,14 @@ DECIMAL_PLACES = 4
 
 
 def _to_decimal(value: Any) -> Any:
-    if isinstance(value, Decimal128):
+    if isinstance(value, Decimal128):  # tolerated on read
         return value.to_decimal()
     return value
+
+
+def to_stored(value: Decimal | None) -> str | None:
+    """The stored form of an amount (for `$set` updates written by hand)."""
+    return None if value is None else str(value)
 
 
 def json_number(value: Decimal) -> int | float:
@@ -33,7 +41,7 @@ def _serialize(value: Decimal, info: SerializationInfo) -> Any:
     if info.mode == "json":
         return json_number(value)
     if (info.context or {}).get("mongo"):
-        return Decimal128(value)
+        return to_stored(value)
     return value
 
 
@@ -60,7 +68,7 @@ def format_amount(value: Decimal | None) -> str:
 
 
 class StoredDocument(Document):
-    """A document whose Money fields are written as Decimal128."""
+    """A document whose Money fields are written as exact decimal text."""
 
     def to_mongo(self) -> dict:
         return self.model_dump(mode="python", by_alias=False, context={"mongo": True})

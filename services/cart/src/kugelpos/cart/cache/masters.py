@@ -217,7 +217,10 @@ def resolve_setting(
             (None, None),
         ):
             for value in values:
-                if value.get("storeCode") == want_store and value.get("terminalNo") == want_terminal:
+                if (
+                    value.get("storeCode") == want_store
+                    and value.get("terminalNo") == want_terminal
+                ):
                     return value.get("value")
         return entry.get("defaultValue")
     return None

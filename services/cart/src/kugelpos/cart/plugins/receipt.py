@@ -200,13 +200,18 @@ class ReceiptDataSample:
         subtotal_discounts = t.get("subtotal_discounts") or []
         discounts = sum((_dec(d.get("discount_amount")) for d in subtotal_discounts), Decimal(0))
         quantity = rjust(f"{sales.get('total_quantity', 0)} 個", 16)
-        out = [BORDER, split(f"小計{quantity}", f"{yen(_dec(sales.get('total_amount')) + discounts)}  ")]
+        out = [
+            BORDER,
+            split(f"小計{quantity}", f"{yen(_dec(sales.get('total_amount')) + discounts)}  "),
+        ]
         for d in subtotal_discounts:
             amount = _dec(d.get("discount_amount"))
             if d.get("discount_type") == "DiscountAmount":
                 out.append(split("  値引", f"{yen(-amount)}  "))
             else:
-                out.append(split(f"  割引: {percent(d.get('discount_value'))}", f"{yen(-amount)}  "))
+                out.append(
+                    split(f"  割引: {percent(d.get('discount_value'))}", f"{yen(-amount)}  ")
+                )
         taxes = t.get("taxes") or []
         for tax in taxes:
             if tax.get("tax_type") == "External":

@@ -47,9 +47,7 @@ class SalesPromotionPlugin(Protocol):
 
     name: str
 
-    def snapshot(
-        self, masters: MasterDataClient, terminal: TerminalInfo
-    ) -> Awaitable[Any]: ...
+    def snapshot(self, masters: MasterDataClient, terminal: TerminalInfo) -> Awaitable[Any]: ...
 
     def promotion(self, snapshot: Any, method: RoundMethod, digits: int) -> Promotion | None: ...
 

@@ -17,6 +17,7 @@ The new transaction is stamped with the acting terminal (§18.5) and its current
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import OperationFailure
 
 from kugelpos.common.clock import app_now
 from kugelpos.common.db.mongo import Mongo
@@ -60,6 +62,15 @@ from .repository import (
 log = structlog.get_logger(__name__)
 
 SALE, RETURN, VOID_SALE, VOID_RETURN = 101, 102, 201, 202
+COMMIT_TRIES = 5
+COMMIT_BACKOFF_SECONDS = 0.02
+WRITE_CONFLICT = 112
+
+
+def _is_write_conflict(exc: OperationFailure) -> bool:
+    return exc.code == WRITE_CONFLICT or "write conflict" in str(exc).lower()
+
+
 SORTABLE = frozenset(
     {"transaction_no", "receipt_no", "generate_date_time", "business_date", "transaction_type"}
 )
@@ -105,8 +116,9 @@ class TransactionService:
 
     async def setup_tenant(self, tenant_id: str) -> None:
         """Collections and indexes (idempotent); also run lazily before a tenant's first write."""
-        await ensure_collections(self._db(tenant_id), TENANT_REPOSITORIES)
-        await ensure_collections(self._mongo.commons_db(), (OutboxRepository,))
+        async with self._outbox.write_lock:
+            await ensure_collections(self._db(tenant_id), TENANT_REPOSITORIES)
+            await ensure_collections(self._mongo.commons_db(), (OutboxRepository,))
         self._ensured.add(tenant_id)
 
     async def _ready(self, tenant_id: str) -> None:
@@ -117,7 +129,10 @@ class TransactionService:
         return app_now(self._settings.timezone).isoformat()
 
     async def _numbers(self, tenant_id: str, terminal_id: str, start: int, end: int):
-        tno, seq = await CounterRepository(self._db(tenant_id)).next_numbers(terminal_id)
+        # Under the outbox's write lock: the local mongoeco server fails a transaction when
+        # any other write lands meanwhile (MongoDB does not need this).
+        async with self._outbox.write_lock:
+            tno, seq = await CounterRepository(self._db(tenant_id)).next_numbers(terminal_id)
         return tno, build.receipt_number(seq, start, end)
 
     async def _record(self, fields: dict[str, Any], actor: str) -> TranlogDocument:
@@ -153,8 +168,20 @@ class TransactionService:
                 actor=actor,
             )
 
-        await self._mongo.in_transaction(work)
-        self._outbox.notify_added()
+        for attempt in range(1, COMMIT_TRIES + 1):
+            try:
+                await self._outbox.transaction(self._mongo, work)
+                break
+            except OperationFailure as exc:
+                if not _is_write_conflict(exc):
+                    raise
+                # Ambiguous on the local mongoeco server (a conflict reported at commit,
+                # sometimes after the writes were applied): look, then retry or accept.
+                if await self._applied(repo, tran):
+                    break
+                if attempt == COMMIT_TRIES:
+                    raise
+                await asyncio.sleep(COMMIT_BACKOFF_SECONDS * attempt)
         log.info(
             "tranlog_recorded",
             tenant_id=tran.tenant_id,
@@ -166,6 +193,23 @@ class TransactionService:
         return tran
 
     # ---- bill / cancel -------------------------------------------------------------------------
+
+    async def _applied(self, repo: TranlogRepository, tran: TranlogDocument) -> bool:
+        """Did a transaction whose commit reported a conflict write the tranlog anyway? Its
+        event is then made sure of too (written without the transaction if missing)."""
+        if await repo.find_one({"source_id": tran.source_id}) is None:
+            return False
+        if await self._outbox.get(tran.event_id) is None:
+            async with self._outbox.write_lock:
+                await self._outbox.add(
+                    None,
+                    topic=TOPIC_TRANLOG,
+                    payload=tran.payload(),
+                    tenant_id=tran.tenant_id,
+                    event_id=tran.event_id,
+                )
+        self._outbox.notify_added()
+        return True
 
     async def complete_cart(self, doc: CartDocument, terminal: TerminalInfo) -> TranlogDocument:
         """The tranlog of a billed or cancelled cart: recorded once, found again on retries."""
@@ -273,7 +317,9 @@ class TransactionService:
             raise PermissionDeniedError(
                 "A transaction can be voided only by the terminal that recorded it"
             )
-        original, status = await self.get(terminal.tenant_id, store_code, terminal_no, transaction_no)
+        original, status = await self.get(
+            terminal.tenant_id, store_code, terminal_no, transaction_no
+        )
         self._check_not_cancelled(original)
         if status and status.is_voided:
             raise AlreadyVoidedError("This transaction has already been voided")
@@ -299,15 +345,19 @@ class TransactionService:
         if new_type == VOID_RETURN and original.origin:
             # The sale the voided return refunded can be returned again.
             o = original.origin
-            await TransactionStatusRepository(self._db(terminal.tenant_id)).unset(
-                status_key(o["tenant_id"], o["store_code"], o["terminal_no"], o["transaction_no"]),
-                {
-                    "is_refunded": False,
-                    "return_transaction_no": None,
-                    "return_date_time": None,
-                    "return_staff_id": None,
-                },
-            )
+            repo = TransactionStatusRepository(self._db(terminal.tenant_id))
+            async with self._outbox.write_lock:
+                await repo.unset(
+                    status_key(
+                        o["tenant_id"], o["store_code"], o["terminal_no"], o["transaction_no"]
+                    ),
+                    {
+                        "is_refunded": False,
+                        "return_transaction_no": None,
+                        "return_date_time": None,
+                        "return_staff_id": None,
+                    },
+                )
         return tran
 
     async def return_(
@@ -320,7 +370,9 @@ class TransactionService:
     ) -> TranlogDocument:
         if store_code != terminal.store_code:
             raise PermissionDeniedError("A transaction can be returned only in its own store")
-        original, status = await self.get(terminal.tenant_id, store_code, terminal_no, transaction_no)
+        original, status = await self.get(
+            terminal.tenant_id, store_code, terminal_no, transaction_no
+        )
         self._check_not_cancelled(original)
         if status and status.is_voided:
             raise AlreadyVoidedError("This transaction has already been voided")
@@ -412,7 +464,9 @@ class TransactionService:
             f"{prefix}_date_time": now,
             f"{prefix}_staff_id": (staff or {}).get("id"),
         }
-        if not await statuses.claim(key, flag, claim, also_not=also_not):
+        async with self._outbox.write_lock:
+            claimed = await statuses.claim(key, flag, claim, also_not=also_not)
+        if not claimed:
             latest = await statuses.find_one(key)
             if latest is not None and latest.is_voided:
                 raise AlreadyVoidedError("This transaction has already been voided")
@@ -445,11 +499,12 @@ class TransactionService:
         try:
             return await self._record(fields, actor=f"terminal:{terminal.terminal_id}")
         except BaseException:
-            await statuses.unset(
-                key,
-                {flag: False, **dict.fromkeys(claim)},
-                only_if={f"{prefix}_transaction_no": transaction_no},
-            )
+            async with self._outbox.write_lock:
+                await statuses.unset(
+                    key,
+                    {flag: False, **dict.fromkeys(claim)},
+                    only_if={f"{prefix}_transaction_no": transaction_no},
+                )
             raise
 
     # ---- delivery status -----------------------------------------------------------------------

@@ -122,7 +122,10 @@ def _text_lines(raw: str | None) -> list[dict[str, str]] | None:
         if isinstance(entry, dict):
             align = str(entry.get("align") or "left").lower()
             lines.append(
-                {"text": str(entry.get("text") or ""), "align": align if align in ALIGNS else "left"}
+                {
+                    "text": str(entry.get("text") or ""),
+                    "align": align if align in ALIGNS else "left",
+                }
             )
     return lines
 

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from bson import Decimal128
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from kugelpos.common.auth.principal import Principal
@@ -35,7 +34,7 @@ from ..errors import (
     TerminalAlreadyOpenedError,
     TerminalStatusError,
 )
-from ..money import ZERO, format_amount
+from ..money import ZERO, format_amount, to_stored
 from ..tenants.service import TenantService
 from ..terminals.documents import StaffInfo, TerminalDocument, TerminalStatus
 from ..terminals.repository import TerminalRepository
@@ -48,8 +47,8 @@ from .staff import StaffDirectory
 log = structlog.get_logger(__name__)
 
 
-def _money(value: Decimal | None) -> Decimal128 | None:
-    return None if value is None else Decimal128(value)
+def _money(value: Decimal | None) -> str | None:
+    return to_stored(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
 from kugelpos.common.envelope import ApiResponse, ok
@@ -31,7 +33,10 @@ async def create_tenant(
 
 @router.get("/{tenant_id}", response_model=ApiResponse[Tenant])
 async def get_tenant(
-    tenant_id: str, principal: CurrentPrincipal, tenants: Tenants
+    tenant_id: str,
+    principal: CurrentPrincipal,
+    tenants: Tenants,
+    terminal_id: Annotated[str | None, Query(max_length=128)] = None,
 ) -> ApiResponse[Tenant]:
     ensure_tenant(principal, tenant_id)
     tenant = await tenants.get(tenant_id)

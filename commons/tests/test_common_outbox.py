@@ -1,0 +1,209 @@
+"""The outbox, its relay and delivery tracking, against the session MongoDB with a fake
+sidecar (an httpx mock transport): claim/lease, retry with backoff, republish of what is not
+acknowledged, give-up, acknowledgements, and the Dapr subscription helper."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+
+from kugelpos.common.clients.breaker import BreakerRegistry
+from kugelpos.common.clients.dapr import DaprClientHelper
+from kugelpos.common.clients.http import HttpClientHelper
+from kugelpos.common.clock import utcnow
+from kugelpos.common.events import (
+    ACK_TOPIC,
+    CloudEvent,
+    DaprSubscriptions,
+    Outbox,
+    OutboxRelay,
+    Outcome,
+    acknowledgement_handler,
+)
+
+
+class FakeSidecar:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict]] = []
+        self.down = False
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("sidecar down", request=request)
+        topic = request.url.path.rsplit("/", 1)[-1]
+        self.published.append((topic, json.loads(request.content)))
+        return httpx.Response(204)
+
+    def count(self, event_id: str) -> int:
+        return sum(1 for _, body in self.published if body.get("event_id") == event_id)
+
+
+@pytest.fixture
+async def db(mongo_uri):
+    client = AsyncMongoClient(mongo_uri, tz_aware=True)
+    yield client[f"db_outboxtest_{secrets.token_hex(4)}"]
+    await client.close()
+
+
+@pytest.fixture
+def sidecar() -> FakeSidecar:
+    return FakeSidecar()
+
+
+@pytest.fixture
+async def dapr(sidecar):
+    http = HttpClientHelper(
+        max_attempts=1,
+        transport=httpx.MockTransport(sidecar.handler),
+        breakers=BreakerRegistry(failure_threshold=1000),  # never opens in these tests
+    )
+    yield DaprClientHelper(http, "http://sidecar")
+    await http.aclose()
+
+
+async def _add(outbox: Outbox, topic: str = "cashlog_report") -> str:
+    record = await outbox.add(None, topic=topic, payload={"amount": 1}, tenant_id="T1")
+    return record.event_id
+
+
+async def test_each_event_is_published_once_by_competing_relays(db, dapr, sidecar) -> None:
+    outbox = Outbox(db, consumers={"cashlog_report": ["report"]})
+    await outbox.ensure_indexes()
+    ids = [await _add(outbox) for _ in range(20)]
+    relays = [OutboxRelay(outbox, dapr, owner=f"r{i}") for i in range(3)]
+    await asyncio.gather(*(r.run_once() for r in relays))
+    await asyncio.gather(*(r.run_once() for r in relays))
+    assert [sidecar.count(i) for i in ids] == [1] * 20
+    record = await outbox.get(ids[0])
+    assert record.relay_status == "published" and record.status == "published"
+    assert record.publish_count == 1 and record.lease_owner is None
+
+
+async def test_failed_publish_is_retried_with_backoff(db, dapr, sidecar) -> None:
+    outbox = Outbox(db)
+    event_id = await _add(outbox)
+    relay = OutboxRelay(outbox, dapr, retry_base=0.2, retry_max=0.2)
+    sidecar.down = True
+    assert await relay.run_once() == 0
+    record = await outbox.get(event_id)
+    assert record.relay_status == "pending" and record.attempts == 1 and record.last_error
+    sidecar.down = False
+    assert await relay.run_once() == 0  # not due yet
+    await asyncio.sleep(0.25)
+    assert await relay.run_once() == 1
+    assert sidecar.count(event_id) == 1
+
+
+async def test_an_expired_lease_is_taken_over(db, dapr, sidecar) -> None:
+    outbox = Outbox(db)
+    event_id = await _add(outbox)
+    dead = OutboxRelay(outbox, dapr, owner="dead", lease_seconds=0.1)
+    assert await dead.claim() is not None  # claimed, then the relay "dies"
+    alive = OutboxRelay(outbox, dapr, owner="alive")
+    assert await alive.run_once() == 0
+    await asyncio.sleep(0.15)
+    assert await alive.run_once() == 1
+    assert sidecar.count(event_id) == 1
+
+
+async def test_unacknowledged_events_are_republished_until_given_up(db, dapr, sidecar) -> None:
+    outbox = Outbox(db, consumers={"cashlog_report": ["report", "journal"]})
+    event_id = await _add(outbox)
+    relay = OutboxRelay(outbox, dapr, ack_timeout=0.1)
+    await relay.run_once()
+    await outbox.acknowledge(event_id, "report", "received")
+    await asyncio.sleep(0.15)
+    await relay.run_once()
+    assert sidecar.count(event_id) == 2  # journal never acknowledged
+    assert (await outbox.get(event_id)).status == "partially_delivered"
+    await outbox.acknowledge(event_id, "journal", "received")
+    await asyncio.sleep(0.15)
+    await relay.run_once()
+    assert sidecar.count(event_id) == 2
+    assert (await outbox.get(event_id)).status == "delivered"
+    # An old event nobody acknowledges is given up (failed) and left alone.
+    old = await _add(outbox)
+    await relay.run_once()
+    await outbox.collection.update_one(
+        {"event_id": old}, {"$set": {"created_at": utcnow() - timedelta(days=2)}}
+    )
+    await relay.run_once()
+    record = await outbox.get(old)
+    assert record.gave_up and record.status == "failed"
+
+
+async def test_acknowledgement_rules(db) -> None:
+    outbox = Outbox(db, consumers={"t": ["report", "journal"]})
+    event_id = await _add(outbox, "t")
+    assert await outbox.acknowledge("unknown", "report", "received") is None
+    record = await outbox.acknowledge(event_id, "stranger", "received")
+    assert record.status == "pending"
+    record = await outbox.acknowledge(event_id, "report", "failed")
+    record = await outbox.acknowledge(event_id, "journal", "failed")
+    assert record.status == "failed"
+    record = await outbox.acknowledge(event_id, "report", "received")
+    assert record.status == "partially_delivered"
+    record = await outbox.acknowledge(event_id, "report", "failed")
+    assert record.consumers[0].status == "received"
+    results = await asyncio.gather(
+        *(outbox.acknowledge(event_id, "journal", "received") for _ in range(5))
+    )
+    assert results[-1] is not None
+    assert (await outbox.get(event_id)).status == "delivered"
+
+
+async def test_relay_task_starts_wakes_and_stops(db, dapr, sidecar) -> None:
+    outbox = Outbox(db)
+    relay = OutboxRelay(outbox, dapr, poll_interval=30)
+    relay.start()
+    try:
+        event_id = await _add(outbox)
+        outbox.notify_added()  # wakes the relay long before its poll interval
+        for _ in range(50):
+            if sidecar.count(event_id):
+                break
+            await asyncio.sleep(0.05)
+        assert sidecar.count(event_id) == 1
+    finally:
+        await relay.stop()
+    assert not relay.running
+
+
+async def test_subscriptions_declare_and_route_cloudevents(db) -> None:
+    outbox = Outbox(db, consumers={"t": ["report"]})
+    event_id = await _add(outbox, "t")
+    subs = DaprSubscriptions(pubsub="pubsub")
+    subs.add(ACK_TOPIC, acknowledgement_handler(outbox))
+    seen: list[CloudEvent] = []
+
+    @subs.subscribe("boom")
+    async def boom(event: CloudEvent) -> Outcome:
+        seen.append(event)
+        raise RuntimeError("handler bug")
+
+    app = FastAPI()
+    app.include_router(subs.router())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        declared = (await client.get("/dapr/subscribe")).json()
+        assert {"pubsubname": "pubsub", "topic": ACK_TOPIC, "route": f"/events/{ACK_TOPIC}"} in (
+            declared
+        )
+        ack = {"event_id": event_id, "service": "report", "status": "received"}
+        cloudevent = {"specversion": "1.0", "id": "x", "type": "t", "source": "s", "data": ack}
+        r = await client.post(f"/events/{ACK_TOPIC}", json=cloudevent)
+        assert r.json() == {"status": "SUCCESS"}
+        assert (await outbox.get(event_id)).status == "delivered"
+        r = await client.post(f"/events/{ACK_TOPIC}", json={**cloudevent, "data": {"x": 1}})
+        assert r.json() == {"status": "DROP"}
+        r = await client.post(f"/events/{ACK_TOPIC}", json={**ack, "event_id": "other"})
+        assert r.json() == {"status": "SUCCESS"}  # raw payload; another publisher's event
+        r = await client.post("/events/boom", json=cloudevent)
+        assert r.json() == {"status": "RETRY"} and seen[0].data == ack

@@ -1,0 +1,53 @@
+"""`/api/v1/cache/terminal`: what the terminal-info cache holds for the caller's tenant, and
+clearing it (the v1 handlers failed with 422; these answer the envelope, spec §3.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from kugelpos.common.auth.dependencies import TokenPrincipal
+from kugelpos.common.envelope import ApiResponse, ok
+
+from .terminals import TerminalInfoCache
+
+router = APIRouter(prefix="/api/v1/cache", tags=["cache"])
+CACHE_TYPE = "terminal_info"
+
+
+def _cache(request: Request) -> TerminalInfoCache:
+    return request.app.state.infra.extras["terminal_cache"]
+
+
+@router.get("/terminal/status", response_model=ApiResponse[dict[str, Any]])
+async def get_cache_status(request: Request, principal: TokenPrincipal) -> ApiResponse[dict]:
+    cache = _cache(request)
+    mine = cache.terminal_ids(principal.tenant_id)
+    return ok(
+        {
+            "cache_type": CACHE_TYPE,
+            "tenant_id": principal.tenant_id,
+            "tenant_cache_size": len(mine),
+            "total_cache_size": len(cache.terminal_ids()),
+            "cached_terminal_ids": mine,
+            "status": "active",
+        },
+        message="Terminal cache status",
+        operation="get_cache_status",
+    )
+
+
+@router.delete("/terminal", response_model=ApiResponse[dict[str, Any]])
+async def clear_cache(request: Request, principal: TokenPrincipal) -> ApiResponse[dict]:
+    cleared = await _cache(request).clear(principal.tenant_id)
+    return ok(
+        {
+            "message": f"Terminal cache cleared for tenant {principal.tenant_id}",
+            "cache_type": CACHE_TYPE,
+            "tenant_id": principal.tenant_id,
+            "items_cleared": cleared,
+        },
+        message="Terminal cache cleared",
+        operation="clear_cache",
+    )

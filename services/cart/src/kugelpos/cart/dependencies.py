@@ -1,0 +1,116 @@
+"""Wiring: the services a request needs (from the process-wide infrastructure) and who the
+calling terminal is."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from kugelpos.common.auth.dependencies import CurrentPrincipal
+from kugelpos.common.auth.principal import Principal, PrincipalKind
+from kugelpos.common.errors import PermissionDeniedError
+from kugelpos.common.events.outbox import Outbox
+from kugelpos.common.web.app import Infrastructure, infrastructure
+
+from .cache.masters import MasterDataClient
+from .cache.terminals import TerminalInfo, TerminalInfoCache
+from .carts.repository import CartStore
+from .carts.service import CartService
+from .config import CartSettings
+from .plugins.registry import Plugins
+from .transactions.service import TransactionService
+
+type Infra = Annotated[Infrastructure, Depends(infrastructure)]
+type TerminalIdQuery = Annotated[
+    str | None,
+    Query(max_length=128, description="the calling terminal (required with X-API-KEY)"),
+]
+
+
+def settings_of(infra: Infrastructure) -> CartSettings:
+    settings = infra.settings
+    assert isinstance(settings, CartSettings)
+    return settings
+
+
+def get_outbox(infra: Infra) -> Outbox:
+    outbox = infra.extras.get("outbox")
+    if outbox is None:  # the lifespan did not run (should not happen in a served app)
+        raise RuntimeError("outbox not started")
+    return outbox
+
+
+def get_transaction_service(infra: Infra) -> TransactionService:
+    return TransactionService(
+        infra.mongo,
+        get_outbox(infra),
+        infra.extras["plugins"],
+        infra.extras["masters"],
+        settings_of(infra),
+        infra.extras.setdefault("ensured_tenants", set()),
+    )
+
+
+type Transactions = Annotated[TransactionService, Depends(get_transaction_service)]
+
+
+def get_cart_service(infra: Infra, transactions: Transactions) -> CartService:
+    settings = settings_of(infra)
+    store: CartStore = infra.extras["cart_store"]
+    masters: MasterDataClient = infra.extras["masters"]
+    plugins: Plugins = infra.extras["plugins"]
+    return CartService(store, masters, plugins, transactions, settings)
+
+
+type Carts = Annotated[CartService, Depends(get_cart_service)]
+
+
+@dataclass(frozen=True, slots=True)
+class CallingTerminal:
+    """The terminal behind the credential, and how to re-read it past the caches."""
+
+    info: TerminalInfo
+    refresh: Callable[[], Awaitable[TerminalInfo]] | None = None
+
+
+async def get_calling_terminal(
+    request: Request, principal: CurrentPrincipal, terminal_id: TerminalIdQuery = None
+) -> CallingTerminal:
+    """Cart and transaction writes: only a terminal credential (API key or terminal JWT);
+    a `terminal_id` given must be that terminal."""
+    if principal.kind is not PrincipalKind.TERMINAL or not principal.terminal_id:
+        raise PermissionDeniedError("A terminal credential (terminal JWT or API key) is required")
+    if terminal_id is not None and terminal_id != principal.terminal_id:
+        raise PermissionDeniedError("terminal_id does not match the credential's terminal")
+    info = TerminalInfo.from_principal(principal)
+    refresh = None
+    api_key = request.headers.get("x-api-key")
+    cache = request.app.state.infra.extras.get("terminal_cache")
+    if api_key and "authorization" not in request.headers and isinstance(cache, TerminalInfoCache):
+        owner = principal.terminal_id
+
+        async def refresh_info() -> TerminalInfo:
+            return TerminalInfo.from_principal(await cache.refresh(owner, api_key))
+
+        refresh = refresh_info
+    return CallingTerminal(info, refresh)
+
+
+type Terminal = Annotated[CallingTerminal, Depends(get_calling_terminal)]
+
+
+async def get_reader(principal: CurrentPrincipal, terminal_id: TerminalIdQuery = None) -> Principal:
+    """Transaction reads: any credential; a terminal's `terminal_id` must be its own."""
+    if (
+        principal.kind is PrincipalKind.TERMINAL
+        and terminal_id is not None
+        and terminal_id != principal.terminal_id
+    ):
+        raise PermissionDeniedError("terminal_id does not match the credential's terminal")
+    return principal
+
+
+type Reader = Annotated[Principal, Depends(get_reader)]

@@ -1,0 +1,78 @@
+"""What the cart publishes and subscribes.
+
+Publishes (through the outbox, pub/sub component `pubsub`):
+- `tranlog_report`: every sale, cancelled sale, return and void (consumers report, journal,
+  stock), written in the same MongoDB transaction as the tranlog; republished while not every
+  consumer has acknowledged it (`OUTBOX_ACK_TIMEOUT_SECONDS`).
+
+Subscribes:
+- `tranlog_status`: consumers' acknowledgements, which update each event's delivery status
+  (the delivery-status endpoint is the second way in);
+- `opencloselog_report`: a terminal was opened or closed, so its cached info is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from kugelpos.common.events.acks import ACK_TOPIC, acknowledgement_handler
+from kugelpos.common.events.outbox import Outbox
+from kugelpos.common.events.relay import OutboxRelay, relay_from_settings
+from kugelpos.common.events.subscriptions import CloudEvent, DaprSubscriptions, Outcome
+from kugelpos.common.web.app import Infrastructure
+
+from .config import TOPIC_OPENCLOSELOG, CartSettings
+
+log = structlog.get_logger(__name__)
+
+
+class CartEvents:
+    """Created with the app; the outbox and its relay come to life in the lifespan."""
+
+    def __init__(self, settings: CartSettings) -> None:
+        self.settings = settings
+        self.subscriptions = DaprSubscriptions(pubsub=settings.pubsub_name)
+        self.subscriptions.add(ACK_TOPIC, self._on_status)
+        self.subscriptions.add(TOPIC_OPENCLOSELOG, self._on_open_close)
+        self.outbox: Outbox | None = None
+        self.relay: OutboxRelay | None = None
+        self.infra: Infrastructure | None = None
+
+    async def _on_status(self, event: CloudEvent) -> Outcome:
+        if self.outbox is None:
+            return Outcome.RETRY  # not started yet
+        return await acknowledgement_handler(self.outbox)(event)
+
+    async def _on_open_close(self, event: CloudEvent) -> Outcome:
+        data: Any = event.data
+        if not isinstance(data, dict):
+            return Outcome.DROP
+        info = data.get("terminal_info") if isinstance(data.get("terminal_info"), dict) else {}
+        terminal_id = info.get("terminal_id")
+        if not terminal_id and data.get("tenant_id") and data.get("store_code"):
+            terminal_id = f"{data['tenant_id']}-{data['store_code']}-{data.get('terminal_no')}"
+        cache = self.infra.extras.get("terminal_cache") if self.infra else None
+        if terminal_id and cache is not None:
+            await cache.forget(str(terminal_id))
+            log.info("terminal_cache_dropped", terminal_id=terminal_id)
+        return Outcome.SUCCESS
+
+    async def start(self, infra: Infrastructure) -> None:
+        self.infra = infra
+        outbox = Outbox(
+            infra.mongo.commons_db(),
+            pubsub=self.settings.pubsub_name,
+            consumers=self.settings.event_consumers,
+        )
+        await outbox.ensure_indexes()
+        self.outbox = outbox
+        infra.extras["outbox"] = outbox
+        self.relay = relay_from_settings(outbox, infra.dapr, self.settings)
+        infra.extras["relay"] = self.relay
+        self.relay.start()
+
+    async def stop(self, infra: Infrastructure) -> None:
+        if self.relay is not None:
+            await self.relay.stop()

@@ -1,0 +1,106 @@
+"""The Cart service application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+
+from kugelpos.common.idempotency import DaprIdempotencyStore, IdempotencyMiddleware
+from kugelpos.common.observability.health import HealthCheck
+from kugelpos.common.web.app import Infrastructure, create_app
+
+from . import errors  # noqa: F401  (registers the 40xxxx messages)
+from .cache.masters import MasterDataClient
+from .cache.router import router as cache_router
+from .cache.terminals import TerminalInfoCache
+from .carts.repository import CartStore
+from .carts.router import router as carts_router
+from .config import CartSettings, get_settings
+from .events import CartEvents
+from .plugins.registry import load_plugins
+from .tenants.router import router as tenants_router
+from .transactions.router import router as transactions_router
+
+WELCOME = "Welcome to Kugel-POS Cart API. supported version: v1"
+HEALTH_PROBE_KEY = "health:probe"
+
+
+def terminal_cache(settings: CartSettings):
+    def factory(infra: Infrastructure) -> TerminalInfoCache:
+        cache = TerminalInfoCache(
+            infra.http,
+            infra.dapr,
+            settings.base_url_terminal,
+            store=settings.terminal_store,
+            store_ttl_seconds=settings.terminal_cache_ttl_seconds,
+            local_ttl_seconds=settings.terminal_local_cache_seconds,
+        )
+        infra.extras["terminal_cache"] = cache
+        return cache
+
+    return factory
+
+
+def health_checks(settings: CartSettings):
+    def checks(infra: Infrastructure) -> dict[str, HealthCheck]:
+        async def cartstore() -> None:
+            await infra.dapr.get_state(settings.cart_store, HEALTH_PROBE_KEY)
+
+        async def outbox_relay() -> dict:
+            relay = infra.extras.get("relay")
+            if relay is None or not relay.running:
+                raise RuntimeError("outbox relay is not running")
+            return {"owner": relay.owner}
+
+        return {"dapr_cartstore": cartstore, "outbox_relay": outbox_relay}
+
+    return checks
+
+
+def build_app() -> FastAPI:
+    settings = get_settings()
+    plugins = load_plugins(settings.plugins_file)
+    events = CartEvents(settings)
+    app = create_app(
+        settings=settings,
+        title="Kugel POS Cart",
+        db_prefix=settings.db_name_prefix,
+        routers=[
+            tenants_router,
+            carts_router,
+            transactions_router,
+            cache_router,
+            events.subscriptions.router(),
+        ],
+        welcome=WELCOME,
+        api_key_resolver=terminal_cache(settings),
+        extra_checks=health_checks(settings),
+        on_startup=[events.start],
+        on_shutdown=[events.stop],
+    )
+    infra: Infrastructure = app.state.infra
+    infra.extras["plugins"] = plugins
+    infra.extras["cart_store"] = CartStore(
+        infra.dapr, settings.cart_store, settings.cart_ttl_seconds
+    )
+    infra.extras["masters"] = MasterDataClient(
+        infra.http,
+        infra.auth.codec,
+        base_url_master_data=settings.base_url_master_data,
+        base_url_terminal=settings.base_url_terminal,
+        ttl=settings.master_cache_ttl_seconds,
+        max_entries=settings.master_cache_max_entries,
+    )
+    # Innermost, so the request id and the body-size cap apply to what it answers.
+    app.user_middleware.append(
+        Middleware(
+            IdempotencyMiddleware,
+            store=DaprIdempotencyStore(infra.dapr, settings.idempotency_store),
+            ttl_seconds=settings.idempotency_ttl_seconds,
+            in_flight_seconds=settings.idempotency_in_flight_seconds,
+        )
+    )
+    return app
+
+
+app = build_app()

@@ -1,0 +1,186 @@
+"""Transaction endpoints: list, get, void, return (terminal or reader credentials) and the
+delivery-status acknowledgement (service token or the notify key)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from kugelpos.common.auth.dependencies import ensure_tenant, get_notifier
+from kugelpos.common.auth.principal import Principal, PrincipalKind
+from kugelpos.common.envelope import ApiResponse, ok
+from kugelpos.common.errors import PermissionDeniedError
+from kugelpos.common.pagination import PageParams, page_params, parse_sort
+
+from ..carts.schemas import PaymentRequest
+from ..dependencies import Reader, Terminal, TerminalIdQuery, Transactions
+from .schemas import DeliveryStatusUpdateRequest, DeliveryStatusUpdateResponse, TranResponse
+from .service import SORTABLE, RefundRequest, TransactionQuery
+
+router = APIRouter(
+    prefix="/api/v1/tenants/{tenant_id}/stores/{store_code}/terminals/{terminal_no}/transactions",
+    tags=["transactions"],
+)
+type StoreCode = Annotated[str, Path(max_length=64)]
+type TerminalNo = Annotated[int, Path(ge=0, le=1_000_000)]
+type TransactionNo = Annotated[int, Path(ge=1)]
+type TerminalService = Annotated[
+    bool | None, Query(description="v1 compatibility: accepted and ignored")
+]
+DEFAULT_SORT = [("transaction_no", -1)]
+
+
+def _params(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
+    for name, _ in params.sort:
+        parse_sort(name, SORTABLE)
+    if params.sort:
+        return params
+    return PageParams(limit=params.limit, page=params.page, sort=DEFAULT_SORT)
+
+
+def _may_read(principal: Principal, tenant_id: str, store_code: str) -> None:
+    """Any credential of the tenant; a terminal only within its own store (returns are taken
+    at any terminal of the store)."""
+    ensure_tenant(principal, tenant_id)
+    if principal.kind is PrincipalKind.TERMINAL and principal.terminal_id:
+        parts = principal.terminal_id.split("-")
+        if len(parts) < 3 or "-".join(parts[1:-1]) != store_code:
+            raise PermissionDeniedError("A terminal may read only its own store's transactions")
+
+
+@router.get("", response_model=ApiResponse[list[TranResponse]])
+async def get_transactions_by_query(
+    tenant_id: str,
+    store_code: StoreCode,
+    terminal_no: TerminalNo,
+    principal: Reader,
+    transactions: Transactions,
+    params: Annotated[PageParams, Depends(_params)],
+    business_date: Annotated[str | None, Query(max_length=8)] = None,
+    open_counter: Annotated[int | None, Query(ge=0)] = None,
+    transaction_type: Annotated[list[int] | None, Query(max_length=20)] = None,
+    receipt_no: Annotated[int | None, Query(ge=0)] = None,
+    include_cancelled: bool = False,
+    terminal_id: TerminalIdQuery = None,
+    is_terminal_service: TerminalService = False,
+) -> ApiResponse[list[TranResponse]]:
+    _may_read(principal, tenant_id, store_code)
+    query = TransactionQuery(
+        business_date=business_date,
+        open_counter=open_counter,
+        transaction_types=transaction_type or (),
+        receipt_no=receipt_no,
+        include_cancelled=include_cancelled,
+    )
+    page, statuses, filter_ = await transactions.list(
+        tenant_id, store_code, terminal_no, query, params
+    )
+    return ok(
+        [TranResponse.of(t, statuses.get(t.transaction_no)) for t in page.items],
+        message=f"Transactions of terminal {tenant_id}-{store_code}-{terminal_no}",
+        operation="get_transactions_by_query",
+        metadata=page.metadata(filter_),
+    )
+
+
+@router.get("/{transaction_no}", response_model=ApiResponse[TranResponse])
+async def get_transaction_by_tranasction_no(
+    tenant_id: str,
+    store_code: StoreCode,
+    terminal_no: TerminalNo,
+    transaction_no: TransactionNo,
+    principal: Reader,
+    transactions: Transactions,
+    terminal_id: TerminalIdQuery = None,
+    is_terminal_service: TerminalService = False,
+) -> ApiResponse[TranResponse]:
+    _may_read(principal, tenant_id, store_code)
+    tran, status = await transactions.get(tenant_id, store_code, terminal_no, transaction_no)
+    return ok(
+        TranResponse.of(tran, status),
+        message=f"Transaction found. transaction_no: {transaction_no}",
+        operation="get_transaction_by_tranasction_no",
+    )
+
+
+def _refunds(body: list[PaymentRequest]) -> list[RefundRequest]:
+    return [RefundRequest(p.payment_code, p.amount, p.detail) for p in body]
+
+
+@router.post("/{transaction_no}/void", response_model=ApiResponse[TranResponse])
+async def void_transaction_by_transaction_no(
+    tenant_id: str,
+    store_code: StoreCode,
+    terminal_no: TerminalNo,
+    transaction_no: TransactionNo,
+    body: list[PaymentRequest],
+    terminal: Terminal,
+    transactions: Transactions,
+    terminal_id: TerminalIdQuery = None,
+    is_terminal_service: TerminalService = False,
+) -> ApiResponse[TranResponse]:
+    if tenant_id != terminal.info.tenant_id:
+        raise PermissionDeniedError("Access to another tenant is not allowed")
+    tran = await transactions.void(
+        terminal.info, store_code, terminal_no, transaction_no, _refunds(body)
+    )
+    return ok(
+        TranResponse.of(tran),
+        message=f"Transaction {transaction_no} voided by transaction {tran.transaction_no}",
+        operation="void_transaction_by_transaction_no",
+    )
+
+
+@router.post("/{transaction_no}/return", response_model=ApiResponse[TranResponse])
+async def return_transaction_by_transaction_no(
+    tenant_id: str,
+    store_code: StoreCode,
+    terminal_no: TerminalNo,
+    transaction_no: TransactionNo,
+    body: list[PaymentRequest],
+    terminal: Terminal,
+    transactions: Transactions,
+    terminal_id: TerminalIdQuery = None,
+    is_terminal_service: TerminalService = False,
+) -> ApiResponse[TranResponse]:
+    if tenant_id != terminal.info.tenant_id:
+        raise PermissionDeniedError("Access to another tenant is not allowed")
+    tran = await transactions.return_(
+        terminal.info, store_code, terminal_no, transaction_no, _refunds(body)
+    )
+    return ok(
+        TranResponse.of(tran),
+        message=f"Transaction {transaction_no} returned by transaction {tran.transaction_no}",
+        operation="return_transaction_by_transaction_no",
+    )
+
+
+@router.post(
+    "/{transaction_no}/delivery-status",
+    response_model=ApiResponse[DeliveryStatusUpdateResponse],
+)
+async def notify_delivery_status(
+    tenant_id: str,
+    store_code: StoreCode,
+    terminal_no: TerminalNo,
+    transaction_no: TransactionNo,
+    body: DeliveryStatusUpdateRequest,
+    notifier: Annotated[Principal | None, Depends(get_notifier)],
+    transactions: Transactions,
+) -> ApiResponse[DeliveryStatusUpdateResponse]:
+    if notifier is not None:
+        ensure_tenant(notifier, tenant_id)
+    record = await transactions.acknowledge(
+        tenant_id, store_code, terminal_no, body.event_id, body.service, body.status, body.message
+    )
+    return ok(
+        DeliveryStatusUpdateResponse(
+            event_id=body.event_id,
+            service=body.service,
+            status=body.status,
+            overall_status=record.status.value,
+        ),
+        message="Success to update delivery status",
+        operation="notify_delivery_status",
+    )
