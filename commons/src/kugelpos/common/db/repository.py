@@ -121,10 +121,13 @@ class Repository[D: Document]:
     async def list(
         self, filter_: Filter, params: PageParams, *, session: AsyncClientSession | None = None
     ) -> Page[D]:
-        sort = params.sort or list(self.default_sort)
-        cursor = self.collection.find(filter_, _PROJECTION, session=session).sort(
-            [(f, ASCENDING if d > 0 else DESCENDING) for f, d in sort]
-        )
+        sort = [
+            (f, ASCENDING if d > 0 else DESCENDING) for f, d in params.sort or self.default_sort
+        ]
+        # Ties (same millisecond, same value) must not reorder between pages: `_id` breaks them.
+        if all(f != "_id" for f, _ in sort):
+            sort.append(("_id", sort[-1][1] if sort else DESCENDING))
+        cursor = self.collection.find(filter_, _PROJECTION, session=session).sort(sort)
         if params.skip:
             cursor = cursor.skip(params.skip)
         if params.limit:
