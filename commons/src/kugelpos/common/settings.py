@@ -49,6 +49,8 @@ class CommonSettings(BaseSettings):
     db_socket_timeout_ms: int = 30_000
 
     dapr_http_endpoint: str = "http://127.0.0.1:3500"
+    # Dapr state store for failed-attempt counters and other short-lived shared state.
+    throttle_state_store: str = "statestore"
     redis_url: str | None = None
 
     http_timeout_seconds: float = 10.0

@@ -24,6 +24,7 @@ from ..observability.logging import configure_logging
 from ..observability.metrics import Metrics
 from ..observability.middleware import RequestContextMiddleware
 from ..settings import CommonSettings
+from ..throttle import AttemptLimiter
 from .handlers import install_exception_handlers
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -40,6 +41,21 @@ class Infrastructure:
     auth: Authenticator
     metrics: Metrics
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def limiter(self, namespace: str, *, max_attempts: int, window_seconds: int) -> AttemptLimiter:
+        """One limiter per namespace and process: it holds the in-memory fallback counts."""
+        key = f"limiter:{namespace}"
+        limiter = self.extras.get(key)
+        if limiter is None:
+            limiter = AttemptLimiter(
+                self.dapr,
+                store=self.settings.throttle_state_store,
+                namespace=namespace,
+                max_attempts=max_attempts,
+                window_seconds=window_seconds,
+            )
+            self.extras[key] = limiter
+        return limiter
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -16,7 +16,6 @@ class AccountSettings(CommonSettings):
     bcrypt_rounds: int = 12
     login_max_failures: int = 5
     login_failure_window_seconds: int = 60
-    throttle_state_store: str = "statestore"
 
 
 @cache

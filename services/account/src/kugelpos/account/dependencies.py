@@ -23,20 +23,13 @@ def get_user_service(infra: Infra) -> UserService:
 
 
 def _limiter(infra: Infrastructure) -> AttemptLimiter:
-    # One limiter per process: it keeps the in-memory fallback counts.
-    limiter = infra.extras.get("login_limiter")
-    if limiter is None:
-        settings = infra.settings
-        assert isinstance(settings, AccountSettings)
-        limiter = AttemptLimiter(
-            infra.dapr,
-            store=settings.throttle_state_store,
-            namespace="login-failures",
-            max_attempts=settings.login_max_failures,
-            window_seconds=settings.login_failure_window_seconds,
-        )
-        infra.extras["login_limiter"] = limiter
-    return limiter
+    settings = infra.settings
+    assert isinstance(settings, AccountSettings)
+    return infra.limiter(
+        "login-failures",
+        max_attempts=settings.login_max_failures,
+        window_seconds=settings.login_failure_window_seconds,
+    )
 
 
 def get_token_service(

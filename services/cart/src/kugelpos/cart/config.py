@@ -33,6 +33,10 @@ class CartSettings(OutboxSettings):
     idempotency_ttl_seconds: int = 86_400
     idempotency_in_flight_seconds: int = 60
 
+    # The relay wakes at once when a bill commits; this poll only drives retries and
+    # republishing. Kept slow: every poll writes, and the local mongoeco server fails any
+    # transaction (of any service) that overlaps another write.
+    outbox_poll_interval_seconds: float = 5.0
     # Who must acknowledge a tranlog before it counts as delivered.
     tranlog_consumers: str = "report,journal,stock"
     # Plugin registry (payment, sales promotion, receipt); default: the packaged file.

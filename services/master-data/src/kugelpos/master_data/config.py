@@ -94,7 +94,6 @@ class MasterDataSettings(CommonSettings):
     pin_bcrypt_rounds: int = Field(default=10, ge=4, le=16)
     pin_max_failures: int = Field(default=5, ge=1)
     pin_failure_window_seconds: int = Field(default=300, ge=1)
-    throttle_state_store: str = "statestore"
 
     @model_validator(mode="after")
     def _check_taxes(self) -> MasterDataSettings:

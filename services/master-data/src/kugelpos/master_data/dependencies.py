@@ -86,19 +86,12 @@ def master_cache(infra: Infrastructure) -> MasterCache:
 
 
 def pin_limiter(infra: Infrastructure) -> AttemptLimiter:
-    # One per process: it holds the in-memory fallback counts.
-    limiter = infra.extras.get("pin_limiter")
-    if limiter is None:
-        settings = settings_of(infra)
-        limiter = AttemptLimiter(
-            infra.dapr,
-            store=settings.throttle_state_store,
-            namespace="staff-pin-failures",
-            max_attempts=settings.pin_max_failures,
-            window_seconds=settings.pin_failure_window_seconds,
-        )
-        infra.extras["pin_limiter"] = limiter
-    return limiter
+    settings = settings_of(infra)
+    return infra.limiter(
+        "staff-pin-failures",
+        max_attempts=settings.pin_max_failures,
+        window_seconds=settings.pin_failure_window_seconds,
+    )
 
 
 # ---- services --------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ class TerminalSettings(OutboxSettings):
     # Wrong staff PINs allowed per terminal and staff member within the window.
     pin_max_failures: int = 5
     pin_failure_window_seconds: int = 300
-    throttle_state_store: str = "statestore"
     # Ask cart for the session's sales at close (tolerates cart being absent).
     close_query_cart: bool = True
 

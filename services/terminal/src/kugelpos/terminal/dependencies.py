@@ -59,19 +59,12 @@ type TerminalTokens = Annotated[TerminalTokenService, Depends(get_token_service)
 
 
 def _pin_limiter(infra: Infrastructure) -> AttemptLimiter:
-    # One per process: it keeps the in-memory fallback counts.
-    limiter = infra.extras.get("pin_limiter")
-    if limiter is None:
-        settings = _settings(infra)
-        limiter = AttemptLimiter(
-            infra.dapr,
-            store=settings.throttle_state_store,
-            namespace="staff-pin-failures",
-            max_attempts=settings.pin_max_failures,
-            window_seconds=settings.pin_failure_window_seconds,
-        )
-        infra.extras["pin_limiter"] = limiter
-    return limiter
+    settings = _settings(infra)
+    return infra.limiter(
+        "terminal-pin-failures",
+        max_attempts=settings.pin_max_failures,
+        window_seconds=settings.pin_failure_window_seconds,
+    )
 
 
 def get_outbox(infra: Infra) -> Outbox:
