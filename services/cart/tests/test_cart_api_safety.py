@@ -12,7 +12,7 @@ import pytest
 
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok, register_tenant_admin
+from kugelpos.devstack.testing import assert_error, assert_ok
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +23,8 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def new_shop(stack: Stack, client: httpx.AsyncClient, terminals: int = 1) -> Shop:
-    admin = await register_tenant_admin(stack.url("account"))
-    urls = {name: stack.url(name) for name in ("terminal", "master-data", "cart")}
-    return await open_shop(client, urls, admin.headers, admin.tenant_id, terminals=terminals)
+    urls = {name: stack.url(name) for name in ("account", "terminal", "master-data", "cart")}
+    return await open_shop(client, urls, terminals=terminals)
 
 
 @pytest.fixture(scope="module")

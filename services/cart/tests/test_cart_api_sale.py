@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok, register_tenant_admin
+from kugelpos.devstack.testing import assert_error, assert_ok
 
 TOPIC = "tranlog_report"
 
@@ -27,9 +27,8 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def new_shop(stack: Stack, client: httpx.AsyncClient, **options) -> Shop:
-    admin = await register_tenant_admin(stack.url("account"))
-    urls = {name: stack.url(name) for name in ("terminal", "master-data", "cart")}
-    return await open_shop(client, urls, admin.headers, admin.tenant_id, **options)
+    urls = {name: stack.url(name) for name in ("account", "terminal", "master-data", "cart")}
+    return await open_shop(client, urls, **options)
 
 
 CATEGORY_PROMO = {

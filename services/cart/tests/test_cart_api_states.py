@@ -12,7 +12,7 @@ from kugelpos.cart.domain.models import CartStatus
 from kugelpos.cart.state_machine import CartOperation, is_allowed
 from kugelpos.devstack.pos import Register, Shop, add_till, open_shop
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok, register_tenant_admin
+from kugelpos.devstack.testing import assert_error, assert_ok
 
 Op = CartOperation
 S = CartStatus
@@ -26,9 +26,8 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="module")
 async def shop(stack: Stack, client: httpx.AsyncClient) -> Shop:
-    admin = await register_tenant_admin(stack.url("account"))
-    urls = {name: stack.url(name) for name in ("terminal", "master-data", "cart")}
-    return await open_shop(client, urls, admin.headers, admin.tenant_id)
+    urls = {name: stack.url(name) for name in ("account", "terminal", "master-data", "cart")}
+    return await open_shop(client, urls)
 
 
 @pytest.fixture

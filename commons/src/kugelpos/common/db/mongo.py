@@ -81,6 +81,23 @@ class Mongo:
             yield session
 
     async def in_transaction[R](self, work: Callable[[AsyncClientSession], Awaitable[R]]) -> R:
-        """Run `work(session)` in one multi-document transaction, retried on transient errors."""
+        """Run `work(session)` in one multi-document transaction, retried on transient errors.
+
+        A failed transaction's server session is discarded instead of going back to the pool:
+        the local mongoeco server keeps a session whose commit failed in a broken state, and
+        every later transaction on it would fail too (MongoDB is unaffected either way).
+        """
         async with self.client.start_session() as session:
-            return await session.with_transaction(work)
+            try:
+                return await session.with_transaction(work)
+            except BaseException:
+                discard_server_session(session)
+                raise
+
+
+def discard_server_session(session: AsyncClientSession) -> None:
+    """Mark the pooled server session dirty so the driver drops it when the session ends."""
+    server_session = getattr(session, "_server_session", None)
+    mark_dirty = getattr(server_session, "mark_dirty", None)
+    if callable(mark_dirty):
+        mark_dirty()

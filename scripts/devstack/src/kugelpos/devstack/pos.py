@@ -8,6 +8,7 @@ benchmark, so all three exercise the same path.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,13 +111,66 @@ def _check(response: httpx.Response, *expected: int) -> dict[str, Any]:
     return response.json() if response.content else {}
 
 
-async def add_till(client: httpx.AsyncClient, shop: Shop, terminal_no: int) -> Till:
+# The local mongoeco server fails a transaction that overlaps any other write (of any
+# service), sometimes after applying it: set-up steps answered 5xx are retried, and a 409 after
+# a 5xx means the first try was applied after all.
+_TRIES = 4
+
+
+async def _post(client: httpx.AsyncClient, url: str, expected: int, **kwargs: Any) -> dict | None:
+    """POST; retried on 5xx. Returns the body, or None when an earlier try was applied."""
+    failed = False
+    for attempt in range(1, _TRIES + 1):
+        r = await client.post(url, **kwargs)
+        if r.status_code == expected:
+            return r.json()
+        if failed and r.status_code == 409:
+            return None
+        if r.status_code < 500 or attempt == _TRIES:
+            _check(r, expected)
+        failed = True
+        await asyncio.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+async def register_admin(client: httpx.AsyncClient, account_url: str) -> tuple[str, dict]:
+    """A new tenant and its admin through the account service: (tenant id, bearer header).
+    A registration answered 5xx may be half applied, so a retry takes a new tenant id."""
+    password = secrets.token_urlsafe(12)
+    for attempt in range(1, _TRIES + 1):
+        tenant_id = "T" + secrets.token_hex(4).upper()
+        r = await client.post(
+            f"{account_url}/api/v1/accounts/register",
+            json={"username": "admin", "password": password, "tenantId": tenant_id},
+        )
+        if r.status_code == 201:
+            break
+        if r.status_code < 500 or attempt == _TRIES:
+            _check(r, 201)
+        await asyncio.sleep(0.2 * attempt)
     r = await client.post(
+        f"{account_url}/api/v1/accounts/token",
+        data={"username": "admin", "password": password, "client_id": tenant_id},
+    )
+    token = _check(r, 200)["access_token"]
+    return tenant_id, {"Authorization": f"Bearer {token}"}
+
+
+async def add_till(client: httpx.AsyncClient, shop: Shop, terminal_no: int) -> Till:
+    body = await _post(
+        client,
         shop.url("terminal", "/api/v1/terminals"),
+        201,
         headers=shop.admin,
         json={"storeCode": shop.store_code, "terminalNo": terminal_no, "description": "till"},
     )
-    data = _check(r, 201)["data"]
+    if body is None:  # created by a try answered 5xx: its key was lost, take a new one
+        terminal_id = f"{shop.tenant_id}-{shop.store_code}-{terminal_no}"
+        r = await client.post(
+            shop.url("terminal", f"/api/v1/terminals/{terminal_id}/api-key"), headers=shop.admin
+        )
+        body = _check(r, 200)
+    data = body["data"]
     till = Till(data["terminalId"], data["apiKey"], shop.store_code, terminal_no)
     shop.tills.append(till)
     return till
@@ -128,15 +182,23 @@ async def open_till(client: httpx.AsyncClient, shop: Shop, till: Till) -> None:
         f"{base}/sign-in", headers=till.headers, json={"staffId": STAFF_ID, "pin": STAFF_PIN}
     )
     _check(r, 200)
-    r = await client.post(f"{base}/open", headers=till.headers, json={"initialAmount": 10000})
-    _check(r, 200)
+    for attempt in range(1, _TRIES + 1):
+        r = await client.post(f"{base}/open", headers=till.headers, json={"initialAmount": 10000})
+        if r.status_code == 200:
+            return
+        if r.status_code < 500 or attempt == _TRIES:
+            _check(r, 200)
+        state = await client.get(base, headers=till.headers, params=till.params)
+        if _check(state, 200)["data"]["status"] == "Opened":
+            return
+        await asyncio.sleep(0.2 * attempt)
 
 
 async def open_shop(
     client: httpx.AsyncClient,
     urls: Mapping[str, str],
-    admin: dict[str, str],
-    tenant_id: str,
+    admin: dict[str, str] | None = None,
+    tenant_id: str | None = None,
     *,
     terminals: int = 1,
     items: Sequence[ItemSpec] = DEFAULT_ITEMS,
@@ -144,20 +206,25 @@ async def open_shop(
     promotions: Sequence[dict[str, Any]] = (),
     settings: Sequence[dict[str, Any]] = (),
 ) -> Shop:
-    """Everything a sale needs; `admin` is a tenant admin's bearer header."""
+    """Everything a sale needs; `admin` is a tenant admin's bearer header (default: a new
+    tenant registered through the account service)."""
+    if admin is None or tenant_id is None:
+        tenant_id, admin = await register_admin(client, urls["account"])
     shop = Shop(tenant_id, "S" + secrets.token_hex(2).upper(), admin, urls, items=items)
-    r = await client.post(
+    await _post(
+        client,
         shop.url("terminal", "/api/v1/tenants"),
+        201,
         headers=admin,
         json={"tenantId": tenant_id, "tenantName": "Shop"},
     )
-    _check(r, 201)
-    r = await client.post(
+    await _post(
+        client,
         shop.url("terminal", f"/api/v1/tenants/{tenant_id}/stores"),
+        201,
         headers=admin,
         json={"storeCode": shop.store_code, "storeName": "Main store"},
     )
-    _check(r, 201)
     md = f"/api/v1/tenants/{tenant_id}"
     r = await client.post(
         shop.url("master-data", f"{md}/staff"),

@@ -12,7 +12,11 @@ import httpx
 from kugelpos.devstack.bench.timing import LoadResult
 from kugelpos.devstack.stack import Stack
 
-SCENARIO_MODULES = ("kugelpos.devstack.bench.account", "kugelpos.devstack.bench.master_data")
+SCENARIO_MODULES = (
+    "kugelpos.devstack.bench.account",
+    "kugelpos.devstack.bench.master_data",
+    "kugelpos.devstack.bench.checkout",
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,82 @@
+"""Cart: a whole checkout per sale, from N terminals at once.
+
+Each level opens a fresh store with N terminals (signed in, open), runs one warm-up sale per
+terminal, then the terminals sell in a closed loop: create cart → add 5 items one by one →
+subtotal → pay cash → bill. Reported per concurrency level:
+
+- `cart.add_item`: latency of each add-item call (the till's scan), and adds per second;
+- `cart.checkout`: latency of a whole checkout (7 requests), and `throughput_rps` = sales/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from kugelpos.devstack.bench.scenarios import BenchContext, scenario
+from kugelpos.devstack.bench.timing import LoadResult
+from kugelpos.devstack.pos import Register, open_shop
+
+SERVICES = ("account", "terminal", "master-data", "cart")
+ITEMS_PER_SALE = 5
+
+
+async def _checkout(register: Register, items: list[str], adds: list[float]) -> bool:
+    cart_id = await register.create()
+    for code in items:
+        started = time.perf_counter()
+        response = await register.add(cart_id, (code, 1))
+        adds.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            return False
+    response = await register.subtotal(cart_id)
+    if response.status_code != 200:
+        return False
+    total = int(response.json()["data"]["totalAmountWithTax"])
+    if (await register.pay(cart_id, ("01", total))).status_code != 200:
+        return False
+    return (await register.bill(cart_id)).status_code == 200
+
+
+async def _level(
+    context: BenchContext, urls: dict[str, str], concurrency: int
+) -> list[tuple[str, LoadResult]]:
+    shop = await open_shop(context.client, urls, terminals=concurrency)
+    registers = [Register(context.client, shop, till) for till in shop.tills]
+    items = [item.code for item in shop.items if not item.restricted][:ITEMS_PER_SALE]
+    await asyncio.gather(*(_checkout(r, items, []) for r in registers))  # warm-up
+    sales = max(concurrency * 3, context.requests // 4)
+    queue = iter(range(sales))
+    adds: list[float] = []
+    checkouts: list[float] = []
+    failed = 0
+
+    async def terminal(register: Register) -> None:
+        nonlocal failed
+        for _ in queue:
+            started = time.perf_counter()
+            try:
+                ok = await _checkout(register, items, adds)
+            except Exception:  # a failed sale is a figure, not a crash
+                ok = False
+            checkouts.append((time.perf_counter() - started) * 1000)
+            failed += not ok
+
+    wall_start = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for register in registers:
+            group.create_task(terminal(register))
+    wall = time.perf_counter() - wall_start
+    return [
+        ("cart.add_item", LoadResult(len(adds), failed, concurrency, wall, tuple(adds))),
+        ("cart.checkout", LoadResult(sales, failed, concurrency, wall, tuple(checkouts))),
+    ]
+
+
+@scenario("cart.checkout", services=SERVICES)
+async def checkout(context: BenchContext) -> list[tuple[str, LoadResult]]:
+    urls = {name: context.stack.url(name) for name in SERVICES}
+    results: list[tuple[str, LoadResult]] = []
+    for concurrency in context.concurrency_levels:
+        results += await _level(context, urls, concurrency)
+    return results

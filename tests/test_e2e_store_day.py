@@ -1,0 +1,84 @@
+"""A store day through HTTP across account, terminal, master-data and cart: register, set
+up the store, open two tills, sell (mixed taxes, split tender, discounts), return, void,
+cancel, close, and the cart refuses a sale on the closed till."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from kugelpos.devstack.pos import Register, open_shop
+from kugelpos.devstack.testing import assert_error, assert_ok
+
+
+async def test_store_day(stack):
+    urls = {n: stack.url(n) for n in ("account", "terminal", "master-data", "cart")}
+    async with httpx.AsyncClient(timeout=30) as client:
+        shop = await open_shop(client, urls, terminals=2)
+        first, second = (Register(client, shop, till) for till in shop.tills)
+
+        # Morning: a mixed-tax sale with a cart discount, paid by card and cash.
+        cart_id = await first.create()
+        assert_ok(await first.add(cart_id, ("4901", 2), ("4902", 1), ("4903", 1)))
+        assert_ok(await first.subtotal(cart_id))
+        r = await first.post(
+            f"/{cart_id}/discounts", [{"discountType": "DiscountAmount", "discountValue": 48}]
+        )
+        total = int(assert_ok(r)["data"]["totalAmountWithTax"])
+        assert_ok(await first.pay(cart_id, ("11", 1000), ("01", total)))
+        sale = assert_ok(await first.bill(cart_id))["data"]
+        assert sale["changeAmount"] == 1000 and sale["balanceAmount"] == 0
+
+        # More sales on both tills; one customer walks away (cancel).
+        other = await second.sale(("4904", 2), ("4905", 1))
+        await first.sale(("4905", 4))
+        walked = await first.create()
+        assert_ok(await first.add(walked, ("4901", 1)))
+        assert_ok(await first.post(f"/{walked}/cancel"))
+
+        # Afternoon: the second till takes a return of the first till's sale, and voids one
+        # of its own (a void belongs to the till that recorded the sale).
+        url = first.transactions_url(f"/{sale['transactionNo']}/return")
+        returned = await client.post(
+            url,
+            params=second.till.params,
+            headers=second.till.headers,
+            json=[{"paymentCode": "01", "amount": total}],
+        )
+        assert assert_ok(returned)["data"]["transactionType"] == 102
+        url = second.transactions_url(f"/{other['transactionNo']}/void")
+        voided = await client.post(
+            url,
+            params=second.till.params,
+            headers=second.till.headers,
+            json=[{"paymentCode": "01", "amount": int(other["totalAmountWithTax"])}],
+        )
+        assert assert_ok(voided)["data"]["transactionType"] == 201
+
+        # The day's transactions of the first till, cancelled included.
+        listed = await client.get(
+            first.transactions_url(),
+            params=first.till.params | {"include_cancelled": "true", "limit": 0},
+            headers=first.till.headers,
+        )
+        kinds = sorted(t["transactionType"] for t in assert_ok(listed)["data"])
+        assert kinds == [101, 101, 101]
+
+        # Evening: close the first till; the terminal service counts the cart's transactions.
+        terminal = f"{urls['terminal']}/api/v1/terminals/{first.till.terminal_id}"
+        closed = await client.post(
+            f"{terminal}/close", headers=first.till.headers, json={"physicalAmount": 10000}
+        )
+        assert assert_ok(closed)["data"]["cartTransactionCount"] in (None, 3)
+
+        # The cart learns of the close (open/close event) and refuses new sales there.
+        deadline = asyncio.get_running_loop().time() + 20
+        while True:
+            r = await first.post("", {"transactionType": 101})
+            if r.status_code == 400:
+                assert_error(r, 400, "404001")
+                break
+            assert r.status_code == 201, r.text
+            assert asyncio.get_running_loop().time() < deadline, "closed till still sells"
+            await asyncio.sleep(0.2)
