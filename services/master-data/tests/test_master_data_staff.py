@@ -18,7 +18,7 @@ async def test_staff_crud(md: httpx.AsyncClient, tenant: Tenant, mongo: AsyncMon
     url = f"{tenant.base}/staff"
     data = assert_ok(await md.post(url, json=staff("ST-1"), headers=tenant.admin), 201)["data"]
     assert data["id"] == "ST-1" and data["roles"] == ["cashier"]
-    assert data["pin"] is None and data["hasPin"] is True
+    assert data["pin"] == "*****" and data["hasPin"] is True
     assert_error(await md.post(url, json=staff("ST-1"), headers=tenant.admin), 409, "500005")
 
     stored = await mongo[f"db_master_data_{tenant.tenant_id}"]["master_staff"].find_one(
@@ -28,7 +28,7 @@ async def test_staff_crud(md: httpx.AsyncClient, tenant: Tenant, mongo: AsyncMon
     assert "1234" not in str(stored)
 
     got = assert_ok(await md.get(f"{url}/ST-1", headers=tenant.service))["data"]
-    assert got["name"] == "Staff ST-1" and got["pin"] is None
+    assert got["name"] == "Staff ST-1" and got["pin"] == "*****"
 
     r = await md.put(
         f"{url}/ST-1", json={"name": "Renamed", "pin": "9999", "roles": []}, headers=tenant.admin
@@ -57,7 +57,7 @@ async def test_staff_list(md: httpx.AsyncClient, tenant: Tenant) -> None:
     body = assert_ok(await md.get(url, params={"sort": "name:1", "limit": 2}, headers=tenant.admin))
     assert [s["name"] for s in body["data"]] == ["Alice", "Bob"]
     assert body["metadata"]["total"] >= 3 and body["metadata"]["limit"] == 2
-    assert all(s["pin"] is None for s in body["data"])
+    assert all(s["pin"] == "*****" for s in body["data"])
     page2 = assert_ok(
         await md.get(url, params={"sort": "name:1", "limit": 2, "page": 2}, headers=tenant.admin)
     )

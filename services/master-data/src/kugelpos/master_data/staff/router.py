@@ -13,6 +13,7 @@ from ..dependencies import Reader, StaffServiceDep, Writer, list_params
 from ..schemas import display_time
 from .documents import StaffDocument
 from .schemas import (
+    PIN_MASK,
     PinVerifyRequest,
     PinVerifyResponse,
     StaffCreateRequest,
@@ -31,7 +32,7 @@ def _out(doc: StaffDocument) -> StaffResponse:
     return StaffResponse(
         id=doc.id,
         name=doc.name,
-        pin=None,
+        pin=PIN_MASK if doc.pin_hash else "",
         has_pin=bool(doc.pin_hash),
         roles=doc.roles,
         entry_datetime=display_time(doc.created_at),

@@ -1,5 +1,5 @@
-"""API models of staff members. The PIN goes in, never out: `pin` is always null in
-responses and `hasPin` tells whether one is set."""
+"""API models of staff members. The PIN goes in, never out: v1 clients require a `pin`
+string, so responses carry a mask (or "" when none is set) and `hasPin` tells which."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from kugelpos.common.schemas import ApiModel
 
 from ..schemas import Code, Name, TimestampedResponse
 
+PIN_MASK = "*****"
 Pin = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 RoleName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -31,7 +32,7 @@ class StaffUpdateRequest(ApiModel):
 class StaffResponse(TimestampedResponse):
     id: str
     name: str
-    pin: str | None = None
+    pin: str = ""
     has_pin: bool = False
     roles: list[str] = []
 
