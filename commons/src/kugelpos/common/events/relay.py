@@ -133,6 +133,11 @@ class OutboxRelay:
             # A relay that died (or hung) while publishing: its lease ran out.
             {"relay_status": RelayStatus.PUBLISHING.value, "lease_until": {"$lt": now}},
         ):
+            # Look before claiming: an idle round then only reads. A write that matches
+            # nothing is still a write to the local mongoeco server, which fails any
+            # transaction (of any service) that overlaps one.
+            if await self.outbox.collection.find_one(filter_, {"_id": True}) is None:
+                continue
             async with self.outbox.write_lock:
                 raw = await self.outbox.collection.find_one_and_update(
                     filter_,
@@ -215,6 +220,17 @@ class OutboxRelay:
         now = utcnow()
         waiting = [DeliveryStatus.PUBLISHED.value, DeliveryStatus.PARTIALLY_DELIVERED.value]
         waiting.append(DeliveryStatus.FAILED.value)
+        stale = {
+            "relay_status": RelayStatus.PUBLISHED.value,
+            "status": {"$in": waiting},
+            "gave_up": False,
+            "$or": [
+                {"created_at": {"$lt": now - self.give_up_after}},
+                {"published_at": {"$lt": now - self.ack_timeout}},
+            ],
+        }
+        if await self.outbox.collection.find_one(stale, {"_id": True}) is None:
+            return 0  # read-only idle round (see `claim`)
         given_up = await self.outbox.collection.update_many(
             {
                 "relay_status": RelayStatus.PUBLISHED.value,

@@ -17,70 +17,15 @@ from typing import Any
 
 import structlog
 
-from kugelpos.common.clock import utcnow
 from kugelpos.common.events.acks import ACK_TOPIC, acknowledgement_handler
-from kugelpos.common.events.outbox import DeliveryStatus, Outbox, OutboxRecord, RelayStatus
-from kugelpos.common.events.relay import OutboxRelay
+from kugelpos.common.events.outbox import Outbox
+from kugelpos.common.events.relay import OutboxRelay, relay_from_settings
 from kugelpos.common.events.subscriptions import CloudEvent, DaprSubscriptions, Outcome
 from kugelpos.common.web.app import Infrastructure
 
 from .config import TOPIC_OPENCLOSELOG, CartSettings
 
 log = structlog.get_logger(__name__)
-_WAITING = [
-    DeliveryStatus.PUBLISHED.value,
-    DeliveryStatus.PARTIALLY_DELIVERED.value,
-    DeliveryStatus.FAILED.value,
-]
-
-
-class ReadFirstRelay(OutboxRelay):
-    """The commons relay, but an idle round only reads: it looks before it claims or
-    requeues. Writes that match nothing are still writes for the local mongoeco server, which
-    fails any transaction (of any service) that overlaps one."""
-
-    async def claim(self) -> OutboxRecord | None:
-        now = utcnow()
-        due = await self.outbox.collection.find_one(
-            {
-                "$or": [
-                    {"relay_status": RelayStatus.PENDING.value, "next_attempt_at": {"$lte": now}},
-                    {"relay_status": RelayStatus.PUBLISHING.value, "lease_until": {"$lt": now}},
-                ]
-            },
-            {"_id": True},
-        )
-        return None if due is None else await super().claim()
-
-    async def requeue_unacknowledged(self) -> int:
-        now = utcnow()
-        base = {"relay_status": RelayStatus.PUBLISHED.value, "status": {"$in": _WAITING}}
-        stale = await self.outbox.collection.find_one(
-            {
-                **base,
-                "gave_up": False,
-                "$or": [
-                    {"created_at": {"$lt": now - self.give_up_after}},
-                    {"published_at": {"$lt": now - self.ack_timeout}},
-                ],
-            },
-            {"_id": True},
-        )
-        return 0 if stale is None else await super().requeue_unacknowledged()
-
-
-def relay_from_settings(outbox: Outbox, dapr, settings: CartSettings) -> ReadFirstRelay:
-    return ReadFirstRelay(
-        outbox,
-        dapr,
-        poll_interval=settings.outbox_poll_interval_seconds,
-        lease_seconds=settings.outbox_lease_seconds,
-        batch_size=settings.outbox_batch_size,
-        retry_base=settings.outbox_retry_base_seconds,
-        retry_max=settings.outbox_retry_max_seconds,
-        ack_timeout=settings.outbox_ack_timeout_seconds,
-        give_up_after=settings.outbox_give_up_seconds,
-    )
 
 
 class CartEvents:
