@@ -69,7 +69,7 @@ class PageParams:
         )
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=0, le=MAX_LIMIT, description="page size, 0 = all")] = 100,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     sort: Annotated[str | None, Query(max_length=256, description="field:1,field2:-1")] = None,

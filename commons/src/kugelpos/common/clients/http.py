@@ -15,6 +15,7 @@ import structlog
 from ..errors import ExternalServiceError, ServiceUnavailableError
 from ..observability.context import REQUEST_ID_HEADER, current_request_id
 from .breaker import BreakerRegistry
+from .transport import AiohttpTransport
 
 log = structlog.get_logger(__name__)
 
@@ -37,10 +38,7 @@ class HttpClientHelper:
         self.breakers = breakers or BreakerRegistry()
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
+            transport=transport or AiohttpTransport(max_connections=max_connections),
             headers={"Accept": "application/json"},
         )
 

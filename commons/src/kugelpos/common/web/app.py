@@ -86,7 +86,7 @@ def build_infrastructure(settings: CommonSettings, db_prefix: str) -> Infrastruc
     )
 
 
-def infrastructure(request: Request) -> Infrastructure:
+async def infrastructure(request: Request) -> Infrastructure:
     """FastAPI dependency: the process-wide clients."""
     return request.app.state.infra
 

@@ -16,7 +16,7 @@ from .users.service import UserService
 type Infra = Annotated[Infrastructure, Depends(infrastructure)]
 
 
-def get_user_service(infra: Infra) -> UserService:
+async def get_user_service(infra: Infra) -> UserService:
     settings = infra.settings
     assert isinstance(settings, AccountSettings)
     return UserService(infra.mongo, settings)
@@ -32,7 +32,7 @@ def _limiter(infra: Infrastructure) -> AttemptLimiter:
     )
 
 
-def get_token_service(
+async def get_token_service(
     infra: Infra, users: Annotated[UserService, Depends(get_user_service)]
 ) -> TokenService:
     settings = infra.settings

@@ -36,17 +36,21 @@ def settings_of(infra: Infrastructure) -> CartSettings:
     return settings
 
 
-def get_outbox(infra: Infra) -> Outbox:
+def outbox_of(infra: Infrastructure) -> Outbox:
     outbox = infra.extras.get("outbox")
     if outbox is None:  # the lifespan did not run (should not happen in a served app)
         raise RuntimeError("outbox not started")
     return outbox
 
 
-def get_transaction_service(infra: Infra) -> TransactionService:
+async def get_outbox(infra: Infra) -> Outbox:
+    return outbox_of(infra)
+
+
+async def get_transaction_service(infra: Infra) -> TransactionService:
     return TransactionService(
         infra.mongo,
-        get_outbox(infra),
+        outbox_of(infra),
         infra.extras["plugins"],
         infra.extras["masters"],
         settings_of(infra),
@@ -57,7 +61,7 @@ def get_transaction_service(infra: Infra) -> TransactionService:
 type Transactions = Annotated[TransactionService, Depends(get_transaction_service)]
 
 
-def get_cart_service(infra: Infra, transactions: Transactions) -> CartService:
+async def get_cart_service(infra: Infra, transactions: Transactions) -> CartService:
     settings = settings_of(infra)
     store: CartStore = infra.extras["cart_store"]
     masters: MasterDataClient = infra.extras["masters"]

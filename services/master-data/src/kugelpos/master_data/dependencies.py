@@ -56,7 +56,7 @@ def list_params(
 ) -> Callable[[PageParams], PageParams]:
     """limit/page/sort with a per-resource whitelist of sort fields (snake_case)."""
 
-    def dependency(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
+    async def dependency(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
         for name, _ in params.sort:
             if name not in sortable:
                 raise BadRequestError(
@@ -109,47 +109,47 @@ from .taxes.service import TaxService  # noqa: E402
 from .tenants.service import TenantService  # noqa: E402
 
 
-def get_staff_service(infra: Infra) -> StaffService:
+async def get_staff_service(infra: Infra) -> StaffService:
     return StaffService(
         infra.mongo, pin_limiter(infra), bcrypt_rounds=settings_of(infra).pin_bcrypt_rounds
     )
 
 
-def get_item_service(infra: Infra) -> ItemService:
+async def get_item_service(infra: Infra) -> ItemService:
     return ItemService(infra.mongo, master_cache(infra), settings_of(infra))
 
 
-def get_store_item_service(
+async def get_store_item_service(
     infra: Infra, items: Annotated[ItemService, Depends(get_item_service)]
 ) -> StoreItemService:
     return StoreItemService(infra.mongo, master_cache(infra), items)
 
 
-def get_category_service(infra: Infra) -> CategoryService:
+async def get_category_service(infra: Infra) -> CategoryService:
     return CategoryService(infra.mongo, settings_of(infra))
 
 
-def get_payment_service(infra: Infra) -> PaymentService:
+async def get_payment_service(infra: Infra) -> PaymentService:
     return PaymentService(infra.mongo, master_cache(infra))
 
 
-def get_settings_service(infra: Infra) -> SettingsService:
+async def get_settings_service(infra: Infra) -> SettingsService:
     return SettingsService(infra.mongo, master_cache(infra))
 
 
-def get_tax_service(infra: Infra) -> TaxService:
+async def get_tax_service(infra: Infra) -> TaxService:
     return TaxService(settings_of(infra))
 
 
-def get_item_book_service(infra: Infra) -> ItemBookService:
+async def get_item_book_service(infra: Infra) -> ItemBookService:
     return ItemBookService(infra.mongo, settings_of(infra))
 
 
-def get_promotion_service(infra: Infra) -> PromotionService:
+async def get_promotion_service(infra: Infra) -> PromotionService:
     return PromotionService(infra.mongo, settings_of(infra))
 
 
-def get_tenant_service(infra: Infra) -> TenantService:
+async def get_tenant_service(infra: Infra) -> TenantService:
     return TenantService(infra.mongo, master_cache(infra))
 
 

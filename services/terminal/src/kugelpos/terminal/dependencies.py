@@ -32,18 +32,18 @@ def _settings(infra: Infrastructure) -> TerminalSettings:
     return settings
 
 
-def get_tenant_service(infra: Infra) -> TenantService:
+async def get_tenant_service(infra: Infra) -> TenantService:
     return TenantService(infra.mongo, infra.http, _settings(infra))
 
 
 type Tenants = Annotated[TenantService, Depends(get_tenant_service)]
 
 
-def get_store_service(infra: Infra, tenants: Tenants) -> StoreService:
+async def get_store_service(infra: Infra, tenants: Tenants) -> StoreService:
     return StoreService(infra.mongo, tenants)
 
 
-def get_terminal_service(infra: Infra, tenants: Tenants) -> TerminalService:
+async def get_terminal_service(infra: Infra, tenants: Tenants) -> TerminalService:
     return TerminalService(infra.mongo, tenants)
 
 
@@ -51,7 +51,7 @@ type Stores = Annotated[StoreService, Depends(get_store_service)]
 type Terminals = Annotated[TerminalService, Depends(get_terminal_service)]
 
 
-def get_token_service(infra: Infra) -> TerminalTokenService:
+async def get_token_service(infra: Infra) -> TerminalTokenService:
     return TerminalTokenService(infra.auth.codec, _settings(infra).terminal_token_expire_hours)
 
 
@@ -67,14 +67,20 @@ def _pin_limiter(infra: Infrastructure) -> AttemptLimiter:
     )
 
 
-def get_outbox(infra: Infra) -> Outbox:
+def outbox_of(infra: Infrastructure) -> Outbox:
     outbox = infra.extras.get("outbox")
     if outbox is None:  # the lifespan did not run (should not happen in a served app)
         raise RuntimeError("outbox not started")
     return outbox
 
 
-def get_lifecycle_service(infra: Infra, tenants: Tenants, terminals: Terminals) -> LifecycleService:
+async def get_outbox(infra: Infra) -> Outbox:
+    return outbox_of(infra)
+
+
+async def get_lifecycle_service(
+    infra: Infra, tenants: Tenants, terminals: Terminals
+) -> LifecycleService:
     settings = _settings(infra)
     return LifecycleService(
         mongo=infra.mongo,
@@ -82,7 +88,7 @@ def get_lifecycle_service(infra: Infra, tenants: Tenants, terminals: Terminals) 
         tenants=tenants,
         staff=StaffDirectory(infra.http, infra.auth.codec, settings),
         limiter=_pin_limiter(infra),
-        outbox=get_outbox(infra),
+        outbox=outbox_of(infra),
         http=infra.http,
         codec=infra.auth.codec,
         settings=settings,

@@ -72,7 +72,7 @@ async def create_user(
     return ok(_out(user), code=201, message="User created", operation="create_user")
 
 
-def _user_page_params(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
+async def _user_page_params(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
     # Only indexed fields may be sorted on.
     for field_name, _ in params.sort:
         parse_sort(field_name, SORTABLE)

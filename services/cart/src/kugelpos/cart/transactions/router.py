@@ -31,7 +31,7 @@ type TerminalService = Annotated[
 DEFAULT_SORT = [("transaction_no", -1)]
 
 
-def _params(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
+async def _params(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
     for name, _ in params.sort:
         parse_sort(name, SORTABLE)
     if params.sort:

@@ -39,13 +39,13 @@ PromotionCode = Annotated[str, Path(max_length=64)]
 TypeQuery = Annotated[str | None, Query(alias="promotionType", max_length=64)]
 
 
-def promotion_params(
+async def promotion_params(
     limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 20,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     sort: Annotated[str | None, Query(max_length=256)] = None,
 ) -> PageParams:
     check = list_params(SORTABLE, [("promotion_code", 1)])
-    return check(PageParams(limit=limit, page=page, sort=parse_sort(sort)))
+    return await check(PageParams(limit=limit, page=page, sort=parse_sort(sort)))
 
 
 def _out(doc: PromotionDocument, service: PromotionService) -> PromotionResponse:

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/stores", tags=["stores"])
 type StoreCode = Annotated[str, Query(max_length=64)]
 
 
-def _store_params(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
+async def _store_params(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
     for field_name, _ in params.sort:
         parse_sort(field_name, SORTABLE)
     return params

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1/terminals", tags=["terminals"])
 type TerminalIdQuery = Annotated[str | None, Query(max_length=128)]
 
 
-def _terminal_params(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
+async def _terminal_params(params: Annotated[PageParams, Depends(page_params)]) -> PageParams:
     for field_name, _ in params.sort:
         parse_sort(field_name, SORTABLE)
     if not params.sort:
