@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter, Body, Response
-from starlette.middleware import Middleware
 
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.auth.tokens import TokenCodec
@@ -20,7 +19,6 @@ from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.errors import AuthenticationError, BadRequestError
 from kugelpos.common.idempotency import (
     DaprIdempotencyStore,
-    IdempotencyMiddleware,
     MemoryIdempotencyStore,
     fingerprint,
 )
@@ -80,7 +78,7 @@ def store() -> MemoryIdempotencyStore:
 
 @pytest.fixture
 def client(make_app, client_for, counter, store) -> httpx.AsyncClient:
-    app = make_app([_router(counter)])
+    app = make_app([_router(counter)], idempotency_store=store)
 
     async def api_key(terminal_id: str, api_key: str) -> Principal:
         if api_key != "good-key":
@@ -93,7 +91,6 @@ def client(make_app, client_for, counter, store) -> httpx.AsyncClient:
         )
 
     app.state.auth.api_key_resolver = api_key
-    app.user_middleware.append(Middleware(IdempotencyMiddleware, store=store))
     return client_for(app)
 
 
@@ -146,6 +143,15 @@ async def test_unverifiable_caller_gets_no_idempotency(client, counter):
     await client.post("/things?terminal_id=T1-S1-1", json={}, headers=bad)
     await client.post("/things?terminal_id=T1-S1-1", json={}, headers=bad)
     assert counter.calls == 2  # the route itself decides (no auth dependency here)
+
+
+async def test_api_key_with_the_terminal_in_the_path_is_scoped_by_the_key(client, counter):
+    key = {"Idempotency-Key": "k-path"}
+    a = await client.post("/things", json={}, headers=key | {"X-API-KEY": "key-of-till-1"})
+    b = await client.post("/things", json={}, headers=key | {"X-API-KEY": "key-of-till-1"})
+    c = await client.post("/things", json={}, headers=key | {"X-API-KEY": "key-of-till-2"})
+    assert [r.json()["n"] for r in (a, b, c)] == [1, 1, 2]
+    assert b.headers["idempotent-replayed"] == "true"
 
 
 async def test_same_key_different_request_is_refused(client, counter):
@@ -240,7 +246,7 @@ def sidecar() -> FakeStateStore:
 
 
 @pytest.fixture
-def dapr_client(make_app, client_for, counter, sidecar) -> httpx.AsyncClient:
+def dapr_client(make_app, client_for, counter, sidecar, settings) -> httpx.AsyncClient:
     http = HttpClientHelper(
         transport=httpx.MockTransport(sidecar),
         backoff=0.0,
@@ -248,13 +254,10 @@ def dapr_client(make_app, client_for, counter, sidecar) -> httpx.AsyncClient:
         breakers=BreakerRegistry(failure_threshold=100),
     )
     dapr = DaprClientHelper(http, "http://127.0.0.1:3500")
-    app = make_app([_router(counter)])
-    app.user_middleware.append(
-        Middleware(
-            IdempotencyMiddleware,
-            store=DaprIdempotencyStore(dapr, "statestore"),
-            ttl_seconds=600,
-        )
+    app = make_app(
+        [_router(counter)],
+        idempotency_store=DaprIdempotencyStore(dapr, "statestore"),
+        settings=settings.model_copy(update={"idempotency_ttl_seconds": 600}),
     )
     return client_for(app)
 

@@ -217,3 +217,22 @@ async def test_key_owner_endpoints(world) -> None:
     data = assert_ok(r)["data"]
     assert data["expectedAmount"] == 505 and data["differenceAmount"] == 0
     assert other_key
+
+
+async def test_a_retried_cash_in_with_the_same_idempotency_key_applies_once(world) -> None:
+    env = world.env
+    await world.ready_for_cash()
+    logs = env.db(world.tenant_id)["log_cash_in_out"]
+    before = await logs.count_documents({})
+    headers = world.key | {"Idempotency-Key": "till-1-cash-in-0001"}
+    url = f"{world.path}/cash-in"
+    first = await env.http.post(url, headers=headers, json={"amount": 300})
+    again = await env.http.post(url, headers=headers, json={"amount": 300})
+    assert assert_ok(first)["data"]["amount"] == 300
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert await logs.count_documents({}) == before + 1
+    # The same key for a different request is refused, and applies nothing.
+    other = await env.http.post(url, headers=headers, json={"amount": 999})
+    assert_error(other, 422)
+    assert await logs.count_documents({}) == before + 1

@@ -12,8 +12,9 @@ verify), it works in three steps:
    the claim, so a retry runs again (a refused request applied nothing).
 
 Keys are scoped by the caller: `<tenant>:<terminal>` for a terminal, `<tenant>:<kind>:<subject>`
-otherwise, taken from the verified credential (never from the request alone), so one terminal
-can neither see nor block another's keys. The same key with a different request (method, path,
+otherwise, taken from the verified credential (never from the request alone), or the digest
+of the terminal's API key when its terminal id is only in the path, so one terminal can neither
+see nor block another's keys. The same key with a different request (method, path,
 query or body) is refused with 422. When the state store is down the request is refused with
 503 rather than run without protection.
 
@@ -151,9 +152,14 @@ async def principal_scope(request: Request) -> str | None:
             principal = auth.codec.principal(token.strip())
         else:
             api_key = request.headers.get("x-api-key")
-            terminal_id = request.query_params.get("terminal_id")
-            if not api_key or not terminal_id or auth.api_key_resolver is None:
+            if not api_key:
                 return None
+            terminal_id = request.query_params.get("terminal_id")
+            if not terminal_id or auth.api_key_resolver is None:
+                # The terminal id is in the path, which routing has not parsed yet. The key's
+                # digest scopes the records just as well: nobody can produce it without the
+                # key, and a request the route then refuses releases its claim.
+                return "key:" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:40]
             principal = await auth.api_key_resolver(terminal_id, api_key)
     except AppError:
         return None

@@ -51,6 +51,10 @@ class CommonSettings(BaseSettings):
     dapr_http_endpoint: str = "http://127.0.0.1:3500"
     # Dapr state store for failed-attempt counters and other short-lived shared state.
     throttle_state_store: str = "statestore"
+    # `Idempotency-Key` records of POSTs (every service honours the header).
+    idempotency_store: str = "statestore"
+    idempotency_ttl_seconds: int = 86_400
+    idempotency_in_flight_seconds: int = 60
     redis_url: str | None = None
 
     http_timeout_seconds: float = 10.0

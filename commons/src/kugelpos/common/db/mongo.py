@@ -63,10 +63,6 @@ class Mongo:
     def commons_db(self) -> AsyncDatabase:
         return self.client[f"{self.prefix}_commons"]
 
-    async def tenant_exists(self, tenant_id: str) -> bool:
-        names = await self.client.list_database_names()
-        return self.database_name(tenant_id) in names
-
     async def ping(self) -> None:
         await asyncio.wait_for(self.client.admin.command("ping"), PING_TIMEOUT_SECONDS)
 

@@ -19,6 +19,7 @@ from ..clients.breaker import BreakerRegistry
 from ..clients.dapr import DaprClientHelper
 from ..clients.http import HttpClientHelper
 from ..db.mongo import Mongo
+from ..idempotency import DaprIdempotencyStore, IdempotencyMiddleware, IdempotencyStore
 from ..observability.health import HealthCheck, HealthStatus, run_checks
 from ..observability.logging import configure_logging
 from ..observability.metrics import Metrics
@@ -128,6 +129,7 @@ def create_app(
     extra_checks: Callable[[Infrastructure], dict[str, HealthCheck]] | None = None,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    idempotency_store: IdempotencyStore | None = None,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     infra = build_infrastructure(settings, db_prefix)
@@ -150,12 +152,19 @@ def create_app(
     app.state.infra = infra
     app.state.auth = infra.auth
     install_exception_handlers(app)
+    # Innermost (added first), so the request id and the body-size cap apply to its answers.
+    app.add_middleware(
+        IdempotencyMiddleware,
+        store=idempotency_store or DaprIdempotencyStore(infra.dapr, settings.idempotency_store),
+        ttl_seconds=settings.idempotency_ttl_seconds,
+        in_flight_seconds=settings.idempotency_in_flight_seconds,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-New-Token", "X-Request-ID"],
+        expose_headers=["X-New-Token", "X-Request-ID", "Idempotent-Replayed"],
         allow_credentials="*" not in settings.cors_origins,
     )
     app.add_middleware(

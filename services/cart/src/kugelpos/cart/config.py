@@ -29,9 +29,6 @@ class CartSettings(OutboxSettings):
     master_cache_ttl_seconds: float = 10.0
     master_cache_max_entries: int = 20_000
     # Idempotency-Key records of terminal POSTs.
-    idempotency_store: str = "statestore"
-    idempotency_ttl_seconds: int = 86_400
-    idempotency_in_flight_seconds: int = 60
 
     # The relay wakes at once when a bill commits; this poll only drives retries and
     # republishing. Kept slow: every poll writes, and the local mongoeco server fails any

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.middleware import Middleware
 
-from kugelpos.common.idempotency import DaprIdempotencyStore, IdempotencyMiddleware
 from kugelpos.common.observability.health import HealthCheck
 from kugelpos.common.web.app import Infrastructure, create_app
 
@@ -90,15 +88,6 @@ def build_app() -> FastAPI:
         base_url_terminal=settings.base_url_terminal,
         ttl=settings.master_cache_ttl_seconds,
         max_entries=settings.master_cache_max_entries,
-    )
-    # Innermost, so the request id and the body-size cap apply to what it answers.
-    app.user_middleware.append(
-        Middleware(
-            IdempotencyMiddleware,
-            store=DaprIdempotencyStore(infra.dapr, settings.idempotency_store),
-            ttl_seconds=settings.idempotency_ttl_seconds,
-            in_flight_seconds=settings.idempotency_in_flight_seconds,
-        )
     )
     return app
 
