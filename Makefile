@@ -34,4 +34,4 @@ test: lint
 	$(VENV_PY) -m pytest -q
 
 bench:
-	$(VENV_PY) -m kugelpos.devstack.bench
+	@$(VENV_PY) -m kugelpos.devstack.bench
