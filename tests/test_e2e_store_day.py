@@ -32,7 +32,7 @@ async def test_store_day(stack):
 
         # More sales on both tills; one customer walks away (cancel).
         other = await second.sale(("4904", 2), ("4905", 1))
-        await first.sale(("4905", 4))
+        third = await first.sale(("4905", 4))
         walked = await first.create()
         assert_ok(await first.add(walked, ("4901", 1)))
         assert_ok(await first.post(f"/{walked}/cancel"))
@@ -65,12 +65,32 @@ async def test_store_day(stack):
         kinds = sorted(t["transactionType"] for t in assert_ok(listed)["data"])
         assert kinds == [101, 101, 101]
 
-        # Evening: close the first till; the terminal service counts the cart's transactions.
+        # Evening: close the first till. The terminal service asks the cart for the session:
+        # three transactions, and the cash they settled (the morning sale: its total less the
+        # 1,000 on card; the return was paid out at the second till), so the drawer should
+        # hold the float plus that cash.
+        cash_sales = total - 1000 + int(third["totalAmountWithTax"])
         terminal = f"{urls['terminal']}/api/v1/terminals/{first.till.terminal_id}"
         closed = await client.post(
-            f"{terminal}/close", headers=first.till.headers, json={"physicalAmount": 10000}
+            f"{terminal}/close",
+            headers=first.till.headers,
+            json={"physicalAmount": 10000 + cash_sales - 10},
         )
-        assert assert_ok(closed)["data"]["cartTransactionCount"] in (None, 3)
+        report = assert_ok(closed)["data"]
+        assert report["cartTransactionCount"] == 3
+        assert report["cashSalesAmount"] == cash_sales
+        assert report["expectedAmount"] == 10000 + cash_sales
+        assert report["differenceAmount"] == -10
+        # The second till paid the return out and voided a cash sale: its cash is negative.
+        summary = await client.get(
+            second.transactions_url("/session-summary"),
+            params=second.till.params
+            | {"business_date": report["businessDate"], "open_counter": report["openCounter"]},
+            headers=second.till.headers,
+        )
+        data = assert_ok(summary)["data"]
+        assert data["transactionCount"] == 3  # its sale, the return and the void
+        assert data["cashSalesAmount"] == -total
 
         # The cart learns of the close (open/close event) and refuses new sales there.
         deadline = asyncio.get_running_loop().time() + 20

@@ -88,11 +88,11 @@ async def test_open_close_counters_and_amounts(world) -> None:
     assert data["amount"] == -50.25 and data["description"] == "x"
     r = await env.http.post(f"{world.path}/close", headers=world.key, json={"physicalAmount": 1150})
     data = assert_ok(r)["data"]
-    # float 1000.50 + in 200 - out 50.25 = 1150.25 (cash sales unknown: cart is not running).
+    # float 1000.50 + in 200 - out 50.25 + no cash sales = 1150.25.
     assert data["expectedAmount"] == 1150.25
     assert data["differenceAmount"] == -0.25
     assert (data["cashInAmount"], data["cashOutAmount"]) == (200, 50.25)
-    assert data["cashSalesAmount"] is None and data["physicalAmount"] == 1150
+    assert data["cashSalesAmount"] == 0 and data["physicalAmount"] == 1150
     assert data["terminalInfo"]["status"] == "Closed"
     assert _claims(env, r)["status"] == "Closed"
     assert_error(await env.http.post(f"{world.path}/close", headers=world.key), 400, "406010")

@@ -15,7 +15,12 @@ from kugelpos.common.pagination import PageParams, page_params, parse_sort
 
 from ..carts.schemas import PaymentRequest
 from ..dependencies import Reader, Terminal, TerminalIdQuery, Transactions
-from .schemas import DeliveryStatusUpdateRequest, DeliveryStatusUpdateResponse, TranResponse
+from .schemas import (
+    DeliveryStatusUpdateRequest,
+    DeliveryStatusUpdateResponse,
+    SessionSummaryResponse,
+    TranResponse,
+)
 from .service import SORTABLE, RefundRequest, TransactionQuery
 
 router = APIRouter(
@@ -82,6 +87,33 @@ async def get_transactions_by_query(
         operation="get_transactions_by_query",
         metadata=page.metadata(filter_),
     )
+
+
+@router.get("/session-summary", response_model=ApiResponse[SessionSummaryResponse])
+async def get_session_summary(
+    tenant_id: str,
+    store_code: StoreCode,
+    terminal_no: TerminalNo,
+    principal: Reader,
+    transactions: Transactions,
+    business_date: Annotated[str, Query(pattern=r"^\d{8}$")],
+    open_counter: Annotated[int, Query(ge=0)],
+    terminal_id: TerminalIdQuery = None,
+) -> ApiResponse[SessionSummaryResponse]:
+    """Beside the v1 contract: count, last number and net cash of one till session, which the
+    terminal service closes with (expected drawer = float + cash in - cash out + cash sales)."""
+    _may_read(principal, tenant_id, store_code)
+    summary = await transactions.session_summary(
+        tenant_id, store_code, terminal_no, business_date, open_counter
+    )
+    data = SessionSummaryResponse(
+        business_date=business_date,
+        open_counter=open_counter,
+        transaction_count=summary.transaction_count,
+        last_transaction_no=summary.last_transaction_no,
+        cash_sales_amount=summary.cash_sales_amount,
+    )
+    return ok(data, message="Session summary", operation="get_session_summary")
 
 
 @router.get("/{transaction_no}", response_model=ApiResponse[TranResponse])

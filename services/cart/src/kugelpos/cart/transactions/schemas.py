@@ -206,3 +206,13 @@ class DeliveryStatusUpdateResponse(BaseModel):
     success: bool = True
     # Added: the event's overall delivery status after this update.
     overall_status: str | None = None
+
+
+class SessionSummaryResponse(ApiModel):
+    """Beside the v1 contract: what the terminal service closes a session with."""
+
+    business_date: str
+    open_counter: int
+    transaction_count: int
+    last_transaction_no: int | None = None
+    cash_sales_amount: Number

@@ -58,6 +58,7 @@ from .repository import (
     TransactionStatusRepository,
     status_key,
 )
+from .session import SessionSummary, summarize
 
 log = structlog.get_logger(__name__)
 
@@ -260,6 +261,33 @@ class TransactionService:
             )
         status = await TransactionStatusRepository(self._db(tenant_id)).find_one(key)
         return tran, status
+
+    async def session_summary(
+        self,
+        tenant_id: str,
+        store_code: str,
+        terminal_no: int,
+        business_date: str,
+        open_counter: int,
+    ) -> SessionSummary:
+        """Count, last number and net cash of one session (served by the session index)."""
+        cursor = self._db(tenant_id)[TranlogRepository.collection_name].find(
+            {
+                "tenant_id": tenant_id,
+                "store_code": store_code,
+                "terminal_no": terminal_no,
+                "business_date": business_date,
+                "open_counter": open_counter,
+            },
+            {
+                "_id": False,
+                "transaction_no": True,
+                "transaction_type": True,
+                "payments": True,
+                "sales": True,
+            },
+        )
+        return summarize(await cursor.to_list())
 
     async def list(
         self,

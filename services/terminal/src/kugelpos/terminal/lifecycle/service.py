@@ -360,16 +360,16 @@ class LifecycleService:
     async def _cart_summary(
         self, terminal: TerminalDocument
     ) -> tuple[int | None, int | None, Decimal | None]:
-        """(transaction count, last transaction no, cash sales) of the session, from cart when
-        it is deployed and answers; (None, None, None) otherwise. Cash sales stay None until
-        cart offers a session cash total."""
+        """(transaction count, last transaction no, net cash sales) of the session, from the
+        cart service when it is deployed and answers; (None, None, None) otherwise, so a close
+        never waits on cart (the drawer then expects float + cash in - cash out)."""
         base = self._settings.configured_base_url("cart")
         if not self._settings.close_query_cart or base is None:
             return None, None, None
         token = self._codec.issue_service_token(service="terminal", tenant_id=terminal.tenant_id)
         url = (
             f"{base}/tenants/{terminal.tenant_id}/stores/{terminal.store_code}"
-            f"/terminals/{terminal.terminal_no}/transactions"
+            f"/terminals/{terminal.terminal_no}/transactions/session-summary"
         )
         try:
             response = await self._http.get(
@@ -378,26 +378,21 @@ class LifecycleService:
                     "terminal_id": terminal.terminal_id,
                     "business_date": terminal.business_date,
                     "open_counter": terminal.open_counter,
-                    "include_cancelled": "true",
-                    "limit": 1,
-                    "page": 1,
-                    "sort": "generate_date_time:-1",
                 },
                 headers={"Authorization": f"Bearer {token}"},
                 retry=False,
             )
             if not response.is_success:
+                log.info("cart_summary_unavailable", status=response.status_code)
                 return None, None, None
-            body = response.json()
-            total = (body.get("metadata") or {}).get("total")
-            items = body.get("data") or []
-            last_no = items[0].get("transactionNo") if items else None
+            data = response.json()["data"]
+            last_no = data.get("lastTransactionNo")
             return (
-                int(total) if isinstance(total, int) else None,
+                int(data["transactionCount"]),
                 int(last_no) if isinstance(last_no, int) else None,
-                None,
+                Decimal(str(data["cashSalesAmount"])),
             )
-        except (AppError, ValueError, AttributeError) as exc:
+        except (AppError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.info("cart_summary_unavailable", error=type(exc).__name__)
             return None, None, None
 
