@@ -6,12 +6,16 @@ subtotal → pay cash → bill. Reported per concurrency level:
 
 - `cart.add_item`: latency of each add-item call (the till's scan), and adds per second;
 - `cart.checkout`: latency of a whole checkout (7 requests), and `throughput_rps` = sales/s.
+
+`cart.checkout_keyed` is the same with an `Idempotency-Key` on every POST, as a till that
+retries safely sends them (each keyed POST adds a claim and a record in the state store).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
 from kugelpos.devstack.bench.timing import LoadResult
@@ -21,11 +25,17 @@ SERVICES = ("account", "terminal", "master-data", "cart")
 ITEMS_PER_SALE = 5
 
 
-async def _checkout(register: Register, items: list[str], adds: list[float]) -> bool:
-    cart_id = await register.create()
+def _key(keyed: bool) -> str | None:
+    return uuid.uuid4().hex if keyed else None
+
+
+async def _checkout(
+    register: Register, items: list[str], adds: list[float], keyed: bool = False
+) -> bool:
+    cart_id = await register.create(key=_key(keyed))
     for code in items:
         started = time.perf_counter()
-        response = await register.add(cart_id, (code, 1))
+        response = await register.add(cart_id, (code, 1), key=_key(keyed))
         adds.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             return False
@@ -33,13 +43,13 @@ async def _checkout(register: Register, items: list[str], adds: list[float]) -> 
     if response.status_code != 200:
         return False
     total = int(response.json()["data"]["totalAmountWithTax"])
-    if (await register.pay(cart_id, ("01", total))).status_code != 200:
+    if (await register.pay(cart_id, ("01", total), key=_key(keyed))).status_code != 200:
         return False
-    return (await register.bill(cart_id)).status_code == 200
+    return (await register.bill(cart_id, key=_key(keyed))).status_code == 200
 
 
 async def _level(
-    context: BenchContext, urls: dict[str, str], concurrency: int
+    context: BenchContext, urls: dict[str, str], concurrency: int, keyed: bool = False
 ) -> list[tuple[str, LoadResult]]:
     shop = await open_shop(context.client, urls, terminals=concurrency)
     registers = [Register(context.client, shop, till) for till in shop.tills]
@@ -56,7 +66,7 @@ async def _level(
         for _ in queue:
             started = time.perf_counter()
             try:
-                ok = await _checkout(register, items, adds)
+                ok = await _checkout(register, items, adds, keyed)
             except Exception:  # a failed sale is a figure, not a crash
                 ok = False
             checkouts.append((time.perf_counter() - started) * 1000)
@@ -67,9 +77,10 @@ async def _level(
         for register in registers:
             group.create_task(terminal(register))
     wall = time.perf_counter() - wall_start
+    suffix = "_keyed" if keyed else ""
     return [
-        ("cart.add_item", LoadResult(len(adds), failed, concurrency, wall, tuple(adds))),
-        ("cart.checkout", LoadResult(sales, failed, concurrency, wall, tuple(checkouts))),
+        (f"cart.add_item{suffix}", LoadResult(len(adds), failed, concurrency, wall, tuple(adds))),
+        (f"cart.checkout{suffix}", LoadResult(sales, failed, concurrency, wall, tuple(checkouts))),
     ]
 
 
@@ -79,4 +90,13 @@ async def checkout(context: BenchContext) -> list[tuple[str, LoadResult]]:
     results: list[tuple[str, LoadResult]] = []
     for concurrency in context.concurrency_levels:
         results += await _level(context, urls, concurrency)
+    return results
+
+
+@scenario("cart.checkout_keyed", services=SERVICES)
+async def checkout_keyed(context: BenchContext) -> list[tuple[str, LoadResult]]:
+    urls = {name: context.stack.url(name) for name in SERVICES}
+    results: list[tuple[str, LoadResult]] = []
+    for concurrency in context.concurrency_levels:
+        results += await _level(context, urls, concurrency, keyed=True)
     return results
