@@ -15,13 +15,24 @@ from decimal import Decimal
 from typing import Any
 from xml.dom import minidom
 
+from kugelpos.common.transactions import TransactionType
+
 from ..pricing.money import to_decimal
 
 WEEKDAYS = "月火水木金土日"
-TITLES = {101: "領 収 証", 102: "返 品 伝 票", 201: "売上取消伝票", 202: "返品取消伝票"}
+TITLES = {
+    TransactionType.NORMAL_SALES: "領 収 証",
+    TransactionType.RETURN_SALES: "返 品 伝 票",
+    TransactionType.VOID_SALES: "売上取消伝票",
+    TransactionType.VOID_RETURN: "返品取消伝票",
+}
 CANCELLED_TITLE = "取 引 中 止"
 TAX_MARKS = {"01": "外", "02": "込", "11": "軽", "12": "軽"}
-ORIGIN_KINDS = {101: "売 上", 102: "返 品"}
+# Transactions that print the one they refer to.
+_REFERRING = frozenset(
+    {TransactionType.RETURN_SALES, TransactionType.VOID_SALES, TransactionType.VOID_RETURN}
+)
+ORIGIN_KINDS = {TransactionType.NORMAL_SALES: "売 上", TransactionType.RETURN_SALES: "返 品"}
 CASH = "01"
 
 
@@ -240,7 +251,7 @@ class ReceiptDataSample:
 
     def _origin(self, t: dict[str, Any]) -> list[Line]:
         origin = t.get("origin")
-        if t.get("transaction_type") not in (102, 201, 202) or not isinstance(origin, dict):
+        if t.get("transaction_type") not in _REFERRING or not isinstance(origin, dict):
             return []
         return [
             BORDER,

@@ -34,6 +34,7 @@ from kugelpos.common.db.tenants import ensure_collections
 from kugelpos.common.errors import AlreadyExistsError, NotFoundError, PermissionDeniedError
 from kugelpos.common.events.outbox import Outbox, OutboxRecord, OutboxRepository
 from kugelpos.common.pagination import Page, PageParams
+from kugelpos.common.transactions import TransactionType
 
 from ..cache.masters import MasterDataClient, resolve_setting
 from ..cache.terminals import TerminalInfo
@@ -62,7 +63,10 @@ from .session import SessionSummary, summarize
 
 log = structlog.get_logger(__name__)
 
-SALE, RETURN, VOID_SALE, VOID_RETURN = 101, 102, 201, 202
+SALE = TransactionType.NORMAL_SALES
+RETURN = TransactionType.RETURN_SALES
+VOID_SALE = TransactionType.VOID_SALES
+VOID_RETURN = TransactionType.VOID_RETURN
 COMMIT_TRIES = 5
 COMMIT_BACKOFF_SECONDS = 0.02
 WRITE_CONFLICT = 112

@@ -9,12 +9,18 @@ from decimal import Decimal
 from typing import Any
 
 from kugelpos.common.money import from_storage
+from kugelpos.common.transactions import TransactionType
 
 from ..pricing.totals import CASH_PAYMENT_CODES
 
-SALE, CANCELLED_SALE, RETURN, VOID_SALE, VOID_RETURN = 101, -101, 102, 201, 202
 # Which way cash moves for each kind of tranlog (their amounts are stored positive).
-_CASH_DIRECTION = {SALE: 1, RETURN: -1, VOID_SALE: -1, VOID_RETURN: 1, CANCELLED_SALE: 0}
+_CASH_DIRECTION = {
+    TransactionType.NORMAL_SALES: 1,
+    TransactionType.RETURN_SALES: -1,
+    TransactionType.VOID_SALES: -1,
+    TransactionType.VOID_RETURN: 1,
+    TransactionType.NORMAL_SALES_CANCEL: 0,
+}
 
 
 @dataclass(frozen=True, slots=True)
