@@ -15,7 +15,9 @@ _SKIP = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, max_connections: int = 100, keepalive_seconds: float = 30.0) -> None:
+    # Below uvicorn's 5 s keep-alive: reusing a connection the server is closing would fail a
+    # request that must not be blindly retried (a conditional state save).
+    def __init__(self, *, max_connections: int = 100, keepalive_seconds: float = 4.0) -> None:
         self._max_connections = max_connections
         self._keepalive = keepalive_seconds
         self._session: aiohttp.ClientSession | None = None
