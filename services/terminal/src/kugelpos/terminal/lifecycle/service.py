@@ -47,10 +47,6 @@ from .staff import StaffDirectory
 log = structlog.get_logger(__name__)
 
 
-def _money(value: Decimal | None) -> str | None:
-    return to_stored(value)
-
-
 @dataclass(frozen=True, slots=True)
 class SessionResult:
     terminal: TerminalDocument
@@ -229,7 +225,7 @@ class LifecycleService:
             "business_date": terminal.business_date,
             "open_counter": terminal.open_counter,
             "business_counter": terminal.business_counter,
-            "initial_amount": _money(initial_amount),
+            "initial_amount": to_stored(initial_amount),
             "session_cash_count": terminal.session_cash_count,
         }
         updated = await self._commit_session(
@@ -294,7 +290,7 @@ class LifecycleService:
             receipt_text=receipts.render_receipt(lines),
             journal_text=receipts.render_journal(lines),
         )
-        changes = {"status": terminal.status.value, "physical_amount": _money(physical_amount)}
+        changes = {"status": terminal.status.value, "physical_amount": to_stored(physical_amount)}
         updated = await self._commit_session(
             actor, before, changes, close_log, None, EventType.CLOSE
         )
