@@ -21,6 +21,7 @@ from .carts.repository import CartStore
 from .carts.service import CartService
 from .config import CartSettings
 from .plugins.registry import Plugins
+from .transactions.refunds import RefundService
 from .transactions.service import TransactionService
 
 type Infra = Annotated[Infrastructure, Depends(infrastructure)]
@@ -59,6 +60,15 @@ async def get_transaction_service(infra: Infra) -> TransactionService:
 
 
 type Transactions = Annotated[TransactionService, Depends(get_transaction_service)]
+
+
+async def get_refund_service(infra: Infra, transactions: Transactions) -> RefundService:
+    return RefundService(
+        transactions, infra.extras["masters"], outbox_of(infra), settings_of(infra)
+    )
+
+
+type Refunds = Annotated[RefundService, Depends(get_refund_service)]
 
 
 async def get_cart_service(infra: Infra, transactions: Transactions) -> CartService:

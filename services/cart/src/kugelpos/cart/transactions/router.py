@@ -14,7 +14,7 @@ from kugelpos.common.errors import PermissionDeniedError
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 
 from ..carts.schemas import PaymentRequest
-from ..dependencies import Reader, Terminal, TerminalIdQuery, Transactions
+from ..dependencies import Reader, Refunds, Terminal, TerminalIdQuery, Transactions
 from .schemas import (
     DeliveryStatusUpdateRequest,
     DeliveryStatusUpdateResponse,
@@ -148,13 +148,13 @@ async def void_transaction_by_transaction_no(
     transaction_no: TransactionNo,
     body: list[PaymentRequest],
     terminal: Terminal,
-    transactions: Transactions,
+    refunds: Refunds,
     terminal_id: TerminalIdQuery = None,
     is_terminal_service: TerminalService = False,
 ) -> ApiResponse[TranResponse]:
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
-    tran = await transactions.void(
+    tran = await refunds.void(
         terminal.info, store_code, terminal_no, transaction_no, _refunds(body)
     )
     return ok(
@@ -172,13 +172,13 @@ async def return_transaction_by_transaction_no(
     transaction_no: TransactionNo,
     body: list[PaymentRequest],
     terminal: Terminal,
-    transactions: Transactions,
+    refunds: Refunds,
     terminal_id: TerminalIdQuery = None,
     is_terminal_service: TerminalService = False,
 ) -> ApiResponse[TranResponse]:
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
-    tran = await transactions.return_(
+    tran = await refunds.return_(
         terminal.info, store_code, terminal_no, transaction_no, _refunds(body)
     )
     return ok(

@@ -1,5 +1,5 @@
-"""Transaction rules: completing a cart (numbers, tranlog, outbox event), void and return,
-queries, and delivery acknowledgements.
+"""Transaction rules: completing a cart (numbers, tranlog, outbox event), queries, and
+delivery acknowledgements.
 
 Completion (spec §10, with the §18 fixes):
 - one tranlog per cart whatever the retries: its `source_id` is `cart:<cart id>` (unique), and a
@@ -9,10 +9,7 @@ Completion (spec §10, with the §18 fixes):
 - the tranlog and its `tranlog_report` outbox event are written in ONE MongoDB transaction;
   the relay publishes after commit (and again while consumers have not acknowledged).
 
-Void and return (spec §13): a conditional upsert on `status_tran` claims the original before
-anything is written, so of two concurrent voids exactly one wins; if writing the new tranlog
-then fails, the claim is released. Refund tenders follow the payment master (`can_refund`).
-The new transaction is stamped with the acting terminal (§18.5) and its current staff (§18.6).
+Void and return live in `refunds.py` and record through `record()` here.
 """
 
 from __future__ import annotations
@@ -31,27 +28,21 @@ from pymongo.errors import OperationFailure
 from kugelpos.common.clock import app_now
 from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.db.tenants import ensure_collections
-from kugelpos.common.errors import AlreadyExistsError, NotFoundError, PermissionDeniedError
+from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.events.outbox import Outbox, OutboxRecord, OutboxRepository
 from kugelpos.common.pagination import Page, PageParams
 from kugelpos.common.transactions import TransactionType
 
-from ..cache.masters import MasterDataClient, resolve_setting
+from ..cache.masters import MasterDataClient
 from ..cache.terminals import TerminalInfo
 from ..carts.documents import CartDocument
 from ..config import TOPIC_TRANLOG, CartSettings
-from ..domain.models import Payment
 from ..errors import (
-    AlreadyRefundedError,
-    AlreadyVoidedError,
     CartInternalError,
-    CartValidationError,
 )
-from ..payments.rules import refund
 from ..plugins.registry import Plugins
-from ..pricing.money import ZERO, to_decimal
 from . import tranlog as build
-from .documents import PRIVATE_FIELDS, TranlogDocument, TransactionStatusDocument
+from .documents import TranlogDocument, TransactionStatusDocument
 from .repository import (
     TENANT_REPOSITORIES,
     CounterRepository,
@@ -116,31 +107,31 @@ class TransactionService:
 
     # ---- plumbing ------------------------------------------------------------------------------
 
-    def _db(self, tenant_id: str):
+    def db(self, tenant_id: str):
         return self._mongo.tenant_db(tenant_id)
 
     async def setup_tenant(self, tenant_id: str) -> None:
         """Collections and indexes (idempotent); also run lazily before a tenant's first write."""
         async with self._outbox.write_lock:
-            await ensure_collections(self._db(tenant_id), TENANT_REPOSITORIES)
+            await ensure_collections(self.db(tenant_id), TENANT_REPOSITORIES)
             await ensure_collections(self._mongo.commons_db(), (OutboxRepository,))
         self._ensured.add(tenant_id)
 
-    async def _ready(self, tenant_id: str) -> None:
+    async def ready(self, tenant_id: str) -> None:
         if tenant_id not in self._ensured:
             await self.setup_tenant(tenant_id)
 
-    def _now(self) -> str:
+    def now(self) -> str:
         return app_now(self._settings.timezone).isoformat()
 
-    async def _numbers(self, tenant_id: str, terminal_id: str, start: int, end: int):
+    async def numbers(self, tenant_id: str, terminal_id: str, start: int, end: int):
         # Under the outbox's write lock: the local mongoeco server fails a transaction when
         # any other write lands meanwhile (MongoDB does not need this).
         async with self._outbox.write_lock:
-            tno, seq = await CounterRepository(self._db(tenant_id)).next_numbers(terminal_id)
+            tno, seq = await CounterRepository(self.db(tenant_id)).next_numbers(terminal_id)
         return tno, build.receipt_number(seq, start, end)
 
-    async def _record(self, fields: dict[str, Any], actor: str) -> TranlogDocument:
+    async def record(self, fields: dict[str, Any], actor: str) -> TranlogDocument:
         """Render the receipt, then write the tranlog and its event in one transaction."""
         tran = TranlogDocument.model_validate(fields)
         try:
@@ -149,7 +140,7 @@ class TransactionService:
             log.error("receipt_render_failed", error=type(exc).__name__, exc_info=exc)
             raise CartInternalError("Receipt could not be rendered") from exc
         tran.receipt_text, tran.journal_text = receipt_text, journal_text
-        repo = TranlogRepository(self._db(tran.tenant_id), actor=actor)
+        repo = TranlogRepository(self.db(tran.tenant_id), actor=actor)
         keys = {
             "tenant_id": tran.tenant_id,
             "store_code": tran.store_code,
@@ -219,8 +210,8 @@ class TransactionService:
     async def complete_cart(self, doc: CartDocument, terminal: TerminalInfo) -> TranlogDocument:
         """The tranlog of a billed or cancelled cart: recorded once, found again on retries."""
         cart = doc.cart
-        await self._ready(cart.tenant_id)
-        repo = TranlogRepository(self._db(cart.tenant_id))
+        await self.ready(cart.tenant_id)
+        repo = TranlogRepository(self.db(cart.tenant_id))
         source = {"source_id": f"cart:{cart.cart_id}"}
         existing = await repo.find_one(source)
         if existing is not None:
@@ -230,21 +221,19 @@ class TransactionService:
             self._settings.receipt_no_start_value,
             self._settings.receipt_no_end_value,
         )
-        transaction_no, receipt_no = await self._numbers(
-            cart.tenant_id, doc.terminal_id, start, end
-        )
+        transaction_no, receipt_no = await self.numbers(cart.tenant_id, doc.terminal_id, start, end)
         zone = ZoneInfo(self._settings.timezone)
         fields = build.from_cart(
             doc,
             terminal,
             transaction_no=transaction_no,
             receipt_no=receipt_no,
-            generate_date_time=self._now(),
+            generate_date_time=self.now(),
             reference_date_time=doc.created_at.astimezone(zone).isoformat(),
             event_id=str(uuid.uuid4()),
         )
         try:
-            return await self._record(fields, actor=f"terminal:{doc.terminal_id}")
+            return await self.record(fields, actor=f"terminal:{doc.terminal_id}")
         except AlreadyExistsError:
             # A concurrent bill of the same cart recorded it first: that one stands.
             existing = await repo.find_one(source)
@@ -258,12 +247,12 @@ class TransactionService:
         self, tenant_id: str, store_code: str, terminal_no: int, transaction_no: int
     ) -> tuple[TranlogDocument, TransactionStatusDocument | None]:
         key = status_key(tenant_id, store_code, terminal_no, transaction_no)
-        tran = await TranlogRepository(self._db(tenant_id)).find_one(key)
+        tran = await TranlogRepository(self.db(tenant_id)).find_one(key)
         if tran is None:
             raise NotFoundError(
                 f"Transaction {transaction_no} of terminal {store_code}-{terminal_no} not found"
             )
-        status = await TransactionStatusRepository(self._db(tenant_id)).find_one(key)
+        status = await TransactionStatusRepository(self.db(tenant_id)).find_one(key)
         return tran, status
 
     async def session_summary(
@@ -275,7 +264,7 @@ class TransactionService:
         open_counter: int,
     ) -> SessionSummary:
         """Count, last number and net cash of one session (served by the session index)."""
-        cursor = self._db(tenant_id)[TranlogRepository.collection_name].find(
+        cursor = self.db(tenant_id)[TranlogRepository.collection_name].find(
             {
                 "tenant_id": tenant_id,
                 "store_code": store_code,
@@ -316,11 +305,11 @@ class TransactionService:
             filter_["receipt_no"] = query.receipt_no
         if not query.include_cancelled:
             filter_["sales.is_cancelled"] = False
-        page = await TranlogRepository(self._db(tenant_id)).list(filter_, params)
+        page = await TranlogRepository(self.db(tenant_id)).list(filter_, params)
         numbers = [t.transaction_no for t in page.items]
         statuses: dict[int, TransactionStatusDocument] = {}
         if numbers:
-            repo = TransactionStatusRepository(self._db(tenant_id))
+            repo = TransactionStatusRepository(self.db(tenant_id))
             cursor = repo.collection.find(
                 {
                     "tenant_id": tenant_id,
@@ -334,210 +323,6 @@ class TransactionService:
                 doc = TransactionStatusDocument.model_validate(raw)
                 statuses[doc.transaction_no] = doc
         return page, statuses, filter_
-
-    # ---- void and return -----------------------------------------------------------------------
-
-    async def void(
-        self,
-        terminal: TerminalInfo,
-        store_code: str,
-        terminal_no: int,
-        transaction_no: int,
-        requests: Sequence[RefundRequest],
-    ) -> TranlogDocument:
-        if (store_code, terminal_no) != (terminal.store_code, terminal.terminal_no):
-            raise PermissionDeniedError(
-                "A transaction can be voided only by the terminal that recorded it"
-            )
-        original, status = await self.get(
-            terminal.tenant_id, store_code, terminal_no, transaction_no
-        )
-        self._check_not_cancelled(original)
-        if status and status.is_voided:
-            raise AlreadyVoidedError("This transaction has already been voided")
-        if original.transaction_type == SALE:
-            if status and status.is_refunded:
-                raise AlreadyRefundedError("This transaction has already been refunded")
-            new_type = VOID_SALE
-        elif original.transaction_type == RETURN:
-            new_type = VOID_RETURN
-        else:
-            raise CartValidationError(
-                f"A transaction of type {original.transaction_type} cannot be voided"
-            )
-        payments = await self._refunds(terminal.tenant_id, original, requests, exact=True)
-        tran = await self._reverse(
-            terminal,
-            original,
-            payments,
-            new_type,
-            flag="is_voided",
-            also_not="is_refunded" if original.transaction_type == SALE else None,
-        )
-        if new_type == VOID_RETURN and original.origin:
-            # The sale the voided return refunded can be returned again.
-            o = original.origin
-            repo = TransactionStatusRepository(self._db(terminal.tenant_id))
-            async with self._outbox.write_lock:
-                await repo.unset(
-                    status_key(
-                        o["tenant_id"], o["store_code"], o["terminal_no"], o["transaction_no"]
-                    ),
-                    {
-                        "is_refunded": False,
-                        "return_transaction_no": None,
-                        "return_date_time": None,
-                        "return_staff_id": None,
-                    },
-                )
-        return tran
-
-    async def return_(
-        self,
-        terminal: TerminalInfo,
-        store_code: str,
-        terminal_no: int,
-        transaction_no: int,
-        requests: Sequence[RefundRequest],
-    ) -> TranlogDocument:
-        if store_code != terminal.store_code:
-            raise PermissionDeniedError("A transaction can be returned only in its own store")
-        original, status = await self.get(
-            terminal.tenant_id, store_code, terminal_no, transaction_no
-        )
-        self._check_not_cancelled(original)
-        if status and status.is_voided:
-            raise AlreadyVoidedError("This transaction has already been voided")
-        if status and status.is_refunded:
-            raise AlreadyRefundedError("This transaction has already been refunded")
-        if original.transaction_type != SALE:
-            raise CartValidationError(
-                f"A transaction of type {original.transaction_type} cannot be returned"
-            )
-        payments = await self._refunds(terminal.tenant_id, original, requests, exact=False)
-        return await self._reverse(
-            terminal, original, payments, RETURN, flag="is_refunded", also_not="is_voided"
-        )
-
-    @staticmethod
-    def _check_not_cancelled(original: TranlogDocument) -> None:
-        if original.sales.get("is_cancelled"):
-            raise CartValidationError("A cancelled transaction cannot be voided or returned")
-
-    async def _refunds(
-        self,
-        tenant_id: str,
-        original: TranlogDocument,
-        requests: Sequence[RefundRequest],
-        *,
-        exact: bool,
-    ) -> list[Payment]:
-        """Refund tenders (spec §13.3): each must be refundable per its payment master; for a
-        void each code must be one the original was paid with, for the same amount; in all
-        cases they must add up to the original's total with tax."""
-        if not requests:
-            raise CartValidationError("At least one refund payment is required")
-        paid: dict[str, Any] = {}
-        for p in original.payments:
-            code = p.get("payment_code")
-            paid[code] = paid.get(code, ZERO) + to_decimal(p.get("amount") or 0)
-        payments: list[Payment] = []
-        for no, request in enumerate(requests, start=1):
-            master = await self._masters.payment(tenant_id, request.payment_code)
-            payment = refund(
-                master=master, amount=request.amount, payment_no=no, detail=request.detail
-            )
-            if exact and paid.get(request.payment_code) != payment.payment_amount:
-                raise CartValidationError(
-                    f"Refund by {request.payment_code} must be {paid.get(request.payment_code)}, "
-                    "the amount the transaction was paid with it"
-                )
-            payments.append(payment)
-        total = to_decimal(original.sales.get("total_amount_with_tax") or 0)
-        refunded = sum((p.payment_amount for p in payments), ZERO)
-        if refunded != total:
-            raise CartValidationError(
-                f"Refund payments add up to {refunded}, the transaction total is {total}"
-            )
-        return payments
-
-    async def _reverse(
-        self,
-        terminal: TerminalInfo,
-        original: TranlogDocument,
-        payments: list[Payment],
-        new_type: int,
-        *,
-        flag: str,
-        also_not: str | None,
-    ) -> TranlogDocument:
-        tenant_id = terminal.tenant_id
-        await self._ready(tenant_id)
-        settings = await self._masters.settings(tenant_id)
-        values = {
-            name: resolve_setting(settings, name, terminal.store_code, terminal.terminal_no)
-            for name in build.SETTING_NAMES
-        }
-        start, end = build.receipt_range(
-            values, self._settings.receipt_no_start_value, self._settings.receipt_no_end_value
-        )
-        transaction_no, receipt_no = await self._numbers(
-            tenant_id, terminal.terminal_id, start, end
-        )
-        now = self._now()
-        staff = build.person(terminal.staff) or original.staff
-        prefix = "void" if flag == "is_voided" else "return"
-        key = status_key(
-            tenant_id, original.store_code, original.terminal_no, original.transaction_no
-        )
-        statuses = TransactionStatusRepository(self._db(tenant_id), actor=terminal.terminal_id)
-        claim = {
-            f"{prefix}_transaction_no": transaction_no,
-            f"{prefix}_date_time": now,
-            f"{prefix}_staff_id": (staff or {}).get("id"),
-        }
-        async with self._outbox.write_lock:
-            claimed = await statuses.claim(key, flag, claim, also_not=also_not)
-        if not claimed:
-            latest = await statuses.find_one(key)
-            if latest is not None and latest.is_voided:
-                raise AlreadyVoidedError("This transaction has already been voided")
-            raise AlreadyRefundedError("This transaction has already been refunded")
-        event_id = str(uuid.uuid4())
-        fields = original.model_dump(
-            mode="json",
-            exclude=set(PRIVATE_FIELDS) | {"event_id", "receipt_text", "journal_text"},
-        )
-        fields.update(
-            store_code=terminal.store_code,
-            terminal_no=terminal.terminal_no,
-            terminal_id=terminal.terminal_id,
-            transaction_no=transaction_no,
-            transaction_type=new_type,
-            receipt_no=receipt_no,
-            business_date=terminal.business_date,
-            open_counter=terminal.open_counter,
-            business_counter=terminal.business_counter,
-            generate_date_time=now,
-            source_id=f"{new_type}:{event_id}",
-            event_id=event_id,
-            origin=build.origin_of(original.model_dump(mode="json")),
-            payments=[build.payment_info(p) for p in payments],
-            staff=staff,
-            sales={**original.sales, "reference_date_time": now, "change_amount": 0.0},
-            is_voided=False,
-            is_refunded=False,
-        )
-        try:
-            return await self._record(fields, actor=f"terminal:{terminal.terminal_id}")
-        except BaseException:
-            async with self._outbox.write_lock:
-                await statuses.unset(
-                    key,
-                    {flag: False, **dict.fromkeys(claim)},
-                    only_if={f"{prefix}_transaction_no": transaction_no},
-                )
-            raise
 
     # ---- delivery status -----------------------------------------------------------------------
 
