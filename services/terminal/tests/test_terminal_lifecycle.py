@@ -236,3 +236,22 @@ async def test_a_retried_cash_in_with_the_same_idempotency_key_applies_once(worl
     other = await env.http.post(url, headers=headers, json={"amount": 999})
     assert_error(other, 422)
     assert await logs.count_documents({}) == before + 1
+
+
+async def test_receipts_print_the_v1_japanese_layout(world) -> None:
+    env = world.env
+    await world.ready_for_cash()
+    r = await env.http.post(f"{world.path}/cash-in", headers=world.key, json={"amount": 1234})
+    data = assert_ok(r)["data"]
+    journal = data["journalText"].splitlines()
+    assert data["journalText"].endswith("\n")
+    assert any(line.startswith("レジNo. ") and "責# 00S001" in line for line in journal)
+    assert any("【 入 金 】" in line for line in journal)
+    assert any(line.startswith("金額") and line.endswith("1,234円") for line in journal)
+    assert journal[-1].startswith("レシートNo.")
+    # 32 display columns: East-Asian wide characters count 2.
+    from kugelpos.common.receipts import width_of
+
+    assert all(width_of(line) == 32 for line in journal)
+    assert data["receiptText"].startswith("<PrintData>")
+    assert '<Line type="Text" align="Split">' in data["receiptText"]

@@ -7,14 +7,23 @@ without a spurious `.0` (`10%`), and negative amounts print `-\\100`, not `--100
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from xml.dom import minidom
 
+from kugelpos.common.receipts import (
+    BORDER,
+    Line,
+    center,
+    comma,
+    left,
+    render_journal,
+    render_print_data,
+    rjust,
+    split,
+    yen,
+)
 from kugelpos.common.transactions import TransactionType
 
 from ..pricing.money import to_decimal
@@ -36,26 +45,6 @@ ORIGIN_KINDS = {TransactionType.NORMAL_SALES: "売 上", TransactionType.RETURN_
 CASH = "01"
 
 
-def width_of(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def fit(text: str, width: int) -> str:
-    """Truncate to `width` display columns, then pad with spaces to exactly `width`."""
-    out, used = [], 0
-    for ch in text:
-        w = width_of(ch)
-        if used + w > width:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out) + " " * (width - used)
-
-
-def rjust(text: str, width: int) -> str:
-    return " " * max(0, width - width_of(text)) + text
-
-
 def _dec(value: Any) -> Decimal:
     try:
         return to_decimal(value if value is not None else 0)
@@ -63,45 +52,10 @@ def _dec(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def comma(value: Any) -> str:
-    number = _dec(value)
-    if number == number.to_integral_value():
-        return f"{int(number):,}"
-    return f"{number:,f}"
-
-
-def yen(value: Any) -> str:
-    number = _dec(value)
-    return f"-\\{comma(-number)}" if number < 0 else f"\\{comma(number)}"
-
-
 def percent(value: Any) -> str:
     number = _dec(value)
     text = comma(number) if number == number.to_integral_value() else f"{number.normalize()}"
     return f"{text.zfill(2)}%"
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    kind: str  # "Text" | "Line"
-    align: str = "Left"  # Left | Center | Right | Split
-    text: str = ""
-    item2: str = ""
-
-
-def left(text: str) -> Line:
-    return Line("Text", "Left", text)
-
-
-def center(text: str) -> Line:
-    return Line("Text", "Center", text)
-
-
-def split(item1: str, item2: str) -> Line:
-    return Line("Text", "Split", item1, item2)
-
-
-BORDER = Line("Line")
 
 
 class ReceiptDataSample:
@@ -117,43 +71,11 @@ class ReceiptDataSample:
         lines = self.lines(tranlog)
         return self.to_xml(lines), self.to_journal(lines)
 
-    def journal_line(self, line: Line) -> str:
-        w = self.width
-        if line.kind == "Line":
-            return "-" * w
-        if line.align == "Split":
-            first = w - width_of(line.item2) - 1
-            return fit(line.text, max(first, 0)) + " " + line.item2
-        if line.align == "Center":
-            pad = max(0, w - width_of(line.text))
-            return fit(" " * (pad // 2) + line.text, w)
-        if line.align == "Right":
-            return fit(rjust(line.text, w), w)
-        return fit(line.text, w)
-
     def to_journal(self, lines: Iterable[Line]) -> str:
-        return "".join(self.journal_line(line) + "\n" for line in lines)
+        return render_journal(list(lines), self.width)
 
     def to_xml(self, lines: Iterable[Line]) -> str:
-        document = minidom.Document()
-        root = document.createElement("PrintData")
-        page = document.createElement("Page")
-        root.appendChild(page)
-        document.appendChild(root)
-        for line in lines:
-            node = document.createElement("Line")
-            node.setAttribute("type", line.kind)
-            node.setAttribute("align", line.align)
-            if line.kind == "Text" and line.align == "Split":
-                first = self.width - width_of(line.item2) - 1
-                for tag, text in (("Item1", fit(line.text, max(first, 0))), ("Item2", line.item2)):
-                    child = document.createElement(tag)
-                    child.appendChild(document.createTextNode(text))
-                    node.appendChild(child)
-            elif line.kind == "Text":
-                node.appendChild(document.createTextNode(line.text))
-            page.appendChild(node)
-        return document.toprettyxml(indent="\t")
+        return render_print_data(list(lines), self.width)
 
     # ---- content -------------------------------------------------------------------------------
 

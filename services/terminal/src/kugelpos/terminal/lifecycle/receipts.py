@@ -1,79 +1,97 @@
-"""Receipt (XML print document) and journal (32-column text) renderings of a lifecycle log.
-
-Informative for printing, not machine-parsed: `receiptText` is a `PrintData/Page/Line` XML
-document, `journalText` the same lines as plain text.
-"""
+"""What the terminal prints for open, close and cash movements: the shared receipt document
+(`kugelpos.common.receipts`) with the v1 Japanese labels. Informative for printing, not
+machine-parsed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from xml.etree import ElementTree as ET
+from datetime import datetime
+from decimal import Decimal
 
-WIDTH = 32
+from kugelpos.common.receipts import (
+    BORDER,
+    Line,
+    center,
+    comma,
+    left,
+    render_journal,
+    render_print_data,
+    split,
+)
+
+__all__ = [
+    "Line",
+    "amount",
+    "footer",
+    "header",
+    "pair",
+    "render_journal",
+    "render_receipt",
+    "text",
+]
+
+WEEKDAYS = "月火水木金土日"
+RECEIPT_NO_PLACEHOLDER = "レシートNo. ------"
+
+# Report titles and labels, as v1 prints them.
+OPENING_FLOAT = "釣 銭 準 備 金"
+OPEN = "開 局"
+CLOSE = "閉 局"
+CASH_IN = "入 金"
+CASH_OUT = "出 金"
+LABELS = {
+    "amount": "金額",
+    "business_date": "営業日",
+    "open_counter": "開局回数",
+    "business_counter": "営業回数",
+    "initial_amount": "釣銭準備金",
+    "cash_in": "入金",
+    "cash_out": "出金",
+    "cash_sales": "現金売上",
+    "expected": "理論在高",
+    "counted": "実在高",
+    "difference": "過不足",
+}
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    kind: str  # "Text" | "Line" (separator)
-    align: str = "Left"  # Left | Center | Right | Split
-    text: str = ""
-    right: str = ""
+def amount(value: Decimal | None) -> str:
+    """`1,234円`; `-` when unknown."""
+    return "-" if value is None else f"{comma(value)}円"
 
 
-def title(text: str) -> Line:
-    return Line("Text", "Center", text)
+def pair(label: str, value: str) -> Line:
+    return split(LABELS.get(label, label), value)
 
 
-def pair(left: str, right: str) -> Line:
-    return Line("Text", "Split", left, right)
+def text(value: str) -> Line:
+    return left(value)
 
 
-def separator() -> Line:
-    return Line("Line")
-
-
-def render_journal(lines: list[Line]) -> str:
-    out = []
-    for line in lines:
-        if line.kind == "Line":
-            out.append("-" * WIDTH)
-        elif line.align == "Split":
-            room = max(WIDTH - len(line.right) - 1, 1)
-            out.append(f"{line.text[:room]:<{room}} {line.right}")
-        elif line.align == "Center":
-            out.append(line.text.center(WIDTH).rstrip())
-        elif line.align == "Right":
-            out.append(line.text.rjust(WIDTH))
-        else:
-            out.append(line.text)
-    return "\n".join(out) + "\n"
-
-
-def render_receipt(lines: list[Line]) -> str:
-    root = ET.Element("PrintData")
-    page = ET.SubElement(root, "Page")
-    for line in lines:
-        element = ET.SubElement(page, "Line", type=line.kind, align=line.align)
-        if line.kind == "Line":
-            continue
-        if line.align == "Split":
-            ET.SubElement(element, "Item1").text = line.text
-            ET.SubElement(element, "Item2").text = line.right
-        else:
-            element.text = line.text
-    ET.indent(root, space="\t")
-    return ET.tostring(root, encoding="unicode")
+def _stamp(moment: str) -> str:
+    """`2026年11月29日(日) 12:37` from the log's own (zoned) timestamp."""
+    try:
+        when = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment[:16]
+    return f"{when:%Y年%m月%d日}({WEEKDAYS[when.weekday()]}) {when:%H:%M}"
 
 
 def header(
     *, store_name: str, terminal_no: int, staff_id: str | None, moment: str, report: str
 ) -> list[Line]:
+    staff = staff_id.zfill(6) if staff_id else "------"
     return [
-        Line("Text", "Left", store_name),
-        pair("Terminal", str(terminal_no)),
-        pair("Staff", (staff_id or "").zfill(6) if staff_id else "------"),
-        pair("Time", moment[:19].replace("T", " ")),
-        separator(),
-        title(report),
-        separator(),
+        left(store_name),
+        split(f"レジNo. {terminal_no}", f"責# {staff}"),
+        left(_stamp(moment)),
+        BORDER,
+        center(f"【 {report} 】"),
+        BORDER,
     ]
+
+
+def footer() -> list[Line]:
+    return [BORDER, left(RECEIPT_NO_PLACEHOLDER)]
+
+
+def render_receipt(lines: list[Line]) -> str:
+    return render_print_data(lines)

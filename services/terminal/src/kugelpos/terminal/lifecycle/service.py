@@ -34,7 +34,7 @@ from ..errors import (
     TerminalAlreadyOpenedError,
     TerminalStatusError,
 )
-from ..money import ZERO, format_amount, to_stored
+from ..money import ZERO, to_stored
 from ..tenants.service import TenantService
 from ..terminals.documents import StaffInfo, TerminalDocument, TerminalStatus
 from ..terminals.repository import TerminalRepository
@@ -198,9 +198,10 @@ class LifecycleService:
                     terminal_no=terminal.terminal_no,
                     staff_id=terminal.staff.staff_id if terminal.staff else None,
                     moment=moment,
-                    report="Opening float",
+                    report=receipts.OPENING_FLOAT,
                 ),
-                receipts.pair("Amount", format_amount(initial_amount)),
+                receipts.pair("amount", receipts.amount(initial_amount)),
+                *receipts.footer(),
             ]
             cash_log = CashLogDocument(
                 **self._base_log(terminal, store_name, moment),
@@ -211,7 +212,10 @@ class LifecycleService:
                 journal_text=receipts.render_journal(lines),
             )
             terminal.session_cash_count = 1
-        lines = self._session_lines("Open", terminal, store_name, moment, initial_amount)
+        lines = [
+            *self._session_lines(receipts.OPEN, terminal, store_name, moment, initial_amount),
+            *receipts.footer(),
+        ]
         open_log = OpenCloseLogDocument(
             **self._base_log(terminal, store_name, moment),
             operation=EventType.OPEN.value,
@@ -263,14 +267,17 @@ class LifecycleService:
         terminal.status = TerminalStatus.CLOSED
         terminal.physical_amount = physical_amount
         moment = self._now()
-        lines = self._session_lines("Close", terminal, store_name, moment, terminal.initial_amount)
+        lines = self._session_lines(
+            receipts.CLOSE, terminal, store_name, moment, terminal.initial_amount
+        )
         lines += [
-            receipts.pair("Cash in", format_amount(cash_in)),
-            receipts.pair("Cash out", format_amount(cash_out)),
-            receipts.pair("Cash sales", format_amount(cash_sales)),
-            receipts.pair("Expected", format_amount(expected)),
-            receipts.pair("Counted", format_amount(physical_amount)),
-            receipts.pair("Difference", format_amount(difference)),
+            receipts.pair("cash_in", receipts.amount(cash_in)),
+            receipts.pair("cash_out", receipts.amount(cash_out)),
+            receipts.pair("cash_sales", receipts.amount(cash_sales)),
+            receipts.pair("expected", receipts.amount(expected)),
+            receipts.pair("counted", receipts.amount(physical_amount)),
+            receipts.pair("difference", receipts.amount(difference)),
+            *receipts.footer(),
         ]
         close_log = OpenCloseLogDocument(
             **self._base_log(terminal, store_name, moment),
@@ -347,10 +354,10 @@ class LifecycleService:
                 moment=moment,
                 report=report,
             ),
-            receipts.pair("Business date", terminal.business_date or ""),
-            receipts.pair("Open counter", str(terminal.open_counter)),
-            receipts.pair("Business counter", str(terminal.business_counter)),
-            receipts.pair("Initial amount", format_amount(initial_amount)),
+            receipts.pair("business_date", terminal.business_date or ""),
+            receipts.pair("open_counter", str(terminal.open_counter)),
+            receipts.pair("business_counter", str(terminal.business_counter)),
+            receipts.pair("initial_amount", receipts.amount(initial_amount)),
         ]
 
     async def _cart_summary(
@@ -415,10 +422,11 @@ class LifecycleService:
                 terminal_no=terminal.terminal_no,
                 staff_id=terminal.staff.staff_id,
                 moment=moment,
-                report="Cash in" if kind is CashKind.IN else "Cash out",
+                report=receipts.CASH_IN if kind is CashKind.IN else receipts.CASH_OUT,
             ),
-            receipts.pair("Amount", format_amount(amount)),
-            receipts.Line("Text", text=text),
+            receipts.pair("amount", receipts.amount(amount)),
+            receipts.text(text),
+            *receipts.footer(),
         ]
         entry = CashLogDocument(
             **self._base_log(terminal, store_name, moment),
