@@ -8,7 +8,9 @@ Publishes (through the outbox, pub/sub component `pubsub`):
 Subscribes:
 - `tranlog_status`: consumers' acknowledgements, which update each event's delivery status
   (the delivery-status endpoint is the second way in);
-- `opencloselog_report`: a terminal was opened or closed, so its cached info is dropped.
+- `opencloselog_report`: a terminal was opened or closed, so its cached info is dropped;
+- `masterdata_changed` (pub/sub `pubsub-broadcast`): master data changed, so the cached reads
+  it can affect are dropped and the next sale sees the new price.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import structlog
 
 from kugelpos.common.events.acks import ACK_TOPIC, acknowledgement_handler
+from kugelpos.common.events.changes import BROADCAST_PUBSUB, MASTERDATA_CHANGED, MasterChange
 from kugelpos.common.events.outbox import Outbox
 from kugelpos.common.events.relay import OutboxRelay, relay_from_settings
 from kugelpos.common.events.subscriptions import CloudEvent, DaprSubscriptions, Outcome
@@ -36,6 +39,7 @@ class CartEvents:
         self.subscriptions = DaprSubscriptions(pubsub=settings.pubsub_name)
         self.subscriptions.add(ACK_TOPIC, self._on_status)
         self.subscriptions.add(TOPIC_OPENCLOSELOG, self._on_open_close)
+        self.subscriptions.add(MASTERDATA_CHANGED, self._on_master_change, pubsub=BROADCAST_PUBSUB)
         self.outbox: Outbox | None = None
         self.relay: OutboxRelay | None = None
         self.infra: Infrastructure | None = None
@@ -44,6 +48,15 @@ class CartEvents:
         if self.outbox is None:
             return Outcome.RETRY  # not started yet
         return await acknowledgement_handler(self.outbox)(event)
+
+    async def _on_master_change(self, event: CloudEvent) -> Outcome:
+        change = MasterChange.from_event(event.data)
+        if change is None:
+            return Outcome.DROP
+        masters = self.infra.extras.get("masters") if self.infra else None
+        if masters is not None:
+            masters.forget(change)
+        return Outcome.SUCCESS
 
     async def _on_open_close(self, event: CloudEvent) -> Outcome:
         data: Any = event.data

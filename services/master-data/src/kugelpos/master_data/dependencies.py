@@ -10,6 +10,7 @@ from fastapi import Depends, Path, Query
 from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
 from kugelpos.common.auth.principal import Principal, PrincipalKind, Role
 from kugelpos.common.errors import BadRequestError, ErrorCode, PermissionDeniedError
+from kugelpos.common.events.changes import ChangeAnnouncer
 from kugelpos.common.pagination import PageParams, SortSpec, page_params
 from kugelpos.common.throttle import AttemptLimiter
 from kugelpos.common.web.app import Infrastructure, infrastructure
@@ -80,7 +81,11 @@ def master_cache(infra: Infrastructure) -> MasterCache:
     cache = infra.extras.get("master_cache")
     if cache is None:
         settings = settings_of(infra)
-        cache = MasterCache(ttl=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries)
+        cache = MasterCache(
+            ttl=settings.cache_ttl_seconds,
+            max_entries=settings.cache_max_entries,
+            announce=ChangeAnnouncer(infra.dapr).announce,
+        )
         infra.extras["master_cache"] = cache
     return cache
 
@@ -146,7 +151,7 @@ async def get_item_book_service(infra: Infra) -> ItemBookService:
 
 
 async def get_promotion_service(infra: Infra) -> PromotionService:
-    return PromotionService(infra.mongo, settings_of(infra))
+    return PromotionService(infra.mongo, master_cache(infra), settings_of(infra))
 
 
 async def get_tenant_service(infra: Infra) -> TenantService:

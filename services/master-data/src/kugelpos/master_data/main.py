@@ -9,6 +9,7 @@ from kugelpos.common.web.app import create_app
 
 from .categories.router import router as categories_router
 from .config import get_settings
+from .events import MasterDataEvents
 from .item_books.router import router as item_books_router
 from .items.router import router as items_router
 from .payments.router import router as payments_router
@@ -25,6 +26,7 @@ WELCOME = "Welcome to Kugel-POS Master-data Service API. supoorted version: v1"
 
 def build_app() -> FastAPI:
     settings = get_settings()
+    events = MasterDataEvents()
     return create_app(
         settings=settings,
         title="Kugel POS Master-data",
@@ -40,9 +42,11 @@ def build_app() -> FastAPI:
             settings_router,
             taxes_router,
             promotions_router,
+            events.subscriptions.router(),
         ],
         welcome=WELCOME,
         api_key_resolver=remote_terminal_resolver,
+        on_startup=[events.start],
     )
 
 

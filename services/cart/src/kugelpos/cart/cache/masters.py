@@ -22,6 +22,7 @@ from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.cache import TTLCache
 from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.errors import ExternalServiceError, NotFoundError
+from kugelpos.common.events.changes import ChangeKind, MasterChange
 
 from ..domain.masters import ItemMaster, PaymentMaster, TaxMaster
 from ..domain.models import TaxType
@@ -86,6 +87,25 @@ def tax_from_data(data: dict[str, Any]) -> TaxMaster:
     )
 
 
+def _affected_by(change: MasterChange, key: Key) -> bool:
+    kind, tenant = key[0], key[1]
+    if tenant != change.tenant_id:
+        return False
+    match change.kind:
+        case ChangeKind.ITEM:
+            return kind == "item" and key[3] == change.code
+        case ChangeKind.STORE_ITEM:
+            return kind == "item" and key[2:] == (change.store_code, change.code)
+        case ChangeKind.PAYMENT:
+            return kind == "payment" and key[2] == change.code
+        case ChangeKind.SETTING:
+            return kind == "settings"
+        case ChangeKind.PROMOTION:
+            return kind == "promotions"
+        case _:
+            return True
+
+
 class MasterDataClient:
     def __init__(
         self,
@@ -104,6 +124,11 @@ class MasterDataClient:
         self.cache: TTLCache[Key, Any] = TTLCache(ttl=ttl, max_entries=max_entries)
         self._tokens: TTLCache[str, str] = TTLCache(ttl=TOKEN_CACHE_SECONDS, max_entries=10_000)
         self.calls = 0
+
+    def forget(self, change: MasterChange) -> int:
+        """Drop what a master-data change can affect (a `masterdata_changed` notice), so the
+        next sale reads the new price instead of waiting for the TTL."""
+        return self.cache.invalidate_where(lambda key: _affected_by(change, key))
 
     # ---- plumbing ------------------------------------------------------------------------------
 

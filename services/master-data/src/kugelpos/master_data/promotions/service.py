@@ -13,6 +13,7 @@ from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
+from ..cache import MasterCache
 from ..config import MasterDataSettings
 from ..documents import to_bson
 from .documents import PromotionDetail, PromotionDocument
@@ -39,8 +40,9 @@ def _check(kind: str, start: datetime, end: datetime, detail: Any) -> None:
 
 
 class PromotionService:
-    def __init__(self, mongo: Mongo, settings: MasterDataSettings) -> None:
+    def __init__(self, mongo: Mongo, cache: MasterCache, settings: MasterDataSettings) -> None:
         self._mongo = mongo
+        self._cache = cache
         self._zone = ZoneInfo(settings.timezone)
 
     def _repo(self, tenant_id: str, actor: Principal | None = None) -> PromotionRepository:
@@ -85,9 +87,11 @@ class PromotionService:
             detail=_detail(body.detail),
         )
         try:
-            return await repo.create(doc)
+            created = await repo.create(doc)
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(message) from exc
+        self._cache.promotion_changed(tenant_id, body.promotion_code)
+        return created
 
     async def get(self, tenant_id: str, code: str) -> PromotionDocument:
         return await self._repo(tenant_id).get(
@@ -174,6 +178,7 @@ class PromotionService:
         )
         if doc is None:
             raise NotFoundError(f"Promotion {code} not found")
+        self._cache.promotion_changed(tenant_id, code)
         return doc
 
     async def delete(self, actor: Principal, tenant_id: str, code: str) -> None:
@@ -182,3 +187,4 @@ class PromotionService:
         )
         if doc is None:
             raise NotFoundError(f"Promotion {code} not found")
+        self._cache.promotion_changed(tenant_id, code)
