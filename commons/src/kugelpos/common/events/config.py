@@ -20,3 +20,14 @@ class OutboxSettings(CommonSettings):
     outbox_ack_timeout_seconds: float = 300.0
     # After this long without full acknowledgement an event is marked failed (and left alone).
     outbox_give_up_seconds: float = 86_400.0
+
+    @staticmethod
+    def names(raw: str) -> list[str]:
+        """`"report, journal"` → `["report", "journal"]` (comma-separated settings)."""
+        return [name.strip() for name in raw.split(",") if name.strip()]
+
+    @property
+    def event_consumers(self) -> dict[str, list[str]]:
+        """Topic → services expected to acknowledge it (a topic with none is done once
+        published). Services that publish override this."""
+        return {}

@@ -47,13 +47,9 @@ class CartSettings(OutboxSettings):
     max_request_entries: int = 100
     receipt_width: int = 32
 
-    @staticmethod
-    def _names(raw: str) -> list[str]:
-        return [name.strip() for name in raw.split(",") if name.strip()]
-
     @property
     def event_consumers(self) -> dict[str, list[str]]:
-        return {TOPIC_TRANLOG: self._names(self.tranlog_consumers)}
+        return {TOPIC_TRANLOG: self.names(self.tranlog_consumers)}
 
 
 @cache

@@ -13,6 +13,7 @@ from kugelpos.common.auth.dependencies import CurrentPrincipal
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.errors import PermissionDeniedError
 from kugelpos.common.events.outbox import Outbox
+from kugelpos.common.events.publisher import outbox_of
 from kugelpos.common.web.app import Infrastructure, infrastructure
 
 from .cache.masters import MasterDataClient
@@ -35,13 +36,6 @@ def settings_of(infra: Infrastructure) -> CartSettings:
     settings = infra.settings
     assert isinstance(settings, CartSettings)
     return settings
-
-
-def outbox_of(infra: Infrastructure) -> Outbox:
-    outbox = infra.extras.get("outbox")
-    if outbox is None:  # the lifespan did not run (should not happen in a served app)
-        raise RuntimeError("outbox not started")
-    return outbox
 
 
 async def get_outbox(infra: Infra) -> Outbox:

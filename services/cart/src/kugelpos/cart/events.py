@@ -19,35 +19,22 @@ from typing import Any
 
 import structlog
 
-from kugelpos.common.events.acks import ACK_TOPIC, acknowledgement_handler
 from kugelpos.common.events.changes import BROADCAST_PUBSUB, MASTERDATA_CHANGED, MasterChange
-from kugelpos.common.events.outbox import Outbox
-from kugelpos.common.events.relay import OutboxRelay, relay_from_settings
-from kugelpos.common.events.subscriptions import CloudEvent, DaprSubscriptions, Outcome
-from kugelpos.common.web.app import Infrastructure
+from kugelpos.common.events.publisher import OutboxEvents
+from kugelpos.common.events.subscriptions import CloudEvent, Outcome
 
 from .config import TOPIC_OPENCLOSELOG, CartSettings
 
 log = structlog.get_logger(__name__)
 
 
-class CartEvents:
-    """Created with the app; the outbox and its relay come to life in the lifespan."""
+class CartEvents(OutboxEvents):
+    """The outbox machinery (commons), plus the cart's own subscriptions."""
 
     def __init__(self, settings: CartSettings) -> None:
-        self.settings = settings
-        self.subscriptions = DaprSubscriptions(pubsub=settings.pubsub_name)
-        self.subscriptions.add(ACK_TOPIC, self._on_status)
+        super().__init__(settings)
         self.subscriptions.add(TOPIC_OPENCLOSELOG, self._on_open_close)
         self.subscriptions.add(MASTERDATA_CHANGED, self._on_master_change, pubsub=BROADCAST_PUBSUB)
-        self.outbox: Outbox | None = None
-        self.relay: OutboxRelay | None = None
-        self.infra: Infrastructure | None = None
-
-    async def _on_status(self, event: CloudEvent) -> Outcome:
-        if self.outbox is None:
-            return Outcome.RETRY  # not started yet
-        return await acknowledgement_handler(self.outbox)(event)
 
     async def _on_master_change(self, event: CloudEvent) -> Outcome:
         change = MasterChange.from_event(event.data)
@@ -71,21 +58,3 @@ class CartEvents:
             await cache.forget(str(terminal_id))
             log.info("terminal_cache_dropped", terminal_id=terminal_id)
         return Outcome.SUCCESS
-
-    async def start(self, infra: Infrastructure) -> None:
-        self.infra = infra
-        outbox = Outbox(
-            infra.mongo.commons_db(),
-            pubsub=self.settings.pubsub_name,
-            consumers=self.settings.event_consumers,
-        )
-        await outbox.ensure_indexes()
-        self.outbox = outbox
-        infra.extras["outbox"] = outbox
-        self.relay = relay_from_settings(outbox, infra.dapr, self.settings)
-        infra.extras["relay"] = self.relay
-        self.relay.start()
-
-    async def stop(self, infra: Infrastructure) -> None:
-        if self.relay is not None:
-            await self.relay.stop()

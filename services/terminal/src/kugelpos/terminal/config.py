@@ -25,19 +25,15 @@ class TerminalSettings(OutboxSettings):
     # Ask cart for the session's sales at close (tolerates cart being absent).
     close_query_cart: bool = True
 
-    @staticmethod
-    def _names(raw: str) -> list[str]:
-        return [name.strip() for name in raw.split(",") if name.strip()]
-
     @property
     def setup_services(self) -> list[str]:
-        return self._names(self.tenant_setup_services)
+        return self.names(self.tenant_setup_services)
 
     @property
     def event_consumers(self) -> dict[str, list[str]]:
         return {
-            TOPIC_CASHLOG: self._names(self.cashlog_consumers),
-            TOPIC_OPENCLOSELOG: self._names(self.opencloselog_consumers),
+            TOPIC_CASHLOG: self.names(self.cashlog_consumers),
+            TOPIC_OPENCLOSELOG: self.names(self.opencloselog_consumers),
         }
 
     def configured_base_url(self, service: str) -> str | None:

@@ -11,6 +11,7 @@ from kugelpos.common.auth.dependencies import BearerCredentials, authenticator
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.errors import AuthenticationError, PermissionDeniedError
 from kugelpos.common.events.outbox import Outbox
+from kugelpos.common.events.publisher import outbox_of
 from kugelpos.common.throttle import AttemptLimiter
 from kugelpos.common.web.app import Infrastructure, infrastructure
 
@@ -65,13 +66,6 @@ def _pin_limiter(infra: Infrastructure) -> AttemptLimiter:
         max_attempts=settings.pin_max_failures,
         window_seconds=settings.pin_failure_window_seconds,
     )
-
-
-def outbox_of(infra: Infrastructure) -> Outbox:
-    outbox = infra.extras.get("outbox")
-    if outbox is None:  # the lifespan did not run (should not happen in a served app)
-        raise RuntimeError("outbox not started")
-    return outbox
 
 
 async def get_outbox(infra: Infra) -> Outbox:

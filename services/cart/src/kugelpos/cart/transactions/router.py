@@ -11,16 +11,15 @@ from kugelpos.common.auth.dependencies import ensure_tenant, get_notifier
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import PermissionDeniedError
+from kugelpos.common.events.publisher import (
+    DeliveryStatusUpdateRequest,
+    DeliveryStatusUpdateResponse,
+)
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 
 from ..carts.schemas import PaymentRequest
 from ..dependencies import Reader, Refunds, Terminal, TerminalIdQuery, Transactions
-from .schemas import (
-    DeliveryStatusUpdateRequest,
-    DeliveryStatusUpdateResponse,
-    SessionSummaryResponse,
-    TranResponse,
-)
+from .schemas import SessionSummaryResponse, TranResponse
 from .service import SORTABLE, RefundRequest, TransactionQuery
 
 router = APIRouter(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from kugelpos.common.schemas import ApiModel
 
@@ -188,24 +186,6 @@ class TranResponse(ApiModel):
                 is_refunded=bool(status and status.is_refunded),
             ),
         )
-
-
-class DeliveryStatusUpdateRequest(BaseModel):
-    """snake_case only, as the v1 contract and the consumers send it."""
-
-    event_id: str = Field(min_length=1, max_length=128)
-    service: str = Field(min_length=1, max_length=64)
-    status: Literal["received", "failed"]
-    message: str | None = Field(default=None, max_length=1000)
-
-
-class DeliveryStatusUpdateResponse(BaseModel):
-    event_id: str
-    service: str
-    status: str
-    success: bool = True
-    # Added: the event's overall delivery status after this update.
-    overall_status: str | None = None
 
 
 class SessionSummaryResponse(ApiModel):

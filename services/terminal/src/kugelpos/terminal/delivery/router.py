@@ -12,10 +12,13 @@ from kugelpos.common.auth.principal import Principal
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import NotFoundError
 from kugelpos.common.events.outbox import Outbox
+from kugelpos.common.events.publisher import (
+    DeliveryStatusUpdateRequest,
+    DeliveryStatusUpdateResponse,
+)
 
 from ..dependencies import get_outbox
 from ..terminals.documents import tenant_of
-from .schemas import DeliveryStatusUpdateRequest, DeliveryStatusUpdateResponse
 
 router = APIRouter(prefix="/api/v1/terminals", tags=["delivery"])
 

@@ -1,0 +1,79 @@
+"""A publishing service's event machinery in one place: its outbox, the relay that publishes
+it, and the `tranlog_status` subscription that records consumers' acknowledgements.
+
+Created with the app (so its subscriptions can be routed) and brought to life in the lifespan:
+`create_app(..., routers=[..., events.subscriptions.router()], on_startup=[events.start],
+on_shutdown=[events.stop])`. A service adds its own subscriptions to `subscriptions`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..web.app import Infrastructure
+from .acks import ACK_TOPIC, acknowledgement_handler
+from .config import OutboxSettings
+from .outbox import Outbox
+from .relay import OutboxRelay, relay_from_settings
+from .subscriptions import CloudEvent, DaprSubscriptions, Outcome
+
+
+class OutboxEvents:
+    def __init__(self, settings: OutboxSettings) -> None:
+        self.settings = settings
+        self.subscriptions = DaprSubscriptions(pubsub=settings.pubsub_name)
+        self.subscriptions.add(ACK_TOPIC, self._on_status)
+        self.outbox: Outbox | None = None
+        self.relay: OutboxRelay | None = None
+        self.infra: Infrastructure | None = None
+
+    async def _on_status(self, event: CloudEvent) -> Outcome:
+        if self.outbox is None:
+            return Outcome.RETRY  # not started yet
+        return await acknowledgement_handler(self.outbox)(event)
+
+    async def start(self, infra: Infrastructure) -> None:
+        self.infra = infra
+        outbox = Outbox(
+            infra.mongo.commons_db(),
+            pubsub=self.settings.pubsub_name,
+            consumers=self.settings.event_consumers,
+        )
+        await outbox.ensure_indexes()
+        self.outbox = outbox
+        infra.extras["outbox"] = outbox
+        self.relay = relay_from_settings(outbox, infra.dapr, self.settings)
+        infra.extras["relay"] = self.relay
+        self.relay.start()
+
+    async def stop(self, infra: Infrastructure) -> None:
+        if self.relay is not None:
+            await self.relay.stop()
+
+
+def outbox_of(infra: Infrastructure) -> Outbox:
+    """The outbox `OutboxEvents.start` put on the infrastructure."""
+    outbox = infra.extras.get("outbox")
+    if outbox is None:  # the lifespan did not run (should not happen in a served app)
+        raise RuntimeError("outbox not started")
+    return outbox
+
+
+class DeliveryStatusUpdateRequest(BaseModel):
+    """The v1 delivery-status callback body: snake_case only, as consumers send it."""
+
+    event_id: str = Field(min_length=1, max_length=128)
+    service: str = Field(min_length=1, max_length=64)
+    status: Literal["received", "failed"]
+    message: str | None = Field(default=None, max_length=1000)
+
+
+class DeliveryStatusUpdateResponse(BaseModel):
+    event_id: str
+    service: str
+    status: str
+    success: bool = True
+    # Added to v1: the event's overall delivery status after this update.
+    overall_status: str | None = None
