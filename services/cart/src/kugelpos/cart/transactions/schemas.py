@@ -6,7 +6,15 @@ from typing import Any
 
 from kugelpos.common.schemas import ApiModel
 
-from ..carts.schemas import Number
+from ..carts.schemas import (
+    BaseDiscount,
+    BaseTranLineItem,
+    BaseTranPayment,
+    BaseTranStaff,
+    BaseTranStatus,
+    BaseTranTax,
+    Number,
+)
 from ..pricing.money import ZERO, to_decimal
 from .documents import TranlogDocument, TransactionStatusDocument
 
@@ -15,110 +23,59 @@ def _d(value: Any):
     return to_decimal(value if value is not None else 0)
 
 
-class TranDiscount(ApiModel):
-    discount_type: str
-    discount_value: Number
-    discount_amount: Number
-    discount_detail: str | None = None
-    promotion_code: str | None = None
-    promotion_type: str | None = None
-
-    @classmethod
-    def of(cls, d: dict[str, Any]) -> TranDiscount:
-        return cls(
-            discount_type=d.get("discount_type", ""),
-            discount_value=_d(d.get("discount_value")),
-            discount_amount=_d(d.get("discount_amount")),
-            discount_detail=d.get("detail"),
-            promotion_code=d.get("promotion_code"),
-            promotion_type=d.get("promotion_type"),
-        )
+# The transaction response uses the contract's own line, payment, tax and discount schemas
+# (the ones a cart answers with); these build them from a stored tranlog.
 
 
-class TranLineItem(ApiModel):
-    line_no: int
-    item_code: str
-    item_name: str
-    category_code: str | None = None
-    unit_price: Number
-    unit_price_original: Number | None = None
-    is_unit_price_changed: bool
-    quantity: int
-    amount: Number
-    discounts: list[TranDiscount]
-    image_urls: list[str]
-    is_cancelled: bool
-    is_discount_restricted: bool = False
-
-    @classmethod
-    def of(cls, line: dict[str, Any]) -> TranLineItem:
-        return cls(
-            line_no=line["line_no"],
-            item_code=line["item_code"],
-            item_name=line.get("description") or "",
-            category_code=line.get("category_code"),
-            unit_price=_d(line.get("unit_price")),
-            unit_price_original=_d(line.get("unit_price_original")),
-            is_unit_price_changed=bool(line.get("is_unit_price_changed")),
-            quantity=line.get("quantity", 0),
-            amount=_d(line.get("amount")),
-            discounts=[TranDiscount.of(d) for d in line.get("discounts") or []],
-            image_urls=[],
-            is_cancelled=bool(line.get("is_cancelled")),
-        )
+def discount_of(d: dict[str, Any]) -> BaseDiscount:
+    return BaseDiscount(
+        discount_type=d.get("discount_type", ""),
+        discount_value=_d(d.get("discount_value")),
+        discount_amount=_d(d.get("discount_amount")),
+        discount_detail=d.get("detail"),
+        promotion_code=d.get("promotion_code"),
+        promotion_type=d.get("promotion_type"),
+    )
 
 
-class TranPayment(ApiModel):
-    payment_no: int
-    payment_code: str
-    payment_name: str
-    payment_amount: Number
-    payment_detail: str | None = None
-    deposit_amount: Number = ZERO
-
-    @classmethod
-    def of(cls, p: dict[str, Any]) -> TranPayment:
-        return cls(
-            payment_no=p["payment_no"],
-            payment_code=p["payment_code"],
-            payment_name=p.get("description") or "",
-            payment_amount=_d(p.get("amount")),
-            payment_detail=p.get("detail"),
-            deposit_amount=_d(p.get("deposit_amount")),
-        )
+def line_of(line: dict[str, Any]) -> BaseTranLineItem:
+    return BaseTranLineItem(
+        line_no=line["line_no"],
+        item_code=line["item_code"],
+        item_name=line.get("description") or "",
+        category_code=line.get("category_code"),
+        unit_price=_d(line.get("unit_price")),
+        unit_price_original=_d(line.get("unit_price_original")),
+        is_unit_price_changed=bool(line.get("is_unit_price_changed")),
+        quantity=line.get("quantity", 0),
+        amount=_d(line.get("amount")),
+        discounts=[discount_of(d) for d in line.get("discounts") or []],
+        image_urls=[],
+        is_cancelled=bool(line.get("is_cancelled")),
+    )
 
 
-class TranTax(ApiModel):
-    tax_no: int
-    tax_code: str
-    tax_type: str
-    tax_name: str
-    tax_amount: Number
-    target_amount: Number
-    target_quantity: int
-
-    @classmethod
-    def of(cls, t: dict[str, Any]) -> TranTax:
-        return cls(
-            tax_no=t["tax_no"],
-            tax_code=t["tax_code"],
-            tax_type=t["tax_type"],
-            tax_name=t.get("tax_name") or "",
-            tax_amount=_d(t.get("tax_amount")),
-            target_amount=_d(t.get("target_amount")),
-            target_quantity=t.get("target_quantity", 0),
-        )
+def payment_of(p: dict[str, Any]) -> BaseTranPayment:
+    return BaseTranPayment(
+        payment_no=p["payment_no"],
+        payment_code=p["payment_code"],
+        payment_name=p.get("description") or "",
+        payment_amount=_d(p.get("amount")),
+        payment_detail=p.get("detail"),
+        deposit_amount=_d(p.get("deposit_amount")),
+    )
 
 
-class TranStaff(ApiModel):
-    id: str
-    name: str
-
-
-class TranStatus(ApiModel):
-    is_cancelled: bool = False
-    is_voided: bool = False
-    is_refunded: bool = False
+def tax_of(t: dict[str, Any]) -> BaseTranTax:
+    return BaseTranTax(
+        tax_no=t["tax_no"],
+        tax_code=t["tax_code"],
+        tax_type=t["tax_type"],
+        tax_name=t.get("tax_name") or "",
+        tax_amount=_d(t.get("tax_amount")),
+        target_amount=_d(t.get("target_amount")),
+        target_quantity=t.get("target_quantity", 0),
+    )
 
 
 class TranResponse(ApiModel):
@@ -139,14 +96,14 @@ class TranResponse(ApiModel):
     deposit_amount: Number
     change_amount: Number
     stamp_duty_amount: Number | None = None
-    line_items: list[TranLineItem]
-    payments: list[TranPayment]
-    taxes: list[TranTax]
-    subtotal_discounts: list[TranDiscount]
+    line_items: list[BaseTranLineItem]
+    payments: list[BaseTranPayment]
+    taxes: list[BaseTranTax]
+    subtotal_discounts: list[BaseDiscount]
     receipt_text: str | None = None
     journal_text: str | None = None
-    staff: TranStaff | None = None
-    status: TranStatus
+    staff: BaseTranStaff | None = None
+    status: BaseTranStatus
 
     @classmethod
     def of(
@@ -171,16 +128,16 @@ class TranResponse(ApiModel):
             deposit_amount=sum((_d(p.get("deposit_amount")) for p in tran.payments), ZERO),
             change_amount=_d(sales.get("change_amount")),
             stamp_duty_amount=_d(sales.get("stamp_duty_amount")),
-            line_items=[TranLineItem.of(line) for line in tran.line_items],
-            payments=[TranPayment.of(p) for p in tran.payments],
-            taxes=[TranTax.of(t) for t in tran.taxes],
-            subtotal_discounts=[TranDiscount.of(d) for d in tran.subtotal_discounts],
+            line_items=[line_of(line) for line in tran.line_items],
+            payments=[payment_of(p) for p in tran.payments],
+            taxes=[tax_of(t) for t in tran.taxes],
+            subtotal_discounts=[discount_of(d) for d in tran.subtotal_discounts],
             receipt_text=tran.receipt_text,
             journal_text=tran.journal_text,
-            staff=TranStaff(id=str(staff.get("id")), name=str(staff.get("name") or ""))
+            staff=BaseTranStaff(id=str(staff.get("id")), name=str(staff.get("name") or ""))
             if staff and staff.get("id")
             else None,
-            status=TranStatus(
+            status=BaseTranStatus(
                 is_cancelled=bool(sales.get("is_cancelled")),
                 is_voided=bool(status and status.is_voided),
                 is_refunded=bool(status and status.is_refunded),
