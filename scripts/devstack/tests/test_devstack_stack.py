@@ -27,7 +27,7 @@ def _echo_stack(tmp_path: Path, *specs: ServiceSpec, **env: str) -> Stack:
         services=specs or (ECHO,),
         include_sidecar=False,
         die_with_parent=True,
-        startup_timeout=15,
+        startup_timeout=30,
         extra_env={"PYTHONPATH": str(HERE), **env},
     )
 

@@ -353,6 +353,13 @@ class Stack:
             process = processes.ManagedProcess(record, self.log_path(name), self.pid_path(name))
         processes.terminate(process, self.stop_grace)
 
+    def kill_component(self, name: str) -> bool:
+        """SIGKILL one component (fault tests): no graceful shutdown, as in a crash."""
+        process = self._running.pop(name, None)
+        if process is None:
+            return False
+        return processes.kill(process)
+
     def stop(self) -> list[str]:
         """Stop everything this stack started, newest first, including what pid files name.
 
