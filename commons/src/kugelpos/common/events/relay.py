@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -58,6 +58,10 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Read-only status for `/health` (background_jobs): when a round last finished, and
+        # the error of the last round if it failed.
+        self.last_run_at: datetime | None = None
+        self.last_error: str | None = None
         outbox.on_added(self.wake)
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -93,10 +97,14 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 await self.run_once()
+                self.last_error = None
             except PyMongoError as exc:
+                self.last_error = type(exc).__name__
                 log.warning("outbox_relay_db_error", error=type(exc).__name__)
             except Exception as exc:  # the relay must survive anything and keep going
+                self.last_error = type(exc).__name__
                 log.error("outbox_relay_error", error=type(exc).__name__, exc_info=exc)
+            self.last_run_at = utcnow()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         log.info("outbox_relay_stopped", owner=self.owner)
