@@ -9,6 +9,7 @@ publish them. `Book.snapshot()` is what a refused request must leave unchanged.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
 from kugelpos.common.auth.tokens import TokenCodec
@@ -272,3 +274,31 @@ async def eventually(check: Callable[[], Awaitable[Any]], within: float = 30.0) 
 @pytest.fixture(scope="session")
 def wait() -> Callable[..., Awaitable[Any]]:
     return eventually
+
+
+async def journal_acks(stack: Stack, event_id: str) -> list[dict]:
+    """The journal's acknowledgements of one event, as published on `tranlog_status`."""
+    redis = aioredis.from_url(stack.redis_url)
+    try:
+        found = []
+        for _, fields in await redis.xrange("tranlog_status"):
+            data = json.loads(fields[b"data"]).get("data") or {}
+            if data.get("event_id") == event_id and data.get("service") == SERVICE:
+                found.append(data)
+        return found
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture(scope="session")
+def acked(stack: Stack) -> Callable[..., Awaitable[list[dict]]]:
+    """`await acked(event_id, times=1)`: waits for that many acknowledgements."""
+
+    async def wait_for(event_id: str, times: int = 1) -> list[dict]:
+        async def enough() -> list[dict] | None:
+            found = await journal_acks(stack, event_id)
+            return found if len(found) >= times else None
+
+        return await eventually(enough)
+
+    return wait_for

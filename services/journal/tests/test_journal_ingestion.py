@@ -4,37 +4,13 @@ log whatever the redelivery, and the `received` acknowledgement back to the publ
 from __future__ import annotations
 
 import asyncio
-import json
 from decimal import Decimal
 
 import pytest
-import redis.asyncio as aioredis
 
 from kugelpos.devstack.testing import assert_ok
 
 TRAN, CASH, OPENCLOSE = "tranlog_report", "cashlog_report", "opencloselog_report"
-
-
-async def acks(stack, event_id: str) -> list[dict]:
-    """The journal's acknowledgements of one event on `tranlog_status`."""
-    redis = aioredis.from_url(stack.redis_url)
-    try:
-        found = []
-        for _, fields in await redis.xrange("tranlog_status"):
-            data = json.loads(fields[b"data"]).get("data") or {}
-            if data.get("event_id") == event_id and data.get("service") == "journal":
-                found.append(data)
-        return found
-    finally:
-        await redis.aclose()
-
-
-async def acked(stack, wait, event_id: str, times: int = 1) -> list[dict]:
-    async def enough():
-        found = await acks(stack, event_id)
-        return found if len(found) >= times else None
-
-    return await wait(enough)
 
 
 @pytest.mark.parametrize(
@@ -46,12 +22,12 @@ async def acked(stack, wait, event_id: str, times: int = 1) -> list[dict]:
     ],
 )
 async def test_one_entry_when_the_same_event_arrives_five_times_at_once(
-    stack, book, logs, publish, wait, topic, raw, builder
+    book, logs, publish, acked, topic, raw, builder
 ):
     store = f"C{builder[:2].upper()}"
     log = getattr(logs, builder)(book.tenant_id, store)
     await asyncio.gather(*(publish(topic, log) for _ in range(5)))
-    found = await acked(stack, wait, log["event_id"], 5)  # every delivery was answered
+    found = await acked(log["event_id"], 5)  # every delivery was answered
     assert {a["status"] for a in found} == {"received"}
     assert len(await book.entries(store_code=store)) == 1
     stored = await book.db[raw].find({"store_code": store}, {"_id": False}).to_list()
@@ -60,7 +36,7 @@ async def test_one_entry_when_the_same_event_arrives_five_times_at_once(
     assert await book.db["processed_events"].count_documents({"event_id": log["event_id"]}) == 1
 
 
-async def test_entries_map_each_log_as_the_spec_says(stack, book, logs, publish, wait):
+async def test_entries_map_each_log_as_the_spec_says(book, logs, publish, acked):
     store = "MAP"
     sale = logs.tran(book.tenant_id, store, no=1, sales={"total_amount_with_tax": 1234.56})
     cancelled = logs.tran(book.tenant_id, store, no=2, sales={"is_cancelled": True})
@@ -87,7 +63,7 @@ async def test_entries_map_each_log_as_the_spec_says(stack, book, logs, publish,
     ]:
         await publish(topic, log)
     for log in (sale, cancelled, anonymous, void, cash_in, cash_out, cash_zero, opened, closed):
-        await acked(stack, wait, log["event_id"])
+        await acked(log["event_id"])
     by_time = {e["generate_date_time"]: e for e in await book.entries(store_code=store)}
     assert len(by_time) == 9
     entry = by_time[sale["generate_date_time"]]
@@ -112,24 +88,24 @@ async def test_entries_map_each_log_as_the_spec_says(stack, book, logs, publish,
     assert raw["line_items"] == sale["line_items"]
 
 
-async def test_same_log_under_a_new_event_id_is_a_duplicate(stack, book, logs, publish, wait):
+async def test_same_log_under_a_new_event_id_is_a_duplicate(book, logs, publish, acked):
     store = "DUP"
     log = logs.cash(book.tenant_id, store, amount=700)
     await publish(CASH, log)
-    await acked(stack, wait, log["event_id"])
+    await acked(log["event_id"])
     again = log | {"event_id": "republished-" + log["event_id"]}
     await publish(CASH, again)
     # The duplicate is acknowledged too: a lost first ack heals.
-    assert (await acked(stack, wait, again["event_id"]))[0]["status"] == "received"
+    assert (await acked(again["event_id"]))[0]["status"] == "received"
     assert len(await book.entries(store_code=store)) == 1
     assert await book.db["log_cash_in_out"].count_documents({"store_code": store}) == 1
 
 
-async def test_an_unusable_payload_is_dropped_with_a_failed_ack(stack, book, logs, publish, wait):
+async def test_an_unusable_payload_is_dropped_with_a_failed_ack(book, logs, publish, acked):
     store = "BAD"
     log = logs.tran(book.tenant_id, store, sales={"total_amount_with_tax": "lots"})
     await publish(TRAN, log)
-    found = await acked(stack, wait, log["event_id"])
+    found = await acked(log["event_id"])
     assert found[0]["status"] == "failed"
     assert await book.entries(store_code=store) == []
     assert await book.db["log_tran"].count_documents({"store_code": store}) == 0
