@@ -87,6 +87,7 @@ async def test_delivery_status_endpoint(world) -> None:
     event_id = opened["eventId"]
     url = f"{world.path}/delivery-status"
     body = {"event_id": event_id, "service": "report", "status": "received"}
+
     async def report_status() -> dict:
         # Only report's entry: the stack's real journal acknowledges on its own meanwhile.
         record = await env.outbox.find_one({"event_id": event_id}, {"_id": 0, "consumers": 1})
