@@ -74,6 +74,10 @@ def test_each_registered_service_has_a_daprd_sidecar(spec):
     mounts = {volume.split(":")[0]: volume.split(":")[1] for volume in sidecar["volumes"]}
     assert mounts["./dapr/components"] == flags["--resources-path"]
     assert mounts["./dapr/config.yaml"] == flags["--config"]
+    # The app and its daprd share one app API token, taken from the environment only.
+    token = _env(sidecar)["APP_API_TOKEN"]
+    assert REQUIRED_ENV.match(token)
+    assert token.split(":?")[0] == _env(BLOCKS[spec.name])["APP_API_TOKEN"].split(":?")[0]
 
 
 def test_no_unregistered_application_services():
