@@ -185,7 +185,7 @@ async def ingest(context: BenchContext) -> list[tuple[str, LoadResult]]:
 
 
 def _seed_entries(tenant_id: str, store: str, count: int) -> list[dict]:
-    rng = random.Random(7)  # noqa: S311 - reproducible bench data, not security
+    rng = random.Random(7)
     day0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
     docs = []
     for n in range(count):
