@@ -210,6 +210,7 @@ def _seed_entries(tenant_id: str, store: str, count: int) -> list[dict]:
                 "generate_date_time": moment.isoformat(),
                 "journal_text": f"receipt {n} item {rng.choice(['tea', 'coffee', 'bread'])}",
                 "receipt_text": "<receipt/>",
+                "shard_key": f"{tenant_id}_{store}_{1 + n % 10}_{moment:%Y%m%d}",
                 "created_at": datetime.now(UTC),
             }
         )
