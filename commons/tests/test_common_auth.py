@@ -35,7 +35,7 @@ from kugelpos.common.auth.passwords import (
     verify_password,
 )
 from kugelpos.common.auth.principal import Principal, PrincipalKind
-from kugelpos.common.auth.tokens import ISSUER, TokenCodec
+from kugelpos.common.auth.tokens import ISSUER, TERMINAL_ISSUER, TokenCodec
 from kugelpos.common.errors import AuthenticationError, PermissionDeniedError
 
 SECRET = "unit-test-secret-key-0123456789abcdef"  # the `settings` fixture's key
@@ -81,6 +81,21 @@ def _future() -> datetime:
 
 
 # --- tokens ---------------------------------------------------------------------------------
+
+
+def test_terminal_tokens_of_either_issuer_are_accepted(codec: TokenCodec) -> None:
+    # v1's and the spec's `terminal-service`, and during the migration window the
+    # `kugelpos` this backend issued before; any other issuer is refused.
+    for issuer in (TERMINAL_ISSUER, ISSUER):
+        claims = {"sub": "terminal:T1", "tenant_id": "A1234", "terminal_id": "T1"}
+        token = _raw(claims | {"token_type": "terminal", "iss": issuer, "exp": _future()})
+        assert codec.principal(token).kind is PrincipalKind.TERMINAL
+    for issuer in ("someone-else", None):
+        claims = {"sub": "terminal:T1", "tenant_id": "A1234", "token_type": "terminal"}
+        if issuer:
+            claims["iss"] = issuer
+        with pytest.raises(AuthenticationError):
+            codec.principal(_raw(claims | {"exp": _future()}))
 
 
 def test_user_token_roundtrip(codec: TokenCodec) -> None:

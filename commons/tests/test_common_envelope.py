@@ -12,6 +12,8 @@ from kugelpos.common.messages import language_from_header, register_messages, us
 from kugelpos.common.schemas import ApiModel, StrictApiModel
 
 KEYS = {"success", "code", "message", "userError", "data", "metadata", "operation"}
+# Error bodies also carry `user_error`, the same object for v1 clients.
+ERROR_KEYS = KEYS | {"user_error"}
 
 
 class ItemOut(ApiModel):
@@ -103,7 +105,8 @@ async def test_error_has_all_seven_keys_and_six_digit_code(client: httpx.AsyncCl
     response = await client.get("/items/missing")
     assert response.status_code == 404
     body = response.json()
-    assert set(body) == KEYS
+    assert set(body) == ERROR_KEYS
+    assert body["user_error"] == body["userError"]
     assert body["success"] is False
     assert body["code"] == "100001"
     assert isinstance(body["code"], str) and len(body["code"]) == 6
@@ -149,8 +152,9 @@ def test_register_messages_for_service_codes() -> None:
 
 def test_error_body_shape() -> None:
     body = error_body(code="300001", message="bad", user_message="Invalid", operation=None)
-    assert set(body) == KEYS
+    assert set(body) == ERROR_KEYS
     assert body["userError"] == {"code": "300001", "message": "Invalid"}
+    assert body["user_error"] == {"code": "300001", "message": "Invalid"}
 
 
 def test_api_response_serialises_by_alias() -> None:

@@ -12,8 +12,11 @@ from pydantic import BaseModel, Field
 
 from kugelpos.common import errors as e
 from kugelpos.common.errors import AppError, ErrorCode
+from kugelpos.common.money import WholeAmount
 
 KEYS = {"success", "code", "message", "userError", "data", "metadata", "operation"}
+# Error bodies also carry `user_error`, the same object for v1 clients.
+ERROR_KEYS = KEYS | {"user_error"}
 SECRET_TEXT = "mongodb://admin:hunter2@db.internal"
 
 
@@ -21,6 +24,11 @@ class Body(BaseModel):
     name: str = Field(max_length=20)
     quantity: int
     price: int
+
+
+class Tender(BaseModel):
+    code: str
+    amount: WholeAmount
 
 
 class Wide(BaseModel):
@@ -71,6 +79,11 @@ async def raise_custom() -> dict:
 @router.post("/body")
 async def take_body(body: Body) -> dict:
     return body.model_dump()
+
+
+@router.post("/tenders")
+async def take_tenders(body: list[Tender]) -> dict:
+    return {"total": sum(t.amount for t in body)}
 
 
 @router.post("/wide")
@@ -129,7 +142,7 @@ async def test_app_errors_map_to_status_and_code(
     response = await client.get(f"/raise/{kind}")
     assert response.status_code == status
     body = response.json()
-    assert set(body) == KEYS
+    assert set(body) == ERROR_KEYS
     assert body["success"] is False
     assert body["code"] == code
     assert body["userError"]["code"] == code
@@ -169,18 +182,38 @@ async def test_http_exceptions_map_to_codes(
     response = await client.get(f"/http/{status}")
     assert response.status_code == status
     assert response.json()["code"] == code
-    assert set(response.json()) == KEYS
+    assert set(response.json()) == ERROR_KEYS
 
 
 async def test_validation_error_is_422_300001(client: httpx.AsyncClient) -> None:
     response = await client.post("/body", json={"name": "a", "quantity": "lots", "price": 1})
     assert response.status_code == 422
     body = response.json()
-    assert set(body) == KEYS
+    assert set(body) == ERROR_KEYS
     assert body["code"] == "300001"
     assert body["userError"]["code"] == "300001"
     assert "body -> quantity" in body["message"]
     assert body["data"] is None
+
+
+async def test_a_whole_float_amount_is_accepted(client: httpx.AsyncClient) -> None:
+    response = await client.post("/tenders", json=[{"code": "01", "amount": 220.0}])
+    assert response.status_code == 200, response.text
+
+
+async def test_a_fraction_of_the_currency_unit_is_400_300001(client: httpx.AsyncClient) -> None:
+    response = await client.post("/tenders", json=[{"code": "01", "amount": 1.5}])
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["code"] == "300001" and body["user_error"]["code"] == "300001"
+    assert "body -> 0 -> amount" in body["message"]
+    assert "fraction of the smallest currency unit" in body["message"]
+
+
+async def test_a_fraction_with_a_malformed_field_stays_422(client: httpx.AsyncClient) -> None:
+    response = await client.post("/tenders", json=[{"amount": 1.5}])
+    assert response.status_code == 422
 
 
 async def test_only_missing_fields_is_300002(client: httpx.AsyncClient) -> None:
@@ -237,7 +270,7 @@ async def test_unknown_exception_is_500_without_leak(client: httpx.AsyncClient) 
     response = await client.get("/boom")
     assert response.status_code == 500
     body = response.json()
-    assert set(body) == KEYS
+    assert set(body) == ERROR_KEYS
     assert body["code"] == "900999"
     assert body["userError"] == {"code": "900999", "message": "Unexpected error"}
     assert body["message"] == "Internal server error"
@@ -256,7 +289,7 @@ async def test_unknown_route_is_404_envelope(client: httpx.AsyncClient) -> None:
     response = await client.get("/no/such/route")
     assert response.status_code == 404
     body = response.json()
-    assert set(body) == KEYS
+    assert set(body) == ERROR_KEYS
     assert body["code"] == "100001"
     assert body["success"] is False
     assert body["operation"] is None

@@ -20,6 +20,8 @@ from kugelpos.common.observability.middleware import _declared_length
 
 router = APIRouter()
 KEYS = {"success", "code", "message", "userError", "data", "metadata", "operation"}
+# Error bodies also carry `user_error`, the same object for v1 clients.
+ERROR_KEYS = KEYS | {"user_error"}
 
 
 @router.get("/items/{item_id}")
@@ -119,7 +121,7 @@ async def test_request_id_on_error_envelopes(client: httpx.AsyncClient) -> None:
     for path in ("/deny", "/nowhere"):
         response = await client.get(path, headers={"X-Request-ID": "rid-err"})
         assert response.headers["X-Request-ID"] == "rid-err"
-        assert set(response.json()) == KEYS
+        assert set(response.json()) == ERROR_KEYS
 
 
 async def test_request_id_on_unexpected_500(client: httpx.AsyncClient) -> None:
@@ -239,8 +241,9 @@ async def test_declared_oversize_body_is_413_envelope(client: httpx.AsyncClient)
     )
     assert response.status_code == 413
     body = response.json()
-    assert set(body) == KEYS
+    assert set(body) == ERROR_KEYS
     assert body["code"] == "300005"
+    assert body["user_error"] == body["userError"]
     assert body["userError"]["code"] == "300005"
     assert response.headers["X-Request-ID"] == "rid-big"
 

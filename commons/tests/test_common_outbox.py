@@ -27,6 +27,8 @@ from kugelpos.common.events import (
     Outcome,
     acknowledgement_handler,
 )
+from kugelpos.common.events.config import OutboxSettings
+from kugelpos.common.events.publisher import OutboxEvents
 
 
 class FakeSidecar:
@@ -263,3 +265,43 @@ async def test_subscriptions_declare_and_route_cloudevents(db) -> None:
         assert r.json() == {"status": "SUCCESS"}  # raw payload; another publisher's event
         r = await client.post("/events/boom", json=cloudevent)
         assert r.json() == {"status": "RETRY"} and seen[0].data == ack
+
+
+# ---- /health: background_jobs (issue 8) --------------------------------------------------------
+
+
+async def test_outbox_events_report_the_relay_as_background_jobs(db, dapr, sidecar) -> None:
+    """Every service publishing through `OutboxEvents` gets the `background_jobs` check v1
+    monitoring reads: healthy while the relay runs, backlog and last round in the details,
+    and it publishes nothing."""
+    events = OutboxEvents(OutboxSettings(environment="development"))
+    check = events.health_checks(None)["background_jobs"]  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        await check()  # not started: unhealthy
+    outbox = Outbox(db)
+    await outbox.ensure_indexes()
+    events.outbox, events.relay = outbox, OutboxRelay(outbox, dapr, poll_interval=0.05)
+    sidecar.down = True  # nothing gets out: the backlog shows it
+    await _add(outbox)
+    events.relay.start()
+    try:
+        for _ in range(100):
+            if events.relay.last_run_at is not None:
+                break
+            await asyncio.sleep(0.02)
+        details = await check()
+        assert details["running"] is True and details["backlog"] == 1
+        assert details["last_run"] is not None
+        sidecar.down = False
+        events.relay.wake()
+        for _ in range(200):
+            if (await check())["backlog"] == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert (await check())["backlog"] == 0
+        topics = {topic for topic, _ in sidecar.published}
+        assert topics == {"cashlog_report"}  # the check itself published nothing
+    finally:
+        await events.relay.stop()
+    with pytest.raises(RuntimeError):
+        await check()  # stopped: unhealthy again

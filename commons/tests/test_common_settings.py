@@ -10,6 +10,7 @@ from kugelpos.common.settings import CommonSettings, InsecureSettingsError
 
 STRONG = "s" * 40
 STRONG_NOTIFY = "n" * 40
+STRONG_APP_TOKEN = "a" * 40
 _VARS = (
     "ENVIRONMENT",
     "SECRET_KEY",
@@ -19,6 +20,7 @@ _VARS = (
     "HTTP_MAX_ATTEMPTS",
     "BASE_URL_MASTER_DATA",
     "MONGODB_URI",
+    "APP_API_TOKEN",
 )
 
 
@@ -79,10 +81,12 @@ def test_production_with_strong_secrets_from_environment(monkeypatch: pytest.Mon
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("SECRET_KEY", STRONG)
     monkeypatch.setenv("PUBSUB_NOTIFY_API_KEY", STRONG_NOTIFY)
+    monkeypatch.setenv("APP_API_TOKEN", STRONG_APP_TOKEN)
     s = CommonSettings()
     assert not s.is_development
     assert s.secret_key == STRONG
     assert s.pubsub_notify_api_key == STRONG_NOTIFY
+    assert s.app_api_token == STRONG_APP_TOKEN
 
 
 def test_production_is_the_default_environment_and_refuses_default_secrets() -> None:
@@ -136,9 +140,24 @@ def test_default_secret_in_dotenv_refused_in_production(clean_env: Path) -> None
 
 def test_thirty_two_characters_is_enough() -> None:
     s = CommonSettings(
-        environment="production", secret_key="k" * 32, pubsub_notify_api_key="p" * 32
+        environment="production",
+        secret_key="k" * 32,
+        pubsub_notify_api_key="p" * 32,
+        app_api_token="t" * 32,
     )
     assert len(s.secret_key) == 32
+
+
+@pytest.mark.parametrize("token", [None, "", "secret", "t" * 31])
+def test_missing_or_weak_app_api_token_refused_outside_development(token: str | None) -> None:
+    """Subscriber routes trust only the sidecar, so a deployment needs a real token."""
+    with pytest.raises(InsecureSettingsError, match="APP_API_TOKEN"):
+        CommonSettings(
+            environment="production",
+            secret_key=STRONG,
+            pubsub_notify_api_key=STRONG_NOTIFY,
+            app_api_token=token,
+        )
 
 
 @pytest.mark.parametrize("environment", ["development", "DEVELOPMENT", "Development"])
@@ -146,6 +165,7 @@ def test_development_accepts_defaults(environment: str) -> None:
     s = CommonSettings(environment=environment)
     assert s.secret_key == "test-secret-key-for-development-only"
     assert s.pubsub_notify_api_key == "test-api-key-for-development-only"
+    assert s.app_api_token is None
 
 
 def test_base_url_lookup(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ waits a fixed time: every wait polls a condition with a deadline.
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -55,14 +56,16 @@ def wait_until[T](condition: Callable[[], T], timeout: float = 10.0, what: str =
 class Process:
     """A child process with its output in a log file, stopped by its own pid only."""
 
-    def __init__(self, argv: list[str], log: Path) -> None:
+    def __init__(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.argv = argv
         self.log = log
+        self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        env = None if self.env is None else {**os.environ, **self.env}
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, env=env)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -88,8 +91,15 @@ class Process:
 
 
 class Subscriber:
-    def __init__(self, app_id: str, subscriptions: list[dict[str, Any]], workdir: Path) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        subscriptions: list[dict[str, Any]],
+        workdir: Path,
+        app_token: str | None = None,
+    ) -> None:
         self.app_id = app_id
+        self.app_token = app_token
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -105,6 +115,7 @@ class Subscriber:
             f"--app-id={self.app_id}",
             f"--subscriptions={json.dumps(subscriptions)}",
             f"--record={self.record}",
+            *([f"--app-token={self.app_token}"] if self.app_token else []),
         ]
         self.process = Process(argv, self.workdir / f"{self.app_id}.log")
 
@@ -133,7 +144,12 @@ class Subscriber:
 
 class Sidecar:
     def __init__(
-        self, redis_url: str, apps: list[Subscriber], workdir: Path, extra: tuple[str, ...] = ()
+        self,
+        redis_url: str,
+        apps: list[Subscriber],
+        workdir: Path,
+        extra: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -147,7 +163,7 @@ class Sidecar:
             *[f"--app={a.app_id}={a.url}" for a in apps],
             *extra,
         ]
-        self.process = Process(argv, workdir / f"sidecar-{self.port}.log")
+        self.process = Process(argv, workdir / f"sidecar-{self.port}.log", env)
         self.http = httpx.Client(base_url=self.url, timeout=10)
 
     def start(self) -> None:
@@ -187,12 +203,16 @@ class Stack:
         self.apps: dict[str, Subscriber] = {}
         self.sidecar: Sidecar | None = None
 
-    def app(self, app_id: str, subscriptions: list[dict[str, Any]]) -> Subscriber:
-        self.apps[app_id] = Subscriber(app_id, subscriptions, self.workdir)
+    def app(
+        self, app_id: str, subscriptions: list[dict[str, Any]], app_token: str | None = None
+    ) -> Subscriber:
+        self.apps[app_id] = Subscriber(app_id, subscriptions, self.workdir, app_token)
         return self.apps[app_id]
 
-    def start_sidecar(self, extra: tuple[str, ...] = FAST_SETTINGS) -> Sidecar:
-        self.sidecar = Sidecar(self.redis_url, list(self.apps.values()), self.workdir, extra)
+    def start_sidecar(
+        self, extra: tuple[str, ...] = FAST_SETTINGS, env: dict[str, str] | None = None
+    ) -> Sidecar:
+        self.sidecar = Sidecar(self.redis_url, list(self.apps.values()), self.workdir, extra, env)
         self.sidecar.start()
         return self.sidecar
 

@@ -20,7 +20,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 
-def build(app_id: str, subscriptions: list[dict[str, Any]], record: Path) -> FastAPI:
+def build(
+    app_id: str, subscriptions: list[dict[str, Any]], record: Path, app_token: str | None = None
+) -> FastAPI:
     app = FastAPI()
 
     def attempts(route: str, key: str) -> int:
@@ -30,7 +32,11 @@ def build(app_id: str, subscriptions: list[dict[str, Any]], record: Path) -> Fas
         return sum(1 for r in map(json.loads, lines) if r["route"] == route and r["key"] == key)
 
     @app.get("/dapr/subscribe")
-    async def subscribe() -> JSONResponse:
+    async def subscribe(request: Request) -> JSONResponse:
+        # A sidecar given a token must send it on discovery too (daprd does): without it,
+        # subscribe nothing, so a test sees the difference.
+        if app_token is not None and request.headers.get("dapr-api-token") != app_token:
+            return JSONResponse([])
         return JSONResponse(subscriptions)
 
     @app.api_route("/echo/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
@@ -70,6 +76,7 @@ def build(app_id: str, subscriptions: list[dict[str, Any]], record: Path) -> Fas
             "attempt": attempt,
             "ts": time.monotonic(),
             "content_type": request.headers.get("content-type"),
+            "api_token": request.headers.get("dapr-api-token"),
             "body": body,
         }
         with record.open("a") as out:
@@ -103,8 +110,9 @@ def main() -> None:
     parser.add_argument("--app-id", required=True)
     parser.add_argument("--subscriptions", default="[]")
     parser.add_argument("--record", type=Path, required=True)
+    parser.add_argument("--app-token", default=None, help="token /dapr/subscribe requires")
     args = parser.parse_args()
-    app = build(args.app_id, json.loads(args.subscriptions), args.record)
+    app = build(args.app_id, json.loads(args.subscriptions), args.record, args.app_token)
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, log_level="warning", timeout_graceful_shutdown=1
     )

@@ -4,7 +4,14 @@ import sys
 import time
 from pathlib import Path
 
-from kugelpos.devstack.processes import ManagedProcess, ProcessRecord, is_alive, spawn, terminate
+from kugelpos.devstack.processes import (
+    ManagedProcess,
+    ProcessRecord,
+    is_alive,
+    kill,
+    spawn,
+    terminate,
+)
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
 
@@ -103,3 +110,22 @@ def test_sigkill_after_grace_when_sigterm_is_ignored(tmp_path):
     assert terminate(process, grace_seconds=0.5)
     assert process.popen.returncode == -9
     assert time.monotonic() - started < 5
+
+
+def test_kill_is_sigkill_at_once_and_runs_no_shutdown_hook(tmp_path):
+    """A crash, not a stop: the SIGTERM handler that a graceful stop would run never runs."""
+    graceful = (
+        "import signal, time, sys;"
+        "signal.signal(signal.SIGTERM, lambda *a: (print('graceful', flush=True), sys.exit(0)));"
+        "print('ready', flush=True);"
+        "time.sleep(60)"
+    )
+    process = _spawn(tmp_path, [sys.executable, "-c", graceful])
+    deadline = time.monotonic() + 10
+    while b"ready" not in process.log_path.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert kill(process)
+    assert process.popen.returncode == -9
+    assert b"graceful" not in process.log_path.read_bytes()
+    assert not process.pid_path.exists()
+    assert not kill(process)  # already gone: nothing signalled

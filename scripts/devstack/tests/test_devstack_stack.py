@@ -27,7 +27,7 @@ def _echo_stack(tmp_path: Path, *specs: ServiceSpec, **env: str) -> Stack:
         services=specs or (ECHO,),
         include_sidecar=False,
         die_with_parent=True,
-        startup_timeout=15,
+        startup_timeout=30,
         extra_env={"PYTHONPATH": str(HERE), **env},
     )
 
@@ -115,7 +115,7 @@ def test_sqlite_engine_keeps_data_across_restarts(tmp_path):
         stack.start_component("mongo")
         with MongoClient(stack.mongo_uri) as mongo:
             assert mongo.db_stock_t.items.find_one({"item_code": "A"})["qty"] == 3
-    assert (tmp_path / "mongo.sqlite3").exists()
+    assert (tmp_path / "mongo" / "mongo.sqlite3").exists()
 
 
 def test_services_get_their_settings_and_each_others_urls(tmp_path):
@@ -124,7 +124,8 @@ def test_services_get_their_settings_and_each_others_urls(tmp_path):
         assert env["ENVIRONMENT"] == "development"
         assert env["SECRET_KEY"] == stack.secret_key and len(stack.secret_key) == 64
         assert env["PUBSUB_NOTIFY_API_KEY"] == stack.pubsub_key
-        assert env["MONGODB_URI"] == stack.mongo_uri
+        assert env["APP_API_TOKEN"] == stack.app_token and len(stack.app_token) == 64
+        assert env["MONGODB_URI"] == stack.mongo_uri_for("echo")
         assert env["REDIS_URL"] == stack.redis_url
         assert env["DAPR_HTTP_ENDPOINT"] == stack.sidecar_url
         assert env["SERVICE_NAME"] == "echo"
@@ -133,6 +134,10 @@ def test_services_get_their_settings_and_each_others_urls(tmp_path):
         assert env["BASE_URL_ECHO_TWO"] == stack.base_url("echo-two")
         two = httpx.get(f"{stack.url('echo-two')}/env").json()
         assert two["SERVICE_NAME"] == "echo-two"
+        # One wire server per service: a write of one never conflicts with the other's.
+        assert two["MONGODB_URI"] == stack.mongo_uri_for("echo-two") != env["MONGODB_URI"]
+        with MongoClient(two["MONGODB_URI"]) as mongo:
+            assert mongo.admin.command("ping")["ok"] == 1
         assert two["SECRET_KEY"] == stack.secret_key
 
 
@@ -146,7 +151,7 @@ def test_a_crashing_service_fails_start_with_its_log_and_stops_the_rest(tmp_path
 
 def test_an_unhealthy_service_times_out(tmp_path):
     stack = _echo_stack(tmp_path, ECHO_UNHEALTHY="1")
-    stack.start(["redis", "mongo"])
+    stack.start(["redis", "mongo-echo"])
     stack.startup_timeout = 2  # only the service is meant to time out
     with pytest.raises(StackError, match="status 'unhealthy'"):
         stack.start()

@@ -19,7 +19,7 @@ async def client(stack) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def mongo(stack) -> AsyncIterator[AsyncMongoClient]:
-    c = AsyncMongoClient(stack.mongo_uri, tz_aware=True)
+    c = AsyncMongoClient(stack.mongo_uri_for("account"), tz_aware=True)
     yield c
     await c.close()
 

@@ -136,7 +136,7 @@ async def test_full_sale_mixed_taxes_and_split_tender(stack, client, shop, till)
 async def _outbox_record(stack, tenant_id, transaction_no, till):
     from pymongo import AsyncMongoClient
 
-    mongo = AsyncMongoClient(stack.mongo_uri, tz_aware=True)
+    mongo = AsyncMongoClient(stack.mongo_uri_for("cart"), tz_aware=True)
     try:
         return await mongo["db_cart_commons"]["outbox"].find_one(
             {

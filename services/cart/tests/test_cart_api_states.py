@@ -108,8 +108,9 @@ async def test_bad_quantities_and_amounts(till):
     assert_error(await till.add(cart_id, ("4905", -3)), 400, "300001")
     r = await till.patch(f"/{cart_id}/lineItems/1/quantity", {"quantity": 0})
     assert_error(r, 400, "300001")
+    # A fraction of a yen is a well-formed request with a wrong amount: 400 (issue 8).
     r = await till.post(f"/{cart_id}/payments", [{"paymentCode": "01", "amount": 1.5}])
-    assert_error(r, 422)
+    assert_error(r, 400, "300001")
     assert_error(await till.pay(cart_id, ("01", -5)), 400, "300001")
     r = await till.post(
         f"/{cart_id}/lineItems/1/discounts",

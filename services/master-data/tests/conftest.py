@@ -112,6 +112,6 @@ async def other_tenant(stack: Stack, codec: TokenCodec) -> Tenant:
 
 @pytest.fixture
 async def mongo(stack: Stack) -> AsyncIterator[AsyncMongoClient]:
-    client = AsyncMongoClient(stack.mongo_uri, tz_aware=True)
+    client = AsyncMongoClient(stack.mongo_uri_for("master-data"), tz_aware=True)
     yield client
     await client.close()

@@ -150,7 +150,7 @@ class World:
 
 async def _env(stack: Stack) -> AsyncIterator[Env]:
     async with httpx.AsyncClient(base_url=stack.url("terminal"), timeout=60) as http:
-        mongo = AsyncMongoClient(stack.mongo_uri, tz_aware=True)
+        mongo = AsyncMongoClient(stack.mongo_uri_for("terminal"), tz_aware=True)
         redis = aioredis.from_url(stack.redis_url)
         try:
             yield Env(stack, http, mongo, redis, TokenCodec(stack.secret_key))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pymongo import AsyncMongoClient
+
 from kugelpos.devstack.testing import assert_error, assert_ok, new_tenant_id, register_tenant_admin
 
 
@@ -15,7 +17,11 @@ async def test_create_tenant_sets_up_master_data_and_is_409_when_repeated(env) -
     assert results["master-data"] == "ok"
     # Services the stack does not run are reported, not silently ignored.
     assert all(status in {"ok", "skipped"} for status in results.values())
-    assert await env.mongo[f"db_master_data_{tenant_id}"].list_collection_names()
+    master_data = AsyncMongoClient(env.stack.mongo_uri_for("master-data"))
+    try:
+        assert await master_data[f"db_master_data_{tenant_id}"].list_collection_names()
+    finally:
+        await master_data.close()
     again = await env.http.post("/api/v1/tenants", headers=env.user(tenant_id), json=body)
     assert_error(again, 409, "407002")
 

@@ -1,10 +1,18 @@
-"""The response envelope of every endpoint: seven keys, always present."""
+"""The response envelope of every endpoint: seven keys, always present.
+
+Error bodies carry one more key, `user_error`: the same `{code, message}` as `userError`,
+because v1 services serialised their error envelope without aliases and v1 clients read the
+snake_case key. Success bodies have exactly the seven keys (v1 sent `userError` there).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# The error key v1 clients read (see the module docstring).
+V1_USER_ERROR_KEY = "user_error"
 
 
 class UserError(BaseModel):
@@ -50,11 +58,14 @@ def ok[T](
 def error_body(
     *, code: str, message: str, user_message: str, operation: str | None
 ) -> dict[str, Any]:
+    user_error = {"code": code, "message": user_message}
     return {
         "success": False,
         "code": code,
         "message": message,
-        "userError": {"code": code, "message": user_message},
+        "userError": user_error,
+        # v1 compatibility: the key v1 clients read (see the module docstring).
+        V1_USER_ERROR_KEY: dict(user_error),
         "data": None,
         "metadata": None,
         "operation": operation,

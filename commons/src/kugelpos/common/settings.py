@@ -38,6 +38,9 @@ class CommonSettings(BaseSettings):
     secret_key: str = "test-secret-key-for-development-only"
     algorithm: str = "HS256"
     pubsub_notify_api_key: str = "test-api-key-for-development-only"
+    # Dapr's app API token (APP_API_TOKEN, the same value the sidecar is given): subscriber
+    # routes refuse a delivery without it. Required outside development.
+    app_api_token: str | None = None
 
     mongodb_uri: str = "mongodb://localhost:27017/?replicaSet=rs0"
     db_name_prefix: str = "db_common"
@@ -88,6 +91,12 @@ class CommonSettings(BaseSettings):
                     f"{name.upper()} must be set to a strong value (32+ characters) "
                     f"unless ENVIRONMENT={DEVELOPMENT}"
                 )
+        token = (self.app_api_token or "").strip()
+        if token in KNOWN_DEFAULT_SECRETS or len(token) < 32:
+            raise InsecureSettingsError(
+                "APP_API_TOKEN must be set to a strong value (32+ characters), the same the "
+                f"Dapr sidecar is given, unless ENVIRONMENT={DEVELOPMENT}"
+            )
         return self
 
     def base_url(self, service: str) -> str:

@@ -10,43 +10,37 @@ re-raised unchanged, so the transaction's own retry sees it.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
-WRITE_CONFLICT_CODE = 112
+from .mongo import conflict_backoff
+from .mongo import is_write_conflict as _is_conflict
+
 ATTEMPTS = 6
-BACKOFF_BASE_SECONDS = 0.005
-BACKOFF_MAX_SECONDS = 0.25
-# What mongoeco says instead of a WriteConflict code (lower case).
-_CONFLICT_MESSAGES = (
-    "write conflict",
-    "active transaction bound to another session",  # SQLite engine busy with a transaction
-)
+# The SQLite engine refuses another session's command while a transaction holds it (the
+# launcher's server gate makes them wait instead; this covers an ungated server).
+_ENGINE_BUSY = "active transaction bound to another session"
 
 
 def is_write_conflict(exc: BaseException | None) -> bool:
-    """MongoDB's WriteConflict or mongoeco's unlabelled equivalents, also when wrapped
-    (`__cause__`, e.g. a repository's DatabaseError)."""
+    """`Mongo`'s write conflicts (MongoDB's WriteConflict, mongoeco's unlabelled one, also
+    wrapped), and a mongoeco SQLite engine busy with another session's transaction."""
+    if _is_conflict(exc):
+        return True
     for _ in range(5):
         if exc is None:
             return False
-        if isinstance(exc, PyMongoError):
-            if isinstance(exc, OperationFailure) and exc.code == WRITE_CONFLICT_CODE:
-                return True
-            text = str(exc).lower()
-            if any(message in text for message in _CONFLICT_MESSAGES):
-                return True
+        if isinstance(exc, PyMongoError) and _ENGINE_BUSY in str(exc).lower():
+            return True
         exc = exc.__cause__
     return False
 
 
 def backoff(attempt: int) -> float:
-    """Full jitter in [0, base * 2^attempt], capped."""
-    ceiling = min(BACKOFF_BASE_SECONDS * 2**attempt, BACKOFF_MAX_SECONDS)
-    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+    """Full jitter, capped (the same as `Mongo.in_transaction`'s)."""
+    return conflict_backoff(attempt)
 
 
 def in_transaction(session: AsyncClientSession | None) -> bool:

@@ -3,21 +3,54 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import re
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import structlog
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure, PyMongoError
 
 from ..errors import BadRequestError, ErrorCode
 from ..settings import CommonSettings
+
+log = structlog.get_logger(__name__)
 
 # Tenant ids end up in database names: keep them to a safe alphabet and refuse reserved words.
 TENANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 RESERVED_TENANT_IDS = frozenset({"commons", "admin", "local", "config"})
 PING_TIMEOUT_SECONDS = 5.0
+# MongoDB's WriteConflict; mongoeco raises the same condition without a code or label.
+WRITE_CONFLICT_CODE = 112
+CONFLICT_ATTEMPTS = 8
+CONFLICT_BACKOFF_BASE_SECONDS = 0.005
+CONFLICT_BACKOFF_MAX_SECONDS = 0.25
+_JITTER = random.SystemRandom()
+
+
+def is_write_conflict(exc: BaseException | None) -> bool:
+    """A conflict another attempt would absorb: MongoDB's WriteConflict or mongoeco's
+    unlabelled "Write conflict" failure, also when a repository wrapped it (`__cause__`)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, PyMongoError):
+            if isinstance(exc, OperationFailure) and exc.code == WRITE_CONFLICT_CODE:
+                return True
+            if "write conflict" in str(exc).lower():
+                return True
+        exc, seen = exc.__cause__, seen + 1
+    return False
+
+
+def conflict_backoff(attempt: int) -> float:
+    """Full jitter: uniform in [0, base * 2^attempt], capped; spreads writers that collided."""
+    ceiling = min(CONFLICT_BACKOFF_BASE_SECONDS * 2**attempt, CONFLICT_BACKOFF_MAX_SECONDS)
+    return _JITTER.uniform(0, ceiling)
 
 
 def validate_tenant_id(tenant_id: str) -> str:
@@ -36,6 +69,9 @@ class Mongo:
         self.prefix = prefix or settings.db_name_prefix
         self._settings = settings
         self._client: AsyncMongoClient | None = None
+        self._lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def client(self) -> AsyncMongoClient:
@@ -76,19 +112,46 @@ class Mongo:
         async with self.client.start_session() as session:
             yield session
 
-    async def in_transaction[R](self, work: Callable[[AsyncClientSession], Awaitable[R]]) -> R:
-        """Run `work(session)` in one multi-document transaction, retried on transient errors.
+    async def in_transaction[R](
+        self,
+        work: Callable[[AsyncClientSession], Awaitable[R]],
+        *,
+        attempts: int = CONFLICT_ATTEMPTS,
+    ) -> R:
+        """Run `work(session)` in one multi-document transaction; a write conflict runs it again.
+
+        PyMongo's `with_transaction` already retries errors labelled transient; a conflict the
+        server reports without the label (mongoeco, or a label lost at commit) is retried here,
+        up to `attempts` times with jittered backoff. `work` must therefore be repeatable:
+        everything it writes goes through `session`, so a failed attempt leaves nothing behind.
+        A commit whose outcome is unknown (connection lost) is not retried here: the caller
+        resolves it by looking (e.g. a unique key that the first attempt would have written).
 
         A failed transaction's server session is discarded instead of going back to the pool:
         the local mongoeco server keeps a session whose commit failed in a broken state, and
         every later transaction on it would fail too (MongoDB is unaffected either way).
         """
-        async with self.client.start_session() as session:
-            try:
-                return await session.with_transaction(work)
-            except BaseException:
-                discard_server_session(session)
-                raise
+        for attempt in range(attempts):
+            # First attempts run side by side; a writer that lost a conflict retries in this
+            # process's single lane, so retries cannot keep colliding with one another.
+            lane = self._retry_lane() if attempt else contextlib.nullcontext()
+            async with lane, self.client.start_session() as session:
+                try:
+                    return await session.with_transaction(work)
+                except BaseException as exc:
+                    discard_server_session(session)
+                    if attempt + 1 >= attempts or not is_write_conflict(exc):
+                        raise
+                    log.info("transaction_conflict_retried", attempt=attempt + 1)
+            await asyncio.sleep(conflict_backoff(attempt))
+        raise AssertionError("unreachable")  # the loop either returns or raises
+
+    def _retry_lane(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lane = self._lanes.get(loop)
+        if lane is None:
+            lane = self._lanes[loop] = asyncio.Lock()
+        return lane
 
 
 def discard_server_session(session: AsyncClientSession) -> None:

@@ -2,20 +2,23 @@
 it, and the `tranlog_status` subscription that records consumers' acknowledgements.
 
 Created with the app (so its subscriptions can be routed) and brought to life in the lifespan:
-`create_app(..., routers=[..., events.subscriptions.router()], on_startup=[events.start],
-on_shutdown=[events.stop])`. A service adds its own subscriptions to `subscriptions`.
+`create_app(..., routers=[..., events.subscriptions.router()], extra_checks=events.health_checks,
+on_startup=[events.start], on_shutdown=[events.stop])`. A service adds its own subscriptions
+to `subscriptions`. `health_checks` gives `/health` the `background_jobs` check v1 monitoring
+reads, so every service that publishes through this class reports its relay the same way.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..observability.health import HealthCheck
 from ..web.app import Infrastructure
 from .acks import ACK_TOPIC, acknowledgement_handler
 from .config import OutboxSettings
-from .outbox import Outbox
+from .outbox import Outbox, RelayStatus
 from .relay import OutboxRelay, relay_from_settings
 from .subscriptions import CloudEvent, DaprSubscriptions, Outcome
 
@@ -51,6 +54,33 @@ class OutboxEvents:
     async def stop(self, infra: Infrastructure) -> None:
         if self.relay is not None:
             await self.relay.stop()
+
+    # ---- /health -----------------------------------------------------------------------------
+
+    BACKGROUND_JOBS_CHECK = "background_jobs"
+    _UNPUBLISHED = {
+        "relay_status": {"$in": [RelayStatus.PENDING.value, RelayStatus.PUBLISHING.value]}
+    }
+
+    def health_checks(self, infra: Infrastructure) -> dict[str, HealthCheck]:
+        """`background_jobs`: healthy while the relay (which also republishes what consumers
+        have not acknowledged) runs; its backlog and last round in `details`. It only reads:
+        unlike v1's, no health check publishes anything into a business topic."""
+        return {self.BACKGROUND_JOBS_CHECK: self._background_jobs}
+
+    async def _background_jobs(self) -> dict[str, Any]:
+        relay, outbox = self.relay, self.outbox
+        if relay is None or outbox is None or not relay.running:
+            raise RuntimeError("outbox relay is not running")
+        backlog = await outbox.collection.count_documents(self._UNPUBLISHED)
+        return {
+            "jobs": ["outbox_relay"],
+            "running": True,
+            "owner": relay.owner,
+            "backlog": backlog,
+            "last_run": relay.last_run_at.isoformat() if relay.last_run_at else None,
+            "last_error": relay.last_error,
+        }
 
 
 def outbox_of(infra: Infrastructure) -> Outbox:

@@ -80,6 +80,10 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.rounds = 0
+        # Read-only status for `/health` (background_jobs): when a round last finished, and
+        # the error of the last round if it failed.
+        self.last_run_at: datetime | None = None
+        self.last_error: str | None = None
         outbox.on_added(self.wake)
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -118,13 +122,17 @@ class OutboxRelay:
             delay = self.poll_interval
             try:
                 published = await self.run_once()
+                self.last_error = None
                 delay = 0.0 if published >= self.batch_size else await self.next_due_in()
             except PyMongoError as exc:
+                self.last_error = type(exc).__name__
                 log.warning("outbox_relay_db_error", error=type(exc).__name__)
                 delay = _ERROR_PAUSE_SECONDS
             except Exception as exc:  # the relay must survive anything and keep going
+                self.last_error = type(exc).__name__
                 log.error("outbox_relay_error", error=type(exc).__name__, exc_info=exc)
                 delay = _ERROR_PAUSE_SECONDS
+            self.last_run_at = utcnow()
             delay = min(delay, self.poll_interval)
             if delay <= 0:
                 await asyncio.sleep(0)  # more is due: let requests in between rounds

@@ -10,11 +10,17 @@ topic that unwraps the CloudEvents 1.0 envelope and answers Dapr's status JSON.
 
 A handler returns SUCCESS (or None), RETRY (redeliver later) or DROP (never redeliver, e.g.
 malformed); an exception is logged and answered with RETRY.
+
+Only the sidecar may call the topic routes: with an app API token configured (the app's
+`APP_API_TOKEN` setting, or `app_api_token=` here), a request without the same
+`dapr-api-token` header gets 401 and its handler never runs. daprd and the local sidecar send
+the header on every call when they are given the same APP_API_TOKEN.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,7 +31,11 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from ..errors import AuthenticationError
+
 log = structlog.get_logger(__name__)
+
+APP_API_TOKEN_HEADER = "dapr-api-token"
 
 
 class Outcome(StrEnum):
@@ -78,10 +88,38 @@ class _Entry:
     dead_letter_topic: str | None
 
 
+def configured_app_token(request: Request) -> str | None:
+    """The app's APP_API_TOKEN, from the settings `create_app` put on the app."""
+    infra = getattr(request.app.state, "infra", None)
+    settings = getattr(infra, "settings", None)
+    return getattr(settings, "app_api_token", None) or None
+
+
+def require_sidecar(request: Request, expected: str | None) -> None:
+    """Refuse (401) a caller without the app API token; compared in constant time.
+
+    Without a configured token (development only: settings refuse that elsewhere) every
+    caller is accepted, as daprd does for an app without APP_API_TOKEN."""
+    if expected is None:
+        return
+    given = request.headers.get(APP_API_TOKEN_HEADER, "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        log.warning("subscription_unauthenticated", path=request.url.path)
+        raise AuthenticationError("Only the Dapr sidecar may call this route")
+
+
 class DaprSubscriptions:
-    def __init__(self, *, pubsub: str = "pubsub", route_prefix: str = "/events") -> None:
+    def __init__(
+        self,
+        *,
+        pubsub: str = "pubsub",
+        route_prefix: str = "/events",
+        app_api_token: str | None = None,
+    ) -> None:
         self.pubsub = pubsub
         self.route_prefix = route_prefix.rstrip("/")
+        # None: use the app's configured token (see `configured_app_token`).
+        self.app_api_token = app_api_token
         self._entries: list[_Entry] = []
 
     def subscribe(
@@ -139,9 +177,9 @@ class DaprSubscriptions:
             )
         return router
 
-    @staticmethod
-    def _endpoint(entry: _Entry) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def _endpoint(self, entry: _Entry) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def receive(request: Request) -> JSONResponse:
+            require_sidecar(request, self.app_api_token or configured_app_token(request))
             try:
                 body = json.loads(await request.body() or b"null")
             except ValueError:

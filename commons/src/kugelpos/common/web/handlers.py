@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..envelope import error_body
 from ..errors import AppError, ErrorCode
 from ..messages import language_from_header, user_message
+from ..money import AMOUNT_PRECISION
 
 log = structlog.get_logger(__name__)
 
@@ -75,8 +76,25 @@ def _describe(errors: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def _only_amount_precision(errors: list[dict]) -> bool:
+    """A well-formed request whose only fault is an amount finer than the currency (`1.5`
+    yen): a 400, like the services' own amount rules, not the 422 of a malformed body."""
+    return bool(errors) and all(e.get("type") == AMOUNT_PRECISION for e in errors)
+
+
+def _amount_precision_response(request: Request, errors: list[dict]) -> JSONResponse:
+    return envelope_response(
+        request,
+        status=400,
+        code=ErrorCode.INVALID_INPUT,
+        message=f"Invalid amount: {_describe(errors)}",
+    )
+
+
 async def request_validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = list(exc.errors())
+    if _only_amount_precision(errors):
+        return _amount_precision_response(request, errors)
     missing = errors and all(e.get("type") == "missing" for e in errors)
     code = ErrorCode.REQUIRED_FIELD_MISSING if missing else ErrorCode.INVALID_INPUT
     return envelope_response(
@@ -85,11 +103,14 @@ async def request_validation_handler(request: Request, exc: RequestValidationErr
 
 
 async def model_validation_handler(request: Request, exc: ValidationError) -> JSONResponse:
+    errors = list(exc.errors())
+    if _only_amount_precision(errors):
+        return _amount_precision_response(request, errors)
     return envelope_response(
         request,
         status=422,
         code=ErrorCode.INVALID_INPUT,
-        message=f"Validation error: {_describe(list(exc.errors()))}",
+        message=f"Validation error: {_describe(errors)}",
     )
 
 

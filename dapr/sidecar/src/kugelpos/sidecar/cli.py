@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
         "--concurrency", type=int, default=10, help="deliveries in flight per topic and app"
     )
     p.add_argument("--log-level", default=env("SIDECAR_LOG_LEVEL", "info"))
+    # As daprd: the token comes from the APP_API_TOKEN environment variable (not argv, where
+    # any local user could read it).
     return p
 
 
@@ -89,6 +91,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         invoke_timeout=args.invoke_timeout,
         concurrency=max(args.concurrency, 1),
         log_level=args.log_level,
+        app_api_token=os.environ.get("APP_API_TOKEN") or None,
     )
 
 

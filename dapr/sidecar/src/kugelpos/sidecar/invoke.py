@@ -22,6 +22,8 @@ _NOT_FORWARDED = frozenset(
         "upgrade",
         "host",
         "content-length",
+        # The caller's token for its own sidecar is not the app's token: never passed on.
+        "dapr-api-token",
     }
 )
 # httpx hands back the decoded body, so the encoding headers of the original no longer apply.

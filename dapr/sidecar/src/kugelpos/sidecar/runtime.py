@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 
 from kugelpos.sidecar.components import Components, load_components
 from kugelpos.sidecar.discovery import SubscriptionRegistry
-from kugelpos.sidecar.settings import Settings
+from kugelpos.sidecar.settings import APP_API_TOKEN_HEADER, Settings
 from kugelpos.sidecar.state_store import StateStore
 
 
@@ -25,8 +25,10 @@ class Runtime:
         components = load_components(settings.components_path)
         # One Redis for every component: --redis-url overrides each component's redisHost.
         redis = Redis.from_url(settings.redis_url, health_check_interval=30)
+        token = settings.app_api_token
         http = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            headers={APP_API_TOKEN_HEADER: token} if token else None,
         )
         stores = {
             name: StateStore(redis, component)

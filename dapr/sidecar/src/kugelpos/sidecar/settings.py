@@ -1,7 +1,9 @@
 """Runtime settings of the sidecar, filled from the command line."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+APP_API_TOKEN_HEADER = "dapr-api-token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,9 @@ class Settings:
     # Deliveries in flight per (app, topic); Dapr's redis component defaults to 10 as well.
     concurrency: int = 10
     log_level: str = "info"
+    # Dapr's app API token: sent as `dapr-api-token` on every call to an app (deliveries,
+    # /dapr/subscribe, invocations), so apps can refuse callers that are not their sidecar.
+    app_api_token: str | None = field(default=None, repr=False)
 
     def app(self, app_id: str) -> AppTarget | None:
         return next((a for a in self.apps if a.app_id == app_id), None)

@@ -237,6 +237,24 @@ def terminate(process: ManagedProcess, grace_seconds: float = 5.0) -> bool:
     return signalled
 
 
+def kill(process: ManagedProcess, wait_seconds: float = 5.0) -> bool:
+    """SIGKILL the process group at once, as a crash would: no shutdown hook runs. Returns
+    True if signalled; refuses a pid that no longer belongs to the recorded process."""
+    exited = process.popen is not None and process.popen.poll() is not None
+    if exited or not is_alive(process.record):
+        signalled = False
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.record.pid, signal.SIGKILL)
+        _wait_gone(process, time.monotonic() + wait_seconds)
+        signalled = True
+    if process.popen is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.popen.wait(timeout=wait_seconds)
+    process.pid_path.unlink(missing_ok=True)
+    return signalled
+
+
 def tail(path: Path, lines: int = 40) -> str:
     """The last lines of a log file, for error messages."""
     try:

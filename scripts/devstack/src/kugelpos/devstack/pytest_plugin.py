@@ -3,9 +3,9 @@
 Session fixtures:
 - `redis_url`: a Redis of its own (the sidecar's conformance tests flush and reconfigure it,
   so it never shares a server with the services).
-- `mongo_uri`: the session stack's MongoDB; starting it does not start anything else.
+- `mongo_uri`: a MongoDB wire server of its own for tests of commons (not a service's).
 - `stack`: the session stack with every registered service, started once and shared by every
-  test file that asks for it; its MongoDB is the one `mongo_uri` gives.
+  test file that asks for it; each service has its own MongoDB (`stack.mongo_uri_for(name)`).
 - `stack_factory`: private stacks for the rare test that needs different settings.
 - `devstack_extra_env`: override in a conftest to pass settings to the session's services.
 
@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from kugelpos.devstack import processes
-from kugelpos.devstack.stack import INFRA_ORDER, MONGO, REDIS, SIDECAR, SIDECAR_MODULE, Stack
+from kugelpos.devstack.stack import MONGO, REDIS, SIDECAR, SIDECAR_MODULE, Stack, is_infra
 
 _HOLDER = pytest.StashKey["_SessionStacks"]()
 
@@ -58,6 +58,7 @@ class _SessionStacks:
         self.base_dir = base_dir
         self._main: Stack | None = None
         self._redis: Stack | None = None
+        self._mongo: Stack | None = None
         self._extra: list[Stack] = []
         self._main_env: dict[str, str] | None = None
         self.notes: list[str] = []
@@ -103,13 +104,20 @@ class _SessionStacks:
             self._redis.start([REDIS])
         return self._redis
 
+    def mongo_only(self) -> Stack:
+        if self._mongo is None:
+            self._mongo = self._new("mongo", services=(), include_sidecar=False)
+            if not self._mongo.external_mongo:
+                self._mongo.start([MONGO])
+        return self._mongo
+
     def private(self, **options: Any) -> Stack:
         stack = self._new(f"private-{len(self._extra) + 1}", **options)
         self._extra.append(stack)
         return stack.start()
 
     def stop_all(self) -> None:
-        for stack in [*self._extra, self._main, self._redis]:
+        for stack in [*self._extra, self._main, self._redis, self._mongo]:
             if stack is not None:
                 stack.stop()
 
@@ -141,10 +149,7 @@ def redis_url(devstack_sessions: _SessionStacks) -> str:
 
 @pytest.fixture(scope="session")
 def mongo_uri(devstack_sessions: _SessionStacks) -> str:
-    stack = devstack_sessions.main_stack()
-    if not stack.external_mongo:
-        stack.start([MONGO])
-    return stack.mongo_uri
+    return devstack_sessions.mongo_only().mongo_uri
 
 
 @pytest.fixture(scope="session")
@@ -167,7 +172,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if main is not None:
             lines = item.config.getoption("--devstack-log-lines")
             for name in main.component_names:
-                if name in INFRA_ORDER and name != SIDECAR:
+                if is_infra(name) and name != SIDECAR:
                     continue
                 log = main.log_path(name)
                 if log.exists():

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MONGO_PORT_BASE = 27100
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -22,6 +24,11 @@ class ServiceSpec:
     @property
     def dapr_app_id(self) -> str:
         return self.app_id or self.name
+
+    @property
+    def mongo_port(self) -> int:
+        """`make run` port of the service's own MongoDB wire server: 27100 + (port - 8000)."""
+        return MONGO_PORT_BASE + self.port - 8000
 
     @property
     def env_suffix(self) -> str:

@@ -28,9 +28,25 @@ from kugelpos.devstack.services import SERVICES, ServiceSpec
 MongoEngine = Literal["memory", "sqlite"]
 
 REDIS = "redis"
-MONGO = "mongo"
+MONGO = "mongo"  # the one wire server of a stack without services (commons tests)
 SIDECAR = "sidecar"
 INFRA_ORDER = (REDIS, MONGO, SIDECAR)
+# One wire server per service (mongoeco fails a transaction when any other write reached the
+# same server meanwhile, so services must not share one): component `mongo-<service>`.
+MONGO_OF = "mongo-"
+
+
+def mongo_component(service: str) -> str:
+    return f"{MONGO_OF}{service}"
+
+
+def is_mongo(name: str) -> bool:
+    return name == MONGO or name.startswith(MONGO_OF)
+
+
+def is_infra(name: str) -> bool:
+    return name in INFRA_ORDER or is_mongo(name)
+
 
 # Fixed ports for `make run`; chosen off the usual 6379/27017 so a system Redis or MongoDB on
 # the laptop does not collide with the stack.
@@ -90,14 +106,14 @@ class Stack:
             if missing:
                 raise ValueError(f"no port given for {', '.join(missing)}")
             self._ports = {name: int(self.ports[name]) for name in names}
-        if self.external_mongo:
-            self._ports.pop(MONGO, None)
         if self.persistent:
             self.secret_key = keys.stored_secret(self.base_dir / "secret")
             self.pubsub_key = keys.stored_secret(self.base_dir / "pubsub_notify_key")
+            self.app_token = keys.stored_secret(self.base_dir / "app_api_token")
         else:
             self.secret_key = keys.new_secret()
             self.pubsub_key = keys.new_secret()
+            self.app_token = keys.new_secret()
         self._running: dict[str, processes.ManagedProcess] = {}
 
     @classmethod
@@ -111,7 +127,9 @@ class Stack:
         """What `make run` starts: fixed ports, SQLite, persistent Redis and secrets."""
         return cls(
             base_dir,
-            ports=DEV_PORTS | {spec.name: spec.port for spec in services},
+            ports=DEV_PORTS
+            | {spec.name: spec.port for spec in services}
+            | {mongo_component(spec.name): spec.mongo_port for spec in services},
             mongo_engine="sqlite",
             services=services,
             include_sidecar=include_sidecar,
@@ -126,11 +144,18 @@ class Stack:
         return bool(self.mongodb_uri)
 
     @property
+    def mongo_names(self) -> list[str]:
+        """The wire servers this stack runs: one per service, or one for a stack without."""
+        if not self.include_mongo or self.external_mongo:
+            return []
+        if not self.services:
+            return [MONGO]
+        return [mongo_component(spec.name) for spec in self.services]
+
+    @property
     def component_names(self) -> list[str]:
         """Start order; stop goes in reverse."""
-        names = [REDIS]
-        if self.include_mongo:
-            names.append(MONGO)
+        names = [REDIS, *self.mongo_names]
         if self.include_sidecar:
             names.append(SIDECAR)
         names += [spec.name for spec in self.services]
@@ -145,11 +170,28 @@ class Stack:
 
     @property
     def mongo_uri(self) -> str:
+        """The MongoDB of a stack without services (or the external one)."""
         if self.mongodb_uri:
             return self.mongodb_uri
         if MONGO not in self._ports:
+            raise StackError(
+                "this stack runs one MongoDB per service: use mongo_uri_for(service)"
+                if self.include_mongo
+                else "this stack has no MongoDB (include_mongo=False)"
+            )
+        return self._wire_uri(MONGO)
+
+    def mongo_uri_for(self, service: str) -> str:
+        """The MongoDB a service uses: its own wire server, or the external MONGODB_URI."""
+        if self.mongodb_uri:
+            return self.mongodb_uri
+        name = mongo_component(self._spec(service).name)
+        if name not in self._ports:
             raise StackError("this stack has no MongoDB (include_mongo=False)")
-        return f"mongodb://127.0.0.1:{self._ports[MONGO]}/?directConnection=true"
+        return self._wire_uri(name)
+
+    def _wire_uri(self, name: str) -> str:
+        return f"mongodb://127.0.0.1:{self._ports[name]}/?directConnection=true"
 
     @property
     def sidecar_url(self) -> str:
@@ -167,8 +209,8 @@ class Stack:
         """The URL or URI a person would use to reach a component."""
         if name == REDIS:
             return self.redis_url
-        if name == MONGO:
-            return self.mongo_uri
+        if is_mongo(name):
+            return self._wire_uri(name)
         if name == SIDECAR:
             return self.sidecar_url
         return self.url(name)
@@ -197,7 +239,9 @@ class Stack:
             LOG_LEVEL="INFO",
             SECRET_KEY=self.secret_key,
             PUBSUB_NOTIFY_API_KEY=self.pubsub_key,
-            MONGODB_URI=self.mongo_uri,
+            # Subscriber routes accept only callers presenting it: the sidecar (below).
+            APP_API_TOKEN=self.app_token,
+            MONGODB_URI=self.mongo_uri_for(spec.name),
             REDIS_URL=self.redis_url,
             DAPR_HTTP_ENDPOINT=self.sidecar_url,
             DAPR_HTTP_PORT=str(self._ports.get(SIDECAR, 3500)),
@@ -220,12 +264,13 @@ class Stack:
             data_dir.mkdir(parents=True, exist_ok=True)
             argv = server_argv(server_binary(), port, data_dir, persistent=self.persistent)
             return _Plan(name, tuple(argv), self._infra_env(), health.redis_probe(self.redis_url))
-        if name == MONGO:
+        if is_mongo(name):
             argv = [sys.executable, "-m", "kugelpos.devstack.mongo", "--port", str(port)]
             argv += ["--engine", self.mongo_engine]
             if self.mongo_engine == "sqlite":
-                argv += ["--path", str(self.base_dir / "mongo.sqlite3")]
-            return _Plan(name, tuple(argv), self._infra_env(), health.mongo_probe(self.mongo_uri))
+                argv += ["--path", str(self.base_dir / "mongo" / f"{name}.sqlite3")]
+            probe = health.mongo_probe(self._wire_uri(name))
+            return _Plan(name, tuple(argv), self._infra_env(), probe)
         if name == SIDECAR:
             if importlib.util.find_spec(f"{SIDECAR_MODULE}.__main__") is None:
                 raise StackError(
@@ -239,7 +284,8 @@ class Stack:
             for spec in self.services:
                 argv += ["--app", f"{spec.dapr_app_id}=http://127.0.0.1:{self._ports[spec.name]}"]
             probe = health.http_probe(f"{self.sidecar_url}/v1.0/healthz", 204)
-            return _Plan(name, tuple(argv), self._infra_env(), probe)
+            env = self._infra_env() | {"APP_API_TOKEN": self.app_token}
+            return _Plan(name, tuple(argv), env, probe)
         spec = self._spec(name)
         argv = [sys.executable, "-m", "uvicorn", spec.asgi, "--host", "127.0.0.1"]
         argv += ["--port", str(port)]
@@ -264,19 +310,22 @@ class Stack:
         if unknown:
             raise KeyError(f"not components of this stack: {', '.join(sorted(unknown))}")
         todo = [n for n in self.component_names if n in wanted and not self.running(n)]
-        if self.external_mongo and MONGO in todo:
-            todo.remove(MONGO)
         if self._fixed_ports:
             ensure_free({name: self._ports[name] for name in todo})
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        needs_mongo = MONGO in wanted or any(n not in INFRA_ORDER for n in todo)
+        needs_mongo = any(not is_infra(n) for n in todo)
         try:
             if self.external_mongo and needs_mongo:
                 # Nothing to start, but fail early and clearly if the URI does not answer.
                 self._wait("mongo (MONGODB_URI)", health.mongo_probe(self.mongo_uri), None)
-            for name in (n for n in todo if n in INFRA_ORDER):
+            # The wire servers together (they are independent), then Redis, then the sidecar.
+            infra = [n for n in todo if is_infra(n)]
+            wire = [self._launch(self._plan(n)) for n in infra if is_mongo(n)]
+            for name, probe in wire:
+                self._wait(name, probe, self._running[name])
+            for name in (n for n in infra if not is_mongo(n)):
                 self.start_component(name)
-            launched = [self._launch(self._plan(n)) for n in todo if n not in INFRA_ORDER]
+            launched = [self._launch(self._plan(n)) for n in todo if not is_infra(n)]
             for name, probe in launched:
                 self._wait(name, probe, self._running[name])
         except BaseException:
@@ -289,7 +338,7 @@ class Stack:
         """(Re)start one component on its port and wait until it is ready."""
         if self.running(name):
             return
-        if name == MONGO and self.external_mongo:
+        if is_mongo(name) and self.external_mongo:
             raise StackError("MongoDB is external (MONGODB_URI); nothing to start")
         _, probe = self._launch(self._plan(name))
         self._wait(name, probe, self._running[name])
@@ -303,6 +352,13 @@ class Stack:
                 return
             process = processes.ManagedProcess(record, self.log_path(name), self.pid_path(name))
         processes.terminate(process, self.stop_grace)
+
+    def kill_component(self, name: str) -> bool:
+        """SIGKILL one component (fault tests): no graceful shutdown, as in a crash."""
+        process = self._running.pop(name, None)
+        if process is None:
+            return False
+        return processes.kill(process)
 
     def stop(self) -> list[str]:
         """Stop everything this stack started, newest first, including what pid files name.
@@ -356,7 +412,9 @@ class Stack:
             "base_dir": str(self.base_dir),
             "ports": {n: self._ports[n] for n in self.component_names if n in self._ports},
             "redis_url": self.redis_url,
-            "mongo_uri": self.mongo_uri if self.include_mongo or self.external_mongo else None,
+            "mongo_uris": {spec.name: self.mongo_uri_for(spec.name) for spec in self.services}
+            if self.include_mongo or self.external_mongo
+            else {},
             "sidecar_url": self.sidecar_url if self.include_sidecar else None,
             "services": {spec.name: self.url(spec.name) for spec in self.services},
             "urls": {name: self.address(name) for name in self.component_names},
@@ -389,6 +447,8 @@ class ComponentStatus:
 
 def _stop_rank(name: str) -> int:
     # Services first, then the sidecar, MongoDB and Redis, mirroring the start order.
+    if is_mongo(name):
+        return INFRA_ORDER.index(MONGO)
     return INFRA_ORDER.index(name) if name in INFRA_ORDER else len(INFRA_ORDER)
 
 

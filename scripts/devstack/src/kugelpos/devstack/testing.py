@@ -27,10 +27,12 @@ def assert_ok(response: httpx.Response, status: int = 200) -> dict:
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
-    """An error envelope: six-digit string code repeated in userError; returns its body."""
+    """An error envelope: six-digit string code repeated in userError (and, for v1 clients,
+    in user_error); returns its body."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == ENVELOPE_KEYS, body
+    assert set(body) == ENVELOPE_KEYS | {"user_error"}, body
+    assert body["user_error"] == body["userError"], body
     assert body["success"] is False and body["data"] is None
     assert re.fullmatch(r"\d{6}", body["code"]), body["code"]
     assert body["userError"]["code"] == body["code"]

@@ -39,18 +39,15 @@ def terminal_cache(settings: CartSettings):
     return factory
 
 
-def health_checks(settings: CartSettings):
+def health_checks(settings: CartSettings, events: CartEvents):
+    """`dapr_cartstore` (a read of the cart store) and, from the event machinery,
+    `background_jobs` (the relay), the checks v1 dashboards read."""
+
     def checks(infra: Infrastructure) -> dict[str, HealthCheck]:
         async def cartstore() -> None:
             await infra.dapr.get_state(settings.cart_store, HEALTH_PROBE_KEY)
 
-        async def outbox_relay() -> dict:
-            relay = infra.extras.get("relay")
-            if relay is None or not relay.running:
-                raise RuntimeError("outbox relay is not running")
-            return {"owner": relay.owner}
-
-        return {"dapr_cartstore": cartstore, "outbox_relay": outbox_relay}
+        return {"dapr_cartstore": cartstore, **events.health_checks(infra)}
 
     return checks
 
@@ -72,7 +69,7 @@ def build_app() -> FastAPI:
         ],
         welcome=WELCOME,
         api_key_resolver=terminal_cache(settings),
-        extra_checks=health_checks(settings),
+        extra_checks=health_checks(settings, events),
         on_startup=[events.start],
         on_shutdown=[events.stop],
     )

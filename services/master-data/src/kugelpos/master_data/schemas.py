@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 
+from kugelpos.common.money import exact_number
 from kugelpos.common.schemas import ApiModel
 
 MAX_AMOUNT = Decimal("999999999999")  # 10^12 - 1 currency units
@@ -33,18 +34,18 @@ MAX_DECIMALS = 6
 
 
 def _exact(value: Decimal) -> Decimal:
-    """At most 6 decimals and 15 significant digits, so it is stored exactly (documents.py)."""
-    _sign, digits, exponent = value.normalize().as_tuple()
-    if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
-        raise ValueError(f"at most {MAX_DECIMALS} decimal places")
+    """At most 15 significant digits, so it is stored exactly (documents.py); the 6 decimals
+    are checked before, by `exact_number` (more is a 400)."""
+    _sign, digits, _exponent = value.normalize().as_tuple()
     if len(digits) > MAX_SIGNIFICANT_DIGITS:
         raise ValueError(f"at most {MAX_SIGNIFICANT_DIGITS} significant digits")
     return value
 
 
-# Non-negative amount (prices, costs, limits).
+# Non-negative amount (prices, costs, limits): any JSON number, `120.0` as well as `120`.
 Money = Annotated[
     Decimal,
+    exact_number(MAX_DECIMALS),
     Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False),
     AfterValidator(_exact),
     JsonNumber,

@@ -39,6 +39,8 @@ def build_app() -> FastAPI:
         ],
         welcome=WELCOME,
         api_key_resolver=api_key_resolver,
+        # `background_jobs` (the outbox relay), as v1 dashboards read it.
+        extra_checks=events.health_checks,
         on_startup=[events.start],
         on_shutdown=[events.stop],
     )

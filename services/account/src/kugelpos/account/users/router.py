@@ -30,7 +30,7 @@ async def register_super_user(body: UserAccount, users: Users) -> ApiResponse[Us
     return ok(
         _out(user),
         code=201,
-        message=f"User registration successful for tenant {user.tenant_id}",
+        message="User registration successful",  # v1 text, exactly
         operation="register_super_user",
     )
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer, StrictInt, StringConstraints
+from pydantic import Field, PlainSerializer, StringConstraints
 
+from kugelpos.common.money import WholeAmount, amount_in
 from kugelpos.common.schemas import ApiModel
 
 from ..domain.models import Cart, Discount, LineItem, Payment, Person, Tax
 from ..pricing.money import ZERO
 
 Number = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
-InNumber = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=18, decimal_places=6)]
+# Prices and discount values: any JSON number (`100.0` too) with at most 6 decimals; more is
+# a 400 (commons.money).
+InNumber = amount_in(6, max_digits=18)
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Text = Annotated[str, StringConstraints(max_length=200)]
 Detail = Annotated[str, StringConstraints(max_length=4000)]
@@ -55,8 +58,9 @@ class DiscountRequest(ApiModel):
 
 class PaymentRequest(ApiModel):
     payment_code: Code
-    # Whole currency units on the wire (v1): 1.5 is a 422.
-    amount: StrictInt
+    # Whole currency units: `220` and `220.0` (as the cart answers it) are the same amount;
+    # `1.5` is a 400 (commons.money.WholeAmount).
+    amount: WholeAmount
     detail: Detail | None = None
 
 

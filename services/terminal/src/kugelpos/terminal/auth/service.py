@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from kugelpos.common.auth.principal import PrincipalKind
-from kugelpos.common.auth.tokens import TokenCodec
+from kugelpos.common.auth.tokens import TERMINAL_ISSUER, TokenCodec
 
 from ..terminals.documents import TerminalDocument
 
@@ -22,6 +22,8 @@ class TerminalTokenService:
 
     def issue(self, terminal: TerminalDocument) -> str:
         claims: dict[str, Any] = {
+            # The spec's claims table (and v1): `terminal-service`, not the default issuer.
+            "iss": TERMINAL_ISSUER,
             "sub": f"terminal:{terminal.terminal_id}",
             "token_type": PrincipalKind.TERMINAL.value,
             "tenant_id": terminal.tenant_id,
