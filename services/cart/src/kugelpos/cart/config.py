@@ -30,10 +30,6 @@ class CartSettings(OutboxSettings):
     master_cache_max_entries: int = 20_000
     # Idempotency-Key records of terminal POSTs.
 
-    # The relay wakes at once when a bill commits; this poll only drives retries and
-    # republishing. Kept slow: every poll writes, and the local mongoeco server fails any
-    # transaction (of any service) that overlaps another write.
-    outbox_poll_interval_seconds: float = 5.0
     # Who must acknowledge a tranlog before it counts as delivered.
     tranlog_consumers: str = "report,journal,stock"
     # Plugin registry (payment, sales promotion, receipt); default: the packaged file.
