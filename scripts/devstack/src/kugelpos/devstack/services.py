@@ -54,6 +54,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         db_prefix="db_master_data",
     ),
     ServiceSpec(name="cart", asgi="kugelpos.cart.main:app", port=8003, db_prefix="db_cart"),
+    ServiceSpec(name="report", asgi="kugelpos.report.main:app", port=8004, db_prefix="db_report"),
     ServiceSpec(
         name="journal", asgi="kugelpos.journal.main:app", port=8005, db_prefix="db_journal"
     ),

@@ -1,0 +1,1 @@
+"""Kugel POS Report service."""
