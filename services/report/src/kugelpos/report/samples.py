@@ -94,6 +94,7 @@ def tran(
     time: str | None = None,
 ) -> dict[str, Any]:
     tax_total = sum(t["tax_amount"] for t in taxes or [])
+    day = f"{business_date[:4]}-{business_date[4:6]}-{business_date[6:]}"
     return {
         "event_id": str(uuid.uuid4()),
         "tenant_id": tenant,
@@ -105,8 +106,7 @@ def tran(
         "business_date": business_date,
         "open_counter": open_counter,
         "business_counter": 1,
-        "generate_date_time": time
-        or f"{business_date[:4]}-{business_date[4:6]}-{business_date[6:]}T10:{no % 60:02d}:00+09:00",
+        "generate_date_time": time or f"{day}T10:{no % 60:02d}:00+09:00",
         "receipt_no": no,
         "user": {"id": "U1", "name": "Guest"},
         "staff": {"id": "S001", "name": "Taro"},
@@ -175,6 +175,7 @@ def open_close(
     **announced: Any,
 ) -> dict[str, Any]:
     day = f"{business_date[:4]}-{business_date[4:6]}-{business_date[6:]}"
+    default_at = "08:00:00" if operation == "open" else "21:00:00"
     return {
         "event_id": str(uuid.uuid4()),
         "event_type": operation,
@@ -188,7 +189,7 @@ def open_close(
         "open_counter": open_counter,
         "business_counter": 1,
         "operation": operation,
-        "generate_date_time": f"{day}T{at or ('08:00:00' if operation == 'open' else '21:00:00')}+09:00",
+        "generate_date_time": f"{day}T{at or default_at}+09:00",
         "terminal_info": {
             "terminal_id": f"{tenant}-{store}-{terminal}",
             "initial_amount": None,

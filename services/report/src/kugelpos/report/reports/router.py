@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["reports"])
 
 Scope = Annotated[str, Query(max_length=16, description="flash (flush) or daily")]
 Type = Annotated[str, Query(max_length=64, description="a registered report type")]
-Day = Annotated[str | None, Query(max_length=8, description="YYYYMMDD")]
+Day = Annotated[str | None, Query(max_length=32, description="YYYYMMDD")]
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 
 
