@@ -258,3 +258,56 @@ async def test_hourly():
     ]
     assert data["totalCount"] == 3 and data["totalNetAmount"] == 3500
     assert data["averageAmount"] == 1166.67
+
+
+async def test_texts_are_32_columns_with_the_japanese_layout():
+    from kugelpos.common.receipts import width_of
+    from kugelpos.report.texts import render
+
+    for report_type in ("sales", "category", "item", "payment", "promotion", "hourly"):
+        data = await report(worked_example(T), report_type, terminal=1)
+        request = ReportRequest(
+            tenant_id=T, store_code="S1", terminal_no=1, business_date="20261201",
+            business_date_from=None, business_date_to=None, open_counter=1,
+            business_counter=3, report_scope="daily", report_type=report_type,
+            generate_date_time="2026-12-01T21:00:00+09:00",
+        )  # fmt: skip
+        receipt, journal = render(MAKERS[report_type], request, data)
+        lines = journal.splitlines()
+        assert all(width_of(text) == 32 for text in lines), report_type
+        assert "( 日報 )" in journal and "開設回数 1" in journal and "精算通番 3" in journal
+        assert lines[-1].startswith("レシートNo.")
+        assert receipt.startswith("<PrintData>")
+    sales = await report(worked_example(T), "sales", terminal=1)
+    _, journal = render(MAKERS["sales"], request, sales)
+    for label in ("総売上", "返品", "明細値引", "小計値引", "純売上", "ドロア内現金", "過不足"):
+        assert label in journal
+
+
+def test_a_new_report_type_is_one_class_and_one_entry(tmp_path):
+    import json
+
+    module = tmp_path / "my_reports.py"
+    module.write_text(
+        "from kugelpos.report.plugins.base import ReportMaker\n"
+        "class CountReport(ReportMaker):\n"
+        "    def __init__(self, label):\n"
+        "        self.label = label\n"
+        "    async def generate_report(self, request, figures):\n"
+        "        return {'label': self.label, 'sales': figures.get('t|101|n')}\n"
+    )
+    registry = tmp_path / "plugins.json"
+    registry.write_text(
+        json.dumps(
+            {"report_makers": {"count": {"module": "my_reports", "class": "CountReport",
+                                         "args": ["<label>"]}}}
+        )
+    )  # fmt: skip
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        makers = load_makers({"label": "hello"}, registry)
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert list(makers) == ["count"] and makers["count"].label == "hello"

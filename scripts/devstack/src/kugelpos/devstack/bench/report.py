@@ -1,0 +1,213 @@
+"""Report: how fast reports answer over a big store day, how soon a sale shows in a report.
+
+- `report.latency.<n>`: a store day of n = 1,000 / 5,000 / 20,000 transactions (10 terminals,
+  sales, returns, voids, split payments, discounts over the whole day) seeded through the
+  report's own consumer `apply` (the exact path of an event, aggregates included), then
+  store-wide and terminal reports of every type, flash, from 1 and 10 clients.
+- `report.event_lag`: N terminals sell in a closed loop through the cart; after each bill a
+  watcher asks for the terminal's flash sales report (every 10 ms) until it counts the sale.
+  Latency = bill response → visible in the flash report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from datetime import timedelta
+
+from kugelpos.common.auth.tokens import TokenCodec
+from kugelpos.common.events.logs import TOPIC_TRANLOG, TransactionLog
+from kugelpos.common.web.app import build_infrastructure
+from kugelpos.devstack.bench.scenarios import BenchContext, scenario
+from kugelpos.devstack.bench.timing import LoadResult, run_load
+from kugelpos.devstack.pos import Register, open_shop
+
+SALE_SERVICES = ("account", "terminal", "master-data", "cart", "report")
+DAY_SIZES = (1_000, 5_000, 20_000)
+SEED_CONCURRENCY = 16
+WATCH_TIMEOUT_SECONDS = 30.0
+WATCH_INTERVAL_SECONDS = 0.01
+TYPES = ("sales", "category", "item", "payment", "promotion", "hourly")
+
+
+def _token(context: BenchContext, tenant_id: str) -> dict[str, str]:
+    token = TokenCodec(context.stack.secret_key).issue_user_token(
+        username="bench",
+        tenant_id=tenant_id,
+        is_superuser=False,
+        roles=["admin"],
+        lifetime=timedelta(hours=1),
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _day(tenant_id: str, count: int) -> list[dict]:
+    from kugelpos.report import samples  # the service package is installed with the stack
+
+    rng = random.Random(count)
+    logs = []
+    for n in range(1, count + 1):
+        terminal = 1 + n % 10
+        kind = rng.choices([101, 102, 201, 202], weights=[88, 6, 5, 1])[0]
+        lines = [
+            samples.line(
+                i,
+                f"49{rng.randrange(100):03d}",
+                f"C{rng.randrange(8)}",
+                float(rng.randrange(100, 3000)),
+                rng.randrange(1, 4),
+                discounts=[samples.discount(50.0, "P1", "bundle")] if rng.random() < 0.1 else [],
+            )
+            for i in range(1, rng.randrange(1, 5) + 1)
+        ]
+        total = sum(line["amount"] for line in lines)
+        tax = round(total / 11)
+        payments = (
+            [samples.payment("01", total)]
+            if rng.random() < 0.7
+            else [samples.payment("11", total - 500), samples.payment("01", 500.0)]
+        )
+        seconds = 9 * 3600 + (n * 12 * 3600) // count
+        logs.append(
+            samples.tran(
+                tenant_id,
+                n // 10 + 1,
+                type_=kind,
+                with_tax=total,
+                discount_total=sum(
+                    d["discount_amount"] for line in lines for d in line["discounts"]
+                ),
+                quantity=sum(line["quantity"] for line in lines),
+                taxes=[samples.tax("01", float(tax), total - tax, 1)],
+                payments=payments,
+                lines=lines,
+                terminal=terminal,
+                time=f"2026-12-01T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
+                f"{seconds % 60:02d}+09:00",
+            )
+        )
+    return logs
+
+
+async def _seed(context: BenchContext, tenant_id: str, logs: list[dict]) -> float:
+    """Apply every log through the report's consumer (inbox + raw log + aggregates in one
+    transaction), as a delivery would; returns the logs applied per second."""
+    from kugelpos.report.config import ReportSettings
+    from kugelpos.report.events import ReportEvents
+
+    settings = ReportSettings(
+        environment="development",
+        mongodb_uri=context.stack.mongo_uri_for("report"),
+        secret_key=context.stack.secret_key,
+    )
+    infra = build_infrastructure(settings, settings.db_name_prefix)
+    events = ReportEvents(settings.timezone)
+    await events.consumer.start(infra)
+    queue = iter(logs)
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        for raw in queue:
+            log = TransactionLog.model_validate(raw)
+            await events.consumer.apply(TOPIC_TRANLOG, log, event_id=raw["event_id"])
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(SEED_CONCURRENCY):
+                group.create_task(worker())
+    finally:
+        await infra.close()
+    return len(logs) / (time.perf_counter() - started)
+
+
+@scenario("report.latency", services=("report",))
+async def latency(context: BenchContext) -> list[tuple[str, LoadResult]]:
+    results = []
+    for size in DAY_SIZES:
+        tenant_id = f"BR{uuid.uuid4().hex[:6].upper()}"
+        headers = _token(context, tenant_id)
+        base = context.stack.url("report")
+        r = await context.client.post(
+            f"{base}/api/v1/tenants", json={"tenantId": tenant_id}, headers=headers
+        )
+        r.raise_for_status()
+        rate = await _seed(context, tenant_id, _day(tenant_id, size))
+        print(f"report.latency: seeded {size} transactions at {rate:.0f}/s", flush=True)
+        store = f"{base}/api/v1/tenants/{tenant_id}/stores/S1"
+
+        async def one(sequence: int, store: str = store, headers: dict = headers) -> bool:
+            report_type = TYPES[sequence % len(TYPES)]
+            path = f"{store}/reports" if sequence % 2 else f"{store}/terminals/3/reports"
+            params = {"report_scope": "flash", "report_type": report_type}
+            params["business_date"] = "20261201"
+            response = await context.client.get(path, params=params, headers=headers)
+            return response.status_code == 200
+
+        for level in context.concurrency_levels:
+            result = await run_load(one, requests=context.requests, concurrency=level)
+            results.append((f"report.latency.{size}", result))
+    return results
+
+
+async def _visible(
+    context: BenchContext, url: str, headers: dict[str, str], params: dict, count: int
+) -> float | None:
+    started = time.perf_counter()
+    deadline = started + WATCH_TIMEOUT_SECONDS
+    while time.perf_counter() < deadline:
+        response = await context.client.get(url, params=params, headers=headers)
+        if response.status_code == 200 and response.json()["data"]["salesGross"]["count"] >= count:
+            return (time.perf_counter() - started) * 1000
+        await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+    return None
+
+
+async def _lag_level(context: BenchContext, concurrency: int) -> LoadResult:
+    urls = {name: context.stack.url(name) for name in SALE_SERVICES}
+    shop = await open_shop(context.client, urls, terminals=concurrency)
+    headers = _token(context, shop.tenant_id)
+    base = f"{context.stack.url('report')}/api/v1/tenants/{shop.tenant_id}/stores"
+    registers = [Register(context.client, shop, till) for till in shop.tills]
+    items = [item.code for item in shop.items if not item.restricted][:2]
+    sales = max(concurrency * 3, context.requests // 4)
+    queue = iter(range(sales))
+    lags: list[float] = []
+    watchers: list[asyncio.Task[float | None]] = []
+    failed = 0
+
+    async def terminal(register: Register) -> None:
+        nonlocal failed
+        done = 0
+        for _ in queue:
+            try:
+                sale = await register.sale(*((code, 1) for code in items))
+            except Exception:  # a failed sale is a figure, not a crash
+                failed += 1
+                continue
+            done += 1
+            url = f"{base}/{shop.store_code}/terminals/{register.till.terminal_no}/reports"
+            params = {
+                "report_scope": "flash",
+                "report_type": "sales",
+                "business_date": sale["businessDate"],
+            }
+            watchers.append(asyncio.create_task(_visible(context, url, headers, params, done)))
+
+    wall_start = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for register in registers:
+            group.create_task(terminal(register))
+    for lag in await asyncio.gather(*watchers):
+        if lag is None:
+            failed += 1
+        else:
+            lags.append(lag)
+    wall = time.perf_counter() - wall_start
+    return LoadResult(sales, failed, concurrency, wall, tuple(lags))
+
+
+@scenario("report.event_lag", services=SALE_SERVICES)
+async def event_lag(context: BenchContext) -> list[tuple[str, LoadResult]]:
+    return [("report.event_lag", await _lag_level(context, level)) for level in (1, 10)]
