@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bson import Int64
 from pydantic import ConfigDict
 from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -75,7 +76,8 @@ class HourlyAggregateRepository(Repository[_Loose]):
             "$setOnInsert": {"created_at": now},
         }
         if c.counters:
-            update["$inc"] = {f"c.{k}": v for k, v in c.counters.items()}
+            # Int64 always: a sum must never overflow a 32-bit field type.
+            update["$inc"] = {f"c.{k}": Int64(v) for k, v in c.counters.items()}
         for key, name in c.names.items():
             # a code keeps one name in practice; the last one written wins
             update["$set"][f"names.{key}"] = name
