@@ -49,6 +49,7 @@ class SnapshotService:
         db = self._mongo.tenant_db(tenant_id)
         rows = await StockRepository(db).store_rows(tenant_id, store_code, limit=self._max_items)
         now = utcnow()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # BSON keeps milliseconds
         doc = SnapshotDocument(
             tenant_id=tenant_id,
             store_code=store_code,
