@@ -54,7 +54,9 @@ async def test_snapshots_create_get_and_range(client: httpx.AsyncClient, tenant:
     after = (at + timedelta(minutes=1)).astimezone(ZoneInfo("America/New_York")).isoformat()
     url = tenant.stock(store, "/snapshots")
     found = assert_ok(
-        await client.get(url, params={"start_date": before, "end_date": after}, headers=tenant.admin)
+        await client.get(
+            url, params={"start_date": before, "end_date": after}, headers=tenant.admin
+        )
     )["data"]
     assert [s["id"] for s in found["data"]] == [snap["id"]]
     assert found["metadata"]["sort"] == "generate_date_time:-1"
@@ -65,7 +67,9 @@ async def test_snapshots_create_get_and_range(client: httpx.AsyncClient, tenant:
     whole_day = assert_ok(await client.get(url, params={"end_date": day}, headers=tenant.admin))
     assert whole_day["data"]["metadata"]["total"] == 1
     assert whole_day["data"]["metadata"]["filter"] == {"end_date": day}
-    assert_error(await client.get(url, params={"start_date": "yesterday"}, headers=tenant.admin), 422)
+    assert_error(
+        await client.get(url, params={"start_date": "yesterday"}, headers=tenant.admin), 422
+    )
 
 
 async def test_schedule_api(client: httpx.AsyncClient, tenant: Tenant) -> None:
@@ -118,9 +122,13 @@ async def _frames(socket, count: int, seconds: float = 15) -> list:
 async def test_alert_socket(stack: Stack, client: httpx.AsyncClient, tenant: Tenant) -> None:
     store = new_store()
     await put(client, tenant, store, "R", 5)
-    assert_ok(await client.put(tenant.stock(store, "/R/reorder"),
-                               json={"reorderPoint": 10, "reorderQuantity": 20},
-                               headers=tenant.admin))
+    assert_ok(
+        await client.put(
+            tenant.stock(store, "/R/reorder"),
+            json={"reorderPoint": 10, "reorderQuantity": 20},
+            headers=tenant.admin,
+        )
+    )
     ws = stack.url("stock").replace("http", "ws") + f"/api/v1/ws/{tenant.tenant_id}/{store}"
     async with websockets.connect(ws) as socket:
         await socket.recv() if False else None
@@ -140,8 +148,11 @@ async def test_alert_socket(stack: Stack, client: httpx.AsyncClient, tenant: Ten
         await socket.send("ping")
         assert await _frames(socket, 1) == ["pong"]
         # A sale below the minimum raises a minimum alert (reorder is in its cooldown).
-        assert_ok(await client.put(tenant.stock(store, "/M/minimum"),
-                                   json={"minimumQuantity": 3}, headers=tenant.admin))
+        assert_ok(
+            await client.put(
+                tenant.stock(store, "/M/minimum"), json={"minimumQuantity": 3}, headers=tenant.admin
+            )
+        )
         await put(client, tenant, store, "M", 1)
         alert = json.loads((await _frames(socket, 1))[0])
         assert alert["alert_type"] == "minimum_stock" and alert["item_code"] == "M"
