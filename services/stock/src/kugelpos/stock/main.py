@@ -24,7 +24,13 @@ def build_app() -> FastAPI:
     settings = get_settings()
     events = StockEvents()
     scheduler = SnapshotScheduler(settings)
-    return create_app(
+    subscriptions = events.consumer.subscriptions.router()
+    # The v1 contract documents `POST /api/v1/tranlog` and `GET /dapr/subscribe`.
+    subscriptions.include_in_schema = True
+    for route in subscriptions.routes:
+        if getattr(route, "path", None) in ("/api/v1/tranlog", "/dapr/subscribe"):
+            route.include_in_schema = True  # type: ignore[attr-defined]
+    app = create_app(
         settings=settings,
         title="Kugel POS Stock",
         db_prefix=settings.db_name_prefix,
@@ -35,7 +41,7 @@ def build_app() -> FastAPI:
             stocks_router,
             schedules_router,
             alerts_router,
-            events.consumer.subscriptions.router(),
+            subscriptions,
         ],
         welcome=WELCOME,
         api_key_resolver=remote_terminal_resolver,
@@ -43,6 +49,7 @@ def build_app() -> FastAPI:
         on_startup=[events.start, scheduler.start],
         on_shutdown=[scheduler.stop],
     )
+    return app
 
 
 app = build_app()
