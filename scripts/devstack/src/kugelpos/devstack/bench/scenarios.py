@@ -17,6 +17,7 @@ SCENARIO_MODULES = (
     "kugelpos.devstack.bench.master_data",
     "kugelpos.devstack.bench.checkout",
     "kugelpos.devstack.bench.journal",
+    "kugelpos.devstack.bench.stock",
 )
 
 
