@@ -7,10 +7,9 @@ set-up goes through stock's own `POST /api/v1/tenants`.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,7 +18,6 @@ import httpx
 import pytest
 
 from kugelpos.common.auth.tokens import TokenCodec
-from kugelpos.devstack.services import service
 from kugelpos.devstack.stack import Stack
 from kugelpos.devstack.testing import new_tenant_id
 
@@ -111,25 +109,6 @@ def tranlog(
         ],
         "payments": [],
     }
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The embedded stack with only what stock needs (Redis, its MongoDB, the sidecar, stock):
-    started once for these tests, with a start-up allowance for a busy machine. Tests that
-    sell through the cart use the full session stack (`full_stack`)."""
-    own = Stack(
-        tmp_path_factory.mktemp("stock-stack"),
-        services=(service("stock"),),
-        die_with_parent=True,
-        startup_timeout=180,
-        mongodb_uri=os.environ.get("MONGODB_URI") or None,
-    )
-    own.start()
-    try:
-        yield own
-    finally:
-        own.stop()
 
 
 @pytest.fixture(scope="session")
