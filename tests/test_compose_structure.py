@@ -1,9 +1,14 @@
 """docker-compose.yaml keeps the production shape for every service in the devstack registry:
-a daprd sidecar per service, MongoDB as a replica set, Redis, mounted Dapr files, no secrets."""
+a daprd sidecar per service, MongoDB as a replica set, Redis, mounted Dapr files, no secrets.
+It is also validated against the Compose Specification's JSON schema (vendored under
+deploy/schemas/, so the check runs offline)."""
 
+import copy
+import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
@@ -16,6 +21,7 @@ BLOCKS: dict = COMPOSE["services"]
 INFRA = {"mongo", "redis"}
 REQUIRED_ENV = re.compile(r"^\$\{[A-Z_]+:\?[^}]*\}$")  # ${VAR:?message}
 SECRET_NAMES = re.compile(r"SECRET|PASSWORD|API_KEY|TOKEN")
+SCHEMA = json.loads((ROOT / "deploy" / "schemas" / "compose-spec.json").read_text())
 
 
 def _sidecar_name(spec: ServiceSpec) -> str:
@@ -48,9 +54,11 @@ def _env(block: dict) -> dict[str, str]:
 def test_each_registered_service_is_built_and_published(spec):
     block = BLOCKS[spec.name]
     dockerfile = block["build"]["dockerfile"]
-    assert dockerfile == f"services/{spec.name}/Dockerfile"
+    assert dockerfile == "Dockerfile", "every service is built from the one root Dockerfile"
     assert (ROOT / dockerfile).is_file()
     assert block["build"]["context"] == "."
+    assert block["build"]["args"]["SERVICE_NAME"] == spec.name
+    assert str(block["build"]["args"].get("PORT", spec.port)) == str(spec.port)
     assert f"{spec.port}:{spec.port}" in [str(port) for port in block["ports"]]
     env = _env(block)
     assert env["SERVICE_NAME"] == spec.name
@@ -74,6 +82,8 @@ def test_each_registered_service_has_a_daprd_sidecar(spec):
     mounts = {volume.split(":")[0]: volume.split(":")[1] for volume in sidecar["volumes"]}
     assert mounts["./dapr/components"] == flags["--resources-path"]
     assert mounts["./dapr/config.yaml"] == flags["--config"]
+    # daprd sends the app API token to its app; the app requires the same value.
+    assert _env(sidecar)["APP_API_TOKEN"] == _env(BLOCKS[spec.name])["APP_API_TOKEN"]
 
 
 def test_no_unregistered_application_services():
@@ -110,3 +120,36 @@ def test_no_hard_coded_secrets():
                 assert REQUIRED_ENV.match(value), f"{name}: {key} must come from ${{{key}:?}}"
     assert "test-secret-key-for-development-only" not in COMPOSE_TEXT
     assert "test-api-key-for-development-only" not in COMPOSE_TEXT
+
+
+@pytest.mark.parametrize("name", sorted(set(BLOCKS) - INFRA))
+def test_app_token_and_secrets_come_from_the_environment(name):
+    env = _env(BLOCKS[name])
+    required = ["APP_API_TOKEN"]
+    if not name.endswith("-dapr"):
+        required += ["SECRET_KEY", "PUBSUB_NOTIFY_API_KEY"]
+    for key in required:
+        assert REQUIRED_ENV.match(env.get(key, "")), f"{name}: {key} must be ${{{key}:?...}}"
+
+
+def _schema_errors(document: dict) -> list[str]:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
+        for error in validator.iter_errors(document)
+    ]
+
+
+def test_compose_file_matches_the_compose_specification_schema():
+    assert not _schema_errors(COMPOSE)
+
+
+def test_schema_check_rejects_what_compose_would():
+    broken = copy.deepcopy(COMPOSE)
+    broken["services"]["account"]["restart"] = ["always"]  # must be a string
+    broken["services"]["cart"]["helthcheck"] = {}  # misspelt key
+    broken["volumes"] = ["mongo-data"]  # must be a mapping
+    errors = _schema_errors(broken)
+    assert any(e.startswith("services/account/restart") for e in errors), errors
+    assert any("helthcheck" in e for e in errors), errors
+    assert any(e.startswith("volumes") for e in errors), errors
