@@ -278,16 +278,30 @@ async def run_demo(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None, help="the stack's .data folder")
+    parser.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        metavar="SERVICE=URL",
+        help="a service's root URL (repeat per service) instead of the local stack's, e.g. "
+        "against staging; the demo record then goes to DATA_DIR/demo-<host>.json",
+    )
     args = parser.parse_args(argv)
     data_dir = args.data_dir or default_data_dir(repo_root())
+    if args.url:
+        urls = dict(item.split("=", 1) for item in args.url)
+        host = httpx.URL(urls.get("account", "remote")).host or "remote"
+        demo_file = data_dir / f"demo-{host}.json"
+    else:
+        try:
+            state = json.loads((data_dir / STATE_FILE).read_text())
+        except (OSError, ValueError):
+            print(f"no running stack recorded in {data_dir}: run `make run` first", file=sys.stderr)
+            return 1
+        urls = dict(state.get("services", {}))
+        demo_file = data_dir / DEMO_FILE
     try:
-        state = json.loads((data_dir / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        print(f"no running stack recorded in {data_dir}: run `make run` first", file=sys.stderr)
-        return 1
-    urls = dict(state.get("services", {}))
-    try:
-        asyncio.run(run_demo(urls, data_dir / DEMO_FILE))
+        asyncio.run(run_demo(urls, demo_file))
     except (httpx.HTTPError, AssertionError) as error:
         print(f"demo failed: {error}\n(is the stack running? `make run`)", file=sys.stderr)
         return 1
