@@ -202,13 +202,16 @@ async def _report_lines(client: httpx.AsyncClient, urls: Mapping[str, str], demo
 
 
 def _summary(urls: Mapping[str, str], demo: dict, report: str, reused: bool) -> str:
-    first = demo["terminals"][0]
+    closed_id = demo["closed"]["terminalId"]
+    till = next(
+        (t for t in demo["terminals"] if t["terminalId"] != closed_id), demo["terminals"][0]
+    )
     lines = [
         f"Demo tenant {demo['tenantId']} ({'reused' if reused else 'created'}), "
         f"store {demo['storeCode']}: {demo['items']} items in {demo['categories']} categories, "
-        f"promotion {demo['promotion']}, {len(demo['sales'])} sales, a return of "
-        f"#{demo['returnOf']}, a void of #{demo['voidOf']}, terminal "
-        f"{demo['closed']['terminalId']} closed.",
+        f"promotion {demo['promotion']}, {len(demo['sales'])} sales, a return (of terminal "
+        f"1's #{demo['returnOf']}) and a void (of terminal 2's #{demo['voidOf']}), terminal "
+        f"{closed_id} closed.",
         "",
         "Services:",
         *(f"  {name:<12} {url}  (docs: {url}/docs)" for name, url in urls.items()),
@@ -221,15 +224,16 @@ def _summary(urls: Mapping[str, str], demo: dict, report: str, reused: bool) -> 
         "Terminals (X-API-KEY header, terminal_id query parameter):",
         *(
             f"  {t['terminalId']}  X-API-KEY: {t['apiKey']}"
-            + ("  (closed)" if t["terminalId"] == demo["closed"]["terminalId"] else "")
+            + ("  (closed)" if t["terminalId"] == closed_id else "  (open, signed in as S001)")
             for t in demo["terminals"]
         ),
         "Staff (id / PIN): "
         + ", ".join(f"{s['id']} {s['name']} / {s['pin']}" for s in demo["staff"]),
         "",
-        "Try it:",
-        f"  curl -s '{urls['terminal']}/api/v1/terminals/{first['terminalId']}"
-        f"?terminal_id={first['terminalId']}' -H 'X-API-KEY: {first['apiKey']}'",
+        "Try it (a new cart on the open terminal):",
+        f"  curl -s -X POST '{urls['cart']}/api/v1/carts?terminal_id={till['terminalId']}' \\",
+        f"    -H 'X-API-KEY: {till['apiKey']}' -H 'Content-Type: application/json' \\",
+        """    -d '{"transactionType": 101, "userId": "S001", "userName": "Taro"}'""",
         "",
         "Daily report:",
         report,
