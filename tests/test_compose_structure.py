@@ -153,3 +153,20 @@ def test_schema_check_rejects_what_compose_would():
     assert any(e.startswith("services/account/restart") for e in errors), errors
     assert any("helthcheck" in e for e in errors), errors
     assert any(e.startswith("volumes") for e in errors), errors
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_printed_compose_blocks_match_the_committed_ones(spec):
+    """`python -m kugelpos.devstack.deploy compose-block <name>` prints what this file holds."""
+    from kugelpos.devstack.deploy import compose_block
+
+    anchors = COMPOSE_TEXT[: COMPOSE_TEXT.index("\nservices:")]
+    printed = yaml.safe_load(f"{anchors}\nservices:\n{compose_block(spec)}")["services"]
+    for name in (spec.name, _sidecar_name(spec)):
+        committed = dict(BLOCKS[name])
+        block = printed[name]
+        if "environment" in committed:
+            assert _env(block).items() <= _env(committed).items()
+            committed.pop("environment")
+            block.pop("environment")
+        assert block == committed, name
