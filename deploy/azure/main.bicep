@@ -40,7 +40,6 @@ var vaultUri = 'https://${keyVaultName}${environment().suffixes.keyvaultDns}/sec
 var secretNames = {
   secretKey: 'kugelpos-secret-key'
   notifyKey: 'kugelpos-pubsub-notify-api-key'
-  appToken: 'kugelpos-app-api-token'
   mongodbUri: 'kugelpos-mongodb-uri'
   redisPassword: 'kugelpos-redis-password'
 }
@@ -170,6 +169,9 @@ resource apps 'Microsoft.App/containerApps@2024-03-01' = [
           transport: 'http'
           allowInsecure: false
         }
+        // Container Apps generates the Dapr app API token itself (per app and revision), injects
+        // it as APP_API_TOKEN into the container and sends it as dapr-api-token: it is not set
+        // here, or the app would refuse its own sidecar's deliveries.
         dapr: {
           enabled: true
           appId: s.appId
@@ -180,7 +182,6 @@ resource apps 'Microsoft.App/containerApps@2024-03-01' = [
         secrets: [
           { name: 'secret-key', keyVaultUrl: '${vaultUri}/${secretNames.secretKey}', identity: identity.id }
           { name: 'notify-key', keyVaultUrl: '${vaultUri}/${secretNames.notifyKey}', identity: identity.id }
-          { name: 'app-api-token', keyVaultUrl: '${vaultUri}/${secretNames.appToken}', identity: identity.id }
           { name: 'mongodb-uri', keyVaultUrl: '${vaultUri}/${secretNames.mongodbUri}', identity: identity.id }
         ]
       }
@@ -197,7 +198,6 @@ resource apps 'Microsoft.App/containerApps@2024-03-01' = [
               { name: 'DAPR_HTTP_ENDPOINT', value: 'http://localhost:3500' }
               { name: 'SECRET_KEY', secretRef: 'secret-key' }
               { name: 'PUBSUB_NOTIFY_API_KEY', secretRef: 'notify-key' }
-              { name: 'APP_API_TOKEN', secretRef: 'app-api-token' }
               { name: 'MONGODB_URI', secretRef: 'mongodb-uri' }
             ], baseUrls)
             probes: [
