@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kugelpos.devstack.deploy import service_env
 from kugelpos.devstack.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +69,7 @@ def test_every_registered_service_has_a_container_app(spec):
             "port": spec.port,
             "externalIngress": entries[0]["externalIngress"] if entries else True,
             "baseUrlEnv": spec.base_url_env,
+            "env": [{"name": k, "value": v} for k, v in service_env(spec).items()],
         }
     ], "deploy/azure/services.json is stale: run `make deploy-files`"
 
@@ -83,6 +85,7 @@ def test_container_apps_loop_over_the_registry_with_dapr_enabled():
     assert "external: s.externalIngress" in body and "targetPort: s.port" in body
     assert re.search(r"minReplicas: minReplicas", body) and "maxReplicas:" in body
     assert body.count("path: '/health'") == 2  # readiness and liveness
+    assert "], baseUrls, s.env)" in body  # settings that depend on the deployed services
     assert "image: '${registryServer}/kugelpos/${s.name}:${imageTag}'" in body
     assert re.search(r"managedEnvironmentId: env\.id", body)
 

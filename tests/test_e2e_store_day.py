@@ -1,10 +1,12 @@
-"""A store day through HTTP across account, terminal, master-data and cart: register, set
-up the store, open two tills, sell (mixed taxes, split tender, discounts), return, void,
-cancel, close, and the cart refuses a sale on the closed till."""
+"""A store day through HTTP across account, terminal, master-data, cart and journal: register,
+set up the store, open two tills, sell (mixed taxes, split tender, discounts), return, void,
+cancel, close, the cart refuses a sale on the closed till, and the journal holds every
+receipt, cash movement and open/close of the day exactly once."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import httpx
 
@@ -13,7 +15,7 @@ from kugelpos.devstack.testing import assert_error, assert_ok
 
 
 async def test_store_day(stack):
-    urls = {n: stack.url(n) for n in ("account", "terminal", "master-data", "cart")}
+    urls = {n: stack.url(n) for n in ("account", "terminal", "master-data", "cart", "journal")}
     async with httpx.AsyncClient(timeout=30) as client:
         shop = await open_shop(client, urls, terminals=2)
         first, second = (Register(client, shop, till) for till in shop.tills)
@@ -102,3 +104,38 @@ async def test_store_day(stack):
             assert r.status_code == 201, r.text
             assert asyncio.get_running_loop().time() < deadline, "closed till still sells"
             await asyncio.sleep(0.2)
+
+        # The journal: every log of the day once, whichever till and whatever the topic.
+        journals = f"{urls['journal']}/api/v1/tenants/{shop.tenant_id}"
+        journals += f"/stores/{shop.store_code}/journals"
+        expected = {
+            first.till.terminal_no: Counter({101: 2, -101: 1, 301: 1, 302: 1, 401: 1}),
+            second.till.terminal_no: Counter({101: 1, 102: 1, 201: 1, 301: 1, 401: 1}),
+        }
+        want = sum(sum(kinds.values()) for kinds in expected.values())
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            r = await client.get(journals, headers=shop.admin, params={"limit": 1000})
+            entries = assert_ok(r)["data"]
+            if len(entries) >= want or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        seen = {
+            till: Counter(e["transactionType"] for e in entries if e["terminalNo"] == till)
+            for till in expected
+        }
+        assert seen == expected
+        assert len(entries) == want
+        # Each sale, return and void is the cart's own transaction, each exactly once.
+        numbers = Counter(
+            (e["terminalNo"], e["transactionNo"]) for e in entries if e["transactionNo"] is not None
+        )
+        assert set(numbers.values()) == {1}
+        recorded = {
+            (first.till.terminal_no, sale["transactionNo"]),
+            (first.till.terminal_no, third["transactionNo"]),
+            (second.till.terminal_no, other["transactionNo"]),
+            (second.till.terminal_no, returned.json()["data"]["transactionNo"]),
+            (second.till.terminal_no, voided.json()["data"]["transactionNo"]),
+        }
+        assert recorded <= set(numbers)

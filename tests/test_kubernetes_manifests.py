@@ -125,6 +125,8 @@ def test_each_registered_service_has_a_dapr_enabled_deployment_and_a_service(ren
         "name": annotations["dapr.io/app-token-secret"],
         "key": "token",  # the key daprd reads from dapr.io/app-token-secret
     }
+    for key, value in deploy.service_env(spec).items():
+        assert env[key]["value"] == value, key
     service = _find(docs, "Service", spec.name)
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     assert [p["port"] for p in service["spec"]["ports"]] == [spec.port]

@@ -141,6 +141,62 @@ async def test_unacknowledged_events_are_republished_until_given_up(db, dapr, si
     assert record.gave_up and record.status == "failed"
 
 
+async def test_republishing_backs_off_and_stops_once_delivered(db, dapr, sidecar) -> None:
+    outbox = Outbox(db, consumers={"cashlog_report": ["report"]})
+    await outbox.ensure_indexes()
+    event_id = await _add(outbox)
+    relay = OutboxRelay(outbox, dapr, ack_timeout=0.1, ack_timeout_max=0.3)
+
+    async def wait_after_last_publish() -> float:
+        record = await outbox.get(event_id)
+        return (record.recheck_at - record.published_at).total_seconds()
+
+    assert await relay.run_once() == 1
+    waits = [round(await wait_after_last_publish(), 2)]
+    for _ in range(3):
+        record = await outbox.get(event_id)
+        await asyncio.sleep(max(0.0, (record.recheck_at - utcnow()).total_seconds()) + 0.02)
+        assert await relay.run_once() == 1
+        waits.append(round(await wait_after_last_publish(), 2))
+    assert waits == [0.1, 0.2, 0.3, 0.3]  # doubled after each republish, capped
+    await outbox.acknowledge(event_id, "report", "received")
+    record = await outbox.get(event_id)
+    assert record.status == "delivered" and record.recheck_at is None
+    assert sidecar.count(event_id) == 4
+
+
+async def test_an_idle_relay_sleeps_until_something_is_due(db, dapr, sidecar) -> None:
+    outbox = Outbox(db, consumers={"cashlog_report": ["report"], "other": []})
+    await outbox.ensure_indexes()
+    relay = OutboxRelay(outbox, dapr, poll_interval=30, ack_timeout=600)
+    assert await relay.next_due_in() == 30  # nothing at all: the safety-net poll only
+    await _add(outbox, "other")
+    assert await relay.next_due_in() == 0  # a pending event is due now
+    await relay.run_once()
+    assert await relay.next_due_in() == 30  # published, no consumer to wait for
+    await _add(outbox)
+    await relay.run_once()
+    assert 590 < await relay.next_due_in() <= 600  # its recheck, not a poll
+
+
+async def test_new_events_go_before_a_republish_backlog(db, dapr, sidecar) -> None:
+    outbox = Outbox(db, consumers={"cashlog_report": ["report"]})
+    await outbox.ensure_indexes()
+    backlog = [await _add(outbox) for _ in range(30)]
+    relay = OutboxRelay(outbox, dapr, ack_timeout=600, batch_size=100)
+    assert await relay.run_once() == 30
+    # Nobody acknowledged: the whole backlog is now due for a recheck.
+    await outbox.collection.update_many({}, {"$set": {"recheck_at": utcnow()}})
+    fresh = await _add(outbox)
+    relay.batch_size = 1
+    assert await relay.run_once() == 1
+    assert sidecar.count(fresh) == 1
+    assert sum(sidecar.count(e) for e in backlog) == 30  # none republished yet
+    relay.batch_size = 100
+    assert await relay.run_once() == 30
+    assert [sidecar.count(e) for e in backlog] == [2] * 30
+
+
 async def test_acknowledgement_rules(db) -> None:
     outbox = Outbox(db, consumers={"t": ["report", "journal"]})
     event_id = await _add(outbox, "t")

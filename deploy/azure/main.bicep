@@ -199,7 +199,7 @@ resource apps 'Microsoft.App/containerApps@2024-03-01' = [
               { name: 'SECRET_KEY', secretRef: 'secret-key' }
               { name: 'PUBSUB_NOTIFY_API_KEY', secretRef: 'notify-key' }
               { name: 'MONGODB_URI', secretRef: 'mongodb-uri' }
-            ], baseUrls)
+            ], baseUrls, s.env)
             probes: [
               { type: 'Readiness', httpGet: { path: '/health', port: s.port }, periodSeconds: 10 }
               { type: 'Liveness', httpGet: { path: '/health', port: s.port }, periodSeconds: 20, failureThreshold: 6 }

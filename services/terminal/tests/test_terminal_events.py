@@ -41,7 +41,8 @@ async def test_every_log_is_published_exactly_once(world) -> None:
         assert await env.published(topic, event_id) == 1
         record = await env.outbox.find_one({"event_id": event_id})
         assert record["relay_status"] == "published" and record["publish_count"] == 1
-        assert record["status"] == "published"
+        # The stack runs the real journal, which may have acknowledged already.
+        assert record["status"] in ("published", "partially_delivered")
         assert [c["service_name"] for c in record["consumers"]] == ["report", "journal"]
     # The payloads: snake_case logs with event_id and event_type, never a key or a PIN.
     payload = (await env.outbox.find_one({"event_id": float_log["event_id"]}))["payload"]
@@ -86,7 +87,13 @@ async def test_delivery_status_endpoint(world) -> None:
     event_id = opened["eventId"]
     url = f"{world.path}/delivery-status"
     body = {"event_id": event_id, "service": "report", "status": "received"}
-    before = await env.outbox.find_one({"event_id": event_id}, {"_id": 0, "consumers": 1})
+
+    async def report_status() -> dict:
+        # Only report's entry: the stack's real journal acknowledges on its own meanwhile.
+        record = await env.outbox.find_one({"event_id": event_id}, {"_id": 0, "consumers": 1})
+        return next(c for c in record["consumers"] if c["service_name"] == "report")
+
+    before = await report_status()
     # Refusals: no credential, the terminal's own key, another tenant's service, bad body.
     assert_error(await env.http.post(url, json=body), 401)
     assert_error(await env.http.post(url, headers=world.key, json=body), 401)
@@ -108,8 +115,7 @@ async def test_delivery_status_endpoint(world) -> None:
         url, headers=env.service_headers(world.tenant_id), json={**body, "event_id": "nope"}
     )
     assert_error(r, 404)
-    after = await env.outbox.find_one({"event_id": event_id}, {"_id": 0, "consumers": 1})
-    assert after == before
+    assert await report_status() == before
     # A service token of the tenant, then the notify key (accepted here only).
     r = await env.http.post(url, headers=env.service_headers(world.tenant_id), json=body)
     data = assert_ok(r)["data"]

@@ -7,8 +7,9 @@ from ..settings import CommonSettings
 
 class OutboxSettings(CommonSettings):
     pubsub_name: str = "pubsub"
-    # How often the relay looks for work when nothing woke it up.
-    outbox_poll_interval_seconds: float = 1.0
+    # The relay sleeps until a commit wakes it or until the earliest retry, lease expiry or
+    # recheck it knows of; at most this long (the safety net for work nobody told it about).
+    outbox_poll_interval_seconds: float = 30.0
     # A claimed event belongs to one relay for this long; then another may take it over.
     outbox_lease_seconds: float = 30.0
     # Events claimed per round.
@@ -16,10 +17,16 @@ class OutboxSettings(CommonSettings):
     # Backoff after a failed publish: base * 2^(attempts-1), capped.
     outbox_retry_base_seconds: float = 0.5
     outbox_retry_max_seconds: float = 30.0
-    # An event its consumers have not all acknowledged within this time is published again.
+    # An event its consumers have not all acknowledged within this time is published again;
+    # then after twice as long each time, at most the max.
     outbox_ack_timeout_seconds: float = 300.0
+    outbox_ack_timeout_max_seconds: float = 3600.0
+    # Pause between two republished events (a backlog never crowds out the till's work).
+    outbox_republish_pause_seconds: float = 0.05
     # After this long without full acknowledgement an event is marked failed (and left alone).
     outbox_give_up_seconds: float = 86_400.0
+    # How often the relay looks for events to give up.
+    outbox_give_up_check_seconds: float = 60.0
 
     @staticmethod
     def names(raw: str) -> list[str]:

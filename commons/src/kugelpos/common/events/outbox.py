@@ -20,6 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..clock import utcnow
+from ..db.conflicts import absorb_conflicts
 from ..db.documents import Document
 from ..db.indexes import index
 from ..db.mongo import Mongo
@@ -46,6 +47,14 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
     PARTIALLY_DELIVERED = "partially_delivered"
     FAILED = "failed"
+
+
+# Overall statuses of a published event that still waits for acknowledgements.
+AWAITING_ACK = [
+    DeliveryStatus.PUBLISHED.value,
+    DeliveryStatus.PARTIALLY_DELIVERED.value,
+    DeliveryStatus.FAILED.value,
+]
 
 
 class ConsumerStatus(StrEnum):
@@ -80,6 +89,9 @@ class OutboxRecord(Document):
     status: DeliveryStatus = DeliveryStatus.PENDING
     consumers: list[ConsumerDelivery] = Field(default_factory=list)
     gave_up: bool = False
+    # When the relay looks again at a published event not yet acknowledged by every consumer
+    # (and publishes it again); None once nothing is awaited.
+    recheck_at: datetime | None = None
     version: int = 0
     last_updated_at: datetime = Field(default_factory=utcnow)
 
@@ -91,6 +103,8 @@ class OutboxRepository(Repository[OutboxRecord]):
         index("event_id", unique=True),
         index("relay_status", "next_attempt_at"),
         index("relay_status", "lease_until"),
+        index("relay_status", "recheck_at"),
+        index("gave_up", "status", "created_at"),
         index("status", "published_at"),
         index("tenant_id", "-created_at"),
     )
@@ -206,12 +220,14 @@ class Outbox:
             "last_updated_at": now,
         }
         async with self.write_lock:
-            raw = await self.collection.find_one_and_update(
-                {"event_id": event_id},
-                {"$set": changes, "$inc": {"version": 1}},
-                array_filters=[element],
-                projection=_PROJECTION,
-                return_document=ReturnDocument.AFTER,
+            raw = await absorb_conflicts(
+                lambda: self.collection.find_one_and_update(
+                    {"event_id": event_id},
+                    {"$set": changes, "$inc": {"version": 1}},
+                    array_filters=[element],
+                    projection=_PROJECTION,
+                    return_document=ReturnDocument.AFTER,
+                )
             )
         if raw is None:
             return None
@@ -223,12 +239,17 @@ class Outbox:
             wanted = overall_status(record.status, record.consumers)
             if wanted is record.status:
                 return record
+            changes: dict[str, Any] = {"status": wanted.value}
+            if wanted is DeliveryStatus.DELIVERED:
+                changes["recheck_at"] = None  # nothing left to wait for
             async with self.write_lock:
-                raw = await self.collection.find_one_and_update(
-                    {"event_id": record.event_id, "version": record.version},
-                    {"$set": {"status": wanted.value}, "$inc": {"version": 1}},
-                    projection=_PROJECTION,
-                    return_document=ReturnDocument.AFTER,
+                raw = await absorb_conflicts(
+                    lambda record=record, changes=changes: self.collection.find_one_and_update(
+                        {"event_id": record.event_id, "version": record.version},
+                        {"$set": changes, "$inc": {"version": 1}},
+                        projection=_PROJECTION,
+                        return_document=ReturnDocument.AFTER,
+                    )
                 )
             if raw is not None:
                 return OutboxRecord.model_validate(raw)

@@ -4,8 +4,19 @@ Safe with several replicas and restarts: an event is claimed atomically
 (`find_one_and_update`) with a lease, so one relay publishes it; a relay that dies mid-publish
 leaves a lease that expires and another relay takes the event over (at-least-once; consumers
 de-duplicate on `event_id`). A failed publish (sidecar or Redis down, circuit open) leaves the
-event pending with a growing backoff: events are delayed, never lost. Events whose consumers
-have not all acknowledged within `ack_timeout` are published again, until `give_up_after`.
+event pending with a growing backoff: events are delayed, never lost.
+
+An event its consumers have not all acknowledged is published again when its `recheck_at`
+comes: `ack_timeout` after the first publish, then twice as long after each republish (capped
+at `ack_timeout_max`), until `give_up_after` from its creation, when it is marked failed.
+Every lookup is one indexed read of what is due: the relay never rescans the outbox, and its
+cost does not grow with history or with an unacknowledged backlog.
+
+Idle is idle: the relay sleeps until a commit wakes it (`Outbox.notify_added`) or until the
+earliest due time it knows of (a retry, an expiring lease, a recheck), at most
+`poll_interval` (the safety net for work it was not told about, e.g. a dead replica's leases).
+New events always go first; republishing a backlog is paced (`republish_pause`) and yields to
+new events, so a consumer stopped for a day never slows the till down.
 """
 
 from __future__ import annotations
@@ -13,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -22,12 +33,15 @@ from pymongo.errors import PyMongoError
 
 from ..clients.dapr import DaprClientHelper
 from ..clock import utcnow
+from ..db.conflicts import absorb_conflicts
 from ..errors import AppError
-from .outbox import DeliveryStatus, Outbox, OutboxRecord, RelayStatus
+from .outbox import AWAITING_ACK, DeliveryStatus, Outbox, OutboxRecord, RelayStatus
 
 log = structlog.get_logger(__name__)
 _PROJECTION = {"_id": False}
 _STOP_GRACE_SECONDS = 10.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ERROR_PAUSE_SECONDS = 1.0
 
 
 class OutboxRelay:
@@ -37,13 +51,16 @@ class OutboxRelay:
         dapr: DaprClientHelper,
         *,
         owner: str | None = None,
-        poll_interval: float = 1.0,
+        poll_interval: float = 30.0,
         lease_seconds: float = 30.0,
         batch_size: int = 50,
         retry_base: float = 0.5,
         retry_max: float = 30.0,
         ack_timeout: float = 300.0,
+        ack_timeout_max: float = 3600.0,
         give_up_after: float = 86_400.0,
+        give_up_check_interval: float = 0.0,
+        republish_pause: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.dapr = dapr
@@ -53,11 +70,16 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.retry_base = retry_base
         self.retry_max = retry_max
-        self.ack_timeout = timedelta(seconds=ack_timeout)
+        self.ack_timeout = ack_timeout
+        self.ack_timeout_max = max(ack_timeout_max, ack_timeout)
         self.give_up_after = timedelta(seconds=give_up_after)
+        self.give_up_check_interval = give_up_check_interval
+        self.republish_pause = republish_pause
+        self._next_give_up_check: datetime | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.rounds = 0
         # Read-only status for `/health` (background_jobs): when a round last finished, and
         # the error of the last round if it failed.
         self.last_run_at: datetime | None = None
@@ -93,41 +115,86 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         log.info("outbox_relay_started", owner=self.owner)
+        with contextlib.suppress(PyMongoError):
+            await self.adopt_legacy()
         while not self._stopping.is_set():
             self._wake.clear()
+            delay = self.poll_interval
             try:
-                await self.run_once()
+                published = await self.run_once()
                 self.last_error = None
+                delay = 0.0 if published >= self.batch_size else await self.next_due_in()
             except PyMongoError as exc:
                 self.last_error = type(exc).__name__
                 log.warning("outbox_relay_db_error", error=type(exc).__name__)
+                delay = _ERROR_PAUSE_SECONDS
             except Exception as exc:  # the relay must survive anything and keep going
                 self.last_error = type(exc).__name__
                 log.error("outbox_relay_error", error=type(exc).__name__, exc_info=exc)
+                delay = _ERROR_PAUSE_SECONDS
             self.last_run_at = utcnow()
+            delay = min(delay, self.poll_interval)
+            if delay <= 0:
+                await asyncio.sleep(0)  # more is due: let requests in between rounds
+                continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await asyncio.wait_for(self._wake.wait(), delay)
         log.info("outbox_relay_stopped", owner=self.owner)
 
     # ---- one round ---------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Requeue what is unacknowledged, then publish what is due. Returns events published."""
-        await self.requeue_unacknowledged()
+        """Give up what is too old, then publish what is due (new events first, then
+        republishing of what is unacknowledged). Returns the events published."""
+        self.rounds += 1
+        await self.give_up_unacknowledged()
         published = 0
         for _ in range(self.batch_size):
             if self._stopping.is_set():
                 break
-            record = await self.claim()
+            record, republish = await self._claim()
             if record is None:
                 break
-            if await self.publish(record):
-                published += 1
-            else:
+            if not await self.publish(record):
                 break  # the sidecar is not taking events now: wait for the next round
+            published += 1
+            if republish and self.republish_pause > 0:
+                # A backlog yields: new events (a wake) end the pause and go first.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.republish_pause)
         return published
 
+    def _filters(self, now: datetime) -> list[tuple[dict[str, Any], str, bool]]:
+        """(filter, sort field, is a republish) of what is due, in the order served."""
+        return [
+            (
+                {"relay_status": RelayStatus.PENDING.value, "next_attempt_at": {"$lte": now}},
+                "next_attempt_at",
+                False,
+            ),
+            # A relay that died (or hung) while publishing: its lease ran out.
+            (
+                {"relay_status": RelayStatus.PUBLISHING.value, "lease_until": {"$lt": now}},
+                "lease_until",
+                False,
+            ),
+            # Published, but not acknowledged by every consumer in time.
+            (
+                {
+                    "relay_status": RelayStatus.PUBLISHED.value,
+                    "recheck_at": {"$gte": _EPOCH, "$lte": now},
+                    "status": {"$in": AWAITING_ACK},
+                },
+                "recheck_at",
+                True,
+            ),
+        ]
+
     async def claim(self) -> OutboxRecord | None:
+        record, _ = await self._claim()
+        return record
+
+    async def _claim(self) -> tuple[OutboxRecord | None, bool]:
         now = utcnow()
         lease = {
             "$set": {
@@ -136,27 +203,45 @@ class OutboxRelay:
                 "lease_until": now + self.lease,
             }
         }
-        for filter_ in (
-            {"relay_status": RelayStatus.PENDING.value, "next_attempt_at": {"$lte": now}},
-            # A relay that died (or hung) while publishing: its lease ran out.
-            {"relay_status": RelayStatus.PUBLISHING.value, "lease_until": {"$lt": now}},
-        ):
-            # Look before claiming: an idle round then only reads. A write that matches
-            # nothing is still a write to the local mongoeco server, which fails any
-            # transaction (of any service) that overlaps one.
+        for filter_, field, republish in self._filters(now):
+            # Look before claiming: an idle round then only reads (indexed, what is due).
             if await self.outbox.collection.find_one(filter_, {"_id": True}) is None:
                 continue
             async with self.outbox.write_lock:
-                raw = await self.outbox.collection.find_one_and_update(
-                    filter_,
-                    lease,
-                    sort=[("next_attempt_at", 1)],
-                    projection=_PROJECTION,
-                    return_document=ReturnDocument.AFTER,
+                raw = await absorb_conflicts(
+                    lambda filter_=filter_, field=field: self.outbox.collection.find_one_and_update(
+                        filter_,
+                        lease,
+                        sort=[(field, 1)],
+                        projection=_PROJECTION,
+                        return_document=ReturnDocument.AFTER,
+                    )
                 )
             if raw is not None:
-                return OutboxRecord.model_validate(raw)
-        return None
+                return OutboxRecord.model_validate(raw), republish
+        return None, False
+
+    async def next_due_in(self) -> float:
+        """Seconds until the earliest retry, lease expiry or recheck (poll_interval if none)."""
+        now = utcnow()
+        due: list[datetime] = []
+        for filter_, field, _ in self._filters(now):
+            filter_ = dict(filter_)
+            filter_[field] = {"$gte": _EPOCH}
+            raw = await self.outbox.collection.find_one(
+                filter_, {"_id": False, field: True}, sort=[(field, 1)]
+            )
+            if raw is not None and isinstance(raw.get(field), datetime):
+                due.append(raw[field])
+        if self._next_give_up_check is not None and self.give_up_check_interval > 0:
+            due.append(self._next_give_up_check)
+        if not due:
+            return self.poll_interval
+        return max(0.0, (min(due) - now).total_seconds())
+
+    def _ack_wait(self, publish_count: int) -> float:
+        """How long to wait for acknowledgements after the (publish_count+1)-th publish."""
+        return min(self.ack_timeout * 2 ** min(publish_count, 32), self.ack_timeout_max)
 
     async def publish(self, record: OutboxRecord) -> bool:
         mine = {
@@ -172,21 +257,24 @@ class OutboxRelay:
                 metadata={"cloudevent.id": record.event_id},
             )
         except AppError as exc:
+            error = exc.message
             attempts = record.attempts + 1
             delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
             async with self.outbox.write_lock:
-                await self.outbox.collection.update_one(
-                    mine,
-                    {
-                        "$set": {
-                            "relay_status": RelayStatus.PENDING.value,
-                            "next_attempt_at": utcnow() + timedelta(seconds=delay),
-                            "lease_owner": None,
-                            "lease_until": None,
-                            "last_error": exc.message[:500],
+                await absorb_conflicts(
+                    lambda: self.outbox.collection.update_one(
+                        mine,
+                        {
+                            "$set": {
+                                "relay_status": RelayStatus.PENDING.value,
+                                "next_attempt_at": utcnow() + timedelta(seconds=delay),
+                                "lease_owner": None,
+                                "lease_until": None,
+                                "last_error": error[:500],
+                            },
+                            "$inc": {"attempts": 1},
                         },
-                        "$inc": {"attempts": 1},
-                    },
+                    )
                 )
             log.warning(
                 "outbox_publish_failed",
@@ -194,7 +282,7 @@ class OutboxRelay:
                 topic=record.topic,
                 attempts=attempts,
                 retry_in=delay,
-                error=exc.message,
+                error=error,
             )
             return False
         now = utcnow()
@@ -205,73 +293,93 @@ class OutboxRelay:
             "lease_until": None,
             "last_error": None,
             "last_updated_at": now,
+            # Consumers to hear from: look again later (backing off); else nothing to wait for.
+            "recheck_at": (
+                now + timedelta(seconds=self._ack_wait(record.publish_count))
+                if record.consumers and record.status is not DeliveryStatus.DELIVERED
+                else None
+            ),
         }
         if record.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED):
             changes["status"] = DeliveryStatus.PUBLISHED.value
         async with self.outbox.write_lock:
-            result = await self.outbox.collection.update_one(
-                mine, {"$set": changes, "$inc": {"publish_count": 1, "version": 1}}
+            result = await absorb_conflicts(
+                lambda: self.outbox.collection.update_one(
+                    mine, {"$set": changes, "$inc": {"publish_count": 1, "version": 1}}
+                )
             )
         if result.matched_count != 1:
             # Our lease ran out mid-publish and another relay took the event: it may be
             # published twice, which consumers tolerate (they de-duplicate on event_id).
             log.warning("outbox_lease_lost", event_id=record.event_id, owner=self.owner)
-        log.info("outbox_published", event_id=record.event_id, topic=record.topic, owner=self.owner)
+        if record.publish_count:
+            log.info(
+                "outbox_republished",
+                event_id=record.event_id,
+                topic=record.topic,
+                publish_count=record.publish_count + 1,
+            )
+        else:
+            log.info(
+                "outbox_published", event_id=record.event_id, topic=record.topic, owner=self.owner
+            )
         return True
 
-    async def requeue_unacknowledged(self) -> int:
-        """Publish again what consumers have not all acknowledged in time; give up at last."""
-        async with self.outbox.write_lock:
-            return await self._requeue_unacknowledged()
-
-    async def _requeue_unacknowledged(self) -> int:
+    async def give_up_unacknowledged(self) -> int:
+        """Mark failed what its consumers have not acknowledged within `give_up_after` of its
+        creation (left alone from then on). At most every `give_up_check_interval` seconds;
+        one indexed update of exactly those events."""
         now = utcnow()
-        waiting = [DeliveryStatus.PUBLISHED.value, DeliveryStatus.PARTIALLY_DELIVERED.value]
-        waiting.append(DeliveryStatus.FAILED.value)
+        if self._next_give_up_check is not None and now < self._next_give_up_check:
+            return 0
+        if self.give_up_check_interval > 0:
+            self._next_give_up_check = now + timedelta(seconds=self.give_up_check_interval)
         stale = {
-            "relay_status": RelayStatus.PUBLISHED.value,
-            "status": {"$in": waiting},
             "gave_up": False,
-            "$or": [
-                {"created_at": {"$lt": now - self.give_up_after}},
-                {"published_at": {"$lt": now - self.ack_timeout}},
-            ],
+            "status": {"$in": AWAITING_ACK},
+            "created_at": {"$lt": now - self.give_up_after},
+            "relay_status": RelayStatus.PUBLISHED.value,
         }
         if await self.outbox.collection.find_one(stale, {"_id": True}) is None:
-            return 0  # read-only idle round (see `claim`)
-        given_up = await self.outbox.collection.update_many(
-            {
-                "relay_status": RelayStatus.PUBLISHED.value,
-                "status": {"$in": waiting},
-                "gave_up": False,
-                "created_at": {"$lt": now - self.give_up_after},
-            },
-            {
-                "$set": {"status": DeliveryStatus.FAILED.value, "gave_up": True},
-                "$inc": {"version": 1},
-            },
-        )
+            return 0  # read-only idle round
+        async with self.outbox.write_lock:
+            given_up = await absorb_conflicts(
+                lambda: self.outbox.collection.update_many(
+                    stale,
+                    {
+                        "$set": {
+                            "status": DeliveryStatus.FAILED.value,
+                            "gave_up": True,
+                            "recheck_at": None,
+                            "last_updated_at": now,
+                        },
+                        "$inc": {"version": 1},
+                    },
+                )
+            )
         if given_up.modified_count:
             log.warning("outbox_undelivered_given_up", count=given_up.modified_count)
-        requeued = await self.outbox.collection.update_many(
-            {
-                "relay_status": RelayStatus.PUBLISHED.value,
-                "status": {"$in": waiting},
-                "gave_up": False,
-                "consumers.0": {"$exists": True},
-                "published_at": {"$lt": now - self.ack_timeout},
-            },
-            {
-                "$set": {
-                    "relay_status": RelayStatus.PENDING.value,
-                    "next_attempt_at": now,
-                    "last_updated_at": now,
-                }
-            },
-        )
-        if requeued.modified_count:
-            log.info("outbox_unacknowledged_requeued", count=requeued.modified_count)
-        return requeued.modified_count
+        return given_up.modified_count
+
+    async def adopt_legacy(self) -> int:
+        """Records written before `recheck_at` existed, still awaiting acknowledgements, get
+        one (due now), so they are rechecked like the others. Runs once, at start."""
+        legacy = {
+            "relay_status": RelayStatus.PUBLISHED.value,
+            "status": {"$in": AWAITING_ACK},
+            "gave_up": False,
+            "recheck_at": {"$exists": False},
+            "consumers.0": {"$exists": True},
+        }
+        if await self.outbox.collection.find_one(legacy, {"_id": True}) is None:
+            return 0
+        async with self.outbox.write_lock:
+            adopted = await absorb_conflicts(
+                lambda: self.outbox.collection.update_many(
+                    legacy, {"$set": {"recheck_at": utcnow()}}
+                )
+            )
+        return adopted.modified_count
 
 
 def relay_from_settings(outbox: Outbox, dapr: DaprClientHelper, settings: Any) -> OutboxRelay:
@@ -285,5 +393,8 @@ def relay_from_settings(outbox: Outbox, dapr: DaprClientHelper, settings: Any) -
         retry_base=settings.outbox_retry_base_seconds,
         retry_max=settings.outbox_retry_max_seconds,
         ack_timeout=settings.outbox_ack_timeout_seconds,
+        ack_timeout_max=settings.outbox_ack_timeout_max_seconds,
         give_up_after=settings.outbox_give_up_seconds,
+        give_up_check_interval=settings.outbox_give_up_check_seconds,
+        republish_pause=settings.outbox_republish_pause_seconds,
     )

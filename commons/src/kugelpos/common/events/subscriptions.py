@@ -164,8 +164,9 @@ class DaprSubscriptions:
             result.append(item)
         return result
 
-    def router(self) -> APIRouter:
-        router = APIRouter(tags=["dapr"], include_in_schema=False)
+    def router(self, *, include_in_schema: bool = False) -> APIRouter:
+        """`include_in_schema=True` lists the routes in OpenAPI (a contract that names them)."""
+        router = APIRouter(tags=["dapr"], include_in_schema=include_in_schema)
 
         @router.get("/dapr/subscribe")
         async def dapr_subscribe() -> list[dict[str, Any]]:

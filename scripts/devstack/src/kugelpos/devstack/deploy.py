@@ -49,11 +49,36 @@ INTERNAL_ONLY: frozenset[str] = frozenset()
 NO_TENANT_SETUP = frozenset({"account", "terminal"})
 
 
+# Who consumes (and acknowledges) each published log, of the services that may be deployed;
+# a publisher waits only for the registered ones, else it would republish to a missing one.
+TRANLOG_CONSUMERS = ("report", "journal", "stock")  # cart's TRANLOG_CONSUMERS
+TERMINAL_LOG_CONSUMERS = ("report", "journal")  # terminal's CASHLOG_/OPENCLOSELOG_CONSUMERS
+
+
 def tenant_setup_services(specs: Sequence[ServiceSpec] = SERVICES) -> str:
     return ",".join(spec.name for spec in specs if spec.name not in NO_TENANT_SETUP)
 
 
-def _env(spec: ServiceSpec) -> list[dict]:
+def _registered(names: Sequence[str], specs: Sequence[ServiceSpec]) -> str:
+    known = {spec.name for spec in specs}
+    return ",".join(name for name in names if name in known)
+
+
+def service_env(spec: ServiceSpec, specs: Sequence[ServiceSpec] = SERVICES) -> dict[str, str]:
+    """Settings of one service that depend on which other services are deployed."""
+    if spec.name == "terminal":
+        logs = _registered(TERMINAL_LOG_CONSUMERS, specs)
+        return {
+            "TENANT_SETUP_SERVICES": tenant_setup_services(specs),
+            "CASHLOG_CONSUMERS": logs,
+            "OPENCLOSELOG_CONSUMERS": logs,
+        }
+    if spec.name == "cart":
+        return {"TRANLOG_CONSUMERS": _registered(TRANLOG_CONSUMERS, specs)}
+    return {}
+
+
+def _env(spec: ServiceSpec, specs: Sequence[ServiceSpec]) -> list[dict]:
     env: list[dict] = [
         {"name": "SERVICE_NAME", "value": spec.name},
         {"name": "PORT", "value": str(spec.port)},
@@ -68,8 +93,7 @@ def _env(spec: ServiceSpec) -> list[dict]:
             "valueFrom": {"secretKeyRef": {"name": APP_TOKEN_SECRET, "key": "token"}},
         }
     )
-    if spec.name == "terminal":
-        env.append({"name": "TENANT_SETUP_SERVICES", "value": tenant_setup_services()})
+    env += [{"name": key, "value": value} for key, value in service_env(spec, specs).items()]
     return env
 
 
@@ -83,14 +107,14 @@ def _probe(spec: ServiceSpec, *, period: int, failures: int) -> dict:
     }
 
 
-def kubernetes_service(spec: ServiceSpec) -> list[dict]:
+def kubernetes_service(spec: ServiceSpec, specs: Sequence[ServiceSpec] = SERVICES) -> list[dict]:
     labels = {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/part-of": "kugelpos"}
     container = {
         "name": spec.name,
         "image": f"{IMAGE_REPOSITORY}/{spec.name}:latest",
         "ports": [{"name": "http", "containerPort": spec.port}],
         "envFrom": [{"configMapRef": {"name": "kugelpos-services"}}],
-        "env": _env(spec),
+        "env": _env(spec, specs),
         # Not ready while MongoDB or the sidecar does not answer; restarted only after a
         # long run of failures, so a database outage does not restart every pod.
         "readinessProbe": _probe(spec, period=10, failures=3),
@@ -164,7 +188,7 @@ def base_url(spec: ServiceSpec) -> str:
 def generated_files(specs: Sequence[ServiceSpec] = SERVICES) -> dict[Path, str]:
     files: dict[Path, str] = {}
     for spec in specs:
-        files[KUBE_SERVICES_DIR / f"{spec.name}.yaml"] = _dump(kubernetes_service(spec))
+        files[KUBE_SERVICES_DIR / f"{spec.name}.yaml"] = _dump(kubernetes_service(spec, specs))
     literals = [f"{spec.base_url_env}={base_url(spec)}" for spec in specs]
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -186,6 +210,7 @@ def generated_files(specs: Sequence[ServiceSpec] = SERVICES) -> dict[Path, str]:
             "port": spec.port,
             "externalIngress": spec.name not in INTERNAL_ONLY,
             "baseUrlEnv": spec.base_url_env,
+            "env": [{"name": k, "value": v} for k, v in service_env(spec, specs).items()],
         }
         for spec in specs
     ]

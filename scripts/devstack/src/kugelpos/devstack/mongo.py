@@ -1,7 +1,8 @@
 """MongoDB wire-protocol server for the local stack: `python -m kugelpos.devstack.mongo`.
 
 Runs mongoeco's proxy over the memory engine (tests) or the SQLite engine (make run) until
-SIGTERM/SIGINT, then closes the server so SQLite is flushed cleanly.
+SIGTERM/SIGINT, then closes the server so SQLite is flushed cleanly. Transactions run one at a
+time, alone (`mongo_gate`): the engines do not isolate them from other sessions themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 
 from mongoeco.engines.memory import MemoryEngine
 from mongoeco.engines.sqlite import SQLiteEngine
-from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
+
+from kugelpos.devstack.mongo_gate import GatedProxyServer
 
 ENGINES = ("memory", "sqlite")
 
@@ -36,7 +38,7 @@ async def serve(args: argparse.Namespace) -> None:
         engine: MemoryEngine | SQLiteEngine = SQLiteEngine(str(args.path))
     else:
         engine = MemoryEngine()
-    server = AsyncMongoEcoProxyServer(engine=engine, host=args.host, port=args.port)
+    server = GatedProxyServer(engine=engine, host=args.host, port=args.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

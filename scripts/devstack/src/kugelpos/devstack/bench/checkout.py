@@ -5,6 +5,7 @@ terminal, then the terminals sell in a closed loop: create cart → add 5 items 
 subtotal → pay cash → bill. Reported per concurrency level:
 
 - `cart.add_item`: latency of each add-item call (the till's scan), and adds per second;
+- `cart.bill`: latency of the bill (tranlog, numbers and outbox event written);
 - `cart.checkout`: latency of a whole checkout (7 requests), and `throughput_rps` = sales/s.
 
 `cart.checkout_keyed` is the same with an `Idempotency-Key` on every POST, as a till that
@@ -30,7 +31,11 @@ def _key(keyed: bool) -> str | None:
 
 
 async def _checkout(
-    register: Register, items: list[str], adds: list[float], keyed: bool = False
+    register: Register,
+    items: list[str],
+    adds: list[float],
+    keyed: bool = False,
+    bills: list[float] | None = None,
 ) -> bool:
     cart_id = await register.create(key=_key(keyed))
     for code in items:
@@ -45,7 +50,11 @@ async def _checkout(
     total = int(response.json()["data"]["totalAmountWithTax"])
     if (await register.pay(cart_id, ("01", total), key=_key(keyed))).status_code != 200:
         return False
-    return (await register.bill(cart_id, key=_key(keyed))).status_code == 200
+    started = time.perf_counter()
+    response = await register.bill(cart_id, key=_key(keyed))
+    if bills is not None:
+        bills.append((time.perf_counter() - started) * 1000)
+    return response.status_code == 200
 
 
 async def _level(
@@ -58,6 +67,7 @@ async def _level(
     sales = max(concurrency * 3, context.requests // 4)
     queue = iter(range(sales))
     adds: list[float] = []
+    bills: list[float] = []
     checkouts: list[float] = []
     failed = 0
 
@@ -66,7 +76,7 @@ async def _level(
         for _ in queue:
             started = time.perf_counter()
             try:
-                ok = await _checkout(register, items, adds, keyed)
+                ok = await _checkout(register, items, adds, keyed, bills)
             except Exception:  # a failed sale is a figure, not a crash
                 ok = False
             checkouts.append((time.perf_counter() - started) * 1000)
@@ -80,6 +90,7 @@ async def _level(
     suffix = "_keyed" if keyed else ""
     return [
         (f"cart.add_item{suffix}", LoadResult(len(adds), failed, concurrency, wall, tuple(adds))),
+        (f"cart.bill{suffix}", LoadResult(len(bills), failed, concurrency, wall, tuple(bills))),
         (f"cart.checkout{suffix}", LoadResult(sales, failed, concurrency, wall, tuple(checkouts))),
     ]
 

@@ -16,6 +16,7 @@ SCENARIO_MODULES = (
     "kugelpos.devstack.bench.account",
     "kugelpos.devstack.bench.master_data",
     "kugelpos.devstack.bench.checkout",
+    "kugelpos.devstack.bench.journal",
 )
 
 

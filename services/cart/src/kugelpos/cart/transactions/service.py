@@ -15,6 +15,7 @@ Void and return live in `refunds.py` and record through `record()` here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,12 +24,13 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import OperationFailure
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from kugelpos.common.clock import app_now
+from kugelpos.common.db.conflicts import backoff, is_write_conflict
 from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.db.tenants import ensure_collections
-from kugelpos.common.errors import AlreadyExistsError, NotFoundError
+from kugelpos.common.errors import AlreadyExistsError, DatabaseError, NotFoundError
 from kugelpos.common.events.outbox import Outbox, OutboxRecord, OutboxRepository
 from kugelpos.common.pagination import Page, PageParams
 from kugelpos.common.transactions import TransactionType
@@ -59,12 +61,6 @@ RETURN = TransactionType.RETURN_SALES
 VOID_SALE = TransactionType.VOID_SALES
 VOID_RETURN = TransactionType.VOID_RETURN
 COMMIT_TRIES = 5
-COMMIT_BACKOFF_SECONDS = 0.02
-WRITE_CONFLICT = 112
-
-
-def _is_write_conflict(exc: OperationFailure) -> bool:
-    return exc.code == WRITE_CONFLICT or "write conflict" in str(exc).lower()
 
 
 SORTABLE = frozenset(
@@ -168,8 +164,14 @@ class TransactionService:
             try:
                 await self._outbox.transaction(self._mongo, work)
                 break
-            except OperationFailure as exc:
-                if not _is_write_conflict(exc):
+            except AlreadyExistsError:
+                # A retried transaction whose first commit was applied after all finds its
+                # own tranlog: that is success. Another request's tranlog is a real conflict.
+                if await self._applied(repo, tran):
+                    break
+                raise
+            except (PyMongoError, DatabaseError) as exc:
+                if not is_write_conflict(exc):
                     raise
                 # Ambiguous on the local mongoeco server (a conflict reported at commit,
                 # sometimes after the writes were applied): look, then retry or accept.
@@ -177,7 +179,7 @@ class TransactionService:
                     break
                 if attempt == COMMIT_TRIES:
                     raise
-                await asyncio.sleep(COMMIT_BACKOFF_SECONDS * attempt)
+                await asyncio.sleep(backoff(attempt))
         log.info(
             "tranlog_recorded",
             tenant_id=tran.tenant_id,
@@ -191,19 +193,22 @@ class TransactionService:
     # ---- bill / cancel -------------------------------------------------------------------------
 
     async def _applied(self, repo: TranlogRepository, tran: TranlogDocument) -> bool:
-        """Did a transaction whose commit reported a conflict write the tranlog anyway? Its
-        event is then made sure of too (written without the transaction if missing)."""
-        if await repo.find_one({"source_id": tran.source_id}) is None:
+        """Did a transaction whose commit reported a conflict write this tranlog (its event id)
+        anyway? Its event is then made sure of too (written without the transaction if
+        missing)."""
+        found = await repo.find_one({"source_id": tran.source_id})
+        if found is None or found.event_id != tran.event_id:
             return False
         if await self._outbox.get(tran.event_id) is None:
             async with self._outbox.write_lock:
-                await self._outbox.add(
-                    None,
-                    topic=TOPIC_TRANLOG,
-                    payload=tran.payload(),
-                    tenant_id=tran.tenant_id,
-                    event_id=tran.event_id,
-                )
+                with contextlib.suppress(DuplicateKeyError):
+                    await self._outbox.add(
+                        None,
+                        topic=TOPIC_TRANLOG,
+                        payload=tran.payload(),
+                        tenant_id=tran.tenant_id,
+                        event_id=tran.event_id,
+                    )
         self._outbox.notify_added()
         return True
 
