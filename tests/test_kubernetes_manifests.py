@@ -59,18 +59,23 @@ def test_generated_files_are_up_to_date_with_the_registry():
     )
 
 
-def test_staleness_check_sees_a_new_service_and_a_hand_edit(tmp_path, monkeypatch):
+def test_staleness_check_sees_a_new_service_and_a_hand_edit(tmp_path):
     deploy.write(tmp_path)
     assert deploy.stale_files(tmp_path) == []
     (tmp_path / deploy.KUBE_SERVICES_DIR / "cart.yaml").write_text("edited\n")
     assert deploy.stale_files(tmp_path) == [deploy.KUBE_SERVICES_DIR / "cart.yaml"]
     deploy.write(tmp_path)
     newcomer = ServiceSpec("stock", "kugelpos.stock.main:app", 8006, "db_stock")
-    monkeypatch.setattr(deploy, "SERVICES", (*SERVICES, newcomer))
-    monkeypatch.setattr(deploy.generated_files, "__defaults__", ((*SERVICES, newcomer),))
-    stale = deploy.stale_files(tmp_path)
+    stale = deploy.stale_files(tmp_path, (*SERVICES, newcomer))
     assert deploy.KUBE_SERVICES_DIR / "stock.yaml" in stale
     assert deploy.AZURE_SERVICES in stale
+    assert deploy.KUBE_SERVICES_DIR / "kustomization.yaml" in stale
+    deploy.write(tmp_path, (*SERVICES, newcomer))
+    # Back to the registry as it is: the newcomer's file is left over, and cart's consumers.
+    stale = deploy.stale_files(tmp_path)
+    assert {deploy.KUBE_SERVICES_DIR / "stock.yaml", deploy.KUBE_SERVICES_DIR / "cart.yaml"} <= set(
+        stale
+    )
 
 
 def test_built_in_kinds_pass_the_kubernetes_schemas(rendered):

@@ -218,10 +218,10 @@ def generated_files(specs: Sequence[ServiceSpec] = SERVICES) -> dict[Path, str]:
     return files
 
 
-def stale_files(root: Path) -> list[Path]:
+def stale_files(root: Path, specs: Sequence[ServiceSpec] = SERVICES) -> list[Path]:
     """Generated files that differ from what is committed, and generated-looking files left
     over from a service no longer registered."""
-    expected = generated_files()
+    expected = generated_files(specs)
     stale = [
         path
         for path, text in expected.items()
@@ -237,8 +237,8 @@ def stale_files(root: Path) -> list[Path]:
     return stale
 
 
-def write(root: Path) -> list[Path]:
-    expected = generated_files()
+def write(root: Path, specs: Sequence[ServiceSpec] = SERVICES) -> list[Path]:
+    expected = generated_files(specs)
     written = []
     for path, text in expected.items():
         target = root / path
