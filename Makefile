@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 VENV_PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lock run stop test lint format bench
+.PHONY: install lock run stop demo test lint format bench deploy-files
 
 install:
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found (pyenv or PATH)"; exit 1; }
@@ -35,3 +35,11 @@ test: lint
 
 bench:
 	@$(VENV_PY) -m kugelpos.devstack.bench
+
+# Rewrites the per-service files under deploy/ from the service registry (services.py).
+deploy-files:
+	$(VENV_PY) -m kugelpos.devstack.deploy
+
+# A demo tenant on the running `make run` stack (idempotent).
+demo:
+	$(VENV_PY) -m kugelpos.devstack.demo

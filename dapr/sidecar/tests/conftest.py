@@ -123,6 +123,9 @@ class Subscriber:
         self.process.start()
         wait_until(
             lambda: self.process.alive() and httpx.get(f"{self.url}/dapr/subscribe").is_success,
+            # Starting a Python process can take a while on a loaded machine; how long it
+            # takes is not what these tests check.
+            timeout=30,
             what=f"subscriber {self.app_id}:\n{self.process.output()}",
         )
 

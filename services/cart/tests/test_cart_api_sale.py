@@ -166,7 +166,10 @@ async def test_delivery_status_endpoint_and_acks_update_the_event(stack, client,
         + codec.issue_service_token(service="report", tenant_id=shop.tenant_id)
     }
     data = assert_ok(await client.post(url, json=body, headers=service))["data"]
-    assert data["success"] is True and data["overall_status"] == "partially_delivered"
+    # The session stack runs the real journal and stock, which acknowledge on their own:
+    # whether both have yet decides between partially and fully delivered.
+    assert data["success"] is True
+    assert data["overall_status"] in {"partially_delivered", "delivered"}
     # The second way in: acknowledgements published on tranlog_status.
     for name in ("journal", "stock"):
         ack = {"event_id": record["event_id"], "service": name, "status": "received"}

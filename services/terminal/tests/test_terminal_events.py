@@ -119,13 +119,16 @@ async def test_delivery_status_endpoint(world) -> None:
     # A service token of the tenant, then the notify key (accepted here only).
     r = await env.http.post(url, headers=env.service_headers(world.tenant_id), json=body)
     data = assert_ok(r)["data"]
+    # The session stack runs a real journal, which acknowledges on its own: whether it has yet
+    # decides between "partially" and fully delivered once report has received the event.
+    overall = data.pop("overall_status")
     assert data == {
         "event_id": event_id,
         "service": "report",
         "status": "received",
         "success": True,
-        "overall_status": "partially_delivered",
     }
+    assert overall in {"partially_delivered", "delivered"}
     notify = {"X-API-KEY": env.stack.pubsub_key}
     r = await env.http.post(url, headers=notify, json={**body, "service": "journal"})
     assert assert_ok(r)["data"]["overall_status"] == "delivered"

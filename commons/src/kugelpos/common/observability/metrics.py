@@ -26,7 +26,16 @@ class Metrics:
             ["service", "method", "route", "status"],
             registry=self.registry,
         )
+        self.fallbacks = Counter(
+            "dependency_fallbacks_total",
+            "Answers served from a fallback (e.g. a last known copy) because a dependency failed",
+            ["service", "dependency", "what"],
+            registry=self.registry,
+        )
         self.service = service
+
+    def fallback(self, dependency: str, what: str) -> None:
+        self.fallbacks.labels(self.service, dependency, what).inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         labels = (self.service, method, route, str(status))

@@ -45,7 +45,9 @@ UNGATED = frozenset(
     }
 )
 ENDS_TRANSACTION = frozenset({"commitTransaction", "abortTransaction"})
-IDLE_TIMEOUT_SECONDS = 10.0
+# Our services never pause inside a transaction; a client that did for this long has died
+# (or given up waiting), and every transaction queued behind it would wait as long: short.
+IDLE_TIMEOUT_SECONDS = 2.0
 
 type TxnKey = tuple[str, Any]
 
@@ -65,6 +67,7 @@ class TransactionGate:
         self.idle_timeout = idle_timeout
         self.owner: TxnKey | None = None
         self._owner_seen = 0.0
+        self._owner_busy = 0  # commands of the owner running now: busy is not idle
         self._inflight = 0
         self._queue: collections.deque[tuple[TxnKey | None, asyncio.Future[None]]] = (
             collections.deque()
@@ -92,6 +95,8 @@ class TransactionGate:
             return
 
     def _abandon_idle_owner(self) -> None:
+        if self._owner_busy:
+            return
         if self.owner is not None and time.monotonic() - self._owner_seen > self.idle_timeout:
             key, self.owner = self.owner, None
             if self.on_abandoned is not None:
@@ -145,18 +150,24 @@ class TransactionGate:
         key = transaction_key(body)
         if key is not None and self.owner == key:
             self._owner_seen = time.monotonic()
+            self._owner_busy += 1
             try:
                 return await call()
             finally:
+                self._owner_busy -= 1
                 self._owner_seen = time.monotonic()
                 if command in ENDS_TRANSACTION:
                     self._release(key)
         if key is not None and command in ENDS_TRANSACTION:
             return await call()  # a transaction that never ran a statement here (or abandoned)
         await self._wait(key)
+        if key is not None:
+            self._owner_busy += 1
         try:
             return await call()
         finally:
+            if key is not None:
+                self._owner_busy -= 1
             if key is None or command in ENDS_TRANSACTION:
                 self._release(key)
             else:

@@ -27,6 +27,9 @@ from kugelpos.devstack import processes
 from kugelpos.devstack.stack import MONGO, REDIS, SIDECAR, SIDECAR_MODULE, Stack, is_infra
 
 _HOLDER = pytest.StashKey["_SessionStacks"]()
+# The full stack starts about fifteen processes at once; on two busy cores that can take a
+# while, and how long it takes is not what any test checks.
+STARTUP_TIMEOUT_SECONDS = 90.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,6 +67,7 @@ class _SessionStacks:
         self.notes: list[str] = []
 
     def _new(self, name: str, **options: Any) -> Stack:
+        options.setdefault("startup_timeout", STARTUP_TIMEOUT_SECONDS)
         return Stack(
             self.base_dir / name,
             mongodb_uri=os.environ.get("MONGODB_URI") or None,

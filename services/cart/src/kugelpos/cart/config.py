@@ -28,6 +28,9 @@ class CartSettings(OutboxSettings):
     # taxes, settings, promotions, store names.
     master_cache_ttl_seconds: float = 10.0
     master_cache_max_entries: int = 20_000
+    # While master-data cannot answer, reads made before are served from their last good
+    # answer up to this age (the till keeps selling); older or never-made reads answer 503.
+    master_stale_max_age_seconds: float = 3600.0
     # Idempotency-Key records of terminal POSTs.
 
     # Who must acknowledge a tranlog before it counts as delivered.

@@ -85,6 +85,8 @@ def build_app() -> FastAPI:
         base_url_terminal=settings.base_url_terminal,
         ttl=settings.master_cache_ttl_seconds,
         max_entries=settings.master_cache_max_entries,
+        stale_max_age=settings.master_stale_max_age_seconds,
+        on_stale=lambda read: infra.metrics.fallback("master-data", read),
     )
     return app
 

@@ -18,6 +18,7 @@ SCENARIO_MODULES = (
     "kugelpos.devstack.bench.checkout",
     "kugelpos.devstack.bench.journal",
     "kugelpos.devstack.bench.report",
+    "kugelpos.devstack.bench.stock",
 )
 
 

@@ -7,6 +7,13 @@ terminal key is forwarded, so master-data never has to ask the terminal service 
 
 What a cart needs at creation (taxes, settings, active promotions, store name) is snapshot in
 the cart (`CartDocument.masters`), so adding an item needs nothing but the item itself.
+
+A till keeps selling when master-data is slow or down: every read also keeps its last good
+answer for `MASTER_STALE_MAX_AGE_SECONDS` (default an hour). While master-data cannot answer
+(its circuit is open, the call timed out, it answered 5xx), a read the cart has made before is
+served from that copy, logged (`master_stale_served`) and counted
+(`dependency_fallbacks_total{dependency="master-data"}`); only a read never made before fails
+(503). A change notice drops the copy too: an answer known to be outdated is never served.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import structlog
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.cache import TTLCache
 from kugelpos.common.clients.http import HttpClientHelper
-from kugelpos.common.errors import ExternalServiceError, NotFoundError
+from kugelpos.common.errors import ExternalServiceError, NotFoundError, ServiceUnavailableError
 from kugelpos.common.events.changes import ChangeKind, MasterChange
 
 from ..domain.masters import ItemMaster, PaymentMaster, TaxMaster
@@ -116,18 +123,25 @@ class MasterDataClient:
         base_url_terminal: str,
         ttl: float = 10.0,
         max_entries: int = 20_000,
+        stale_max_age: float = 3600.0,
+        on_stale: Callable[[str], None] | None = None,
     ) -> None:
         self._http = http
         self._codec = codec
         self._md = base_url_master_data.rstrip("/")
         self._terminal = base_url_terminal.rstrip("/")
         self.cache: TTLCache[Key, Any] = TTLCache(ttl=ttl, max_entries=max_entries)
+        # Last good answers, for when master-data cannot answer (see the module docstring).
+        self.last_known: TTLCache[Key, Any] = TTLCache(ttl=stale_max_age, max_entries=max_entries)
+        self._on_stale = on_stale
+        self.stale_served = 0
         self._tokens: TTLCache[str, str] = TTLCache(ttl=TOKEN_CACHE_SECONDS, max_entries=10_000)
         self.calls = 0
 
     def forget(self, change: MasterChange) -> int:
         """Drop what a master-data change can affect (a `masterdata_changed` notice), so the
         next sale reads the new price instead of waiting for the TTL."""
+        self.last_known.invalidate_where(lambda key: _affected_by(change, key))
         return self.cache.invalidate_where(lambda key: _affected_by(change, key))
 
     # ---- plumbing ------------------------------------------------------------------------------
@@ -158,7 +172,23 @@ class MasterDataClient:
             raise ExternalServiceError(f"{url} sent a body that is not an envelope") from exc
 
     async def _cached[V](self, key: Key, loader: Callable[[], Awaitable[V]]) -> V:
-        return await self.cache.get_or_load(key, loader)
+        async def load_and_keep() -> V:
+            value = await loader()
+            if value is not None:
+                self.last_known.set(key, value)
+            return value
+
+        try:
+            return await self.cache.get_or_load(key, load_and_keep)
+        except (ServiceUnavailableError, ExternalServiceError) as exc:
+            stale = self.last_known.get(key)
+            if stale is None:
+                raise
+            self.stale_served += 1
+            if self._on_stale is not None:
+                self._on_stale(key[0])
+            log.warning("master_stale_served", read=key[0], error=exc.message)
+            return stale
 
     # ---- reads ---------------------------------------------------------------------------------
 

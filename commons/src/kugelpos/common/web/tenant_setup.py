@@ -1,0 +1,60 @@
+"""`POST /api/v1/tenants`, as every service that keeps per-tenant data serves it: called by the
+terminal service when a tenant is created, token only (user or service JWT of that tenant),
+idempotent. Each service passes the dependency that gives its own `setup(tenant_id)`.
+
+No `from __future__ import annotations` here: FastAPI must see the route's `Depends(get_setup)`
+as an object, not as a string naming a local variable it cannot resolve."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Protocol
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import AliasChoices, Field
+
+from ..auth.dependencies import TokenPrincipal, ensure_tenant
+from ..auth.principal import PrincipalKind
+from ..envelope import ApiResponse, ok
+from ..errors import PermissionDeniedError
+from ..schemas import ApiModel
+
+
+class TenantCreateRequest(ApiModel):
+    tenant_id: str = Field(max_length=64, validation_alias=AliasChoices("tenantId", "tenant_id"))
+
+
+class TenantCreateResponse(ApiModel):
+    tenant_id: str
+
+
+class TenantSetup(Protocol):
+    async def setup(self, tenant_id: str) -> None: ...
+
+
+def tenant_setup_router(get_setup: Callable[..., Awaitable[Any]]) -> APIRouter:
+    """The router; `get_setup` is a FastAPI dependency returning a `TenantSetup`."""
+    router = APIRouter(prefix="/api/v1/tenants", tags=["tenant"])
+
+    @router.post(
+        "", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[TenantCreateResponse]
+    )
+    async def create_tenant(
+        body: TenantCreateRequest,
+        principal: TokenPrincipal,
+        tenants: Annotated[TenantSetup, Depends(get_setup)],
+        is_terminal_service: bool | None = Query(
+            default=False, description="v1 compatibility: accepted and ignored"
+        ),
+    ) -> ApiResponse[TenantCreateResponse]:
+        """Token only (user or service JWT of that tenant); idempotent."""
+        if principal.kind is PrincipalKind.TERMINAL:
+            raise PermissionDeniedError("A terminal cannot set up a tenant")
+        ensure_tenant(principal, body.tenant_id)
+        await tenants.setup(body.tenant_id)
+        return ok(
+            TenantCreateResponse(tenant_id=body.tenant_id),
+            code=201,
+            message=f"Creating tenant has completed: {body.tenant_id}",
+            operation="create_tenant",
+        )
+
+    return router

@@ -1,0 +1,33 @@
+"""Stock error codes (spec §B10) and their user-facing texts."""
+
+from __future__ import annotations
+
+from kugelpos.common.errors import NotFoundError
+from kugelpos.common.messages import register_messages
+
+
+class StockErrorCode:
+    STOCK_NOT_FOUND = "414001"
+    SNAPSHOT_NOT_FOUND = "414202"
+
+
+class StockNotFoundError(NotFoundError):
+    code = StockErrorCode.STOCK_NOT_FOUND
+
+
+class SnapshotNotFoundError(NotFoundError):
+    code = StockErrorCode.SNAPSHOT_NOT_FOUND
+
+
+register_messages(
+    {
+        StockErrorCode.STOCK_NOT_FOUND: {
+            "en": "Stock not found",
+            "ja": "在庫が見つかりません",
+        },
+        StockErrorCode.SNAPSHOT_NOT_FOUND: {
+            "en": "Snapshot not found",
+            "ja": "スナップショットが見つかりません",
+        },
+    }
+)

@@ -1,0 +1,204 @@
+"""The snapshot scheduler (§B9): every replica polls, exactly one runs each job.
+
+Each poll, for every tenant database (`db_stock_*`): the tenant's schedule (stored, or the
+defaults), its latest due time in the app time zone (croniter), and — if that time is within
+the misfire grace, not before the schedule was last changed, and not run yet — a claim on the
+run: inserting `snapshot_runs` {job_key: snapshot_<tenant>:<due>} (unique) gives the job to
+one replica with a lease. A replica that dies mid-run loses its lease when it expires; the
+next poll of any replica takes the run over and snapshots only the stores not done yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from kugelpos.common.clock import utcnow
+from kugelpos.common.db.mongo import Mongo, validate_tenant_id
+from kugelpos.common.errors import AppError
+from kugelpos.common.observability.health import HealthCheck
+from kugelpos.common.web.app import Infrastructure
+
+from ..config import StockSettings
+from ..snapshots.repository import ensure_retention
+from ..snapshots.service import SnapshotService
+from ..stocks.repository import StockRepository
+from .documents import ScheduleDocument, SnapshotRun
+from .repository import ScheduleRepository, SnapshotRunRepository
+from .schemas import ALL_STORES
+from .service import ScheduleService, expression_of
+from .timing import latest_due
+
+log = structlog.get_logger(__name__)
+SCHEDULED_BY = "scheduled_system"
+
+
+class SnapshotScheduler:
+    def __init__(self, settings: StockSettings) -> None:
+        self._settings = settings
+        self.owner = f"stock-{secrets.token_hex(4)}"
+        self._task: asyncio.Task[None] | None = None
+        self._mongo: Mongo | None = None
+        self.last_poll: datetime | None = None
+        self.last_error: str | None = None
+        self.runs = 0
+
+    async def start(self, infra: Infrastructure) -> None:
+        self._mongo = infra.mongo
+        if self._settings.snapshot_scheduler_enabled:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self, infra: Infrastructure) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    def health_checks(self, infra: Infrastructure) -> dict[str, HealthCheck]:
+        async def snapshot_scheduler() -> dict[str, Any]:
+            if self._settings.snapshot_scheduler_enabled and (
+                self._task is None or self._task.done()
+            ):
+                raise RuntimeError("scheduler not running")
+            return {
+                "enabled": self._settings.snapshot_scheduler_enabled,
+                "last_poll": self.last_poll.isoformat() if self.last_poll else None,
+                "last_error": self.last_error,
+                "runs": self.runs,
+            }
+
+        async def dapr_statestore() -> None:
+            await infra.dapr.get_state(self._settings.alert_state_store, "stock-health-probe")
+
+        return {"snapshot_scheduler": snapshot_scheduler, "dapr_statestore": dapr_statestore}
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.poll()
+                self.last_error = None
+            except Exception as exc:  # a bad poll must not end the scheduler
+                self.last_error = type(exc).__name__
+                log.warning("snapshot_scheduler_poll_failed", error=type(exc).__name__)
+            await asyncio.sleep(self._settings.snapshot_scheduler_poll_seconds)
+
+    @property
+    def mongo(self) -> Mongo:
+        assert self._mongo is not None
+        return self._mongo
+
+    async def tenants(self) -> list[str]:
+        prefix = f"{self.mongo.prefix}_"
+        found = []
+        for name in await self.mongo.client.list_database_names():
+            if not name.startswith(prefix) or name == f"{prefix}commons":
+                continue
+            tenant_id = name[len(prefix) :]
+            try:
+                found.append(validate_tenant_id(tenant_id))
+            except AppError:
+                continue
+        return found
+
+    async def poll(self, now: datetime | None = None) -> int:
+        """One look at every tenant; returns how many jobs this replica ran."""
+        now = now or utcnow()
+        self.last_poll = now
+        ran = 0
+        schedules = ScheduleService(self.mongo, self._settings)
+        for tenant_id in await self.tenants():
+            schedule = await schedules.effective(tenant_id)
+            due = self._due(schedule, now)
+            if due is not None and await self._run(tenant_id, schedule, due, now):
+                ran += 1
+        return ran
+
+    def _due(self, schedule: ScheduleDocument, now: datetime) -> datetime | None:
+        if not schedule.enabled:
+            return None
+        due = latest_due(expression_of(schedule), now, self._settings.timezone)
+        if (now - due).total_seconds() > self._settings.snapshot_misfire_grace_seconds:
+            return None  # missed by more than the grace: wait for the next one
+        changed = schedule.updated_at or schedule.created_at
+        # A schedule runs from the minute it was set, not for times before it.
+        if changed is not None and due < changed.replace(second=0, microsecond=0):
+            return None
+        if schedule.last_executed_at is not None and schedule.last_executed_at >= due:
+            return None
+        return due
+
+    async def _claim(
+        self, db: AsyncDatabase, tenant_id: str, due: datetime, now: datetime
+    ) -> SnapshotRun | None:
+        runs = SnapshotRunRepository(db, actor=self.owner)
+        await SnapshotRunRepository.ensure_indexes(db)
+        job_key = f"snapshot_{tenant_id}:{due.isoformat()}"
+        until = now + timedelta(seconds=self._settings.snapshot_lease_seconds)
+        run = SnapshotRun(
+            job_key=job_key, tenant_id=tenant_id, due_at=due, owner=self.owner, lease_until=until
+        )
+        try:
+            await runs.collection.insert_one(run.to_mongo())
+            return run
+        except DuplicateKeyError:
+            return await runs.take_over(job_key, self.owner, now, until)
+
+    async def _run(
+        self, tenant_id: str, schedule: ScheduleDocument, due: datetime, now: datetime
+    ) -> bool:
+        db = self.mongo.tenant_db(tenant_id)
+        run = await self._claim(db, tenant_id, due, now)
+        if run is None:
+            return False  # another replica has it (or had it)
+        stores = [s for s in schedule.target_stores if s != ALL_STORES]
+        if ALL_STORES in schedule.target_stores:
+            stores = await StockRepository(db).store_codes(tenant_id)
+        snapshots = SnapshotService(
+            self.mongo,
+            timezone=self._settings.timezone,
+            max_items=self._settings.snapshot_max_items,
+        )
+        runs = SnapshotRunRepository(db)
+        failed: list[str] = []
+        for store_code in stores:
+            if store_code in run.done_stores:
+                continue
+            try:
+                await snapshots.create(tenant_id, store_code, SCHEDULED_BY)
+                await runs.collection.update_one(
+                    {"job_key": run.job_key}, {"$addToSet": {"done_stores": store_code}}
+                )
+            except Exception as exc:  # one store's failure must not stop the others
+                failed.append(store_code)
+                log.warning(
+                    "scheduled_snapshot_failed",
+                    tenant_id=tenant_id,
+                    store_code=store_code,
+                    error=type(exc).__name__,
+                )
+        finished = utcnow()
+        await runs.collection.update_one(
+            {"job_key": run.job_key},
+            {"$set": {"status": "done", "failed_stores": failed, "updated_at": finished}},
+        )
+        await ScheduleRepository(db).collection.update_one(
+            {"tenant_id": tenant_id}, {"$set": {"last_executed_at": finished}}
+        )
+        with contextlib.suppress(Exception):
+            await ensure_retention(db, schedule.retention_days)
+        self.runs += 1
+        log.info(
+            "scheduled_snapshots_done",
+            tenant_id=tenant_id,
+            due=due.isoformat(),
+            stores=len(stores),
+            failed=len(failed),
+        )
+        return True

@@ -1,0 +1,169 @@
+"""Stock rows and history: the atomic upsert of §B3 and the indexes behind every query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+from kugelpos.common.clock import utcnow
+from kugelpos.common.db.indexes import index
+from kugelpos.common.db.mongo import WRITE_CONFLICT_CODE
+from kugelpos.common.db.repository import Repository
+from kugelpos.common.pagination import Page, PageParams
+
+from .documents import StockDocument, StockUpdateDocument
+
+_PROJECTION = {"_id": False}
+
+
+def lost_insert_race(exc: DuplicateKeyError) -> OperationFailure:
+    """Two first updates of one item raced on the unique index: the loser is a write conflict,
+    so `Mongo.in_transaction` runs the whole transaction again (now as an update). Never a
+    DuplicateKeyError, which the event consumer reads as "event already applied"."""
+    failure = OperationFailure(
+        "Write conflict: concurrent first update of one stock row", code=WRITE_CONFLICT_CODE
+    )
+    failure.__cause__ = exc
+    return failure
+
+
+class StockRepository(Repository[StockDocument]):
+    collection_name = "stocks"
+    document_type = StockDocument
+    indexes = (
+        index("tenant_id", "store_code", "item_code", unique=True),
+        index("item_code"),
+    )
+
+    @staticmethod
+    def key(tenant_id: str, store_code: str, item_code: str) -> dict[str, str]:
+        return {"tenant_id": tenant_id, "store_code": store_code, "item_code": item_code}
+
+    def _new_row(self, tenant_id: str, store_code: str, item_code: str, now: Any) -> dict[str, Any]:
+        return {
+            **self.key(tenant_id, store_code, item_code),
+            "minimum_units": 0,
+            "reorder_point_units": 0,
+            "reorder_quantity_units": 0,
+            "created_at": now,
+            "created_by": self.actor,
+            "shard_key": tenant_id,
+            "etag": None,
+        }
+
+    async def increment(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_code: str,
+        change_units: int,
+        last_transaction_id: str | None,
+        *,
+        session: AsyncClientSession,
+    ) -> tuple[StockDocument, bool]:
+        """The atomic upsert; returns the row after the change and whether it was created."""
+        now = utcnow()
+        new_row = self._new_row(tenant_id, store_code, item_code, now)
+        try:
+            raw = await self.collection.find_one_and_update(
+                self.key(tenant_id, store_code, item_code),
+                {
+                    "$inc": {"current_units": change_units},
+                    "$set": {
+                        "last_transaction_id": last_transaction_id,
+                        "updated_at": now,
+                        "updated_by": self.actor,
+                    },
+                    "$setOnInsert": new_row,
+                },
+                projection={"_id": False},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+        except DuplicateKeyError as exc:
+            raise lost_insert_race(exc) from exc
+        doc = self._load(raw)
+        assert doc is not None  # an upsert always returns the row
+        # Created by this update: `$setOnInsert` and `$set` wrote the same instant.
+        return doc, doc.created_at == doc.updated_at
+
+    async def set_thresholds(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_code: str,
+        values: dict[str, int],
+        *,
+        session: AsyncClientSession | None = None,
+    ) -> StockDocument:
+        """Create-or-update thresholds; a new row has quantity 0 and `updated_at` null."""
+        new_row = {
+            **self._new_row(tenant_id, store_code, item_code, utcnow()),
+            "current_units": 0,
+            "last_transaction_id": None,
+        }
+        for name in values:
+            new_row.pop(name, None)
+        try:
+            raw = await self.collection.find_one_and_update(
+                self.key(tenant_id, store_code, item_code),
+                {"$set": values, "$setOnInsert": new_row},
+                projection=_PROJECTION,
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+        except DuplicateKeyError as exc:
+            raise lost_insert_race(exc) from exc
+        doc = self._load(raw)
+        assert doc is not None
+        return doc
+
+    async def store_rows(
+        self, tenant_id: str, store_code: str, *, limit: int = 0
+    ) -> list[StockDocument]:
+        cursor = self.collection.find(
+            {"tenant_id": tenant_id, "store_code": store_code}, _PROJECTION
+        ).sort([("item_code", ASCENDING)])
+        if limit:
+            cursor = cursor.limit(limit)
+        return [doc for raw in await cursor.to_list() if (doc := self._load(raw))]
+
+    async def page(
+        self, tenant_id: str, store_code: str, params: PageParams
+    ) -> Page[StockDocument]:
+        sorted_params = PageParams(limit=params.limit, page=params.page, sort=[("item_code", 1)])
+        return await self.list({"tenant_id": tenant_id, "store_code": store_code}, sorted_params)
+
+    async def store_codes(self, tenant_id: str) -> list[str]:
+        return sorted(await self.collection.distinct("store_code", {"tenant_id": tenant_id}))
+
+
+class StockUpdateRepository(Repository[StockUpdateDocument]):
+    collection_name = "stock_updates"
+    document_type = StockUpdateDocument
+    indexes = (
+        index("tenant_id", "store_code", "item_code", "-timestamp"),
+        index("update_type"),
+        index("-timestamp"),
+        index("reference_id"),
+        index("transaction_key"),
+    )
+    default_sort = (("timestamp", DESCENDING),)
+
+    async def add(self, doc: StockUpdateDocument, *, session: AsyncClientSession) -> None:
+        doc.created_by = doc.created_by or self.actor
+        await self.collection.insert_one(doc.to_mongo(), session=session)
+
+    async def page(
+        self, tenant_id: str, store_code: str, item_code: str, params: PageParams
+    ) -> Page[StockUpdateDocument]:
+        sorted_params = PageParams(limit=params.limit, page=params.page, sort=[("timestamp", -1)])
+        return await self.list(
+            {"tenant_id": tenant_id, "store_code": store_code, "item_code": item_code},
+            sorted_params,
+        )

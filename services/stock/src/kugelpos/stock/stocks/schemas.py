@@ -1,0 +1,63 @@
+"""API models of stock rows, updates and thresholds (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from kugelpos.common.money import Money
+from kugelpos.common.schemas import ApiModel
+
+from ..quantities import Quantity
+from .documents import UpdateFlag, UpdateType
+
+NonNegative = Annotated[Quantity, Field(ge=0)]
+Text = Annotated[str, Field(max_length=256)]
+
+
+class StockResponse(ApiModel):
+    tenant_id: str
+    store_code: str
+    item_code: str
+    current_quantity: Money
+    minimum_quantity: Money
+    reorder_point: Money
+    reorder_quantity: Money
+    last_updated: datetime
+    last_transaction_id: str | None = None
+
+
+class StockUpdateRequest(ApiModel):
+    quantity_change: Quantity
+    update_type: UpdateType
+    reference_id: Text | None = None
+    operator_id: Text | None = None
+    note: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class StockUpdateResponse(ApiModel):
+    tenant_id: str
+    store_code: str
+    item_code: str
+    update_type: UpdateType
+    quantity_change: Money
+    before_quantity: Money
+    after_quantity: Money
+    reference_id: str | None = None
+    timestamp: datetime
+    operator_id: str | None = None
+    note: str | None = None
+    # Beyond v1 (additive): unique across terminals for sales, and what the update noticed.
+    transaction_key: str | None = None
+    flags: list[UpdateFlag] = Field(default_factory=list)
+
+
+class SetMinimumQuantityRequest(ApiModel):
+    minimum_quantity: NonNegative
+
+
+class SetReorderParametersRequest(ApiModel):
+    reorder_point: NonNegative
+    reorder_quantity: NonNegative

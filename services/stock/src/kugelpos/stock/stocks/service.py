@@ -1,0 +1,157 @@
+"""The one stock update (§B3) shared by the manual API and the sales consumer, and the reads.
+
+An update is one MongoDB transaction: the atomic `$inc` upsert of the row and its history
+row (and, for an event, the consumer's inbox record). `before` is derived from the atomic
+result (`after - change`), so the history chain stays consistent under concurrency. Negative
+stock and unknown items are accepted, never refused, and flagged in the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from kugelpos.common.db.mongo import Mongo
+from kugelpos.common.pagination import Page, PageParams
+
+from ..errors import StockNotFoundError
+from ..quantities import to_units
+from .documents import StockDocument, StockUpdateDocument, UpdateFlag, UpdateType
+from .repository import StockRepository, StockUpdateRepository
+
+# Path segments of fixed routes: items with these codes cannot be addressed (v1 routing).
+RESERVED_ITEM_CODES = frozenset({"low", "reorder-alerts", "snapshot", "snapshots"})
+
+
+@dataclass(frozen=True, slots=True)
+class StockChange:
+    """What to apply to one item."""
+
+    store_code: str
+    item_code: str
+    quantity_change: Decimal
+    update_type: UpdateType
+    reference_id: str | None = None
+    transaction_key: str | None = None
+    event_id: str | None = None
+    operator_id: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    row: StockDocument
+    history: StockUpdateDocument
+
+
+async def apply_change(
+    db: AsyncDatabase,
+    tenant_id: str,
+    change: StockChange,
+    *,
+    session: AsyncClientSession,
+    actor: str | None = None,
+) -> Applied:
+    """Apply one change inside the caller's transaction (row upsert + history row)."""
+    units = to_units(change.quantity_change)
+    row, created = await StockRepository(db, actor=actor).increment(
+        tenant_id,
+        change.store_code,
+        change.item_code,
+        units,
+        change.reference_id,
+        session=session,
+    )
+    flags: list[UpdateFlag] = []
+    if created:
+        flags.append(UpdateFlag.NEW_ITEM)
+    if row.is_negative:
+        flags.append(UpdateFlag.NEGATIVE_STOCK)
+    history = StockUpdateDocument(
+        tenant_id=tenant_id,
+        store_code=change.store_code,
+        item_code=change.item_code,
+        update_type=change.update_type,
+        change_units=units,
+        before_units=row.current_units - units,
+        after_units=row.current_units,
+        reference_id=change.reference_id,
+        transaction_key=change.transaction_key,
+        event_id=change.event_id,
+        timestamp=row.updated_at or row.created_at,
+        operator_id=change.operator_id,
+        note=change.note,
+        flags=flags,
+        shard_key=tenant_id,
+        created_by=actor,
+    )
+    await StockUpdateRepository(db, actor=actor).add(history, session=session)
+    return Applied(row, history)
+
+
+class StockService:
+    def __init__(self, mongo: Mongo) -> None:
+        self._mongo = mongo
+
+    def _db(self, tenant_id: str) -> AsyncDatabase:
+        return self._mongo.tenant_db(tenant_id)
+
+    async def update(self, tenant_id: str, change: StockChange, *, actor: str | None) -> Applied:
+        if change.item_code in RESERVED_ITEM_CODES:
+            raise StockNotFoundError(f"Stock not found for item {change.item_code}")
+        db = self._db(tenant_id)
+
+        async def work(session: AsyncClientSession) -> Applied:
+            return await apply_change(db, tenant_id, change, session=session, actor=actor)
+
+        return await self._mongo.in_transaction(work)
+
+    async def get(self, tenant_id: str, store_code: str, item_code: str) -> StockDocument:
+        row = None
+        if item_code not in RESERVED_ITEM_CODES:
+            row = await StockRepository(self._db(tenant_id)).find_one(
+                StockRepository.key(tenant_id, store_code, item_code)
+            )
+        if row is None:
+            raise StockNotFoundError(f"Stock not found for item {item_code} in store {store_code}")
+        return row
+
+    async def list(
+        self, tenant_id: str, store_code: str, params: PageParams
+    ) -> Page[StockDocument]:
+        return await StockRepository(self._db(tenant_id)).page(tenant_id, store_code, params)
+
+    async def low(self, tenant_id: str, store_code: str) -> list[StockDocument]:
+        """Below the minimum, or below zero (negative stock is always worth a look)."""
+        rows = await StockRepository(self._db(tenant_id)).store_rows(tenant_id, store_code)
+        return [row for row in rows if row.is_low or row.is_negative]
+
+    async def reorder(self, tenant_id: str, store_code: str) -> list[StockDocument]:
+        rows = await StockRepository(self._db(tenant_id)).store_rows(tenant_id, store_code)
+        return [row for row in rows if row.needs_reorder]
+
+    async def history(
+        self, tenant_id: str, store_code: str, item_code: str, params: PageParams
+    ) -> Page[StockUpdateDocument]:
+        return await StockUpdateRepository(self._db(tenant_id)).page(
+            tenant_id, store_code, item_code, params
+        )
+
+    async def set_thresholds(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_code: str,
+        values: dict[str, Decimal],
+        *,
+        actor: str | None,
+    ) -> StockDocument:
+        if item_code in RESERVED_ITEM_CODES:
+            raise StockNotFoundError(f"Stock not found for item {item_code}")
+        units = {f"{name}_units": to_units(value) for name, value in values.items()}
+        return await StockRepository(self._db(tenant_id), actor=actor).set_thresholds(
+            tenant_id, store_code, item_code, units
+        )

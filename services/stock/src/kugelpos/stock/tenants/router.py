@@ -1,0 +1,48 @@
+"""`POST /api/v1/tenants`: called by the terminal service when a tenant is created."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from kugelpos.common.auth.dependencies import TokenPrincipal, ensure_tenant
+from kugelpos.common.auth.principal import PrincipalKind
+from kugelpos.common.db.tenants import ensure_collections
+from kugelpos.common.envelope import ApiResponse, ok
+from kugelpos.common.errors import PermissionDeniedError
+from kugelpos.common.web.app import Infrastructure, infrastructure
+
+from ..schemas import TenantCreateRequest, TenantCreateResponse
+
+router = APIRouter(prefix="/api/v1/tenants", tags=["tenant"])
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[TenantCreateResponse]
+)
+async def create_tenant(
+    body: TenantCreateRequest,
+    principal: TokenPrincipal,
+    infra: Annotated[Infrastructure, Depends(infrastructure)],
+    is_terminal_service: bool | None = Query(
+        default=False, description="v1 compatibility: accepted and ignored"
+    ),
+) -> ApiResponse[TenantCreateResponse]:
+    """Token only (user or service JWT of that tenant); idempotent."""
+    if principal.kind is PrincipalKind.TERMINAL:
+        raise PermissionDeniedError("A terminal cannot set up a tenant")
+    ensure_tenant(principal, body.tenant_id)
+    from kugelpos.common.events.inbox import InboxRepository
+
+    from ..events import REPOSITORIES  # the consumer's repositories and the inbox
+
+    await ensure_collections(
+        infra.mongo.tenant_db(body.tenant_id), (InboxRepository, *REPOSITORIES)
+    )
+    return ok(
+        TenantCreateResponse(tenant_id=body.tenant_id),
+        code=201,
+        message=f"Creating tenant has completed: {body.tenant_id}",
+        operation="create_tenant",
+    )
