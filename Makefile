@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 install:
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found (pyenv or PATH)"; exit 1; }
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==0.13.9"
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 
 lock:
 	$(UV) lock --python $(PYTHON)

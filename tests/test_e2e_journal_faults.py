@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import httpx
@@ -104,9 +104,18 @@ TOPICS: dict[str, Callable[[str, int], dict]] = {
 EXPECTED = 3 * PER_TOPIC
 
 
+@pytest.fixture(scope="module")
+def _journal_stack(stack_factory: Callable[..., Stack]) -> Iterator[Stack]:
+    own = stack_factory(services=(service("journal"),))
+    yield own
+    own.stop()
+
+
 @pytest.fixture
-def journal_stack(stack_factory: Callable[..., Stack]) -> Stack:
-    return stack_factory(services=(service("journal"),))
+def journal_stack(_journal_stack: Stack) -> Stack:
+    # One stack for the module, each test on a tenant of its own; whatever an earlier test
+    # killed and did not bring back (it failed) is started again first.
+    return _journal_stack.start()
 
 
 class Harness:

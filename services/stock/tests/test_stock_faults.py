@@ -16,11 +16,18 @@ from .conftest import eventually, history, new_store, publish, quantity, setup_t
 SALES = 30
 
 
-@pytest.fixture
-def private(stack_factory) -> Stack:
+@pytest.fixture(scope="module")
+def _private(stack_factory) -> Stack:
     own = stack_factory(services=(service("stock"),), startup_timeout=180)
     yield own
     own.stop()
+
+
+@pytest.fixture
+def private(_private: Stack) -> Stack:
+    # One stack for the module, each test on a tenant of its own; whatever an earlier test
+    # killed and did not bring back (it failed) is started again first.
+    return _private.start()
 
 
 async def _run(private: Stack, victim: str) -> None:
