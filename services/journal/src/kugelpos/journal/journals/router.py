@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import StreamingResponse
 
+from kugelpos.common.auth.store_scope import StoreCode, TenantId, TerminalNo
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import render_sort
 
-from ..dependencies import JournalServiceDep, Reader, StoreCode, TenantId, TerminalNo, Writer
+from ..dependencies import JournalServiceDep, Reader, Writer
 from .query import DEFAULT_LIMIT, build_page, build_query
 from .schemas import JournalSchema
 

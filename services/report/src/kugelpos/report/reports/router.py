@@ -8,19 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from kugelpos.common.auth.principal import Principal, PrincipalKind
+from kugelpos.common.auth.store_scope import StoreCode, TenantId, TenantPrincipal, TerminalNo
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import PermissionDeniedError
 
 from ..aggregates import rebuild
-from ..dependencies import (
-    Consumer,
-    Reader,
-    ReportServiceDep,
-    StoreCode,
-    TenantId,
-    TenantPrincipal,
-    TerminalNo,
-)
+from ..dependencies import Consumer, Reader, ReportServiceDep
 from ..plugins.base import ReportRequest
 from .service import Caller, to_csv, validate
 

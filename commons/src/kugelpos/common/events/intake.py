@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from pymongo.errors import PyMongoError
 
-from kugelpos.common.errors import AppError
-from kugelpos.common.events.consumer import Applied, EventConsumer, EventRejected
-from kugelpos.common.events.logs import TOPIC_TRANLOG, TransactionLog
-
-from ..errors import JournalCreationError, TransactionValidationError
+from ..errors import AppError
+from .consumer import Applied, EventConsumer, EventRejected
+from .logs import TOPIC_TRANLOG, TransactionLog
 
 DIRECT = "direct:"
 
@@ -23,8 +21,19 @@ def direct_event_id(log_: TransactionLog) -> str:
 
 
 class TransactionIntake:
-    def __init__(self, consumer: EventConsumer) -> None:
+    """`invalid` is the service's 400 for a log it refuses; `not_stored` its error (with
+    message) for a database fault, so each service keeps its own v1 error codes."""
+
+    def __init__(
+        self,
+        consumer: EventConsumer,
+        *,
+        invalid: type[AppError],
+        not_stored: tuple[type[AppError], str],
+    ) -> None:
         self._consumer = consumer
+        self._invalid = invalid
+        self._not_stored = not_stored
 
     async def receive(
         self, tenant_id: str, store_code: str, terminal_no: int, log_: TransactionLog
@@ -34,14 +43,15 @@ class TransactionIntake:
             store_code,
             terminal_no,
         ):
-            raise TransactionValidationError(
+            raise self._invalid(
                 "tenant_id, store_code and terminal_no of the body must match the path"
             )
         try:
             return await self._consumer.apply(TOPIC_TRANLOG, log_, event_id=direct_event_id(log_))
         except EventRejected as exc:
-            raise TransactionValidationError(str(exc)) from exc
+            raise self._invalid(str(exc)) from exc
         except AppError:
             raise
         except PyMongoError as exc:
-            raise JournalCreationError("Transaction could not be journalled") from exc
+            error, message = self._not_stored
+            raise error(message) from exc

@@ -1,0 +1,64 @@
+"""`POST /api/v1/tenants/{tenant_id}/stores/{store_code}/terminals/{terminal_no}/transactions`,
+the direct transaction intake (§2.5 (7)) as journal and report serve it. Each service passes
+its own dependencies: the write access check and the `TransactionIntake`.
+
+No `from __future__ import annotations` here: FastAPI must see the route's `Depends(...)` of
+the factory's arguments as objects, not as strings naming local variables."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from ..auth.principal import Principal
+from ..auth.store_scope import StoreCode, TenantId, TerminalNo
+from ..envelope import ApiResponse, ok
+from ..events.intake import TransactionIntake
+from ..events.logs import TransactionLog
+from ..schemas import ApiModel
+
+
+class TranResponse(ApiModel):
+    tenant_id: str
+    store_code: str
+    terminal_no: int
+    transaction_no: int
+
+
+def transaction_intake_router(
+    get_intake: Callable[..., Awaitable[TransactionIntake]],
+    writer: Callable[..., Awaitable[Principal]],
+) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/tenants", tags=["transactions"])
+
+    @router.post(
+        "/{tenant_id}/stores/{store_code}/terminals/{terminal_no}/transactions",
+        status_code=status.HTTP_201_CREATED,
+        response_model=ApiResponse[TranResponse],
+    )
+    async def receive_transactions(
+        tenant_id: TenantId,
+        store_code: StoreCode,
+        terminal_no: TerminalNo,
+        body: TransactionLog,
+        principal: Annotated[Principal, Depends(writer)],
+        intake: Annotated[TransactionIntake, Depends(get_intake)],
+    ) -> ApiResponse[TranResponse]:
+        await intake.receive(tenant_id, store_code, terminal_no, body)
+        return ok(
+            TranResponse(
+                tenant_id=body.tenant_id,
+                store_code=body.store_code,
+                terminal_no=body.terminal_no,
+                transaction_no=body.transaction_no,
+            ),
+            code=201,
+            message=(
+                f"Transaction received successfully. tenant_id: {tenant_id}, "
+                f"store_code: {store_code}, terminal_no: {terminal_no}, "
+                f"transaction_no: {body.transaction_no}"
+            ),
+            operation="receive_transactions",
+        )
+
+    return router
