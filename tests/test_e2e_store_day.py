@@ -1,24 +1,63 @@
-"""A store day through HTTP across account, terminal, master-data, cart and journal: register,
-set up the store, open two tills, sell (mixed taxes, split tender, discounts), return, void,
-cancel, close, the cart refuses a sale on the closed till, and the journal holds every
-receipt, cash movement and open/close of the day exactly once."""
+"""A store day through HTTP across account, terminal, master-data, cart, journal and stock:
+register, set up the store, open two tills, sell (mixed taxes, split tender, discounts), return,
+void, cancel, close, the cart refuses a sale on the closed till, the journal holds every
+receipt, cash movement and open/close of the day exactly once, and the stock of every item sold
+moved by exactly what the day's transactions say, one history row per line."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 import httpx
 
 from kugelpos.devstack.pos import Register, open_shop
 from kugelpos.devstack.testing import assert_error, assert_ok
 
+OPENING_STOCK = 100
+# (update type, sign) the stock service books for each transaction type (§B4).
+SALE, RETURN, VOID = ("sale", -1), ("return", 1), ("void", 1)
+
+
+async def _stock_history(client: httpx.AsyncClient, url: str, admin: dict) -> list[dict[str, Any]]:
+    r = await client.get(f"{url}/history", params={"limit": 1000}, headers=admin)
+    return assert_ok(r)["data"]["data"]
+
+
+def _chain(rows: list[dict[str, Any]], start: float) -> float:
+    """Follows the rows from `start`, each one's before being the previous one's after, in
+    whatever order the events were applied; returns where the chain ends (all rows used)."""
+    left, at = list(rows), start
+    while left:
+        step = next((r for r in left if r["beforeQuantity"] == at), None)
+        assert step is not None, f"no history row continues from {at}: {left}"
+        assert step["afterQuantity"] == step["beforeQuantity"] + step["quantityChange"]
+        left.remove(step)
+        at = step["afterQuantity"]
+    return at
+
 
 async def test_store_day(stack):
-    urls = {n: stack.url(n) for n in ("account", "terminal", "master-data", "cart", "journal")}
+    names = ("account", "terminal", "master-data", "cart", "journal", "stock")
+    urls = {n: stack.url(n) for n in names}
     async with httpx.AsyncClient(timeout=30) as client:
         shop = await open_shop(client, urls, terminals=2)
         first, second = (Register(client, shop, till) for till in shop.tills)
+
+        # Opening stock of every item the day sells (the terminal set the tenant up in stock).
+        stock = f"{urls['stock']}/api/v1/tenants/{shop.tenant_id}/stores/{shop.store_code}/stock"
+        items = ("4901", "4902", "4903", "4904", "4905")
+        before: dict[str, float] = {}
+        for code in items:
+            r = await client.put(
+                f"{stock}/{code}/update",
+                json={"quantityChange": OPENING_STOCK, "updateType": "initial"},
+                headers=shop.admin,
+            )
+            assert_ok(r)
+            row = assert_ok(await client.get(f"{stock}/{code}", headers=shop.admin))["data"]
+            before[code] = row["currentQuantity"]
 
         # Morning: a mixed-tax sale with a cart discount, paid by card and cash.
         cart_id = await first.create()
@@ -139,3 +178,56 @@ async def test_store_day(stack):
             (second.till.terminal_no, voided.json()["data"]["transactionNo"]),
         }
         assert recorded <= set(numbers)
+
+        # Stock: each line of each sale, return and void moved its item once (the cancelled
+        # cart moved nothing), booked with its transaction; quantity after = before - sold.
+        moved = [
+            (
+                first.till.terminal_no,
+                sale["transactionNo"],
+                SALE,
+                [("4901", 2), ("4902", 1), ("4903", 1)],
+            ),
+            (second.till.terminal_no, other["transactionNo"], SALE, [("4904", 2), ("4905", 1)]),
+            (first.till.terminal_no, third["transactionNo"], SALE, [("4905", 4)]),
+            (
+                second.till.terminal_no,
+                returned.json()["data"]["transactionNo"],
+                RETURN,
+                [("4901", 2), ("4902", 1), ("4903", 1)],
+            ),
+            (
+                second.till.terminal_no,
+                voided.json()["data"]["transactionNo"],
+                VOID,
+                [("4904", 2), ("4905", 1)],
+            ),
+        ]
+        wanted: dict[str, Counter] = {code: Counter() for code in items}
+        for terminal_no, number, (kind, sign), lines in moved:
+            for code, qty in lines:
+                wanted[code][(kind, sign * qty, str(number), f"{terminal_no}-{number}")] += 1
+        after: dict[str, float] = {}
+        for code in items:
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                rows = await _stock_history(client, f"{stock}/{code}", shop.admin)
+                booked = [r for r in rows if r["updateType"] != "initial"]
+                if len(booked) >= sum(wanted[code].values()):
+                    break
+                assert asyncio.get_running_loop().time() < deadline, f"stock of {code}: {rows}"
+                await asyncio.sleep(0.2)
+            got = Counter(
+                (r["updateType"], r["quantityChange"], r["referenceId"], r["transactionKey"])
+                for r in booked
+            )
+            assert got == wanted[code], code
+            sold = -sum(change * n for (_, change, _, _), n in wanted[code].items())
+            row = assert_ok(await client.get(f"{stock}/{code}", headers=shop.admin))["data"]
+            assert row["currentQuantity"] == before[code] - sold, code
+            initial = [r for r in rows if r["updateType"] == "initial"]
+            assert len(initial) == 1 and initial[0]["afterQuantity"] == before[code]
+            assert _chain(booked, before[code]) == row["currentQuantity"]
+            after[code] = row["currentQuantity"]
+        # Net of the return and the void, only 4905's third sale (4 units) is still out.
+        assert after == dict.fromkeys(items, OPENING_STOCK) | {"4905": OPENING_STOCK - 4}

@@ -121,6 +121,9 @@ class Subscriber:
 
     def start(self) -> None:
         self.process.start()
+        self.wait_ready()
+
+    def wait_ready(self) -> None:
         wait_until(
             lambda: self.process.alive() and httpx.get(f"{self.url}/dapr/subscribe").is_success,
             # Starting a Python process can take a while on a loaded machine; how long it
@@ -171,9 +174,12 @@ class Sidecar:
 
     def start(self) -> None:
         self.process.start()
+        self.wait_ready()
+
+    def wait_ready(self) -> None:
         wait_until(
             lambda: self.process.alive() and self.http.get("/v1.0/healthz").status_code == 204,
-            timeout=20,
+            timeout=30,
             what=f"sidecar healthz:\n{self.process.output()}",
         )
 
@@ -193,8 +199,15 @@ class Sidecar:
                 what=f"{app_id} subscribed to {topic}:\n{self.process.output()[-3000:]}",
             )
 
-    def publish(self, topic: str, data: Any, **kwargs: Any) -> httpx.Response:
-        return self.http.post(f"/v1.0/publish/pubsub/{topic}", json=data, **kwargs)
+    def publish(
+        self, topic: str, data: Any, pubsub: str = "pubsub", **kwargs: Any
+    ) -> httpx.Response:
+        return self.http.post(f"/v1.0/publish/{pubsub}/{topic}", json=data, **kwargs)
+
+    def consumer_group(self, app_id: str, topic: str) -> str:
+        groups = self.http.get("/v1.0/metadata").json()["consumerGroups"]
+        (group,) = [g["group"] for g in groups if g["appID"] == app_id and g["topic"] == topic]
+        return group
 
 
 class Stack:
@@ -215,8 +228,17 @@ class Stack:
     def start_sidecar(
         self, extra: tuple[str, ...] = FAST_SETTINGS, env: dict[str, str] | None = None
     ) -> Sidecar:
+        self.launch_sidecar(extra, env).wait_ready()
+        assert self.sidecar is not None
+        return self.sidecar
+
+    def launch_sidecar(
+        self, extra: tuple[str, ...] = FAST_SETTINGS, env: dict[str, str] | None = None
+    ) -> Sidecar:
+        """Starts the sidecar process without waiting for it (call wait_ready), so several
+        processes can start at once on a slow machine."""
         self.sidecar = Sidecar(self.redis_url, list(self.apps.values()), self.workdir, extra, env)
-        self.sidecar.start()
+        self.sidecar.process.start()
         return self.sidecar
 
     def stop(self) -> None:
@@ -264,12 +286,15 @@ def streams(redis_client: redis.Redis) -> StreamInspector:
 
 
 @pytest.fixture
-def make_stack(redis_url: str, tmp_path: Path) -> Iterator[Callable[[], Stack]]:
-    """A stack for one test, stopped when the test ends."""
+def make_stack(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., Stack]]:
+    """A stack for one test, stopped when the test ends. make_stack("b") works in a
+    directory of its own, so two stacks may run apps of the same id (replicas)."""
     stacks: list[Stack] = []
 
-    def make() -> Stack:
-        stacks.append(Stack(redis_url, tmp_path))
+    def make(name: str = "") -> Stack:
+        workdir = tmp_path / name if name else tmp_path
+        workdir.mkdir(exist_ok=True)
+        stacks.append(Stack(redis_url, workdir))
         return stacks[-1]
 
     yield make

@@ -164,3 +164,32 @@ def test_plugin_fixtures_give_working_redis_and_mongo(redis_url, mongo_uri):
     client.close()
     with MongoClient(mongo_uri) as mongo:
         assert mongo.admin.command("ping")["ok"] == 1
+
+
+def test_a_replica_runs_behind_its_own_sidecar_and_stops_with_the_stack(tmp_path):
+    stack = Stack(
+        tmp_path,
+        services=(ECHO,),
+        die_with_parent=True,
+        startup_timeout=60,
+        extra_env={"PYTHONPATH": str(HERE)},
+    )
+    with stack:
+        replica = stack.add_replica("echo")
+        assert (replica.name, replica.sidecar) == ("echo.2", "sidecar.echo.2")
+        env = httpx.get(f"{replica.url}/env").json()
+        first = httpx.get(f"{stack.url('echo')}/env").json()
+        # Its own sidecar, the same Redis, MongoDB and secrets as the first process.
+        assert env["DAPR_HTTP_ENDPOINT"] == replica.sidecar_url != stack.sidecar_url
+        assert first["DAPR_HTTP_ENDPOINT"] == stack.sidecar_url
+        assert env["MONGODB_URI"] == first["MONGODB_URI"]
+        assert env["REDIS_URL"] == stack.redis_url and env["SECRET_KEY"] == stack.secret_key
+        metadata = httpx.get(f"{replica.sidecar_url}/v1.0/metadata").json()
+        assert metadata["apps"][0]["id"] == "echo" and metadata["apps"][0]["url"] == replica.url
+        assert metadata["id"] != httpx.get(f"{stack.sidecar_url}/v1.0/metadata").json()["id"]
+        alive = {status.name for status in recorded_status(tmp_path) if status.alive}
+        assert {"echo.2", "sidecar.echo.2"} <= alive
+        assert stack.kill_component(replica.name)
+        stack.start_component(replica.name)
+        assert httpx.get(f"{replica.url}/env").json()["DAPR_HTTP_ENDPOINT"] == replica.sidecar_url
+    assert not list((tmp_path / "pids").glob("*.pid"))

@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--concurrency", type=int, default=10, help="deliveries in flight per topic and app"
     )
+    p.add_argument(
+        "--stale-group-after",
+        type=float,
+        default=600.0,
+        help="seconds of idleness after which a dead sidecar's per-instance group is destroyed",
+    )
     p.add_argument("--log-level", default=env("SIDECAR_LOG_LEVEL", "info"))
     # As daprd: the token comes from the APP_API_TOKEN environment variable (not argv, where
     # any local user could read it).
@@ -90,6 +96,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         subscribe_poll_interval=args.subscribe_poll_interval,
         invoke_timeout=args.invoke_timeout,
         concurrency=max(args.concurrency, 1),
+        # Well above the read loop's block time, so a live sibling never looks stale.
+        stale_group_seconds=max(args.stale_group_after, 2.0),
         log_level=args.log_level,
         app_api_token=os.environ.get("APP_API_TOKEN") or None,
     )

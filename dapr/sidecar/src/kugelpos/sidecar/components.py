@@ -9,6 +9,9 @@ import yaml
 from kugelpos.sidecar.logs import log
 
 SUPPORTED_TYPES = ("pubsub.redis", "state.redis")
+# daprd replaces `{uuid}` in a pub/sub's consumerID with a fresh UUID per sidecar start, so each
+# instance reads the topic in a consumer group of its own: every replica gets every message.
+UUID_TEMPLATE = "{uuid}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,11 @@ class Component:
     def kind(self) -> str:
         """Building block of the component: "pubsub" or "state"."""
         return self.type.split(".", 1)[0]
+
+    @property
+    def per_instance_groups(self) -> bool:
+        """True when every sidecar instance needs its own consumer group (broadcast)."""
+        return UUID_TEMPLATE in self.metadata.get("consumerID", "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,12 @@
-"""Delivery of one topic to one app: a consumer group per app id on the topic's stream.
+"""Delivery of one topic to one app: a consumer group on the topic's stream.
+
+The group is the app id, shared by every sidecar serving that app, so replicas split the
+messages (competing consumers), unless the pub/sub component's consumerID is `{uuid}`: then
+the group is this sidecar instance's own (`<app id>-<instance uuid>`), so every replica gets
+every message (broadcast), as daprd does. Such a group lives as long as its sidecar: it is
+destroyed on a clean shutdown, and one left behind by a crash is pruned by its siblings once
+its consumers have been idle for `stale_group_seconds`, so its pending list does not grow
+forever.
 
 New entries are read with XREADGROUP. An entry the app did not take (RETRY, error, timeout, crash
 of the app or of this sidecar) stays in the group's pending list, and is claimed again once it
@@ -8,6 +16,8 @@ nothing is lost when either side restarts: at-least-once, like daprd's redis com
 
 import asyncio
 import contextlib
+import re
+from typing import Any
 
 import httpx
 from redis.asyncio import Redis
@@ -21,6 +31,40 @@ from kugelpos.sidecar.subscriptions import Subscription
 
 READ_BLOCK_MS = 1000
 PENDING_BATCH = 100
+# An instance uuid as the registry makes it (uuid4().hex): tells per-instance groups apart.
+_INSTANCE_SUFFIX = r"-[0-9a-f]{32}"
+
+
+def instance_group(app_id: str, instance_id: str) -> str:
+    return f"{app_id}-{instance_id}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def prune_stale_groups(
+    redis: Redis, stream: str, app_id: str, keep: str, stale_seconds: float
+) -> list[str]:
+    """Destroys the per-instance groups of `app_id` on `stream` whose every consumer has been
+    idle for `stale_seconds`: their sidecar died without cleaning up (a live one reads at
+    least every READ_BLOCK_MS). Returns the destroyed groups' names."""
+    pattern = re.compile(re.escape(app_id) + _INSTANCE_SUFFIX)
+    stale_ms = stale_seconds * 1000
+    destroyed: list[str] = []
+    for info in await redis.xinfo_groups(stream):
+        name = _text(info["name"])
+        if name == keep or not pattern.fullmatch(name):
+            continue
+        consumers = await redis.xinfo_consumers(stream, name)
+        # No consumer yet: a sidecar that created it is about to read; not ours to judge.
+        if not consumers or any(int(c["idle"]) < stale_ms for c in consumers):
+            continue
+        with contextlib.suppress(ResponseError):  # another sibling pruned it first
+            await redis.xgroup_destroy(stream, name)
+            destroyed.append(name)
+            log.info("stale_consumer_group_destroyed", app_id=app_id, topic=stream, group=name)
+    return destroyed
 
 
 def backoff_seconds(settings: Settings, times_delivered: int) -> float:
@@ -37,7 +81,10 @@ class TopicConsumer:
         settings: Settings,
         app: AppTarget,
         sub: Subscription,
+        *,
+        instance_id: str | None = None,
     ) -> None:
+        """`instance_id` given: the group is this sidecar instance's own (broadcast)."""
         self.redis = redis
         self.http = http
         self.settings = settings
@@ -48,6 +95,8 @@ class TopicConsumer:
         self._inflight: set[str] = set()
         self._deliveries: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
+        self.per_instance = instance_id is not None
+        self._group = app.app_id if instance_id is None else instance_group(app.app_id, instance_id)
 
     @property
     def stream(self) -> str:
@@ -55,20 +104,36 @@ class TopicConsumer:
 
     @property
     def group(self) -> str:
-        return self.app.app_id
+        return self._group
 
     @property
     def consumer(self) -> str:
         return self.settings.sidecar_id
 
     async def ensure_group(self) -> None:
-        """Creates the app's group at the stream's end (`$`), as daprd does; kept if it exists."""
+        """Creates the group at the stream's end (`$`), as daprd does; kept if it exists."""
         try:
             await self.redis.xgroup_create(self.stream, self.group, id="$", mkstream=True)
-            log.info("consumer_group_created", app_id=self.group, topic=self.stream)
+            log.info(
+                "consumer_group_created",
+                app_id=self.app.app_id,
+                topic=self.stream,
+                group=self.group,
+            )
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+
+    async def close(self) -> None:
+        """Stops consuming; a per-instance group goes too, as nobody will read it again."""
+        await self.stop()
+        if not self.per_instance:
+            return
+        try:
+            await self.redis.xgroup_destroy(self.stream, self.group)
+            log.info("consumer_group_destroyed", app_id=self.app.app_id, group=self.group)
+        except RedisError as exc:  # best effort: a sibling prunes it once it is stale
+            log.warning("consumer_group_not_destroyed", group=self.group, error=str(exc))
 
     def start(self) -> None:
         self._runner = asyncio.create_task(self._run(), name=f"consume:{self.group}:{self.stream}")
@@ -82,11 +147,28 @@ class TopicConsumer:
                 await task
 
     async def _run(self) -> None:
-        await asyncio.gather(self._read_new(), self._redeliver_pending())
+        loops = [self._read_new(), self._redeliver_pending()]
+        if self.per_instance:
+            loops.append(self._prune_stale())
+        await asyncio.gather(*loops)
+
+    async def _prune_stale(self) -> None:
+        # Often enough that a dead sibling's group goes soon after it turns stale.
+        every = min(max(self.settings.stale_group_seconds / 2, 0.5), 60.0)
+        while True:
+            with contextlib.suppress(RedisError):
+                await prune_stale_groups(
+                    self.redis,
+                    self.stream,
+                    self.app.app_id,
+                    self.group,
+                    self.settings.stale_group_seconds,
+                )
+            await asyncio.sleep(every)
 
     async def _recover(self, exc: RedisError) -> None:
         # NOGROUP after the stream was deleted (e.g. FLUSHDB): recreate and carry on.
-        log.warning("consumer_redis_error", app_id=self.group, topic=self.stream, error=str(exc))
+        log.warning("consumer_redis_error", group=self.group, topic=self.stream, error=str(exc))
         await asyncio.sleep(1.0)
         with contextlib.suppress(RedisError):
             await self.ensure_group()
@@ -141,7 +223,7 @@ class TopicConsumer:
                     continue
                 log.info(
                     "redelivering",
-                    app_id=self.group,
+                    group=self.group,
                     topic=self.stream,
                     id=entry_id,
                     attempt=entry["times_delivered"] + 1,
@@ -177,7 +259,7 @@ class TopicConsumer:
                 )
         except RedisError as exc:
             # Still pending in Redis, so the redelivery loop picks it up again.
-            log.warning("consumer_ack_failed", app_id=self.group, id=message.id, error=str(exc))
+            log.warning("consumer_ack_failed", group=self.group, id=message.id, error=str(exc))
         finally:
             self._inflight.discard(message.id)
             self._slots.release()
@@ -191,7 +273,7 @@ class TopicConsumer:
             await pipe.execute()
         log.info(
             "dropped",
-            app_id=self.group,
+            group=self.group,
             topic=self.stream,
             id=message.id,
             dead_letter_topic=dead_letter or None,

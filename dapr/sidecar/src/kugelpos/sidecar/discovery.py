@@ -7,6 +7,7 @@ While an app is down its consumers stay: deliveries fail and are retried until i
 
 import asyncio
 import contextlib
+import uuid
 
 import httpx
 from redis.asyncio import Redis
@@ -37,6 +38,8 @@ class SubscriptionRegistry:
         }
         self.reachable: dict[str, bool] = {app.app_id: False for app in settings.apps}
         self._pollers: list[asyncio.Task[None]] = []
+        # daprd's `{uuid}`: one per sidecar process, so a restart is a new instance.
+        self.instance_id = uuid.uuid4().hex
 
     def start(self) -> None:
         self._pollers = [
@@ -52,11 +55,24 @@ class SubscriptionRegistry:
                 await task
         for consumers in self._consumers.values():
             for consumer in consumers.values():
-                await consumer.stop()
+                await consumer.close()
 
     def subscriptions(self) -> list[Subscription]:
         """Subscriptions whose consumer group exists, i.e. that receive what is published now."""
         return [c.sub for consumers in self._consumers.values() for c in consumers.values()]
+
+    def consumer_groups(self) -> list[dict[str, str]]:
+        """Which consumer group each subscription reads with (per app id or per instance)."""
+        return [
+            {
+                "appID": c.app.app_id,
+                "pubsubname": c.sub.pubsubname,
+                "topic": c.sub.topic,
+                "group": c.group,
+            }
+            for consumers in self._consumers.values()
+            for c in consumers.values()
+        ]
 
     async def _fetch(self, app: AppTarget) -> list[Subscription] | None:
         url = app.base_url.rstrip("/") + "/dapr/subscribe"
@@ -103,14 +119,18 @@ class SubscriptionRegistry:
         current = self._consumers[app.app_id]
         for key in [k for k in current if k not in wanted]:
             log.info("unsubscribed", app_id=app.app_id, pubsub=key[0], topic=key[1])
-            await current.pop(key).stop()
+            await current.pop(key).close()
         for key, sub in wanted.items():
             if key in current:
                 if current[key].sub != sub:
                     log.info("subscription_changed", app_id=app.app_id, topic=sub.topic)
                     current[key].sub = sub
                 continue
-            consumer = TopicConsumer(self.redis, self.http, self.settings, app, sub)
+            component = self.components.pubsubs[sub.pubsubname]
+            instance_id = self.instance_id if component.per_instance_groups else None
+            consumer = TopicConsumer(
+                self.redis, self.http, self.settings, app, sub, instance_id=instance_id
+            )
             await consumer.ensure_group()
             consumer.start()
             current[key] = consumer

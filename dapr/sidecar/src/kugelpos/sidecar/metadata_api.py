@@ -54,5 +54,7 @@ async def metadata(request: Request) -> dict[str, Any]:
             }
             for app in runtime.settings.apps
         ],
+        # Not in daprd either: the group each subscription reads with (tests, debugging).
+        "consumerGroups": runtime.registry.consumer_groups(),
         "extended": {"daprRuntimeVersion": RUNTIME_VERSION},
     }

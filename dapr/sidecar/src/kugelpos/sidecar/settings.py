@@ -33,6 +33,9 @@ class Settings:
     invoke_timeout: float = 60.0
     # Deliveries in flight per (app, topic); Dapr's redis component defaults to 10 as well.
     concurrency: int = 10
+    # A per-instance consumer group (consumerID "{uuid}") whose consumers have all been idle
+    # this long belongs to a sidecar that died without cleaning up: siblings destroy it.
+    stale_group_seconds: float = 600.0
     log_level: str = "info"
     # Dapr's app API token: sent as `dapr-api-token` on every call to an app (deliveries,
     # /dapr/subscribe, invocations), so apps can refuse callers that are not their sidecar.

@@ -45,7 +45,16 @@ def is_mongo(name: str) -> bool:
 
 
 def is_infra(name: str) -> bool:
-    return name in INFRA_ORDER or is_mongo(name)
+    return name in INFRA_ORDER or is_mongo(name) or is_replica_sidecar(name)
+
+
+# A replica of a service is the component `<service>.<n>` (n = 2, 3, ...) behind a sidecar
+# of its own, `sidecar.<service>.<n>`, as a second pod runs with its own daprd.
+REPLICA_SEP = "."
+
+
+def is_replica_sidecar(name: str) -> bool:
+    return name.startswith(SIDECAR + REPLICA_SEP)
 
 
 # Fixed ports for `make run`; chosen off the usual 6379/27017 so a system Redis or MongoDB on
@@ -72,6 +81,18 @@ def _process_env() -> dict[str, str]:
 
 class StackError(RuntimeError):
     """A component failed to start or to become healthy; the message holds its log tail."""
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One more process of a service, on ports of its own, behind a sidecar of its own, sharing
+    the stack's Redis and the service's MongoDB: what a second pod of the service would be."""
+
+    service: str
+    name: str  # its component name, e.g. "stock.2" (logs/stock.2.log, kill_component)
+    sidecar: str  # its sidecar's component name, e.g. "sidecar.stock.2"
+    url: str
+    sidecar_url: str
 
 
 @dataclass(frozen=True)
@@ -129,6 +150,7 @@ class Stack:
             self.pubsub_key = keys.new_secret()
             self.app_token = keys.new_secret()
         self._running: dict[str, processes.ManagedProcess] = {}
+        self._replicas: dict[str, Replica] = {}
 
     @classmethod
     def development(
@@ -243,8 +265,11 @@ class Stack:
 
     # ---- environment -----------------------------------------------------------------------
 
-    def service_env(self, spec: ServiceSpec) -> dict[str, str]:
-        """The settings a service process gets; extra_env wins over everything else."""
+    def service_env(self, spec: ServiceSpec, sidecar: str = SIDECAR) -> dict[str, str]:
+        """The settings a service process gets; extra_env wins over everything else.
+
+        `sidecar`: the component whose Dapr API it uses (a replica has its own)."""
+        sidecar_url = f"http://127.0.0.1:{self._ports[sidecar]}"
         env = _process_env()
         env.update(
             ENVIRONMENT="development",
@@ -256,9 +281,9 @@ class Stack:
             APP_API_TOKEN=self.app_token,
             MONGODB_URI=self.mongo_uri_for(spec.name),
             REDIS_URL=self.redis_url,
-            DAPR_HTTP_ENDPOINT=self.sidecar_url,
-            DAPR_HTTP_PORT=str(self._ports.get(SIDECAR, 3500)),
-            BASE_URL_DAPR=f"{self.sidecar_url}/v1.0",
+            DAPR_HTTP_ENDPOINT=sidecar_url,
+            DAPR_HTTP_PORT=str(self._ports[sidecar]),
+            BASE_URL_DAPR=f"{sidecar_url}/v1.0",
         )
         for other in self.services:
             env[other.base_url_env] = self.base_url(other.name)
@@ -285,26 +310,42 @@ class Stack:
             probe = health.mongo_probe(self._wire_uri(name))
             return _Plan(name, tuple(argv), self._infra_env(), probe)
         if name == SIDECAR:
-            if importlib.util.find_spec(f"{SIDECAR_MODULE}.__main__") is None:
-                raise StackError(
-                    f"the local Dapr sidecar ({SIDECAR_MODULE}) has no __main__ yet; "
-                    "start the stack with include_sidecar=False"
-                )
-            assert self.root is not None
-            argv = [sys.executable, "-m", SIDECAR_MODULE, "--port", str(port)]
-            argv += ["--redis-url", self.redis_url]
-            argv += ["--components-path", str(self.root / "dapr" / "components")]
-            for spec in self.services:
-                argv += ["--app", f"{spec.dapr_app_id}=http://127.0.0.1:{self._ports[spec.name]}"]
-            probe = health.http_probe(f"{self.sidecar_url}/v1.0/healthz", 204)
-            env = self._infra_env() | {"APP_API_TOKEN": self.app_token}
-            return _Plan(name, tuple(argv), env, probe)
-        spec = self._spec(name)
+            apps = [(spec, self._ports[spec.name]) for spec in self.services]
+            return self._sidecar_plan(name, apps)
+        replica = self._replicas.get(name)
+        if replica is not None:
+            return self._service_plan(name, self._spec(replica.service), replica.sidecar)
+        for replica in self._replicas.values():
+            if replica.sidecar == name:
+                spec = self._spec(replica.service)
+                return self._sidecar_plan(name, [(spec, self._ports[replica.name])])
+        return self._service_plan(name, self._spec(name), SIDECAR)
+
+    def _sidecar_plan(self, name: str, apps: Sequence[tuple[ServiceSpec, int]]) -> _Plan:
+        if importlib.util.find_spec(f"{SIDECAR_MODULE}.__main__") is None:
+            raise StackError(
+                f"the local Dapr sidecar ({SIDECAR_MODULE}) has no __main__ yet; "
+                "start the stack with include_sidecar=False"
+            )
+        assert self.root is not None
+        port = self._ports[name]
+        argv = [sys.executable, "-m", SIDECAR_MODULE, "--port", str(port)]
+        argv += ["--redis-url", self.redis_url]
+        argv += ["--components-path", str(self.root / "dapr" / "components")]
+        # Its own id: each sidecar is its own consumer in the groups it shares with others.
+        argv += ["--sidecar-id", "kugelpos-sidecar" if name == SIDECAR else f"kugelpos-{name}"]
+        for spec, app_port in apps:
+            argv += ["--app", f"{spec.dapr_app_id}=http://127.0.0.1:{app_port}"]
+        probe = health.http_probe(f"http://127.0.0.1:{port}/v1.0/healthz", 204)
+        env = self._infra_env() | {"APP_API_TOKEN": self.app_token}
+        return _Plan(name, tuple(argv), env, probe)
+
+    def _service_plan(self, name: str, spec: ServiceSpec, sidecar: str) -> _Plan:
+        port = self._ports[name]
         argv = [sys.executable, "-m", "uvicorn", spec.asgi, "--host", "127.0.0.1"]
         argv += ["--port", str(port)]
-        return _Plan(
-            name, tuple(argv), self.service_env(spec), health.service_health_probe(self.url(name))
-        )
+        probe = health.service_health_probe(f"http://127.0.0.1:{port}")
+        return _Plan(name, tuple(argv), self.service_env(spec, sidecar), probe)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -346,6 +387,42 @@ class Stack:
             raise
         self._write_state()
         return self
+
+    def add_replica(self, service: str) -> Replica:
+        """Start one more process of a running service, behind a sidecar of its own on other
+        ports (same Redis, same MongoDB), and wait until both are ready. Stopped with the
+        stack; `kill_component(replica.name)` / `start_component(replica.name)` as for any
+        component. For tests of what several replicas share (leases, fan-out, cooldowns)."""
+        spec = self._spec(service)
+        if not self.include_sidecar:
+            raise StackError("a replica needs the sidecar (include_sidecar=True)")
+        number = 2 + sum(1 for r in self._replicas.values() if r.service == spec.name)
+        name = f"{spec.name}{REPLICA_SEP}{number}"
+        sidecar = f"{SIDECAR}{REPLICA_SEP}{name}"
+        self._ports[name], self._ports[sidecar] = free_ports(2)
+        replica = Replica(
+            service=spec.name,
+            name=name,
+            sidecar=sidecar,
+            url=f"http://127.0.0.1:{self._ports[name]}",
+            sidecar_url=f"http://127.0.0.1:{self._ports[sidecar]}",
+        )
+        self._replicas[name] = replica
+        try:
+            # Both at once: the sidecar finds its app whenever it answers.
+            launched = [self._launch(self._plan(n)) for n in (sidecar, name)]
+            for component, probe in launched:
+                self._wait(component, probe, self._running[component])
+        except BaseException:
+            for component in (name, sidecar):
+                self.stop_component(component)
+            raise
+        self._write_state()
+        return replica
+
+    @property
+    def replicas(self) -> list[Replica]:
+        return list(self._replicas.values())
 
     def start_component(self, name: str) -> None:
         """(Re)start one component on its port and wait until it is ready."""
@@ -423,7 +500,11 @@ class Stack:
     def _write_state(self) -> None:
         state = {
             "base_dir": str(self.base_dir),
-            "ports": {n: self._ports[n] for n in self.component_names if n in self._ports},
+            "ports": {
+                n: self._ports[n]
+                for n in [*self.component_names, *self._replica_components()]
+                if n in self._ports
+            },
             "redis_url": self.redis_url,
             "mongo_uris": {spec.name: self.mongo_uri_for(spec.name) for spec in self.services}
             if self.include_mongo or self.external_mongo
@@ -433,6 +514,9 @@ class Stack:
             "urls": {name: self.address(name) for name in self.component_names},
         }
         (self.base_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+    def _replica_components(self) -> list[str]:
+        return [n for r in self._replicas.values() for n in (r.sidecar, r.name)]
 
     def __enter__(self) -> Self:
         return self.start()
@@ -462,6 +546,8 @@ def _stop_rank(name: str) -> int:
     # Services first, then the sidecar, MongoDB and Redis, mirroring the start order.
     if is_mongo(name):
         return INFRA_ORDER.index(MONGO)
+    if is_replica_sidecar(name):
+        return INFRA_ORDER.index(SIDECAR)
     return INFRA_ORDER.index(name) if name in INFRA_ORDER else len(INFRA_ORDER)
 
 

@@ -57,4 +57,6 @@ def due_alerts(row: StockDocument) -> list[AlertType]:
 
 def cooldown_key(kind: AlertType, row: StockDocument) -> str:
     prefix = "reorder" if kind is AlertType.REORDER_POINT else "minimum"
-    return f"stock-alert||{prefix}_{row.tenant_id}_{row.store_code}_{row.item_code}"
+    # Dapr refuses keys containing "||" (its own prefix separator): with it every save failed
+    # and the cooldown never held. The namespace keeps the shared state store's keys apart.
+    return f"stock-alert:{prefix}_{row.tenant_id}_{row.store_code}_{row.item_code}"

@@ -69,6 +69,8 @@ class SnapshotScheduler:
                 raise RuntimeError("scheduler not running")
             return {
                 "enabled": self._settings.snapshot_scheduler_enabled,
+                # Who holds a run's lease (`snapshot_runs.owner`): tells the replicas apart.
+                "owner": self.owner,
                 "last_poll": self.last_poll.isoformat() if self.last_poll else None,
                 "last_error": self.last_error,
                 "runs": self.runs,
