@@ -217,6 +217,21 @@ async def test_acknowledgement_rules(db) -> None:
     assert (await outbox.get(event_id)).status == "delivered"
 
 
+async def test_repeated_acknowledgements_write_nothing(db) -> None:
+    # Redeliveries acknowledge again; the record keeps the first receipt and is not rewritten.
+    outbox = Outbox(db, consumers={"t": ["report", "journal"]})
+    event_id = await _add(outbox, "t")
+    first = await outbox.acknowledge(event_id, "report", "received")
+    assert first is not None
+    for status in ("received", "failed"):
+        again = await outbox.acknowledge(event_id, "report", status)
+        assert again is not None and again.version == first.version
+        assert again.consumers[0].received_at == first.consumers[0].received_at
+    assert (await outbox.acknowledge(event_id, "stranger", "received")).version == first.version
+    delivered = await outbox.acknowledge(event_id, "journal", "received")
+    assert delivered is not None and delivered.status == "delivered"
+
+
 async def test_relay_task_starts_wakes_and_stops(db, dapr, sidecar) -> None:
     outbox = Outbox(db)
     relay = OutboxRelay(outbox, dapr, poll_interval=30)

@@ -118,6 +118,37 @@ def test_sqlite_engine_keeps_data_across_restarts(tmp_path):
     assert (tmp_path / "mongo" / "mongo.sqlite3").exists()
 
 
+def test_killed_components_keep_their_data_until_wiped(tmp_path):
+    # What the fault tests rely on: a SIGKILLed Redis (persistence on) and SQLite wire server
+    # come back with what they acknowledged; wipe_data makes the next start empty.
+    stack = _infra(tmp_path, mongo_engine="sqlite", redis_persistence=True)
+    with stack.start():
+        client = redis.Redis.from_url(stack.redis_url)
+        client.set("cart", "kept")
+        client.close()
+        with MongoClient(stack.mongo_uri) as mongo:
+            mongo.db_stock_t.items.insert_one({"item_code": "A"})
+        for name in ("redis", "mongo"):
+            assert stack.kill_component(name)
+            stack.start_component(name)
+        client = redis.Redis.from_url(stack.redis_url)
+        assert client.get("cart") == b"kept"
+        client.close()
+        with MongoClient(stack.mongo_uri) as mongo:
+            assert mongo.db_stock_t.items.count_documents({}) == 1
+        with pytest.raises(StackError):
+            stack.wipe_data("redis")  # running: refused, nothing lost
+        for name in ("redis", "mongo"):
+            stack.kill_component(name)
+            stack.wipe_data(name)
+            stack.start_component(name)
+        client = redis.Redis.from_url(stack.redis_url)
+        assert client.get("cart") is None
+        client.close()
+        with MongoClient(stack.mongo_uri) as mongo:
+            assert mongo.db_stock_t.items.count_documents({}) == 0
+
+
 def test_services_get_their_settings_and_each_others_urls(tmp_path):
     with _echo_stack(tmp_path, ECHO, ECHO_TWO, TOKEN_EXPIRE_MINUTES="5") as stack:
         env = httpx.get(f"{stack.url('echo')}/env").json()

@@ -209,6 +209,17 @@ class Outbox:
         a redelivery changes nothing). An unknown consumer name changes nothing.
         """
         status = ConsumerStatus(status)
+        # Every publisher hears every consumer's acknowledgement of every event (its own and
+        # the other publishers'), and each redelivery is acknowledged again: most change
+        # nothing. Settling those with a read keeps them out of the write lock, where they
+        # queued in front of bills and the relay (under a consumer outage the event lag grew
+        # to tens of seconds), and keeps the first `received_at`.
+        current = await self.get(event_id)
+        if current is None:
+            return None
+        entry = next((c for c in current.consumers if c.service_name == service), None)
+        if entry is None or entry.status is ConsumerStatus.RECEIVED:
+            return await self._settle(current)
         now = utcnow()
         element: dict[str, Any] = {"c.service_name": service}
         if status is not ConsumerStatus.RECEIVED:

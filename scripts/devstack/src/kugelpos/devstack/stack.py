@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -121,6 +122,11 @@ class Stack:
     include_sidecar: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
     persistent: bool = False
+    # Redis keeps its data on disk (append-only file) across restarts; None: as `persistent`.
+    # Fault tests want it without the rest of `persistent` (fixed secrets).
+    redis_persistence: bool | None = None
+    # Extra command-line options of the local sidecar (e.g. `--max-backoff 2`).
+    sidecar_options: Sequence[str] = ()
     mongodb_uri: str | None = None  # external MongoDB: nothing is started for it
     root: Path | None = None
     startup_timeout: float = 30.0
@@ -300,7 +306,8 @@ class Stack:
         if name == REDIS:
             data_dir = self.base_dir / "redis"
             data_dir.mkdir(parents=True, exist_ok=True)
-            argv = server_argv(server_binary(), port, data_dir, persistent=self.persistent)
+            keep = self.persistent if self.redis_persistence is None else self.redis_persistence
+            argv = server_argv(server_binary(), port, data_dir, persistent=keep)
             return _Plan(name, tuple(argv), self._infra_env(), health.redis_probe(self.redis_url))
         if is_mongo(name):
             argv = [sys.executable, "-m", "kugelpos.devstack.mongo", "--port", str(port)]
@@ -336,6 +343,7 @@ class Stack:
         argv += ["--sidecar-id", "kugelpos-sidecar" if name == SIDECAR else f"kugelpos-{name}"]
         for spec, app_port in apps:
             argv += ["--app", f"{spec.dapr_app_id}=http://127.0.0.1:{app_port}"]
+        argv += list(self.sidecar_options)
         probe = health.http_probe(f"http://127.0.0.1:{port}/v1.0/healthz", 204)
         env = self._infra_env() | {"APP_API_TOKEN": self.app_token}
         return _Plan(name, tuple(argv), env, probe)
@@ -442,6 +450,30 @@ class Stack:
                 return
             process = processes.ManagedProcess(record, self.log_path(name), self.pid_path(name))
         processes.terminate(process, self.stop_grace)
+
+    def data_paths(self, name: str) -> list[Path]:
+        """Where a component keeps data between runs: Redis's directory, a SQLite wire
+        server's files (none for the memory engine, a service or the sidecar)."""
+        if name == REDIS:
+            return [self.base_dir / "redis"]
+        if is_mongo(name) and self.mongo_engine == "sqlite" and not self.external_mongo:
+            path = self.base_dir / "mongo" / f"{name}.sqlite3"
+            # SQLite's journal files go with the database, or a "fresh" one replays them.
+            return [
+                path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")
+            ]
+        return []
+
+    def wipe_data(self, name: str) -> None:
+        """Forget a stopped component's data, so its next start begins empty (a disk lost,
+        a cache server restarted without persistence)."""
+        if self.running(name):
+            raise StackError(f"{name} is running: stop or kill it before wiping its data")
+        for path in self.data_paths(name):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
 
     def kill_component(self, name: str) -> bool:
         """SIGKILL one component (fault tests): no graceful shutdown, as in a crash."""
