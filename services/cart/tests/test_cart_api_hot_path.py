@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -42,6 +43,7 @@ class Upstreams:
         self.calls: list[str] = []
         self.state: dict[str, tuple[Any, int]] = {}
         self.terminal_key = "good-key"
+        self.fail_saves = False  # the state store goes down (saves answer 500)
 
     @property
     def service_calls(self) -> list[str]:
@@ -110,6 +112,8 @@ class Upstreams:
         if request.method == "DELETE":
             self.state.pop(path.rsplit("/", 1)[-1], None)
             return httpx.Response(204)
+        if self.fail_saves:
+            return httpx.Response(500)
         (item,) = json.loads(request.content)
         current = self.state.get(item["key"])
         etag = item.get("etag")
@@ -215,3 +219,41 @@ def test_token_lifetime_is_enough_for_the_token_cache() -> None:
     from kugelpos.common.auth.tokens import SERVICE_TOKEN_MINUTES
 
     assert timedelta(minutes=SERVICE_TOKEN_MINUTES).total_seconds() > TOKEN_CACHE_SECONDS
+
+
+class RecordingTransactions:
+    """Stands in for TransactionService.complete_cart: one tranlog per cart, found again."""
+
+    def __init__(self) -> None:
+        self.recorded: dict[str, SimpleNamespace] = {}
+
+    async def complete_cart(self, doc: Any, terminal: TerminalInfo) -> SimpleNamespace:
+        cart_id = doc.cart.cart_id
+        if cart_id not in self.recorded:
+            self.recorded[cart_id] = SimpleNamespace(
+                transaction_no=len(self.recorded) + 1,
+                receipt_no=100 + len(self.recorded),
+                receipt_text="receipt",
+                journal_text="journal",
+            )
+        return self.recorded[cart_id]
+
+
+async def test_a_recorded_sale_is_answered_even_if_the_final_cart_save_fails(carts, upstreams):
+    # The tranlog is in MongoDB before the cart's final state is saved; if the state store
+    # fails in between, an error answer would make the till ring the sale up a second time.
+    transactions = RecordingTransactions()
+    carts._transactions = transactions  # type: ignore[assignment]
+    doc = await carts.create(TERMINAL_INFO, CartCreateRequest())
+    cart_id = doc.cart.cart_id
+    await carts.add_items(TERMINAL_INFO, cart_id, [ItemRequest(item_code="A", quantity=1)])
+    upstreams.fail_saves = True
+    done = await carts.cancel(TERMINAL_INFO, cart_id)
+    assert done.cart.transaction_no == 1 and done.cart.receipt_no == 100
+    assert done.cart.cart_status == "Cancelled"
+    upstreams.fail_saves = False
+    # The store still holds the cart as it was; completing it again finds the same tranlog.
+    assert (await carts.get(TERMINAL_INFO, cart_id)).cart.cart_status != "Cancelled"
+    again = await carts.cancel(TERMINAL_INFO, cart_id)
+    assert again.cart.transaction_no == 1 and len(transactions.recorded) == 1
+    assert (await carts.get(TERMINAL_INFO, cart_id)).cart.cart_status == "Cancelled"

@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from kugelpos.common.errors import AppError, PermissionDeniedError
+from kugelpos.common.errors import AppError, PermissionDeniedError, ServiceUnavailableError
 
 from .. import operations as ops
 from ..cache.masters import MasterDataClient, resolve_setting
@@ -312,7 +312,8 @@ class CartService:
     ) -> CartDocument:
         """Bill or cancel: the cart's tranlog is recorded (once), then the cart is saved in its
         final state. If the save loses a race to a change that is not final, the recorded
-        tranlog wins and is saved over it: the cart must match what was recorded."""
+        tranlog wins and is saved over it: the cart must match what was recorded. If the state
+        store is down by then, the answer is still the completed cart."""
         doc, etag = await self._owned(terminal, cart_id)
         cart = self._current_staff(doc.cart, terminal)
         cart = ops.cancel(cart) if cancel else ops.bill(cart, self.context(doc))
@@ -330,6 +331,17 @@ class CartService:
         for attempt in range(1, _SAVE_TRIES + 1):
             try:
                 await self._store.save(final, etag)
+                return final
+            except ServiceUnavailableError as exc:
+                # The sale is recorded (and on its way through the outbox): answering an error
+                # now would have the till ring it up again and charge twice. The stored cart
+                # stays in its last state; a retried bill finds the same tranlog.
+                log.warning(
+                    "cart_final_state_not_saved",
+                    cart_id=cart_id,
+                    transaction_no=tran.transaction_no,
+                    error=type(exc).__name__,
+                )
                 return final
             except CartConflictError:
                 latest, etag = await self._store.load(terminal.tenant_id, cart_id)
