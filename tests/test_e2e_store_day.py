@@ -1,8 +1,9 @@
-"""A store day through HTTP across account, terminal, master-data, cart, journal and stock:
+"""A store day through HTTP across all seven services:
 register, set up the store, open two tills, sell (mixed taxes, split tender, discounts), return,
 void, cancel, close, the cart refuses a sale on the closed till, the journal holds every
 receipt, cash movement and open/close of the day exactly once, and the stock of every item sold
-moved by exactly what the day's transactions say, one history row per line."""
+moved by exactly what the day's transactions say, one history row per line; the store's daily
+report is refused while a till is open and, once both closed, counts the day's sales."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _chain(rows: list[dict[str, Any]], start: float) -> float:
 
 
 async def test_store_day(stack):
-    names = ("account", "terminal", "master-data", "cart", "journal", "stock")
+    names = ("account", "terminal", "master-data", "cart", "report", "journal", "stock")
     urls = {n: stack.url(n) for n in names}
     async with httpx.AsyncClient(timeout=30) as client:
         shop = await open_shop(client, urls, terminals=2)
@@ -231,3 +232,32 @@ async def test_store_day(stack):
             after[code] = row["currentQuantity"]
         # Net of the return and the void, only 4905's third sale (4 units) is still out.
         assert after == dict.fromkeys(items, OPENING_STOCK) | {"4905": OPENING_STOCK - 4}
+
+        # Report: the store's daily report waits until every till that opened has closed and
+        # its logs have all arrived; the second till is still open.
+        reports = f"{urls['report']}/api/v1/tenants/{shop.tenant_id}"
+        reports += f"/stores/{shop.store_code}/reports"
+        daily = {
+            "report_scope": "daily",
+            "report_type": "sales",
+            "business_date": report["businessDate"],
+        }
+        r = await client.get(reports, params=daily, headers=shop.admin)
+        assert_error(r, 403, "412101")
+        second_terminal = f"{urls['terminal']}/api/v1/terminals/{second.till.terminal_id}"
+        r = await client.post(
+            f"{second_terminal}/close", headers=second.till.headers, json={"physicalAmount": 0}
+        )
+        assert_ok(r)
+        deadline = asyncio.get_running_loop().time() + 30
+        while (r := await client.get(reports, params=daily, headers=shop.admin)).status_code == 403:
+            assert_error(r, 403, "412101")
+            assert asyncio.get_running_loop().time() < deadline, "daily report never allowed"
+            await asyncio.sleep(0.2)
+        figures = assert_ok(r)["data"]
+        # Three sales less the voided one; the cancelled cart is no sale. Gross is before the
+        # 48 discount of the morning sale (§3.7), and the void takes the second till's sale off.
+        assert figures["salesGross"]["count"] == 2
+        assert figures["salesGross"]["amount"] == total + 48 + int(third["totalAmountWithTax"])
+        assert figures["returns"]["count"] == 1
+        assert figures["returns"]["amount"] == total

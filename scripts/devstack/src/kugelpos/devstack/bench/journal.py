@@ -28,6 +28,7 @@ from kugelpos.devstack.pos import Register, open_shop
 
 SALE_SERVICES = ("account", "terminal", "master-data", "cart", "journal")
 SEARCH_ENTRIES = 50_000
+SEED_BATCH = 1_000
 INGEST_EVENTS = 1_500
 WATCH_TIMEOUT_SECONDS = 30.0
 WATCH_INTERVAL_SECONDS = 0.01
@@ -229,8 +230,9 @@ async def search(context: BenchContext) -> list[tuple[str, LoadResult]]:
     mongo = AsyncMongoClient(context.stack.mongo_uri_for("journal"), tz_aware=True)
     journal = mongo[f"db_journal_{tenant_id}"]["journal"]
     docs = _seed_entries(tenant_id, store, SEARCH_ENTRIES)
-    for start in range(0, len(docs), 5_000):
-        await journal.insert_many(docs[start : start + 5_000])
+    # Small batches: the embedded wire server cancels a single insert of 5,000 entries.
+    for start in range(0, len(docs), SEED_BATCH):
+        await journal.insert_many(docs[start : start + SEED_BATCH])
     await mongo.close()
     url = _journals_url(context, tenant_id, store)
     shapes = [
