@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from kugelpos.common.auth.dependencies import TokenPrincipal, ensure_tenant
-from kugelpos.common.auth.principal import PrincipalKind
+from kugelpos.common.auth.dependencies import TenantSetupCaller, ensure_tenant
 from kugelpos.common.envelope import ApiResponse, ok
-from kugelpos.common.errors import PermissionDeniedError
 
 from ..dependencies import TenantServiceDep
 from .schemas import TenantCreateRequest, TenantCreateResponse
@@ -20,15 +18,13 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenant"])
 )
 async def create_tenant(
     body: TenantCreateRequest,
-    principal: TokenPrincipal,
+    principal: TenantSetupCaller,
     tenants: TenantServiceDep,
     is_terminal_service: bool | None = Query(
         default=False, description="v1 compatibility: accepted and ignored"
     ),
 ) -> ApiResponse[TenantCreateResponse]:
-    """Token only (user or service JWT of that tenant); idempotent."""
-    if principal.kind is PrincipalKind.TERMINAL:
-        raise PermissionDeniedError("A terminal cannot set up a tenant")
+    """A service token or an admin/manager of that tenant (no terminal); idempotent."""
     ensure_tenant(principal, body.tenant_id)
     await tenants.setup(body.tenant_id)
     return ok(
