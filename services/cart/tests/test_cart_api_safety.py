@@ -292,3 +292,19 @@ async def test_tenant_setup_needs_an_admin_not_a_till(stack: Stack, client, shop
         r = await client.post(url, json=mine, headers={"Authorization": f"Bearer {token}"})
         assert_error(r, 403, "200002")
     assert_ok(await client.post(url, json=mine, headers=shop.admin), 201)
+
+
+async def test_numbers_beyond_mongodb_integers_are_a_422(client, shop, till):
+    """Regression (schemathesis, issue 12): a transaction number or open counter above what
+    MongoDB stores reached the query and answered 500 (OverflowError)."""
+    huge = str(2**96)
+    r = await client.get(till.transactions_url(f"/{huge}"), headers=shop.admin)
+    assert_error(r, 422)
+    r = await client.get(
+        till.transactions_url("/session-summary"),
+        headers=shop.admin,
+        params={"business_date": "20260101", "open_counter": huge},
+    )
+    assert_error(r, 422)
+    r = await client.get(till.transactions_url(), headers=shop.admin, params={"receipt_no": huge})
+    assert_error(r, 422)

@@ -185,3 +185,13 @@ async def test_tenant_setup_refuses_a_plain_user_and_a_terminal(book):
     for headers in ({"Authorization": f"Bearer {clerk}"}, book.terminal()):
         assert_error(await book.http.post("/api/v1/tenants", json=mine, headers=headers), 403)
     assert_ok(await book.http.post("/api/v1/tenants", json=mine, headers=book.service()), 201)
+
+
+async def test_counters_beyond_mongodb_integers_are_a_422(book):
+    """Regression (schemathesis, issue 12): an open counter above what MongoDB stores reached
+    the query and failed the report (500, OverflowError)."""
+    huge = 2**96
+    common = {"report_scope": "flash", "report_type": "sales", "business_date": "20260101"}
+    for extra in ({"open_counter": huge}, {"business_counter": huge}, {"page": huge}):
+        assert_error(await book.report("S1", **common, **extra), 422)
+        assert_error(await book.report("S1", 1, **common, **extra), 422)
