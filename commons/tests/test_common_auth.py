@@ -26,6 +26,7 @@ from kugelpos.common.auth.dependencies import (
     ensure_tenant,
     ensure_terminal,
     get_notifier,
+    get_tenant_setup_caller,
     require_roles,
 )
 from kugelpos.common.auth.passwords import (
@@ -232,6 +233,26 @@ def test_principal_roles() -> None:
     assert not user.has_any_role("admin")
     admin = Principal(PrincipalKind.USER, "root", "A1234", is_superuser=True)
     assert admin.has_any_role("anything")
+
+
+@pytest.mark.parametrize(
+    ("principal", "allowed"),
+    [
+        (Principal(PrincipalKind.USER, "root", "A1", is_superuser=True), True),
+        (Principal(PrincipalKind.USER, "m", "A1", roles=frozenset({"manager"})), True),
+        (Principal(PrincipalKind.SERVICE, "service:terminal", "A1", service="terminal"), True),
+        (Principal(PrincipalKind.USER, "clerk", "A1", roles=frozenset({"user"})), False),
+        (Principal(PrincipalKind.TERMINAL, "A1-S1-1", "A1", terminal_id="A1-S1-1"), False),
+    ],
+)
+async def test_tenant_setup_caller(principal: Principal, allowed: bool) -> None:
+    """Regression (access matrix, issue 12): every service's tenant set-up took a plain user
+    (and the cart's even a till); only a manager, an admin or a service may set a tenant up."""
+    if allowed:
+        assert await get_tenant_setup_caller(principal) is principal
+    else:
+        with pytest.raises(PermissionDeniedError):
+            await get_tenant_setup_caller(principal)
 
 
 # --- dependencies ---------------------------------------------------------------------------

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 
+from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
 from kugelpos.devstack.testing import assert_error, assert_ok
@@ -266,3 +268,43 @@ async def test_cancelled_transactions_cannot_be_voided(client, till):
     cancelled = assert_ok(await till.post(f"/{cart_id}/cancel"))["data"]
     r = await void(client, till, cancelled["transactionNo"], [("01", 129)])
     assert_error(r, 400, "300001")
+
+
+async def test_tenant_setup_needs_an_admin_not_a_till(stack: Stack, client, shop, till):
+    """Regression (access matrix, issue 12): the cart's tenant set-up took any token of the
+    tenant, a till's JWT included; it needs the admin or manager role (or a service token)."""
+    url = shop.url("cart", "/api/v1/tenants")
+    mine = {"tenantId": shop.tenant_id}
+    r = await client.post(
+        shop.url("terminal", "/api/v1/auth/token"),
+        headers=till.till.headers,
+        params=till.till.params,
+    )
+    terminal_jwt = assert_ok(r)["data"]["access_token"]
+    clerk = TokenCodec(stack.secret_key).issue_user_token(
+        username="clerk",
+        tenant_id=shop.tenant_id,
+        is_superuser=False,
+        roles=["user"],
+        lifetime=timedelta(hours=1),
+    )
+    for token in (terminal_jwt, clerk):
+        r = await client.post(url, json=mine, headers={"Authorization": f"Bearer {token}"})
+        assert_error(r, 403, "200002")
+    assert_ok(await client.post(url, json=mine, headers=shop.admin), 201)
+
+
+async def test_numbers_beyond_mongodb_integers_are_a_422(client, shop, till):
+    """Regression (schemathesis, issue 12): a transaction number or open counter above what
+    MongoDB stores reached the query and answered 500 (OverflowError)."""
+    huge = str(2**96)
+    r = await client.get(till.transactions_url(f"/{huge}"), headers=shop.admin)
+    assert_error(r, 422)
+    r = await client.get(
+        till.transactions_url("/session-summary"),
+        headers=shop.admin,
+        params={"business_date": "20260101", "open_counter": huge},
+    )
+    assert_error(r, 422)
+    r = await client.get(till.transactions_url(), headers=shop.admin, params={"receipt_no": huge})
+    assert_error(r, 422)

@@ -135,3 +135,13 @@ async def test_another_tenants_credential_is_403(
 async def test_api_key_needs_terminal_id(md: httpx.AsyncClient, tenant: Tenant) -> None:
     r = await md.get(f"{tenant.base}/taxes", headers={"X-API-KEY": "some-key"})
     assert_error(r, 401)
+
+
+async def test_tenant_setup_needs_a_manager_or_a_service(
+    md: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Regression (access matrix, issue 12): a plain user of the tenant could run tenant
+    set-up. Creating databases and indexes is a back office's business."""
+    body = {"tenantId": tenant.tenant_id}
+    assert_error(await md.post("/api/v1/tenants", json=body, headers=tenant.user("user")), 403)
+    assert_ok(await md.post("/api/v1/tenants", json=body, headers=tenant.manager), 201)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 from kugelpos.devstack.testing import assert_error, assert_ok
 from kugelpos.report import samples
@@ -168,3 +169,29 @@ async def test_subscriptions_and_root(book):
     routes = sorted(s["route"] for s in r.json())
     assert routes == ["/api/v1/cashlog", "/api/v1/opencloselog", "/api/v1/tranlog"]
     assert (await book.http.get("/")).json()["message"].startswith("Welcome to Kugel-POS Report")
+
+
+async def test_tenant_setup_refuses_a_plain_user_and_a_terminal(book):
+    """Regression (access matrix, issue 12): any user of the tenant could run set-up; it needs
+    the admin or manager role (or a service token), and a till never may."""
+    clerk = book.codec.issue_user_token(
+        username="clerk",
+        tenant_id=book.tenant_id,
+        is_superuser=False,
+        roles=["user"],
+        lifetime=timedelta(hours=1),
+    )
+    mine = {"tenantId": book.tenant_id}
+    for headers in ({"Authorization": f"Bearer {clerk}"}, book.terminal()):
+        assert_error(await book.http.post("/api/v1/tenants", json=mine, headers=headers), 403)
+    assert_ok(await book.http.post("/api/v1/tenants", json=mine, headers=book.service()), 201)
+
+
+async def test_counters_beyond_mongodb_integers_are_a_422(book):
+    """Regression (schemathesis, issue 12): an open counter above what MongoDB stores reached
+    the query and failed the report (500, OverflowError)."""
+    huge = 2**96
+    common = {"report_scope": "flash", "report_type": "sales", "business_date": "20260101"}
+    for extra in ({"open_counter": huge}, {"business_counter": huge}, {"page": huge}):
+        assert_error(await book.report("S1", **common, **extra), 422)
+        assert_error(await book.report("S1", 1, **common, **extra), 422)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 
@@ -172,3 +173,21 @@ async def test_lists_thresholds_and_paging(client: httpx.AsyncClient, tenant: Te
     row = assert_ok(await client.get(tenant.stock(store, "/A"), headers=tenant.admin))["data"]
     assert row["minimumQuantity"] == 10 and row["currentQuantity"] == 5
     assert row["lastUpdated"]
+
+
+async def test_tenant_setup_refuses_a_plain_user_and_a_terminal(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Regression (access matrix, issue 12): any user of the tenant could run set-up; it needs
+    the admin or manager role (or a service token), and a till never may."""
+    clerk = tenant.codec.issue_user_token(
+        username="clerk",
+        tenant_id=tenant.tenant_id,
+        is_superuser=False,
+        roles=["user"],
+        lifetime=timedelta(hours=1),
+    )
+    mine = {"tenantId": tenant.tenant_id}
+    for headers in ({"Authorization": f"Bearer {clerk}"}, tenant.terminal()):
+        assert_error(await client.post("/api/v1/tenants", json=mine, headers=headers), 403)
+    assert_ok(await client.post("/api/v1/tenants", json=mine, headers=tenant.admin), 201)

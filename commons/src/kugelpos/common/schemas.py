@@ -5,6 +5,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+# The largest integers MongoDB stores (BSON int32 and int64). Numbers from a request that reach
+# a query or a document are bounded by them: above, PyMongo raises OverflowError, a 500 where
+# the caller deserves a 422. Counters (open, business) are int32; numbers (transaction,
+# receipt) int64, as the journal's schemas have them.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
 
 class ApiModel(BaseModel):
     """Base of every request/response schema (kept apart from stored documents)."""

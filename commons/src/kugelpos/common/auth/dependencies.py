@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..errors import AuthenticationError, PermissionDeniedError
 from .api_keys import secrets_equal
-from .principal import Principal, PrincipalKind
+from .principal import Principal, PrincipalKind, Role
 from .tokens import TokenCodec
 
 
@@ -96,6 +96,23 @@ def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
         return user
 
     return dependency
+
+
+async def get_tenant_setup_caller(principal: TokenPrincipal) -> Principal:
+    """Setting a tenant up (`POST /api/v1/tenants` of every service): a service token, or a
+    user with the admin or manager role, as for creating the tenant at the terminal service
+    that fans out with the creator's token. A terminal or a plain user is refused (403): set-up
+    creates databases and indexes, which is a back office's business, not a till's."""
+    if principal.kind is PrincipalKind.SERVICE:
+        return principal
+    if principal.kind is not PrincipalKind.USER:
+        raise PermissionDeniedError("A terminal cannot set up a tenant")
+    if not principal.has_any_role(Role.ADMIN.value, Role.MANAGER.value):
+        raise PermissionDeniedError("Setting up a tenant needs the admin or manager role")
+    return principal
+
+
+type TenantSetupCaller = Annotated[Principal, Depends(get_tenant_setup_caller)]
 
 
 async def get_notifier(

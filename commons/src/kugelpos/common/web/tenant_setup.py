@@ -1,6 +1,7 @@
 """`POST /api/v1/tenants`, as every service that keeps per-tenant data serves it: called by the
-terminal service when a tenant is created, token only (user or service JWT of that tenant),
-idempotent. Each service passes the dependency that gives its own `setup(tenant_id)`.
+terminal service when a tenant is created, token only (a service JWT, or an admin or manager
+of that tenant: `get_tenant_setup_caller`), idempotent. Each service passes the dependency
+that gives its own `setup(tenant_id)`.
 
 No `from __future__ import annotations` here: FastAPI must see the route's `Depends(get_setup)`
 as an object, not as a string naming a local variable it cannot resolve."""
@@ -11,10 +12,8 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import AliasChoices, Field
 
-from ..auth.dependencies import TokenPrincipal, ensure_tenant
-from ..auth.principal import PrincipalKind
+from ..auth.dependencies import TenantSetupCaller, ensure_tenant
 from ..envelope import ApiResponse, ok
-from ..errors import PermissionDeniedError
 from ..schemas import ApiModel
 
 
@@ -39,15 +38,13 @@ def tenant_setup_router(get_setup: Callable[..., Awaitable[Any]]) -> APIRouter:
     )
     async def create_tenant(
         body: TenantCreateRequest,
-        principal: TokenPrincipal,
+        principal: TenantSetupCaller,
         tenants: Annotated[TenantSetup, Depends(get_setup)],
         is_terminal_service: bool | None = Query(
             default=False, description="v1 compatibility: accepted and ignored"
         ),
     ) -> ApiResponse[TenantCreateResponse]:
-        """Token only (user or service JWT of that tenant); idempotent."""
-        if principal.kind is PrincipalKind.TERMINAL:
-            raise PermissionDeniedError("A terminal cannot set up a tenant")
+        """A service token or an admin/manager of that tenant (no terminal); idempotent."""
         ensure_tenant(principal, body.tenant_id)
         await tenants.setup(body.tenant_id)
         return ok(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from kugelpos.common.auth.dependencies import TokenPrincipal, ensure_tenant
+from kugelpos.common.auth.dependencies import TenantSetupCaller, ensure_tenant
 from kugelpos.common.db.mongo import validate_tenant_id
 from kugelpos.common.envelope import ApiResponse, ok
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenant"])
 )
 async def create_tenant(
     body: TenantCreateRequest,
-    principal: TokenPrincipal,
+    principal: TenantSetupCaller,
     transactions: Transactions,
     is_terminal_service: bool | None = False,
 ) -> ApiResponse[TenantCreateResponse]:

@@ -16,6 +16,7 @@ from kugelpos.common.events.publisher import (
     DeliveryStatusUpdateResponse,
 )
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
+from kugelpos.common.schemas import INT32_MAX, INT64_MAX
 
 from ..carts.schemas import PaymentRequest
 from ..dependencies import Reader, Refunds, Terminal, TerminalIdQuery, Transactions
@@ -28,7 +29,7 @@ router = APIRouter(
 )
 type StoreCode = Annotated[str, Path(max_length=64)]
 type TerminalNo = Annotated[int, Path(ge=0, le=1_000_000)]
-type TransactionNo = Annotated[int, Path(ge=1)]
+type TransactionNo = Annotated[int, Path(ge=1, le=INT64_MAX)]
 type TerminalService = Annotated[
     bool | None, Query(description="v1 compatibility: accepted and ignored")
 ]
@@ -62,9 +63,9 @@ async def get_transactions_by_query(
     transactions: Transactions,
     params: Annotated[PageParams, Depends(_params)],
     business_date: Annotated[str | None, Query(max_length=8)] = None,
-    open_counter: Annotated[int | None, Query(ge=0)] = None,
+    open_counter: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
     transaction_type: Annotated[list[int] | None, Query(max_length=20)] = None,
-    receipt_no: Annotated[int | None, Query(ge=0)] = None,
+    receipt_no: Annotated[int | None, Query(ge=0, le=INT64_MAX)] = None,
     include_cancelled: bool = False,
     terminal_id: TerminalIdQuery = None,
     is_terminal_service: TerminalService = False,
@@ -96,7 +97,7 @@ async def get_session_summary(
     principal: Reader,
     transactions: Transactions,
     business_date: Annotated[str, Query(pattern=r"^\d{8}$")],
-    open_counter: Annotated[int, Query(ge=0)],
+    open_counter: Annotated[int, Query(ge=0, le=INT32_MAX)],
     terminal_id: TerminalIdQuery = None,
 ) -> ApiResponse[SessionSummaryResponse]:
     """Beside the v1 contract: count, last number and net cash of one till session, which the

@@ -11,6 +11,7 @@ from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.auth.store_scope import StoreCode, TenantId, TenantPrincipal, TerminalNo
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import PermissionDeniedError
+from kugelpos.common.schemas import INT32_MAX
 
 from ..aggregates import rebuild
 from ..dependencies import Consumer, Reader, ReportServiceDep
@@ -105,10 +106,10 @@ async def get_report_for_store(
     business_date: Day = None,
     business_date_from: Day = None,
     business_date_to: Day = None,
-    open_counter: Annotated[int | None, Query(ge=0)] = None,
-    business_counter: Annotated[int | None, Query(ge=0)] = None,
+    open_counter: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
+    business_counter: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
     limit: Annotated[int, Query(ge=0, le=1000)] = 100,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     sort: Annotated[str | None, Query(max_length=200)] = None,
     format: Format = "json",
 ) -> Any:
@@ -138,10 +139,10 @@ async def get_report_for_terminal(
     business_date: Day = None,
     business_date_from: Day = None,
     business_date_to: Day = None,
-    open_counter: Annotated[int | None, Query(ge=0)] = None,
-    business_counter: Annotated[int | None, Query(ge=0)] = None,
+    open_counter: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
+    business_counter: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
     limit: Annotated[int, Query(ge=0, le=1000)] = 100,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     sort: Annotated[str | None, Query(max_length=200)] = None,
     format: Format = "json",
 ) -> Any:

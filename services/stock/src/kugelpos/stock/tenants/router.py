@@ -6,11 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from kugelpos.common.auth.dependencies import TokenPrincipal, ensure_tenant
-from kugelpos.common.auth.principal import PrincipalKind
+from kugelpos.common.auth.dependencies import TenantSetupCaller, ensure_tenant
 from kugelpos.common.db.tenants import ensure_collections
 from kugelpos.common.envelope import ApiResponse, ok
-from kugelpos.common.errors import PermissionDeniedError
 from kugelpos.common.web.app import Infrastructure, infrastructure
 
 from ..schemas import TenantCreateRequest, TenantCreateResponse
@@ -23,15 +21,13 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenant"])
 )
 async def create_tenant(
     body: TenantCreateRequest,
-    principal: TokenPrincipal,
+    principal: TenantSetupCaller,
     infra: Annotated[Infrastructure, Depends(infrastructure)],
     is_terminal_service: bool | None = Query(
         default=False, description="v1 compatibility: accepted and ignored"
     ),
 ) -> ApiResponse[TenantCreateResponse]:
-    """Token only (user or service JWT of that tenant); idempotent."""
-    if principal.kind is PrincipalKind.TERMINAL:
-        raise PermissionDeniedError("A terminal cannot set up a tenant")
+    """A service token or an admin/manager of that tenant (no terminal); idempotent."""
     ensure_tenant(principal, body.tenant_id)
     from kugelpos.common.events.inbox import InboxRepository
 
