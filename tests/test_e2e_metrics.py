@@ -1,7 +1,8 @@
 """What an operator watches, read from `/metrics` of the running services: a bill moves the
-cart's transaction counters by exactly one and its amount, the consumers count the event they
-applied, every service shows process metrics, and a publisher's outbox backlog rises while
-the sidecar is down and returns to zero once it is back (with the breaker open meanwhile)."""
+cart's transaction counters by exactly one and its amount (and its void likewise), the
+consumers count the event they applied, every service shows process metrics, and a
+publisher's outbox backlog rises while the sidecar is down and returns to zero once it is back
+(with the breaker open meanwhile)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0)
 # ---- the session stack -----------------------------------------------------------------------
 
 
-async def test_a_bill_is_counted_once_and_applied_by_each_consumer(stack: Stack) -> None:
+async def test_a_bill_and_its_void_are_counted_once_and_applied_by_each_consumer(
+    stack: Stack,
+) -> None:
     urls = {spec.name: stack.url(spec.name) for spec in SERVICES}
     async with httpx.AsyncClient(timeout=30) as client:
         shop = await open_shop(client, urls)
@@ -85,6 +88,29 @@ async def test_a_bill_is_counted_once_and_applied_by_each_consumer(stack: Stack)
         )
         assert counted == 1
         assert amount == pytest.approx(billed["totalAmountWithTax"])
+
+        # A void of the sale is counted as one, with the amount it reverses (positive).
+        url = register.transactions_url(f"/{billed['transactionNo']}/void")
+        r = await client.post(
+            url,
+            params=register.till.params,
+            headers=register.till.headers,
+            json=[{"paymentCode": "01", "amount": int(total)}],
+        )
+        assert_ok(r)
+        voided = await scrape(client, urls["cart"])
+        void = {"service": "cart", "type": "void_sale"}
+        assert (
+            value(voided, "kugelpos_transactions_total", **void)
+            - value(after, "kugelpos_transactions_total", **void)
+            == 1
+        )
+        assert value(voided, "kugelpos_transaction_amount_total", **void) - value(
+            after, "kugelpos_transaction_amount_total", **void
+        ) == pytest.approx(total)
+        assert value(voided, "kugelpos_transactions_total", **sale) == value(
+            after, "kugelpos_transactions_total", **sale
+        )
 
         for name in CONSUMERS:
 
