@@ -7,7 +7,7 @@ call; its success closes the circuit, its failure opens it again.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 
 
@@ -15,6 +15,9 @@ class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
+
+
+_STATE_CODES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
 class CircuitBreaker:
@@ -32,6 +35,8 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._state = BreakerState.CLOSED
         self._trial_in_flight = False
+        # Closed or half-open → open transitions, for `/metrics` (kugelpos_breaker_trips_total).
+        self.trips = 0
 
     @property
     def state(self) -> BreakerState:
@@ -41,6 +46,11 @@ class CircuitBreaker:
             self._state = BreakerState.HALF_OPEN
             self._trial_in_flight = False
         return self._state
+
+    @property
+    def state_code(self) -> int:
+        """0 closed, 1 half-open, 2 open: the `kugelpos_breaker_state` gauge."""
+        return _STATE_CODES[self.state]
 
     def allow(self) -> bool:
         """May a call go out now? In half-open only one trial at a time."""
@@ -67,6 +77,9 @@ class CircuitBreaker:
         self._failures += 1
         self._trial_in_flight = False
         if self._state is BreakerState.HALF_OPEN or self._failures >= self.failure_threshold:
+            # Calls let through before the circuit opened may fail after it did: one trip.
+            if self._state is not BreakerState.OPEN:
+                self.trips += 1
             self._state = BreakerState.OPEN
             self._opened_at = self._clock()
 
@@ -87,3 +100,7 @@ class BreakerRegistry:
             )
             self._breakers[target] = breaker
         return breaker
+
+    def items(self) -> Iterator[tuple[str, CircuitBreaker]]:
+        """(target, breaker) pairs, a snapshot (a scrape may run while a call adds one)."""
+        yield from list(self._breakers.items())

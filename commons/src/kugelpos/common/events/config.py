@@ -27,6 +27,9 @@ class OutboxSettings(CommonSettings):
     outbox_give_up_seconds: float = 86_400.0
     # How often the relay looks for events to give up.
     outbox_give_up_check_seconds: float = 60.0
+    # `/metrics` reads the outbox backlog from the database at most this often (a few
+    # scrapers cost one set of indexed reads per interval).
+    metrics_outbox_interval_seconds: float = 5.0
 
     @staticmethod
     def names(raw: str) -> list[str]:

@@ -38,6 +38,7 @@ from ..db.mongo import validate_tenant_id
 from ..db.repository import Repository
 from ..db.tenants import ensure_collections
 from ..errors import AlreadyExistsError, AppError, BadRequestError
+from ..observability.metrics import event_age_seconds
 from ..web.app import Infrastructure
 from .acks import Acknowledgement, publish_acknowledgement
 from .inbox import PROCESSED_EVENTS, InboxRepository, ProcessedEvent
@@ -135,9 +136,21 @@ class EventConsumer:
             self._ready.add(db.name)
         return db
 
-    async def apply(self, topic: str, log_: InboundLog, *, event_id: str) -> Applied:
+    async def apply(
+        self, topic: str, log_: InboundLog, *, event_id: str, published_at: Any = None
+    ) -> Applied:
         """Apply one log exactly once: the handler's writes and the inbox record commit
-        together, or nothing does. Also used by direct intake endpoints (no delivery)."""
+        together, or nothing does. Also used by direct intake endpoints (no delivery).
+        Counted in `kugelpos_events_consumed_total` (applied / duplicate) and, when applied,
+        its age in `kugelpos_event_age_seconds` (`published_at`: the CloudEvent `time`)."""
+        applied = await self._apply(topic, log_, event_id=event_id)
+        age = None
+        if applied is Applied.NEW:
+            age = event_age_seconds(log_.generate_date_time, published_at)
+        self.infra.metrics.event(topic, applied.value, age)
+        return applied
+
+    async def _apply(self, topic: str, log_: InboundLog, *, event_id: str) -> Applied:
         consumption = self._topics[topic]
         db = await self.ensure_tenant(log_.tenant_id)
         inbox = db[PROCESSED_EVENTS]
@@ -164,16 +177,20 @@ class EventConsumer:
 
     async def _on_event(self, consumption: _Consumption, event: CloudEvent) -> Outcome:
         topic = consumption.topic
+        metrics = self.infra.metrics
         data = event.data
         if not isinstance(data, dict) or data.get("test") == HEALTH_PROBE:
             log.info("event_dropped", topic=topic, reason="not a log (health probe or empty)")
+            metrics.event(topic, "dropped")
             return Outcome.DROP
         tenant_id, event_id = data.get("tenant_id"), data.get("event_id")
         if not (isinstance(tenant_id, str) and tenant_id and isinstance(event_id, str)):
             log.warning("event_dropped", topic=topic, reason="tenant_id or event_id missing")
+            metrics.event(topic, "dropped")
             return Outcome.DROP
         if not event_id or len(event_id) > 128:
             log.warning("event_dropped", topic=topic, reason="event_id empty or too long")
+            metrics.event(topic, "dropped")
             return Outcome.DROP
         try:
             validate_tenant_id(tenant_id)
@@ -181,20 +198,26 @@ class EventConsumer:
         except (ValidationError, BadRequestError) as exc:
             reason = _reason(exc)
             log.warning("event_dropped", topic=topic, event_id=event_id, reason=reason)
+            metrics.event(topic, "dropped")
             await self._acknowledge(event_id, "failed", f"invalid payload: {reason}")
             return Outcome.DROP
         try:
-            applied = await self.apply(topic, log_, event_id=event_id)
+            applied = await self.apply(
+                topic, log_, event_id=event_id, published_at=event.attributes.get("time")
+            )
         except EventRejected as exc:
             log.warning("event_rejected", topic=topic, event_id=event_id, reason=str(exc))
+            metrics.event(topic, "rejected")
             await self._acknowledge(event_id, "failed", str(exc)[:500])
             return Outcome.DROP
         except (PyMongoError, AppError) as exc:
             log.warning("event_retry", topic=topic, event_id=event_id, error=type(exc).__name__)
+            metrics.event(topic, "retry")
             await self._acknowledge(event_id, "failed", f"{type(exc).__name__}; will retry")
             return Outcome.RETRY
         except Exception as exc:  # a bug: keep the event, it is redelivered after the fix
             log.error("event_failed", topic=topic, event_id=event_id, exc_info=exc)
+            metrics.event(topic, "error")
             await self._acknowledge(event_id, "failed", f"{type(exc).__name__}; will retry")
             return Outcome.RETRY
         log.info("event_consumed", topic=topic, event_id=event_id, result=applied.value)

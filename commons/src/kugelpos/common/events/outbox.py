@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -126,6 +127,22 @@ def overall_status(
     return current
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNPUBLISHED = [RelayStatus.PENDING.value, RelayStatus.PUBLISHING.value]
+# Published and still awaited: the relay keeps a `recheck_at` exactly while a consumer has
+# not acknowledged (cleared once delivered, given up, or when the topic has no consumers).
+_AWAITED = {"relay_status": RelayStatus.PUBLISHED.value, "recheck_at": {"$gte": _EPOCH}}
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What `/metrics` shows of an outbox (kugelpos_outbox_backlog and _oldest_...)."""
+
+    pending: int  # not published yet (waiting, retrying, or being published)
+    unacknowledged: int  # published, at least one consumer has not acknowledged
+    oldest_seconds: float  # age of the oldest event in either state; 0 when there is none
+
+
 class Outbox:
     """Writes events and records acknowledgements. `consumers` maps a topic to the services
     expected to acknowledge it (a topic with none is done once published)."""
@@ -195,6 +212,36 @@ class Outbox:
         )
         await self.collection.insert_one(record.to_mongo(), session=session)
         return record
+
+    async def backlog(self, now: datetime | None = None) -> Backlog:
+        """Two indexed counts and, only when something is outstanding, one indexed read of the
+        oldest: cheap whatever the history, so `/metrics` can ask every few seconds.
+
+        The outbox is one collection in the service's commons database (not per tenant), so
+        this covers every tenant. The oldest comes from the (gave_up, status, created_at)
+        index in creation order; the `$or` only skips published events of a topic nobody
+        acknowledges (status `published` forever), which a configuration with consumers for
+        every topic never has."""
+        now = now or utcnow()
+        pending = await self.collection.count_documents({"relay_status": {"$in": _UNPUBLISHED}})
+        awaited = await self.collection.count_documents(_AWAITED)
+        seconds = 0.0
+        if pending or awaited:
+            raw = await self.collection.find_one(
+                {
+                    "gave_up": False,
+                    "status": {"$in": [DeliveryStatus.PENDING.value, *AWAITING_ACK]},
+                    "$or": [
+                        {"relay_status": {"$in": _UNPUBLISHED}},
+                        {"recheck_at": {"$gte": _EPOCH}},
+                    ],
+                },
+                {"_id": False, "created_at": True},
+                sort=[("created_at", 1)],
+            )
+            if raw is not None and isinstance(raw.get("created_at"), datetime):
+                seconds = max(0.0, (now - _as_utc(raw["created_at"])).total_seconds())
+        return Backlog(pending=pending, unacknowledged=awaited, oldest_seconds=seconds)
 
     async def get(self, event_id: str) -> OutboxRecord | None:
         raw = await self.collection.find_one({"event_id": event_id}, _PROJECTION)
@@ -269,3 +316,8 @@ class Outbox:
                 break
             record = latest
         return record
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # A client without tz_aware=True reads naive datetimes; stored times are UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

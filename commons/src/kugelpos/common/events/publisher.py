@@ -50,6 +50,23 @@ class OutboxEvents:
         self.relay = relay_from_settings(outbox, infra.dapr, self.settings)
         infra.extras["relay"] = self.relay
         self.relay.start()
+        # Read when scraped rather than kept by the relay: the relay knows what it published,
+        # not what consumers acknowledged since (acknowledgements reach any replica).
+        if not infra.extras.get("outbox_metrics"):  # once per app, however often started
+            infra.extras["outbox_metrics"] = True
+            infra.metrics.on_scrape(
+                self._scrape_backlog, min_interval=self.settings.metrics_outbox_interval_seconds
+            )
+
+    async def _scrape_backlog(self) -> None:
+        if self.outbox is None or self.infra is None:
+            return
+        backlog = await self.outbox.backlog()
+        self.infra.metrics.outbox(
+            pending=backlog.pending,
+            unacknowledged=backlog.unacknowledged,
+            oldest_seconds=backlog.oldest_seconds,
+        )
 
     async def stop(self, infra: Infrastructure) -> None:
         if self.relay is not None:

@@ -74,6 +74,8 @@ def build_infrastructure(settings: CommonSettings, db_prefix: str) -> Infrastruc
         backoff=settings.http_backoff_seconds,
         breakers=breakers,
     )
+    metrics = Metrics(settings.service_name)
+    metrics.watch_breakers(breakers.items)
     return Infrastructure(
         settings=settings,
         mongo=Mongo(settings, prefix=db_prefix),
@@ -83,7 +85,7 @@ def build_infrastructure(settings: CommonSettings, db_prefix: str) -> Infrastruc
             TokenCodec(settings.secret_key, settings.algorithm),
             notify_api_key=settings.pubsub_notify_api_key,
         ),
-        metrics=Metrics(settings.service_name),
+        metrics=metrics,
     )
 
 
@@ -183,7 +185,10 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(infra.metrics.render(), media_type=infra.metrics.content_type)
+        # `render_async` runs the scrape hooks first (e.g. the outbox backlog, read from the
+        # database at most every few seconds).
+        body = await infra.metrics.render_async()
+        return Response(body, media_type=infra.metrics.content_type)
 
     for router in routers:
         app.include_router(router)

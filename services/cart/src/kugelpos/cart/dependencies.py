@@ -50,6 +50,7 @@ async def get_transaction_service(infra: Infra) -> TransactionService:
         infra.extras["masters"],
         settings_of(infra),
         infra.extras.setdefault("ensured_tenants", set()),
+        metrics=infra.metrics,
     )
 
 

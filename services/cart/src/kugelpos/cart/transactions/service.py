@@ -32,6 +32,7 @@ from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.db.tenants import ensure_collections
 from kugelpos.common.errors import AlreadyExistsError, DatabaseError, NotFoundError
 from kugelpos.common.events.outbox import Outbox, OutboxRecord, OutboxRepository
+from kugelpos.common.observability.metrics import Metrics, transaction_kind
 from kugelpos.common.pagination import Page, PageParams
 from kugelpos.common.transactions import TransactionType
 
@@ -93,7 +94,10 @@ class TransactionService:
         masters: MasterDataClient,
         settings: CartSettings,
         ensured: set[str],
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._mongo = mongo
         self._outbox = outbox
         self._plugins = plugins
@@ -188,6 +192,16 @@ class TransactionService:
             transaction_type=tran.transaction_type,
             event_id=tran.event_id,
         )
+        if self._metrics is not None:
+            # Here and only here: every sale, cancel, return and void is recorded by this
+            # method once; a retried bill finds its tranlog in `complete_cart` and never
+            # reaches it, and a conflict that another request won raised above.
+            self._metrics.transaction(
+                transaction_kind(
+                    tran.transaction_type, cancelled=bool(tran.sales.get("is_cancelled"))
+                ),
+                float(tran.sales.get("total_amount_with_tax") or 0),
+            )
         return tran
 
     # ---- bill / cancel -------------------------------------------------------------------------
