@@ -229,27 +229,35 @@ async def apply_log(
     await SessionRepository(db).add(topic, log, session=session)
 
 
-async def rebuild(db: AsyncDatabase, tenant_id: str, tz: ZoneInfo) -> dict[str, int]:
-    """Recompute `agg_hourly` and `report_sessions` from the raw logs. Run it while the
-    tenant's ingestion is paused (a log stored meanwhile may be counted twice or not at all)."""
-    hourly: dict[Bucket, Contribution] = {}
-    sessions: dict[tuple, dict[str, Any]] = {}
-    counted = 0
-    for topic, repo in RAW_BY_TOPIC.items():
-        async for log in db[repo.collection_name].find({"tenant_id": tenant_id}, {"_id": False}):
-            counted += 1
-            c = contribute(topic, log, tz)
-            merged = hourly.setdefault(c.bucket, Contribution(c.bucket))
-            for key, value in c.counters.items():
-                merged.add(key, value)
-            for key, name in c.names.items():
-                merged.names.setdefault(key, name)
-            s = sessions.setdefault(tuple(SessionRepository.key(log).items()), {})
-            _merge_session(s, SessionRepository.update(topic, log))
+type Sessions = dict[tuple, dict[str, Any]]
+
+
+class Aggregator:
+    """What logs contribute, merged per bucket and per session (pure, fed one log at a time)."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self._tz = tz
+        self.hourly: dict[Bucket, Contribution] = {}
+        self.sessions: Sessions = {}
+        self.logs = 0
+
+    def add(self, topic: str, log: Mapping[str, Any]) -> None:
+        self.logs += 1
+        c = contribute(topic, log, self._tz)
+        merged = self.hourly.setdefault(c.bucket, Contribution(c.bucket))
+        for key, value in c.counters.items():
+            merged.add(key, value)
+        for key, name in c.names.items():
+            merged.names.setdefault(key, name)
+        s = self.sessions.setdefault(tuple(SessionRepository.key(log).items()), {})
+        _merge_session(s, SessionRepository.update(topic, log))
+
+
+async def add_aggregates(db: AsyncDatabase, tenant_id: str, merged: Aggregator) -> None:
+    """`$inc` merged contributions into the stored buckets and sessions, in bulk."""
+    hourly, sessions = merged.hourly, merged.sessions
     agg = db[HourlyAggregateRepository.collection_name]
     ses = db[SessionRepository.collection_name]
-    await agg.delete_many({"tenant_id": tenant_id})
-    await ses.delete_many({"tenant_id": tenant_id})
     ops = [
         UpdateOne(
             HourlyAggregateRepository.key(tenant_id, b),
@@ -263,7 +271,19 @@ async def rebuild(db: AsyncDatabase, tenant_id: str, tz: ZoneInfo) -> dict[str, 
     session_ops = [UpdateOne(dict(key), _as_update(s), upsert=True) for key, s in sessions.items()]
     for i in range(0, len(session_ops), 500):
         await ses.bulk_write(session_ops[i : i + 500], ordered=False)
-    return {"logs": counted, "buckets": len(hourly), "sessions": len(sessions)}
+
+
+async def rebuild(db: AsyncDatabase, tenant_id: str, tz: ZoneInfo) -> dict[str, int]:
+    """Recompute `agg_hourly` and `report_sessions` from the raw logs. Run it while the
+    tenant's ingestion is paused (a log stored meanwhile may be counted twice or not at all)."""
+    merged = Aggregator(tz)
+    for topic, repo in RAW_BY_TOPIC.items():
+        async for log in db[repo.collection_name].find({"tenant_id": tenant_id}, {"_id": False}):
+            merged.add(topic, log)
+    await db[HourlyAggregateRepository.collection_name].delete_many({"tenant_id": tenant_id})
+    await db[SessionRepository.collection_name].delete_many({"tenant_id": tenant_id})
+    await add_aggregates(db, tenant_id, merged)
+    return {"logs": merged.logs, "buckets": len(merged.hourly), "sessions": len(merged.sessions)}
 
 
 def _merge_session(state: dict[str, Any], update: dict[str, Any]) -> None:
