@@ -102,11 +102,13 @@ TOPICS: dict[str, Callable[[str, int], dict]] = {
     "opencloselog_report": opencloselog,
 }
 EXPECTED = 3 * PER_TOPIC
+QUICK_REDELIVERY = ("--redeliver-interval", "0.5", "--max-backoff", "2")
 
 
 @pytest.fixture(scope="module")
 def _journal_stack(stack_factory: Callable[..., Stack]) -> Iterator[Stack]:
-    own = stack_factory(services=(service("journal"),))
+    # Quick redelivery: what is under test is exactly-once, not the sidecar's backoff.
+    own = stack_factory(services=(service("journal"),), sidecar_options=QUICK_REDELIVERY)
     yield own
     own.stop()
 

@@ -44,7 +44,7 @@ from kugelpos.devstack.stack import Stack
 from kugelpos.devstack.testing import ENVELOPE_KEYS
 
 # A deeper hunt on demand: KUGELPOS_FUZZ_EXAMPLES=50 KUGELPOS_FUZZ_RANDOM=1 pytest tests/security
-EXAMPLES = int(os.environ.get("KUGELPOS_FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("KUGELPOS_FUZZ_EXAMPLES", "3"))
 DERANDOMIZE = not os.environ.get("KUGELPOS_FUZZ_RANDOM")
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 

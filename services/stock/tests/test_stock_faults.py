@@ -18,7 +18,12 @@ SALES = 30
 
 @pytest.fixture(scope="module")
 def _private(stack_factory) -> Stack:
-    own = stack_factory(services=(service("stock"),), startup_timeout=180)
+    # Quick redelivery: what is under test is exactly-once, not the sidecar's backoff.
+    own = stack_factory(
+        services=(service("stock"),),
+        startup_timeout=180,
+        sidecar_options=("--redeliver-interval", "0.5", "--max-backoff", "2"),
+    )
     yield own
     own.stop()
 
