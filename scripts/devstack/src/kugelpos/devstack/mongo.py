@@ -3,6 +3,7 @@
 Runs mongoeco's proxy over the memory engine (tests) or the SQLite engine (make run) until
 SIGTERM/SIGINT, then closes the server so SQLite is flushed cleanly. Transactions run one at a
 time, alone (`mongo_gate`): the engines do not isolate them from other sessions themselves.
+Unique indexes are checked through an index, not a scan (`mongo_engines`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-from mongoeco.engines.memory import MemoryEngine
-from mongoeco.engines.sqlite import SQLiteEngine
-
+from kugelpos.devstack.mongo_engines import engine_for
 from kugelpos.devstack.mongo_gate import GatedProxyServer
 
 ENGINES = ("memory", "sqlite")
@@ -35,9 +34,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 async def serve(args: argparse.Namespace) -> None:
     if args.engine == "sqlite":
         args.path.parent.mkdir(parents=True, exist_ok=True)
-        engine: MemoryEngine | SQLiteEngine = SQLiteEngine(str(args.path))
-    else:
-        engine = MemoryEngine()
+    engine = engine_for(args.engine, str(args.path) if args.path else None)
     server = GatedProxyServer(engine=engine, host=args.host, port=args.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
