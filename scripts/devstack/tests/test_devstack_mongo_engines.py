@@ -234,3 +234,30 @@ async def test_query_plans_follow_what_later_writes_brought(tmp_path):
     ]
     assert keys[repr({"n": 41})] == ["a5"]
     assert keys[repr({"n": 40})] == []  # the last answer for that query: after the delete
+
+
+async def test_our_sqlite_engine_keeps_no_change_log_and_mongoeco_still_does(tmp_path, monkeypatch):
+    from mongoeco.engines.sqlite import SQLiteEngine
+
+    from kugelpos.devstack import mongo_engines
+
+    appended: list[str] = []
+    original = mongo_engines._mongoeco_append_change
+
+    def counting(conn, *args, **kwargs):
+        appended.append(kwargs["operation_type"])
+        return original(conn, *args, **kwargs)
+
+    monkeypatch.setattr(mongo_engines, "_mongoeco_append_change", counting)
+    counts = []
+    for engine in (
+        engine_for("sqlite", str(tmp_path / "ours.sqlite3")),
+        SQLiteEngine(str(tmp_path / "theirs.sqlite3")),
+    ):
+        appended.clear()
+        async with Served(engine) as served:
+            coll = await _collection(served)
+            await coll.insert_many([_sale(n) for n in range(5)])
+            await coll.update_one({"transaction_no": 1}, {"$set": {"note": "x"}})
+        counts.append(len(appended))
+    assert counts == [0, 6]
