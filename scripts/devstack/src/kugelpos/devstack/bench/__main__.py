@@ -28,6 +28,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default="both",
         help="engine of the embedded MongoDB: sqlite is what `make run` uses (default: both)",
     )
+    parser.add_argument(
+        "--history",
+        type=int,
+        help="earlier sales a store holds before cart.checkout is timed "
+        "(default 5000 or KUGELPOS_BENCH_HISTORY; 0: none)",
+    )
     parser.add_argument("--keep-logs", type=Path, help="put the stack's logs here and keep them")
     parser.add_argument("--list", action="store_true", help="list scenarios and exit")
     return parser.parse_args(argv)
@@ -38,7 +44,7 @@ async def _run(stack: Stack, chosen: list[Scenario], args: argparse.Namespace) -
     limits = httpx.Limits(max_connections=max(levels) * 2, max_keepalive_connections=max(levels))
     figures: list[dict] = []
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        context = BenchContext(stack, client, args.requests, levels)
+        context = BenchContext(stack, client, args.requests, levels, history=args.history)
         for item in chosen:
             for name, result in await item.run(context):
                 figures.append({"scenario": name, **result.figures()})

@@ -1,9 +1,9 @@
 """Journal: how soon a sale is searchable, how fast events are taken in, how fast search is.
 
 - `journal.event_lag`: N terminals sell in a closed loop (create → 2 items → pay → bill);
-  after each bill's response a watcher searches the journal for that receipt (every 10 ms)
-  until it is there. Latency = bill response → receipt searchable (cart outbox → sidecar →
-  journal → search). Goal: p95 ≤ 500 ms.
+  one watcher searches the journal for every receipt not seen yet (`lag.py`, every 20 ms).
+  Latency = bill response → receipt searchable (cart outbox → sidecar → journal → search).
+  Goal: p95 ≤ 500 ms.
 - `journal.ingest`: events published straight to the sidecar (as the relays do) in one burst;
   latency per event = publish → its entry is in the journal; `throughput_rps` = events/s
   from the first publish to the last entry.
@@ -22,8 +22,10 @@ from datetime import UTC, datetime, timedelta
 from pymongo import AsyncMongoClient
 
 from kugelpos.common.auth.tokens import TokenCodec
+from kugelpos.devstack.bench.lag import Tills, Watcher, quick_sale
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
 from kugelpos.devstack.bench.timing import LoadResult, run_load
+from kugelpos.devstack.bench.visible import journal_probe
 from kugelpos.devstack.pos import Register, open_shop
 
 SALE_SERVICES = ("account", "terminal", "master-data", "cart", "journal")
@@ -32,8 +34,6 @@ SALE_SERVICES = ("account", "terminal", "master-data", "cart", "journal")
 SEARCH_ENTRIES = 2_000
 SEED_BATCH = 500
 INGEST_EVENTS = 1_500
-WATCH_TIMEOUT_SECONDS = 30.0
-WATCH_INTERVAL_SECONDS = 0.01
 
 
 def _token(context: BenchContext, tenant_id: str) -> dict[str, str]:
@@ -52,67 +52,16 @@ def _journals_url(context: BenchContext, tenant_id: str, store_code: str) -> str
     return f"{base}/api/v1/tenants/{tenant_id}/stores/{store_code}/journals"
 
 
-async def _searchable(
-    context: BenchContext, url: str, headers: dict[str, str], terminal_no: int, receipt_no: int
-) -> bool:
-    params = {
-        "terminals": terminal_no,
-        "receipt_no_from": receipt_no,
-        "receipt_no_to": receipt_no,
-        "transaction_types": 101,
-    }
-    response = await context.client.get(url, params=params, headers=headers)
-    return response.status_code == 200 and response.json()["metadata"]["total"] >= 1
-
-
-async def _watch(
-    context: BenchContext, url: str, headers: dict[str, str], till: int, receipt: int
-) -> float | None:
-    """Milliseconds until the receipt is searchable, None if it never shows up."""
-    started = time.perf_counter()
-    deadline = started + WATCH_TIMEOUT_SECONDS
-    while time.perf_counter() < deadline:
-        if await _searchable(context, url, headers, till, receipt):
-            return (time.perf_counter() - started) * 1000
-        await asyncio.sleep(WATCH_INTERVAL_SECONDS)
-    return None
-
-
 async def _lag_level(context: BenchContext, concurrency: int) -> LoadResult:
     urls = {name: context.stack.url(name) for name in SALE_SERVICES}
     shop = await open_shop(context.client, urls, terminals=concurrency)
-    headers = _token(context, shop.tenant_id)
-    url = _journals_url(context, shop.tenant_id, shop.store_code)
     registers = [Register(context.client, shop, till) for till in shop.tills]
     items = [item.code for item in shop.items if not item.restricted][:2]
     sales = max(concurrency * 3, context.requests // 4)
-    queue = iter(range(sales))
-    lags: list[float] = []
-    watchers: list[asyncio.Task[float | None]] = []
-    failed = 0
-
-    async def terminal(register: Register) -> None:
-        nonlocal failed
-        for _ in queue:
-            try:
-                sale = await register.sale(*((code, 1) for code in items))
-            except Exception:  # a failed sale is a figure, not a crash
-                failed += 1
-                continue
-            watch = _watch(context, url, headers, register.till.terminal_no, sale["receiptNo"])
-            watchers.append(asyncio.create_task(watch))
-
-    wall_start = time.perf_counter()
-    async with asyncio.TaskGroup() as group:
-        for register in registers:
-            group.create_task(terminal(register))
-    for lag in await asyncio.gather(*watchers):
-        if lag is None:
-            failed += 1
-        else:
-            lags.append(lag)
-    wall = time.perf_counter() - wall_start
-    return LoadResult(sales, failed, concurrency, wall, tuple(lags))
+    watcher = Watcher(journal_probe(context.client, shop))
+    run = await Tills(registers, lambda register: quick_sale(register, items)).run(sales, [watcher])
+    errors = run.failed + watcher.timeouts
+    return LoadResult(sales, errors, concurrency, run.wall_seconds, tuple(watcher.lags))
 
 
 @scenario("journal.event_lag", services=SALE_SERVICES)

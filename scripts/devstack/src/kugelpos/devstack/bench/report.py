@@ -8,9 +8,9 @@
   `Aggregator` and added to the aggregates in bulk (the same `contribute` function; the
   embedded MongoDB applies a few transactions/s on a 2-core machine and its inserts slow down
   as a collection grows, too slow to store 26,000 logs within a bench run).
-- `report.event_lag`: N terminals sell in a closed loop through the cart; after each bill a
-  watcher asks for the terminal's flash sales report (every 10 ms) until it counts the sale.
-  Latency = bill response → visible in the flash report.
+- `report.event_lag`: N terminals sell in a closed loop through the cart; one watcher asks
+  for the store's flash sales report (`lag.py`, every 20 ms) until it counts each sale
+  (`visible.py`). Latency = bill response → visible in the flash report.
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.events.logs import TOPIC_TRANLOG, TransactionLog
 from kugelpos.common.events.raw_logs import raw_document
 from kugelpos.common.web.app import build_infrastructure
+from kugelpos.devstack.bench.lag import Tills, Watcher, quick_sale
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
 from kugelpos.devstack.bench.timing import LoadResult, run_load
+from kugelpos.devstack.bench.visible import report_probe
 from kugelpos.devstack.pos import Register, open_shop
 
 SALE_SERVICES = ("account", "terminal", "master-data", "cart", "report")
 DAY_SIZES = (1_000, 5_000, 20_000)
 SEED_CONCURRENCY = 1
 APPLIED = 40
-WATCH_TIMEOUT_SECONDS = 30.0
-WATCH_INTERVAL_SECONDS = 0.01
 TYPES = ("sales", "category", "item", "payment", "promotion", "hourly")
 
 
@@ -185,61 +185,16 @@ async def latency(context: BenchContext) -> list[tuple[str, LoadResult]]:
     return results
 
 
-async def _visible(
-    context: BenchContext, url: str, headers: dict[str, str], params: dict, count: int
-) -> float | None:
-    started = time.perf_counter()
-    deadline = started + WATCH_TIMEOUT_SECONDS
-    while time.perf_counter() < deadline:
-        response = await context.client.get(url, params=params, headers=headers)
-        if response.status_code == 200 and response.json()["data"]["salesGross"]["count"] >= count:
-            return (time.perf_counter() - started) * 1000
-        await asyncio.sleep(WATCH_INTERVAL_SECONDS)
-    return None
-
-
 async def _lag_level(context: BenchContext, concurrency: int) -> LoadResult:
     urls = {name: context.stack.url(name) for name in SALE_SERVICES}
     shop = await open_shop(context.client, urls, terminals=concurrency)
-    headers = _token(context, shop.tenant_id)
-    base = f"{context.stack.url('report')}/api/v1/tenants/{shop.tenant_id}/stores"
     registers = [Register(context.client, shop, till) for till in shop.tills]
     items = [item.code for item in shop.items if not item.restricted][:2]
     sales = max(concurrency * 3, context.requests // 4)
-    queue = iter(range(sales))
-    lags: list[float] = []
-    watchers: list[asyncio.Task[float | None]] = []
-    failed = 0
-
-    async def terminal(register: Register) -> None:
-        nonlocal failed
-        done = 0
-        for _ in queue:
-            try:
-                sale = await register.sale(*((code, 1) for code in items))
-            except Exception:  # a failed sale is a figure, not a crash
-                failed += 1
-                continue
-            done += 1
-            url = f"{base}/{shop.store_code}/terminals/{register.till.terminal_no}/reports"
-            params = {
-                "report_scope": "flash",
-                "report_type": "sales",
-                "business_date": sale["businessDate"],
-            }
-            watchers.append(asyncio.create_task(_visible(context, url, headers, params, done)))
-
-    wall_start = time.perf_counter()
-    async with asyncio.TaskGroup() as group:
-        for register in registers:
-            group.create_task(terminal(register))
-    for lag in await asyncio.gather(*watchers):
-        if lag is None:
-            failed += 1
-        else:
-            lags.append(lag)
-    wall = time.perf_counter() - wall_start
-    return LoadResult(sales, failed, concurrency, wall, tuple(lags))
+    watcher = Watcher(report_probe(context.client, shop))
+    run = await Tills(registers, lambda register: quick_sale(register, items)).run(sales, [watcher])
+    errors = run.failed + watcher.timeouts
+    return LoadResult(sales, errors, concurrency, run.wall_seconds, tuple(watcher.lags))
 
 
 @scenario("report.event_lag", services=SALE_SERVICES)

@@ -19,6 +19,7 @@ SCENARIO_MODULES = (
     "kugelpos.devstack.bench.journal",
     "kugelpos.devstack.bench.report",
     "kugelpos.devstack.bench.stock",
+    "kugelpos.devstack.bench.store_day",
 )
 
 
@@ -30,6 +31,8 @@ class BenchContext:
     client: httpx.AsyncClient
     requests: int
     concurrency_levels: Sequence[int]
+    # Earlier sales a store holds before it is timed (None: the scenario's default).
+    history: int | None = None
 
 
 # A scenario yields one LoadResult per (operation, concurrency), labelled by operation name.

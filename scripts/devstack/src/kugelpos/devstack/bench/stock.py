@@ -2,71 +2,39 @@
 
 - `stock.event_lag`: N terminals sell one item per sale in a closed loop; for each bill, the
   time from the bill's response to the stock history row of that transaction (cart outbox →
-  relay → sidecar → stock consumer → commit), p50/p95 per level.
+  relay → sidecar → stock consumer → commit), seen by one watcher polling the item's history
+  (`lag.py`), p50/p95 per level.
 - `stock.manual_updates`: 10 clients (the concurrency levels) `PUT .../update` on the same
   item; latency and updates per second (every update is one transaction on one row).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import timedelta
 
 from kugelpos.common.auth.tokens import TokenCodec
+from kugelpos.devstack.bench.lag import Tills, Watcher, quick_sale
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
 from kugelpos.devstack.bench.timing import LoadResult, run_load
+from kugelpos.devstack.bench.visible import stock_probe
 from kugelpos.devstack.pos import Register, open_shop
 
 SALE_SERVICES = ("account", "terminal", "master-data", "cart", "stock")
-LAG_TIMEOUT_SECONDS = 60.0
-
-
-async def _lag(context: BenchContext, register: Register, item: str) -> float | None:
-    bill = await register.sale((item, 1))
-    billed = time.perf_counter()
-    key = f"{register.till.terminal_no}-{bill['transactionNo']}"
-    shop = register.shop
-    url = shop.url(
-        "stock", f"/api/v1/tenants/{shop.tenant_id}/stores/{shop.store_code}/stock/{item}/history"
-    )
-    while time.perf_counter() - billed < LAG_TIMEOUT_SECONDS:
-        r = await context.client.get(url, params={"limit": 50}, headers=shop.admin)
-        if r.status_code == 200 and any(
-            row.get("transactionKey") == key for row in r.json()["data"]["data"]
-        ):
-            return (time.perf_counter() - billed) * 1000
-        await asyncio.sleep(0.01)
-    return None
 
 
 async def _lag_level(context: BenchContext, urls: dict[str, str], concurrency: int) -> LoadResult:
     shop = await open_shop(context.client, urls, terminals=concurrency)
     registers = [Register(context.client, shop, till) for till in shop.tills]
     item = next(i.code for i in shop.items if not i.restricted)
-    await asyncio.gather(*(_lag(context, r, item) for r in registers))  # warm-up
+    probe = stock_probe(context.client, shop, item)
+    tills = Tills(registers, lambda register: quick_sale(register, [item]))
+    await tills.run(concurrency, [Watcher(probe)])  # warm-up
     sales = max(concurrency * 3, context.requests // 10)
-    queue = iter(range(sales))
-    lags: list[float] = []
-    failed = 0
-
-    async def terminal(register: Register) -> None:
-        nonlocal failed
-        for _ in queue:
-            try:
-                lag = await _lag(context, register, item)
-            except Exception:  # a failed sale is a figure, not a crash
-                lag = None
-            if lag is None:
-                failed += 1
-            else:
-                lags.append(lag)
-
-    started = time.perf_counter()
-    async with asyncio.TaskGroup() as group:
-        for register in registers:
-            group.create_task(terminal(register))
-    return LoadResult(sales, failed, concurrency, time.perf_counter() - started, tuple(lags))
+    watcher = Watcher(probe)
+    run = await tills.run(sales, [watcher])
+    errors = run.failed + watcher.timeouts
+    return LoadResult(sales, errors, concurrency, run.wall_seconds, tuple(watcher.lags))
 
 
 @scenario("stock.event_lag", services=SALE_SERVICES)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from math import isfinite
 
 # One request: gets its sequence number, returns True on the expected response.
 Operation = Callable[[int], Awaitable[bool]]
@@ -22,16 +23,57 @@ def percentile(ordered: list[float], pct: float) -> float:
 
 
 @dataclass(frozen=True)
+class Goal:
+    """A target a figure is read against: its percentile `pct` at most `ms` milliseconds, or
+    at most `times_floor` times the floor's same percentile (a figure without a floor, or
+    without latencies, can't be judged: `met` is then None)."""
+
+    pct: int
+    ms: float | None = None
+    times_floor: float | None = None
+
+    def describe(self) -> str:
+        if self.times_floor is not None:
+            return f"p{self.pct} <= {self.times_floor:g}x floor"
+        return f"p{self.pct} <= {self.ms:g} ms"
+
+    def met(self, result: LoadResult) -> bool | None:
+        value = percentile(sorted(result.latencies_ms), self.pct)
+        if self.times_floor is not None:
+            if result.floor is None:
+                return None
+            bound = self.times_floor * percentile(sorted(result.floor.latencies_ms), self.pct)
+        else:
+            bound = self.ms if self.ms is not None else float("nan")
+        if not (isfinite(value) and isfinite(bound)):
+            return None
+        return value <= bound
+
+
+def floor_ratio(result: LoadResult, floor: LoadResult, pct: int) -> float | None:
+    """The figure's percentile over the floor's (same percentile); None when either is empty."""
+    value = percentile(sorted(result.latencies_ms), pct)
+    base = percentile(sorted(floor.latencies_ms), pct)
+    if not (isfinite(value) and isfinite(base)) or base <= 0:
+        return None
+    return round(value / base, 2)
+
+
+@dataclass(frozen=True)
 class LoadResult:
     requests: int
     errors: int
     concurrency: int
     wall_seconds: float
     latencies_ms: tuple[float, ...]
+    # What the figure is read against (optional, so other scenarios print as before): the
+    # floor is a bare app's load at the same concurrency, the goals are targets to meet.
+    floor: LoadResult | None = None
+    goals: tuple[Goal, ...] = ()
 
     def figures(self) -> dict[str, object]:
         ordered = sorted(self.latencies_ms)
-        return {
+        figures: dict[str, object] = {
             "concurrency": self.concurrency,
             "requests": self.requests,
             "errors": self.errors,
@@ -44,6 +86,16 @@ class LoadResult:
             },
             "throughput_rps": round(self.requests / self.wall_seconds, 1),
         }
+        if self.floor is not None:
+            figures["ratio_to_floor"] = {
+                f"p{pct}": floor_ratio(self, self.floor, pct) for pct in (50, 95)
+            }
+        if self.goals:
+            verdicts = [goal.met(self) for goal in self.goals]
+            figures["goal"] = ", ".join(goal.describe() for goal in self.goals)
+            # A goal that can't be judged leaves the verdict open, unless another one failed.
+            figures["met"] = False if False in verdicts else None if None in verdicts else True
+        return figures
 
 
 async def run_load(operation: Operation, *, requests: int, concurrency: int) -> LoadResult:

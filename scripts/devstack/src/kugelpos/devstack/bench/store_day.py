@@ -1,0 +1,123 @@
+"""System: a store day at N terminals with every service running, read against a floor.
+
+The per-service scenarios each load one service; a till's day loads all seven at once (cart,
+its sidecar and outbox relay, and the journal, report and stock consumers taking each sale)
+on the same two cores. Per concurrency level (the headline is 10 terminals):
+
+- `system.floor`: the bare FastAPI + one Redis round trip app (`floor_app.py`), loaded like
+  add-item (same client, same concurrency, closed loop), just before the tills start;
+- `system.add_item`, `system.bill`, `system.checkout`: a new store's terminals each selling
+  create cart → 5 add-items → subtotal → pay cash → bill in a closed loop (after one
+  warm-up sale per terminal that every consumer has taken);
+- `system.lag_journal`, `system.lag_report`, `system.lag_stock`: bill response → the sale is
+  searchable in the journal / counted by the store's flash report / in the stock history
+  (one watcher per consumer, see `lag.py` and `visible.py`).
+
+Each figure carries `ratio_to_floor` and, where the issue sets one, its `goal` and `met`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from kugelpos.devstack.bench.floor_app import serve_floor
+from kugelpos.devstack.bench.lag import Tills, Watcher
+from kugelpos.devstack.bench.scenarios import BenchContext, scenario
+from kugelpos.devstack.bench.timing import Goal, LoadResult, run_load
+from kugelpos.devstack.bench.visible import journal_probe, report_probe, stock_probe
+from kugelpos.devstack.pos import Register, open_shop
+
+SERVICES = ("account", "terminal", "master-data", "cart", "journal", "report", "stock")
+ITEMS_PER_SALE = 5
+LAG_GOAL = (Goal(95, ms=500),)
+GOALS: dict[str, tuple[Goal, ...]] = {
+    "add_item": (Goal(50, times_floor=3), Goal(95, ms=20)),
+    "checkout": (Goal(95, ms=150),),
+    "lag_journal": LAG_GOAL,
+    "lag_report": LAG_GOAL,
+    "lag_stock": LAG_GOAL,
+}
+
+
+async def _checkout(
+    register: Register, items: list[str], adds: list[float], bills: list[float]
+) -> dict[str, Any] | None:
+    """One sale, timing each add-item and the bill; the billed cart, None if refused."""
+    cart_id = await register.create()
+    for code in items:
+        started = time.perf_counter()
+        response = await register.add(cart_id, (code, 1))
+        adds.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            return None
+    response = await register.subtotal(cart_id)
+    if response.status_code != 200:
+        return None
+    total = int(response.json()["data"]["totalAmountWithTax"])
+    if (await register.pay(cart_id, ("01", total))).status_code != 200:
+        return None
+    started = time.perf_counter()
+    response = await register.bill(cart_id)
+    bills.append((time.perf_counter() - started) * 1000)
+    return response.json()["data"] if response.status_code == 200 else None
+
+
+async def _floor(context: BenchContext, url: str, requests: int, concurrency: int) -> LoadResult:
+    body = [{"itemCode": "4901", "quantity": 1}]
+
+    async def post(_: int) -> bool:
+        return (await context.client.post(url, json=body)).status_code == 200
+
+    # Warm the pool's connections first, as the tills' warm-up sales do theirs.
+    await run_load(post, requests=concurrency * 2, concurrency=concurrency)
+    return await run_load(post, requests=requests, concurrency=concurrency)
+
+
+async def _level(context: BenchContext, floor_url: str, concurrency: int) -> dict[str, LoadResult]:
+    urls = {name: context.stack.url(name) for name in SERVICES}
+    shop = await open_shop(context.client, urls, terminals=concurrency)
+    registers = [Register(context.client, shop, till) for till in shop.tills]
+    items = [item.code for item in shop.items if not item.restricted][:ITEMS_PER_SALE]
+    sales = max(concurrency * 3, context.requests // 4)
+    adds: list[float] = []
+    bills: list[float] = []
+    tills = Tills(registers, lambda register: _checkout(register, items, adds, bills))
+    probes = {
+        "lag_journal": journal_probe(context.client, shop),
+        "lag_report": report_probe(context.client, shop),
+        "lag_stock": stock_probe(context.client, shop, items[-1]),
+    }
+    floor = await _floor(context, floor_url, sales * ITEMS_PER_SALE, concurrency)
+    await tills.run(concurrency, [Watcher(probe) for probe in probes.values()])  # warm-up
+    adds.clear()
+    bills.clear()
+    watchers = {name: Watcher(probe) for name, probe in probes.items()}
+    run = await tills.run(sales, watchers.values())
+    results = {
+        "floor": floor,
+        "add_item": LoadResult(len(adds), run.failed, concurrency, run.wall_seconds, tuple(adds)),
+        "bill": LoadResult(len(bills), run.failed, concurrency, run.wall_seconds, tuple(bills)),
+        "checkout": LoadResult(sales, run.failed, concurrency, run.wall_seconds, run.sale_ms),
+    }
+    for name, watcher in watchers.items():
+        # A sale that failed has no lag: counted with the ones never seen.
+        errors = run.failed + watcher.timeouts
+        lags = tuple(watcher.lags)
+        results[name] = LoadResult(sales, errors, concurrency, run.wall_seconds, lags)
+    return results
+
+
+@scenario("system.store_day", services=SERVICES)
+async def store_day(context: BenchContext) -> list[tuple[str, LoadResult]]:
+    figures: list[tuple[str, LoadResult]] = []
+    async with serve_floor(context.stack, context.client) as floor_url:
+        for concurrency in context.concurrency_levels:
+            results = await _level(context, floor_url, concurrency)
+            floor = results["floor"]
+            for name, result in results.items():
+                if name != "floor":
+                    result = replace(result, floor=floor, goals=GOALS.get(name, ()))
+                figures.append((f"system.{name}", result))
+    return figures
