@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from kugelpos.common.clients.breaker import BreakerRegistry
 from kugelpos.common.clients.dapr import DaprClientHelper
@@ -35,8 +35,11 @@ class FakeSidecar:
     def __init__(self) -> None:
         self.published: list[tuple[str, dict]] = []
         self.down = False
+        self.refuse_after: int | None = None  # goes down once it has taken this many
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        if self.refuse_after is not None and len(self.published) >= self.refuse_after:
+            self.down = True
         if self.down:
             raise httpx.ConnectError("sidecar down", request=request)
         topic = request.url.path.rsplit("/", 1)[-1]
@@ -183,10 +186,12 @@ async def test_new_events_go_before_a_republish_backlog(db, dapr, sidecar) -> No
     outbox = Outbox(db, consumers={"cashlog_report": ["report"]})
     await outbox.ensure_indexes()
     backlog = [await _add(outbox) for _ in range(30)]
-    relay = OutboxRelay(outbox, dapr, ack_timeout=600, batch_size=100)
+    relay = OutboxRelay(outbox, dapr, ack_timeout=600, batch_size=100, poll_interval=0.05)
     assert await relay.run_once() == 30
-    # Nobody acknowledged: the whole backlog is now due for a recheck.
+    # Nobody acknowledged: the whole backlog is now due for a recheck (the relay looks for
+    # rechecks it did not set itself once per poll interval).
     await outbox.collection.update_many({}, {"$set": {"recheck_at": utcnow()}})
+    await asyncio.sleep(0.06)
     fresh = await _add(outbox)
     relay.batch_size = 1
     assert await relay.run_once() == 1
@@ -195,6 +200,89 @@ async def test_new_events_go_before_a_republish_backlog(db, dapr, sidecar) -> No
     relay.batch_size = 100
     assert await relay.run_once() == 30
     assert [sidecar.count(e) for e in backlog] == [2] * 30
+
+
+async def test_rechecks_another_replica_set_are_found_within_the_poll_interval(db, dapr, sidecar):
+    outbox = Outbox(db, consumers={"cashlog_report": ["report"]})
+    await outbox.ensure_indexes()
+    watcher = OutboxRelay(outbox, dapr, owner="a", poll_interval=0.3, ack_timeout=600)
+    assert await watcher.run_once() == 0  # looked: nothing awaited
+    event_id = await _add(outbox)
+    other = OutboxRelay(outbox, dapr, owner="b", ack_timeout=0.05)
+    assert await other.run_once() == 1
+    await asyncio.sleep(0.1)  # due for a recheck, set by the other replica
+    assert 0 < await watcher.next_due_in() <= 0.3
+    await asyncio.sleep(await watcher.next_due_in())
+    assert await watcher.run_once() == 1
+    assert sidecar.count(event_id) == 2
+
+
+class CommandCounter(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name not in {"hello", "isMaster", "ismaster", "ping", "endSessions"}:
+            self.commands.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_round_claims_and_marks_a_batch_in_a_few_commands(mongo_uri, dapr, sidecar):
+    # One round of 40 new events: a handful of commands in all, not several per event (the
+    # relay fell behind ten tills when every event took its own claim and mark).
+    counter = CommandCounter()
+    client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[counter])
+    try:
+        outbox = Outbox(client[f"db_outboxtest_{secrets.token_hex(4)}"], consumers={"t": ["a"]})
+        await outbox.ensure_indexes()
+        ids = [await _add(outbox, "t") for _ in range(40)]
+        relay = OutboxRelay(outbox, dapr, batch_size=100)
+        counter.commands.clear()
+        assert await relay.run_once() == 40
+        assert len(counter.commands) <= 12, counter.commands
+        assert [sidecar.count(i) for i in ids] == [1] * 40
+        published = [await outbox.get(i) for i in ids]
+        assert {(r.relay_status, r.status, r.publish_count) for r in published} == {
+            ("published", "published", 1)
+        }
+        assert all(r.lease_owner is None and r.lease_token is None for r in published)
+    finally:
+        await client.close()
+
+
+async def test_an_acknowledgement_before_the_mark_keeps_its_status(db, dapr, sidecar) -> None:
+    outbox = Outbox(db, consumers={"t": ["report"]})
+    event_id = await _add(outbox, "t")
+    relay = OutboxRelay(outbox, dapr)
+    records, _ = await relay._claim(10)
+    # The consumer is fast: it acknowledges before the relay has marked the event published.
+    await outbox.acknowledge(event_id, "report", "received")
+    assert await relay._publish_all(records) == 1
+    record = await outbox.get(event_id)
+    assert record.status == "delivered" and record.relay_status == "published"
+
+
+async def test_a_refusal_mid_batch_delays_the_rest_and_loses_nothing(db, dapr, sidecar) -> None:
+    outbox = Outbox(db)
+    ids = [await _add(outbox) for _ in range(6)]
+    relay = OutboxRelay(outbox, dapr, retry_base=0.2, retry_max=0.2)
+    sidecar.refuse_after = 2
+    assert await relay.run_once() == 2
+    states = [await outbox.get(i) for i in ids]
+    assert [r.relay_status for r in states] == ["published"] * 2 + ["pending"] * 4
+    assert [r.attempts for r in states] == [0, 0, 1, 1, 1, 1]
+    assert all(r.last_error for r in states[2:])
+    assert all(r.lease_owner is None and r.lease_token is None for r in states)
+    sidecar.down, sidecar.refuse_after = False, None
+    assert await relay.run_once() == 0  # not due yet
+    await asyncio.sleep(0.25)
+    assert await relay.run_once() == 4
+    assert [sidecar.count(i) for i in ids] == [1] * 6
 
 
 async def test_acknowledgement_rules(db) -> None:

@@ -1,7 +1,9 @@
 """The outbox relay: publishes pending events through Dapr and marks them published.
 
-Safe with several replicas and restarts: an event is claimed atomically
-(`find_one_and_update`) with a lease, so one relay publishes it; a relay that dies mid-publish
+Safe with several replicas and restarts: events are claimed with a lease (one conditional
+`update_many` on the due ids, read back by a claim token), so one relay publishes each; under
+load a round claims and marks a whole batch in a handful of commands, not several per event
+(the relay fell behind the tills at 10 terminals otherwise). A relay that dies mid-publish
 leaves a lease that expires and another relay takes the event over (at-least-once; consumers
 de-duplicate on `event_id`). A failed publish (sidecar or Redis down, circuit open) leaves the
 event pending with a growing backoff: events are delayed, never lost.
@@ -10,7 +12,9 @@ An event its consumers have not all acknowledged is published again when its `re
 comes: `ack_timeout` after the first publish, then twice as long after each republish (capped
 at `ack_timeout_max`), until `give_up_after` from its creation, when it is marked failed.
 Every lookup is one indexed read of what is due: the relay never rescans the outbox, and its
-cost does not grow with history or with an unacknowledged backlog.
+cost does not grow with history or with an unacknowledged backlog. The one lookup that spans
+every published event still awaited (is a recheck due?) runs only when a recheck this relay set
+falls due, or once per `poll_interval` for the ones other replicas set.
 
 Idle is idle: the relay sleeps until a commit wakes it (`Outbox.notify_added`) or until the
 earliest due time it knows of (a retry, an expiring lease, a recheck), at most
@@ -28,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from pymongo import ReturnDocument
 from pymongo.errors import PyMongoError
 
 from ..clients.dapr import DaprClientHelper
@@ -76,6 +79,14 @@ class OutboxRelay:
         self.give_up_check_interval = give_up_check_interval
         self.republish_pause = republish_pause
         self._next_give_up_check: datetime | None = None
+        # When to look for published events whose acknowledgement wait ran out. The awaited
+        # events are most of a busy outbox's history, and an engine without a usable index on
+        # that query (the embedded one) reads them all: so it is asked when a recheck this
+        # relay set falls due, or after `poll_interval` (another replica's), not every round.
+        # None: at the next round. `_recheck_expected`: the nearest recheck known (a wake-up
+        # time for `next_due_in`), None if none is.
+        self._recheck_probe_at: datetime | None = None
+        self._recheck_expected: datetime | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -149,15 +160,14 @@ class OutboxRelay:
         self.rounds += 1
         await self.give_up_unacknowledged()
         published = 0
-        for _ in range(self.batch_size):
-            if self._stopping.is_set():
+        while published < self.batch_size and not self._stopping.is_set():
+            records, republish = await self._claim(self.batch_size - published)
+            if not records:
                 break
-            record, republish = await self._claim()
-            if record is None:
-                break
-            if not await self.publish(record):
+            done = await self._publish_all(records)
+            published += done
+            if done < len(records):
                 break  # the sidecar is not taking events now: wait for the next round
-            published += 1
             if republish and self.republish_pause > 0:
                 # A backlog yields: new events (a wake) end the pause and go first.
                 with contextlib.suppress(TimeoutError):
@@ -191,41 +201,85 @@ class OutboxRelay:
         ]
 
     async def claim(self) -> OutboxRecord | None:
-        record, _ = await self._claim()
-        return record
+        records, _ = await self._claim(1)
+        return records[0] if records else None
 
-    async def _claim(self) -> tuple[OutboxRecord | None, bool]:
+    async def _claim(self, limit: int) -> tuple[list[OutboxRecord], bool]:
+        """Lease up to `limit` due events of the first kind that has any (a republish one at a
+        time, so a backlog stays paced). Three commands whatever the count: read the due ids,
+        lease those still due, read back the ones this claim leased (a competing relay may
+        have leased some first: each event goes to one relay)."""
         now = utcnow()
+        token = uuid.uuid4().hex
         lease = {
             "$set": {
                 "relay_status": RelayStatus.PUBLISHING.value,
                 "lease_owner": self.owner,
                 "lease_until": now + self.lease,
+                "lease_token": token,
             }
         }
         for filter_, field, republish in self._filters(now):
-            # Look before claiming: an idle round then only reads (indexed, what is due).
-            if await self.outbox.collection.find_one(filter_, {"_id": True}) is None:
+            if republish and not await self._rechecks_due(now):
                 continue
-            async with self.outbox.write_lock:
-                raw = await absorb_conflicts(
-                    lambda filter_=filter_, field=field: self.outbox.collection.find_one_and_update(
-                        filter_,
-                        lease,
-                        sort=[(field, 1)],
-                        projection=_PROJECTION,
-                        return_document=ReturnDocument.AFTER,
-                    )
+            # Look before claiming: an idle round then only reads (indexed, what is due).
+            due = await self.outbox.collection.find(
+                filter_, {"_id": False, "event_id": True}, limit=1 if republish else limit
+            ).to_list()
+            if not due:
+                continue
+            ids = [raw["event_id"] for raw in due]
+            await absorb_conflicts(
+                lambda filter_=filter_, ids=ids: self.outbox.collection.update_many(
+                    {**filter_, "event_id": {"$in": ids}}, lease
                 )
-            if raw is not None:
-                return OutboxRecord.model_validate(raw), republish
-        return None, False
+            )
+            mine = await self.outbox.collection.find(
+                {"event_id": {"$in": ids}, "lease_token": token}, _PROJECTION
+            ).to_list()
+            if mine:
+                records = [OutboxRecord.model_validate(raw) for raw in mine]
+                records.sort(key=lambda record: getattr(record, field) or _EPOCH)
+                return records, republish
+        return [], False
+
+    async def _rechecks_due(self, now: datetime) -> bool:
+        """Is it time to look for rechecks? If so and none is due yet, note when one will be
+        (one read), at most `poll_interval` ahead."""
+        if self._recheck_probe_at is not None and now < self._recheck_probe_at:
+            return False
+        filter_, field, _ = self._filters(now)[2]
+        if await self.outbox.collection.find_one(filter_, {"_id": True}) is not None:
+            self._recheck_probe_at = self._recheck_expected = None  # due now; look next round
+            return True
+        later = dict(filter_)
+        later[field] = {"$gte": _EPOCH}
+        raw = await self.outbox.collection.find_one(
+            later, {"_id": False, field: True}, sort=[(field, 1)]
+        )
+        horizon = now + timedelta(seconds=self.poll_interval)
+        nearest = raw.get(field) if raw is not None else None
+        self._recheck_expected = nearest if isinstance(nearest, datetime) else None
+        self._recheck_probe_at = min(nearest, horizon) if isinstance(nearest, datetime) else horizon
+        return False
+
+    def _expect_recheck(self, at: datetime) -> None:
+        if self._recheck_probe_at is not None:
+            self._recheck_probe_at = min(self._recheck_probe_at, at)
+        if self._recheck_expected is None or at < self._recheck_expected:
+            self._recheck_expected = at
 
     async def next_due_in(self) -> float:
-        """Seconds until the earliest retry, lease expiry or recheck (poll_interval if none)."""
+        """Seconds until the earliest retry, lease expiry or recheck (poll_interval if none).
+        Retries and leases are few (indexed reads of the pending and publishing events); the
+        rechecks come from what the relay noted (see `_recheck_probe_at`)."""
         now = utcnow()
         due: list[datetime] = []
-        for filter_, field, _ in self._filters(now):
+        for filter_, field, republish in self._filters(now):
+            if republish:
+                if self._recheck_expected is not None:
+                    due.append(self._recheck_expected)
+                continue
             filter_ = dict(filter_)
             filter_[field] = {"$gte": _EPOCH}
             raw = await self.outbox.collection.find_one(
@@ -244,86 +298,133 @@ class OutboxRelay:
         return min(self.ack_timeout * 2 ** min(publish_count, 32), self.ack_timeout_max)
 
     async def publish(self, record: OutboxRecord) -> bool:
-        mine = {
-            "event_id": record.event_id,
+        """Publish one claimed event and mark it (see `_publish_all`)."""
+        return await self._publish_all([record]) == 1
+
+    async def _publish_all(self, records: list[OutboxRecord]) -> int:
+        """Publish claimed events in order; mark the published ones with one update per kind.
+        On the first refusal the sidecar is not taking events: that one and the rest of the
+        batch back off (each counts the attempt and keeps the error, so an operator sees every
+        stuck event): delayed, never lost. Returns how many were published."""
+        published: list[OutboxRecord] = []
+        for position, record in enumerate(records):
+            try:
+                await self.dapr.publish(
+                    record.pubsub,
+                    record.topic,
+                    record.payload,
+                    metadata={"cloudevent.id": record.event_id},
+                )
+            except AppError as exc:
+                await self._mark_published(published)
+                for refused in records[position:]:
+                    await self._back_off(refused, exc.message)
+                return len(published)
+            published.append(record)
+        await self._mark_published(published)
+        return len(published)
+
+    def _mine(self, records: list[OutboxRecord]) -> dict[str, Any]:
+        return {
+            "event_id": {"$in": [record.event_id for record in records]},
             "lease_owner": self.owner,
             "relay_status": RelayStatus.PUBLISHING.value,
         }
-        try:
-            await self.dapr.publish(
-                record.pubsub,
-                record.topic,
-                record.payload,
-                metadata={"cloudevent.id": record.event_id},
-            )
-        except AppError as exc:
-            error = exc.message
-            attempts = record.attempts + 1
-            delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
-            async with self.outbox.write_lock:
-                await absorb_conflicts(
-                    lambda: self.outbox.collection.update_one(
-                        mine,
-                        {
-                            "$set": {
-                                "relay_status": RelayStatus.PENDING.value,
-                                "next_attempt_at": utcnow() + timedelta(seconds=delay),
-                                "lease_owner": None,
-                                "lease_until": None,
-                                "last_error": error[:500],
-                            },
-                            "$inc": {"attempts": 1},
-                        },
-                    )
-                )
-            log.warning(
-                "outbox_publish_failed",
-                event_id=record.event_id,
-                topic=record.topic,
-                attempts=attempts,
-                retry_in=delay,
-                error=error,
-            )
-            return False
+
+    async def _mark_published(self, records: list[OutboxRecord]) -> None:
+        if not records:
+            return
         now = utcnow()
-        changes: dict[str, Any] = {
-            "relay_status": RelayStatus.PUBLISHED.value,
-            "published_at": now,
-            "lease_owner": None,
-            "lease_until": None,
-            "last_error": None,
-            "last_updated_at": now,
-            # Consumers to hear from: look again later (backing off); else nothing to wait for.
-            "recheck_at": (
-                now + timedelta(seconds=self._ack_wait(record.publish_count))
-                if record.consumers and record.status is not DeliveryStatus.DELIVERED
-                else None
-            ),
-        }
-        if record.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED):
-            changes["status"] = DeliveryStatus.PUBLISHED.value
-        async with self.outbox.write_lock:
+        # Records published for the same time, with the same consumers awaited, take the same
+        # changes: one update each group (one in all for a batch of new events).
+        groups: dict[datetime | None, list[OutboxRecord]] = {}
+        for record in records:
+            awaits = bool(record.consumers) and record.status is not DeliveryStatus.DELIVERED
+            recheck = now + timedelta(seconds=self._ack_wait(record.publish_count))
+            groups.setdefault(recheck if awaits else None, []).append(record)
+        for recheck_at, group in groups.items():
+            if recheck_at is not None:
+                self._expect_recheck(recheck_at)
+            changes: dict[str, Any] = {
+                "relay_status": RelayStatus.PUBLISHED.value,
+                "published_at": now,
+                "lease_owner": None,
+                "lease_until": None,
+                "lease_token": None,
+                "last_error": None,
+                "last_updated_at": now,
+                # Consumers to hear from: look again later (backing off); else nothing to
+                # wait for.
+                "recheck_at": recheck_at,
+            }
             result = await absorb_conflicts(
-                lambda: self.outbox.collection.update_one(
-                    mine, {"$set": changes, "$inc": {"publish_count": 1, "version": 1}}
+                lambda group=group, changes=changes: self.outbox.collection.update_many(
+                    self._mine(group),
+                    {"$set": changes, "$inc": {"publish_count": 1, "version": 1}},
                 )
             )
-        if result.matched_count != 1:
-            # Our lease ran out mid-publish and another relay took the event: it may be
-            # published twice, which consumers tolerate (they de-duplicate on event_id).
-            log.warning("outbox_lease_lost", event_id=record.event_id, owner=self.owner)
-        if record.publish_count:
-            log.info(
-                "outbox_republished",
-                event_id=record.event_id,
-                topic=record.topic,
-                publish_count=record.publish_count + 1,
+            if result.matched_count != len(group):
+                # A lease ran out mid-publish and another relay took the event: it may be
+                # published twice, which consumers tolerate (they de-duplicate on event_id).
+                log.warning(
+                    "outbox_lease_lost", owner=self.owner, lost=len(group) - result.matched_count
+                )
+        # Only an event nobody has acknowledged yet becomes `published`: an acknowledgement
+        # can arrive between the publish and this mark, and its status stands.
+        await absorb_conflicts(
+            lambda: self.outbox.collection.update_many(
+                {
+                    "event_id": {"$in": [record.event_id for record in records]},
+                    "status": {"$in": [DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]},
+                    "gave_up": False,
+                },
+                {"$set": {"status": DeliveryStatus.PUBLISHED.value}, "$inc": {"version": 1}},
             )
-        else:
-            log.info(
-                "outbox_published", event_id=record.event_id, topic=record.topic, owner=self.owner
+        )
+        for record in records:
+            if record.publish_count:
+                log.info(
+                    "outbox_republished",
+                    event_id=record.event_id,
+                    topic=record.topic,
+                    publish_count=record.publish_count + 1,
+                )
+            else:
+                log.info(
+                    "outbox_published",
+                    event_id=record.event_id,
+                    topic=record.topic,
+                    owner=self.owner,
+                )
+
+    async def _back_off(self, record: OutboxRecord, error: str) -> None:
+        attempts = record.attempts + 1
+        delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
+        retry_at = utcnow() + timedelta(seconds=delay)
+        await absorb_conflicts(
+            lambda: self.outbox.collection.update_one(
+                {**self._mine([record]), "event_id": record.event_id},
+                {
+                    "$set": {
+                        "relay_status": RelayStatus.PENDING.value,
+                        "next_attempt_at": retry_at,
+                        "lease_owner": None,
+                        "lease_until": None,
+                        "lease_token": None,
+                        "last_error": error[:500],
+                    },
+                    "$inc": {"attempts": 1},
+                },
             )
-        return True
+        )
+        log.warning(
+            "outbox_publish_failed",
+            event_id=record.event_id,
+            topic=record.topic,
+            attempts=attempts,
+            retry_in=delay,
+            error=error,
+        )
 
     async def give_up_unacknowledged(self) -> int:
         """Mark failed what its consumers have not acknowledged within `give_up_after` of its
@@ -342,21 +443,20 @@ class OutboxRelay:
         }
         if await self.outbox.collection.find_one(stale, {"_id": True}) is None:
             return 0  # read-only idle round
-        async with self.outbox.write_lock:
-            given_up = await absorb_conflicts(
-                lambda: self.outbox.collection.update_many(
-                    stale,
-                    {
-                        "$set": {
-                            "status": DeliveryStatus.FAILED.value,
-                            "gave_up": True,
-                            "recheck_at": None,
-                            "last_updated_at": now,
-                        },
-                        "$inc": {"version": 1},
+        given_up = await absorb_conflicts(
+            lambda: self.outbox.collection.update_many(
+                stale,
+                {
+                    "$set": {
+                        "status": DeliveryStatus.FAILED.value,
+                        "gave_up": True,
+                        "recheck_at": None,
+                        "last_updated_at": now,
                     },
-                )
+                    "$inc": {"version": 1},
+                },
             )
+        )
         if given_up.modified_count:
             log.warning("outbox_undelivered_given_up", count=given_up.modified_count)
         return given_up.modified_count
@@ -373,12 +473,9 @@ class OutboxRelay:
         }
         if await self.outbox.collection.find_one(legacy, {"_id": True}) is None:
             return 0
-        async with self.outbox.write_lock:
-            adopted = await absorb_conflicts(
-                lambda: self.outbox.collection.update_many(
-                    legacy, {"$set": {"recheck_at": utcnow()}}
-                )
-            )
+        adopted = await absorb_conflicts(
+            lambda: self.outbox.collection.update_many(legacy, {"$set": {"recheck_at": utcnow()}})
+        )
         return adopted.modified_count
 
 

@@ -22,6 +22,11 @@ equality (the index key mongoeco compares), and the error raised is mongoeco's.
   candidates themselves (every write of a document passes through this check) and forgotten on
   any index or collection change.
 
+Queries: mongoeco's SQL filters a field as `json_extract(document, '$.field') = ?`, while its
+own expression indexes are built on other expressions, so an equality filter read every
+document of the collection (a relay's mark by `event_id` took 20 ms in a 5,000-event outbox).
+Each declared index also gets a SQLite index on exactly the expressions the filters use.
+
 The SQLite engine also keeps no change log: mongoeco copies every written document into a
 `change_outbox` table for change streams and, after each write outside a transaction, takes a
 lease and starts a thread to deliver it (a bill's transaction took 6.3 ms with it, 2.6 without).
@@ -36,6 +41,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -236,6 +243,7 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
                     self._connection.execute(statement)
                 self._connection.commit()
                 self._features.clear()
+            self._ensure_filter_indexes()
 
     def _invalidate_collection_features_cache(  # type: ignore[override]
         self, db_name: str | None = None, coll_name: str | None = None
@@ -326,7 +334,26 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
 
     def _create_index_sync(self, *args, **kwargs):  # type: ignore[override]
         self._forget()
-        return super()._create_index_sync(*args, **kwargs)
+        result = super()._create_index_sync(*args, **kwargs)
+        self._ensure_filter_indexes()
+        return result
+
+    def _ensure_filter_indexes(self) -> None:
+        """A SQLite index on the filters' own expressions for every declared index's fields
+        (one per field list, shared by every collection: db and collection lead it)."""
+        conn = self._connection
+        if conn is None:
+            return
+        with self._lock:
+            rows = conn.execute("SELECT DISTINCT fields FROM indexes").fetchall()
+            had_transaction = conn.in_transaction
+            for (raw,) in rows:
+                fields = json.loads(raw)
+                if not fields or any(not isinstance(f, str) or f.startswith("$") for f in fields):
+                    continue
+                conn.execute(filter_index_sql(fields))
+            if not had_transaction and conn.in_transaction:
+                conn.commit()
 
     def _drop_index_sync(self, *args, **kwargs):  # type: ignore[override]
         self._forget()
@@ -495,6 +522,16 @@ _COMPARABLE_JSON_TYPES = {
     "string": "'text'",
     "bool": "'true', 'false'",
 }
+
+
+def filter_index_sql(fields: list[str]) -> str:
+    """CREATE INDEX on (db, collection, json_extract of each field), named by the fields."""
+    digest = hashlib.sha1("\0".join(fields).encode(), usedforsecurity=False).hexdigest()[:16]
+    columns = ", ".join(f"json_extract(document, {_path_literal(f)})" for f in fields)
+    return (
+        f"CREATE INDEX IF NOT EXISTS kp_filter_{digest} "
+        f"ON documents (db_name, coll_name, {columns})"
+    )
 
 
 def _path_literal(field: str) -> str:

@@ -86,18 +86,15 @@ class RefundService:
             # The sale the voided return refunded can be returned again.
             o = original.origin
             repo = TransactionStatusRepository(self._transactions.db(terminal.tenant_id))
-            async with self._outbox.write_lock:
-                await repo.unset(
-                    status_key(
-                        o["tenant_id"], o["store_code"], o["terminal_no"], o["transaction_no"]
-                    ),
-                    {
-                        "is_refunded": False,
-                        "return_transaction_no": None,
-                        "return_date_time": None,
-                        "return_staff_id": None,
-                    },
-                )
+            await repo.unset(
+                status_key(o["tenant_id"], o["store_code"], o["terminal_no"], o["transaction_no"]),
+                {
+                    "is_refunded": False,
+                    "return_transaction_no": None,
+                    "return_date_time": None,
+                    "return_staff_id": None,
+                },
+            )
         return tran
 
     async def return_(
@@ -206,8 +203,7 @@ class RefundService:
             f"{prefix}_date_time": now,
             f"{prefix}_staff_id": (staff or {}).get("id"),
         }
-        async with self._outbox.write_lock:
-            claimed = await statuses.claim(key, flag, claim, also_not=also_not)
+        claimed = await statuses.claim(key, flag, claim, also_not=also_not)
         if not claimed:
             latest = await statuses.find_one(key)
             if latest is not None and latest.is_voided:
@@ -241,10 +237,9 @@ class RefundService:
         try:
             return await self._transactions.record(fields, actor=f"terminal:{terminal.terminal_id}")
         except BaseException:
-            async with self._outbox.write_lock:
-                await statuses.unset(
-                    key,
-                    {flag: False, **dict.fromkeys(claim)},
-                    only_if={f"{prefix}_transaction_no": transaction_no},
-                )
+            await statuses.unset(
+                key,
+                {flag: False, **dict.fromkeys(claim)},
+                only_if={f"{prefix}_transaction_no": transaction_no},
+            )
             raise

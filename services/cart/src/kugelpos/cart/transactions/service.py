@@ -112,9 +112,8 @@ class TransactionService:
 
     async def setup_tenant(self, tenant_id: str) -> None:
         """Collections and indexes (idempotent); also run lazily before a tenant's first write."""
-        async with self._outbox.write_lock:
-            await ensure_collections(self.db(tenant_id), TENANT_REPOSITORIES)
-            await ensure_collections(self._mongo.commons_db(), (OutboxRepository,))
+        await ensure_collections(self.db(tenant_id), TENANT_REPOSITORIES)
+        await ensure_collections(self._mongo.commons_db(), (OutboxRepository,))
         self._ensured.add(tenant_id)
 
     async def ready(self, tenant_id: str) -> None:
@@ -125,10 +124,7 @@ class TransactionService:
         return app_now(self._settings.timezone).isoformat()
 
     async def numbers(self, tenant_id: str, terminal_id: str, start: int, end: int):
-        # Under the outbox's write lock: the local mongoeco server fails a transaction when
-        # any other write lands meanwhile (MongoDB does not need this).
-        async with self._outbox.write_lock:
-            tno, seq = await CounterRepository(self.db(tenant_id)).next_numbers(terminal_id)
+        tno, seq = await CounterRepository(self.db(tenant_id)).next_numbers(terminal_id)
         return tno, build.receipt_number(seq, start, end)
 
     async def record(self, fields: dict[str, Any], actor: str) -> TranlogDocument:
@@ -214,15 +210,14 @@ class TransactionService:
         if found is None or found.event_id != tran.event_id:
             return False
         if await self._outbox.get(tran.event_id) is None:
-            async with self._outbox.write_lock:
-                with contextlib.suppress(DuplicateKeyError):
-                    await self._outbox.add(
-                        None,
-                        topic=TOPIC_TRANLOG,
-                        payload=tran.payload(),
-                        tenant_id=tran.tenant_id,
-                        event_id=tran.event_id,
-                    )
+            with contextlib.suppress(DuplicateKeyError):
+                await self._outbox.add(
+                    None,
+                    topic=TOPIC_TRANLOG,
+                    payload=tran.payload(),
+                    tenant_id=tran.tenant_id,
+                    event_id=tran.event_id,
+                )
         self._outbox.notify_added()
         return True
 
