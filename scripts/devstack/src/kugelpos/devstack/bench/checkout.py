@@ -1,8 +1,11 @@
-"""Cart: a whole checkout per sale, from N terminals at once.
+"""Cart: a whole checkout per sale, from N terminals at once, in a store with a history.
 
-Each level opens a fresh store with N terminals (signed in, open), runs one warm-up sale per
-terminal, then the terminals sell in a closed loop: create cart → add 5 items one by one →
-subtotal → pay cash → bill. Reported per concurrency level:
+Each level opens a fresh store with N terminals (signed in, open), seeds its history (`--history`
+earlier sales, default 5,000, spread over the N tills, with their tranlogs, numbers and
+delivered outbox records, see `history.py`: costs that grow with history only show on a store
+that has one), runs one warm-up sale per terminal, then the terminals sell in a closed loop:
+create cart → add 5 items one by one → subtotal → pay cash → bill. Reported per concurrency
+level, each with a `seeded` entry (documents seeded, the cart's whole outbox, seconds taken):
 
 - `cart.add_item`: latency of each add-item call (the till's scan), and adds per second;
 - `cart.bill`: latency of the bill (tranlog, numbers and outbox event written);
@@ -18,6 +21,7 @@ import asyncio
 import time
 import uuid
 
+from kugelpos.devstack.bench.history import SeededResult, history_size, seed_history
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
 from kugelpos.devstack.bench.timing import LoadResult
 from kugelpos.devstack.pos import Register, open_shop
@@ -63,6 +67,7 @@ async def _level(
     shop = await open_shop(context.client, urls, terminals=concurrency)
     registers = [Register(context.client, shop, till) for till in shop.tills]
     items = [item.code for item in shop.items if not item.restricted][:ITEMS_PER_SALE]
+    seeded = await seed_history(context, shop, items, history_size(context))
     await asyncio.gather(*(_checkout(r, items, []) for r in registers))  # warm-up
     sales = max(concurrency * 3, context.requests // 4)
     queue = iter(range(sales))
@@ -89,9 +94,15 @@ async def _level(
     wall = time.perf_counter() - wall_start
     suffix = "_keyed" if keyed else ""
     return [
-        (f"cart.add_item{suffix}", LoadResult(len(adds), failed, concurrency, wall, tuple(adds))),
-        (f"cart.bill{suffix}", LoadResult(len(bills), failed, concurrency, wall, tuple(bills))),
-        (f"cart.checkout{suffix}", LoadResult(sales, failed, concurrency, wall, tuple(checkouts))),
+        (
+            f"cart.{operation}{suffix}",
+            SeededResult(count, failed, concurrency, wall, tuple(latencies), seeded=seeded),
+        )
+        for operation, count, latencies in (
+            ("add_item", len(adds), adds),
+            ("bill", len(bills), bills),
+            ("checkout", sales, checkouts),
+        )
     ]
 
 
