@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from bson import ObjectId
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient, monitoring
 
@@ -217,13 +218,13 @@ async def test_rechecks_another_replica_set_are_found_within_the_poll_interval(d
     assert sidecar.count(event_id) == 2
 
 
-class CommandCounter(monitoring.CommandListener):
+class CommandLog(monitoring.CommandListener):
     def __init__(self) -> None:
-        self.commands: list[str] = []
+        self.commands: list[tuple[str, dict]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name not in {"hello", "isMaster", "ismaster", "ping", "endSessions"}:
-            self.commands.append(event.command_name)
+            self.commands.append((event.command_name, dict(event.command)))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -231,20 +232,32 @@ class CommandCounter(monitoring.CommandListener):
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
 
+    def write_filters(self) -> list[dict]:
+        filters = []
+        for name, command in self.commands:
+            if name == "findAndModify":
+                filters.append(command["query"])
+            elif name == "update":
+                filters.extend(u["q"] for u in command["updates"])
+        return filters
 
-async def test_a_round_claims_and_marks_a_batch_in_a_few_commands(mongo_uri, dapr, sidecar):
-    # One round of 40 new events: a handful of commands in all, not several per event (the
-    # relay fell behind ten tills when every event took its own claim and mark).
-    counter = CommandCounter()
-    client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[counter])
+
+async def test_a_round_claims_and_marks_a_batch_by_id_in_a_few_commands(mongo_uri, dapr, sidecar):
+    # One round of 40 new events: a handful of commands in all, not several per event (every
+    # command waits its turn behind the tills' transactions: the relay fell behind ten tills
+    # when it claimed and marked once per event), and every write is addressed by `_id`.
+    log = CommandLog()
+    client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[log])
     try:
         outbox = Outbox(client[f"db_outboxtest_{secrets.token_hex(4)}"], consumers={"t": ["a"]})
         await outbox.ensure_indexes()
         ids = [await _add(outbox, "t") for _ in range(40)]
         relay = OutboxRelay(outbox, dapr, batch_size=100)
-        counter.commands.clear()
+        log.commands.clear()
         assert await relay.run_once() == 40
-        assert len(counter.commands) <= 12, counter.commands
+        assert len(log.commands) <= 12, [name for name, _ in log.commands]
+        writes = log.write_filters()
+        assert writes and all(set(f["_id"]["$in"]) == set(ids) for f in writes)
         assert [sidecar.count(i) for i in ids] == [1] * 40
         published = [await outbox.get(i) for i in ids]
         assert {(r.relay_status, r.status, r.publish_count) for r in published} == {
@@ -253,6 +266,19 @@ async def test_a_round_claims_and_marks_a_batch_in_a_few_commands(mongo_uri, dap
         assert all(r.lease_owner is None and r.lease_token is None for r in published)
     finally:
         await client.close()
+
+
+async def test_records_written_before_id_was_the_event_id_are_still_served(db, dapr, sidecar):
+    outbox = Outbox(db, consumers={"t": ["a"]})
+    legacy = await outbox.add(None, topic="t", payload={"amount": 1}, tenant_id="T1")
+    raw = await outbox.collection.find_one({"_id": legacy.event_id})
+    await outbox.collection.delete_one({"_id": legacy.event_id})
+    await outbox.collection.insert_one({**raw, "_id": ObjectId()})  # as older releases wrote
+    relay = OutboxRelay(outbox, dapr)
+    assert await relay.run_once() == 1
+    record = await outbox.acknowledge(legacy.event_id, "a", "received")
+    assert record is not None and record.status == "delivered"
+    assert sidecar.count(legacy.event_id) == 1
 
 
 async def test_an_acknowledgement_before_the_mark_keeps_its_status(db, dapr, sidecar) -> None:
@@ -277,7 +303,7 @@ async def test_a_refusal_mid_batch_delays_the_rest_and_loses_nothing(db, dapr, s
     assert [r.relay_status for r in states] == ["published"] * 2 + ["pending"] * 4
     assert [r.attempts for r in states] == [0, 0, 1, 1, 1, 1]
     assert all(r.last_error for r in states[2:])
-    assert all(r.lease_owner is None and r.lease_token is None for r in states)
+    assert all(r.lease_owner is None for r in states)
     sidecar.down, sidecar.refuse_after = False, None
     assert await relay.run_once() == 0  # not due yet
     await asyncio.sleep(0.25)

@@ -261,3 +261,20 @@ async def test_our_sqlite_engine_keeps_no_change_log_and_mongoeco_still_does(tmp
             await coll.update_one({"transaction_no": 1}, {"$set": {"note": "x"}})
         counts.append(len(appended))
     assert counts == [0, 6]
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_id_in_lookups_answer_exactly_the_filter(kind, tmp_path):
+    async with Served(engine_for(kind, str(tmp_path / "u.sqlite3"))) as served:
+        coll = served.client.db_x_T1.outbox
+        await coll.insert_many(
+            [{"_id": f"e{i}", "state": "pending" if i % 2 else "published"} for i in range(50)]
+        )
+        wanted = ["e1", "e2", "e3", "missing"]
+        found = await coll.find({"_id": {"$in": wanted}, "state": "pending"}).to_list()
+        assert sorted(d["_id"] for d in found) == ["e1", "e3"]
+        result = await coll.update_many(
+            {"_id": {"$in": wanted}, "state": "pending"}, {"$set": {"state": "publishing"}}
+        )
+        assert result.matched_count == 2
+        assert await coll.count_documents({"state": "publishing"}) == 2

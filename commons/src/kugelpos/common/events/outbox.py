@@ -27,7 +27,6 @@ from ..db.mongo import Mongo
 from ..db.repository import Repository
 
 OUTBOX_COLLECTION = "outbox"
-_PROJECTION = {"_id": False}
 _MAX_STATUS_TRIES = 10
 
 
@@ -71,6 +70,9 @@ class ConsumerDelivery(BaseModel):
 
 
 class OutboxRecord(Document):
+    # The stored `_id`: the event id itself for records written since it was (one direct
+    # lookup on any engine), an ObjectId for older ones. Never dumped.
+    doc_id: Any = Field(default=None, alias="_id", exclude=True)
     event_id: str
     pubsub: str
     topic: str
@@ -208,7 +210,8 @@ class Outbox:
             consumers=[ConsumerDelivery(service_name=n) for n in self.consumers.get(topic, ())],
             created_by=actor,
         )
-        await self.collection.insert_one(record.to_mongo(), session=session)
+        await self.collection.insert_one({"_id": event_id, **record.to_mongo()}, session=session)
+        record.doc_id = event_id
         return record
 
     async def backlog(self, now: datetime | None = None) -> Backlog:
@@ -242,7 +245,9 @@ class Outbox:
         return Backlog(pending=pending, unacknowledged=awaited, oldest_seconds=seconds)
 
     async def get(self, event_id: str) -> OutboxRecord | None:
-        raw = await self.collection.find_one({"event_id": event_id}, _PROJECTION)
+        raw = await self.collection.find_one({"_id": event_id})
+        if raw is None:  # written before `_id` was the event id
+            raw = await self.collection.find_one({"event_id": event_id})
         return None if raw is None else OutboxRecord.model_validate(raw)
 
     async def acknowledge(
@@ -288,10 +293,9 @@ class Outbox:
                     changes["recheck_at"] = None  # nothing left to wait for
             raw = await absorb_conflicts(
                 lambda changes=changes, current=current: self.collection.find_one_and_update(
-                    {"event_id": event_id, "version": current.version},
+                    {"_id": current.doc_id, "version": current.version},
                     {"$set": changes, "$inc": {"version": 1}},
                     array_filters=[{"c.service_name": service}],
-                    projection=_PROJECTION,
                     return_document=ReturnDocument.AFTER,
                 )
             )
@@ -310,9 +314,8 @@ class Outbox:
                 changes["recheck_at"] = None  # nothing left to wait for
             raw = await absorb_conflicts(
                 lambda record=record, changes=changes: self.collection.find_one_and_update(
-                    {"event_id": record.event_id, "version": record.version},
+                    {"_id": record.doc_id, "version": record.version},
                     {"$set": changes, "$inc": {"version": 1}},
-                    projection=_PROJECTION,
                     return_document=ReturnDocument.AFTER,
                 )
             )

@@ -1,9 +1,10 @@
 """The outbox relay: publishes pending events through Dapr and marks them published.
 
 Safe with several replicas and restarts: events are claimed with a lease (one conditional
-`update_many` on the due ids, read back by a claim token), so one relay publishes each; under
-load a round claims and marks a whole batch in a handful of commands, not several per event
-(the relay fell behind the tills at 10 terminals otherwise). A relay that dies mid-publish
+update of the due `_id`s, read back by a claim token), so one relay publishes each; a round
+claims and marks a whole batch in a handful of commands addressed by `_id`, never one per
+event (the relay fell behind the tills at 10 terminals when it looked, claimed and marked once
+per event, behind a process lock). A relay that dies mid-publish
 leaves a lease that expires and another relay takes the event over (at-least-once; consumers
 de-duplicate on `event_id`). A failed publish (sidecar or Redis down, circuit open) leaves the
 event pending with a growing backoff: events are delayed, never lost.
@@ -41,7 +42,6 @@ from ..errors import AppError
 from .outbox import AWAITING_ACK, DeliveryStatus, Outbox, OutboxRecord, RelayStatus
 
 log = structlog.get_logger(__name__)
-_PROJECTION = {"_id": False}
 _STOP_GRACE_SECONDS = 10.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ERROR_PAUSE_SECONDS = 1.0
@@ -206,9 +206,10 @@ class OutboxRelay:
 
     async def _claim(self, limit: int) -> tuple[list[OutboxRecord], bool]:
         """Lease up to `limit` due events of the first kind that has any (a republish one at a
-        time, so a backlog stays paced). Three commands whatever the count: read the due ids,
-        lease those still due, read back the ones this claim leased (a competing relay may
-        have leased some first: each event goes to one relay)."""
+        time, so a backlog stays paced). Three commands whatever the count, each addressed by
+        `_id` or a read of what is due, never of the history: read the due ids, lease those
+        still due, read back the ones this claim leased (a competing relay may have leased
+        some first: each event goes to one relay)."""
         now = utcnow()
         token = uuid.uuid4().hex
         lease = {
@@ -224,18 +225,18 @@ class OutboxRelay:
                 continue
             # Look before claiming: an idle round then only reads (indexed, what is due).
             due = await self.outbox.collection.find(
-                filter_, {"_id": False, "event_id": True}, limit=1 if republish else limit
+                filter_, {"_id": True}, limit=1 if republish else limit
             ).to_list()
             if not due:
                 continue
-            ids = [raw["event_id"] for raw in due]
+            ids = [raw["_id"] for raw in due]
             await absorb_conflicts(
                 lambda filter_=filter_, ids=ids: self.outbox.collection.update_many(
-                    {**filter_, "event_id": {"$in": ids}}, lease
+                    {**filter_, "_id": {"$in": ids}}, lease
                 )
             )
             mine = await self.outbox.collection.find(
-                {"event_id": {"$in": ids}, "lease_token": token}, _PROJECTION
+                {"_id": {"$in": ids}, "lease_token": token}
             ).to_list()
             if mine:
                 records = [OutboxRecord.model_validate(raw) for raw in mine]
@@ -326,7 +327,7 @@ class OutboxRelay:
 
     def _mine(self, records: list[OutboxRecord]) -> dict[str, Any]:
         return {
-            "event_id": {"$in": [record.event_id for record in records]},
+            "_id": {"$in": [record.doc_id for record in records]},
             "lease_owner": self.owner,
             "relay_status": RelayStatus.PUBLISHING.value,
         }
@@ -335,8 +336,11 @@ class OutboxRelay:
         if not records:
             return
         now = utcnow()
-        # Records published for the same time, with the same consumers awaited, take the same
-        # changes: one update each group (one in all for a batch of new events).
+        # Only an event nobody has acknowledged yet becomes `published`: an acknowledgement
+        # can arrive between the publish and this mark, and the status it set stands. So two
+        # kinds of marks (with and without the status), each grouped by its recheck time:
+        # one or two updates for a batch of new events.
+        unacknowledged = [DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]
         groups: dict[datetime | None, list[OutboxRecord]] = {}
         for record in records:
             awaits = bool(record.consumers) and record.status is not DeliveryStatus.DELIVERED
@@ -357,30 +361,26 @@ class OutboxRelay:
                 # wait for.
                 "recheck_at": recheck_at,
             }
-            result = await absorb_conflicts(
-                lambda group=group, changes=changes: self.outbox.collection.update_many(
-                    self._mine(group),
-                    {"$set": changes, "$inc": {"publish_count": 1, "version": 1}},
+            marked = 0
+            for extra_filter, extra_set in (
+                ({"status": {"$in": unacknowledged}}, {"status": DeliveryStatus.PUBLISHED.value}),
+                ({}, {}),
+            ):
+                result = await absorb_conflicts(
+                    lambda group=group, changes=changes, f=extra_filter, x=extra_set: (
+                        self.outbox.collection.update_many(
+                            {**self._mine(group), **f},
+                            {"$set": {**changes, **x}, "$inc": {"publish_count": 1, "version": 1}},
+                        )
+                    )
                 )
-            )
-            if result.matched_count != len(group):
+                marked += result.matched_count
+                if marked == len(group):
+                    break
+            if marked != len(group):
                 # A lease ran out mid-publish and another relay took the event: it may be
                 # published twice, which consumers tolerate (they de-duplicate on event_id).
-                log.warning(
-                    "outbox_lease_lost", owner=self.owner, lost=len(group) - result.matched_count
-                )
-        # Only an event nobody has acknowledged yet becomes `published`: an acknowledgement
-        # can arrive between the publish and this mark, and its status stands.
-        await absorb_conflicts(
-            lambda: self.outbox.collection.update_many(
-                {
-                    "event_id": {"$in": [record.event_id for record in records]},
-                    "status": {"$in": [DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]},
-                    "gave_up": False,
-                },
-                {"$set": {"status": DeliveryStatus.PUBLISHED.value}, "$inc": {"version": 1}},
-            )
-        )
+                log.warning("outbox_lease_lost", owner=self.owner, lost=len(group) - marked)
         for record in records:
             if record.publish_count:
                 log.info(
@@ -400,14 +400,13 @@ class OutboxRelay:
     async def _back_off(self, record: OutboxRecord, error: str) -> None:
         attempts = record.attempts + 1
         delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
-        retry_at = utcnow() + timedelta(seconds=delay)
         await absorb_conflicts(
             lambda: self.outbox.collection.update_one(
-                {**self._mine([record]), "event_id": record.event_id},
+                self._mine([record]),
                 {
                     "$set": {
                         "relay_status": RelayStatus.PENDING.value,
-                        "next_attempt_at": retry_at,
+                        "next_attempt_at": utcnow() + timedelta(seconds=delay),
                         "lease_owner": None,
                         "lease_until": None,
                         "lease_token": None,

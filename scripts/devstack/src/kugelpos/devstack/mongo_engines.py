@@ -13,6 +13,8 @@ collection holds an array on those paths. Anything else goes to mongoeco's own c
 The result is the same: the candidates an index lookup finds are confirmed with mongoeco's own
 equality (the index key mongoeco compares), and the error raised is mongoeco's.
 
+- memory: `_id: {$in: [...]}` is answered from the storage keys, as a single `_id` already is
+  (the outbox relay claims and marks its batches that way).
 - memory: the engine keeps a hash map per index already (its single-field checks use it); a
   compound index's map is keyed like the candidate's key as long as no document is multikey on
   it, which is tracked exactly where the maps are filled.
@@ -49,6 +51,7 @@ from typing import Any
 import mongoeco.engines.sqlite as mongoeco_sqlite
 from bson import ObjectId
 from mongoeco.core.codec import DocumentCodec
+from mongoeco.core.query_plan import AndCondition, InCondition
 from mongoeco.engines.memory import MemoryEngine
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.engines.sqlite_query import index_expressions_sql, json_path_for_field
@@ -88,6 +91,20 @@ def has_array_on_path(document: Mapping[str, Any], field: str) -> bool:
     return isinstance(current, (list, tuple))
 
 
+def _id_in_values(plan: Any) -> tuple[Any, ...] | None:
+    """The values of a top-level `_id: {$in: [...]}` of plain ids (strings, ObjectIds), alone
+    or in an `$and`; None for any other plan."""
+    clauses = plan.clauses if isinstance(plan, AndCondition) else (plan,)
+    for clause in clauses:
+        if (
+            isinstance(clause, InCondition)
+            and clause.field == "_id"
+            and all(isinstance(value, (str, ObjectId)) for value in clause.values)
+        ):
+            return tuple(clause.values)
+    return None
+
+
 def _plain_id(document: Mapping[str, Any]) -> bool:
     """An `_id` equal to another exactly when their storage keys are equal (no numbers inside)."""
     value = document.get("_id", _MISSING)
@@ -123,6 +140,19 @@ class IndexedUniqueMemoryEngine(MemoryEngine):
             for index in indexes.get(db_name, {}).get(coll_name, []):
                 self._note_multikey(db_name, coll_name, index, document)
         return super()._update_indexes_locked(db_name, coll_name, storage_key, document, **kwargs)
+
+    def _candidate_items_for_plan_locked(self, coll, query_plan, **kwargs):  # type: ignore[override]
+        # `_id: {$in: [...]}` (the outbox relay's batches) is answered from the storage keys,
+        # as a single `_id` already is; the caller matches the whole filter on what it gets.
+        ids = _id_in_values(query_plan)
+        if ids is not None:
+            keys = {self._storage_key(value) for value in ids}
+            found = [key for key in keys if key in coll]
+            ordered = getattr(coll, "ordered_keys", None)
+            if callable(ordered):
+                found = list(ordered(set(found)))
+            return [(key, coll[key]) for key in found]
+        return super()._candidate_items_for_plan_locked(coll, query_plan, **kwargs)
 
     def _ensure_unique_indexes(  # type: ignore[override]
         self,
