@@ -45,6 +45,8 @@ log = structlog.get_logger(__name__)
 _STOP_GRACE_SECONDS = 10.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ERROR_PAUSE_SECONDS = 1.0
+# Publishes in flight at once within a batch (the sidecar takes them in parallel).
+PUBLISH_CONCURRENCY = 16
 
 
 class OutboxRelay:
@@ -303,26 +305,32 @@ class OutboxRelay:
         return await self._publish_all([record]) == 1
 
     async def _publish_all(self, records: list[OutboxRecord]) -> int:
-        """Publish claimed events in order; mark the published ones with one update per kind.
-        On the first refusal the sidecar is not taking events: that one and the rest of the
-        batch back off (each counts the attempt and keeps the error, so an operator sees every
-        stuck event): delayed, never lost. Returns how many were published."""
-        published: list[OutboxRecord] = []
-        for position, record in enumerate(records):
-            try:
-                await self.dapr.publish(
-                    record.pubsub,
-                    record.topic,
-                    record.payload,
-                    metadata={"cloudevent.id": record.event_id},
-                )
-            except AppError as exc:
-                await self._mark_published(published)
-                for refused in records[position:]:
-                    await self._back_off(refused, exc.message)
-                return len(published)
-            published.append(record)
+        """Publish claimed events, up to `PUBLISH_CONCURRENCY` at once (one after the other, a
+        batch of 50 took a second or two under load before its first event was marked), then
+        mark the published ones with one update per kind. A refused event backs off (it
+        counts the attempt and keeps the error, so an operator sees every stuck event):
+        delayed, never lost. Returns how many were published."""
+        slots = asyncio.Semaphore(PUBLISH_CONCURRENCY)
+
+        async def publish(record: OutboxRecord) -> str | None:
+            async with slots:
+                try:
+                    await self.dapr.publish(
+                        record.pubsub,
+                        record.topic,
+                        record.payload,
+                        metadata={"cloudevent.id": record.event_id},
+                    )
+                except AppError as exc:
+                    return exc.message
+            return None
+
+        errors = await asyncio.gather(*(publish(record) for record in records))
+        published = [r for r, error in zip(records, errors, strict=True) if error is None]
         await self._mark_published(published)
+        for record, error in zip(records, errors, strict=True):
+            if error is not None:
+                await self._back_off(record, error)
         return len(published)
 
     def _mine(self, records: list[OutboxRecord]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from .sales import BadLine, stock_changes
 from .snapshots.repository import SnapshotRepository
 from .stocks.documents import StockDocument
 from .stocks.repository import StockRepository, StockUpdateRepository
-from .stocks.service import apply_change
+from .stocks.service import apply_changes
 
 log = structlog.get_logger(__name__)
 
@@ -60,16 +60,14 @@ class StockEvents:
             changes = stock_changes(delivery.log, event_id=delivery.event_id)
         except BadLine as exc:
             raise EventRejected(str(exc)) from exc
-        rows = []
-        for change in changes:
-            applied = await apply_change(
-                delivery.db,
-                delivery.tenant_id,
-                change,
-                session=delivery.session,
-                actor="service:stock",
-            )
-            rows.append(applied.row)
+        applied = await apply_changes(
+            delivery.db,
+            delivery.tenant_id,
+            changes,
+            session=delivery.session,
+            actor="service:stock",
+        )
+        rows = [a.row for a in applied]
         if rows:
             self._alert_after_commit(delivery, rows)
 

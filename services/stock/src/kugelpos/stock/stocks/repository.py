@@ -156,8 +156,19 @@ class StockUpdateRepository(Repository[StockUpdateDocument]):
     default_sort = (("timestamp", DESCENDING),)
 
     async def add(self, doc: StockUpdateDocument, *, session: AsyncClientSession) -> None:
-        doc.created_by = doc.created_by or self.actor
-        await self.collection.insert_one(doc.to_mongo(), session=session)
+        await self.add_many([doc], session=session)
+
+    async def add_many(
+        self, docs: list[StockUpdateDocument], *, session: AsyncClientSession
+    ) -> None:
+        """One command for a sale's rows (each command of a transaction is a round trip the
+        transaction holds its locks through)."""
+        for doc in docs:
+            doc.created_by = doc.created_by or self.actor
+        if len(docs) == 1:
+            await self.collection.insert_one(docs[0].to_mongo(), session=session)
+        elif docs:
+            await self.collection.insert_many([d.to_mongo() for d in docs], session=session)
 
     async def page(
         self, tenant_id: str, store_code: str, item_code: str, params: PageParams

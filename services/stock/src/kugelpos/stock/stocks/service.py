@@ -56,40 +56,60 @@ async def apply_change(
     actor: str | None = None,
 ) -> Applied:
     """Apply one change inside the caller's transaction (row upsert + history row)."""
-    units = to_units(change.quantity_change)
-    row, created = await StockRepository(db, actor=actor).increment(
-        tenant_id,
-        change.store_code,
-        change.item_code,
-        units,
-        change.reference_id,
-        session=session,
+    (applied,) = await apply_changes(db, tenant_id, [change], session=session, actor=actor)
+    return applied
+
+
+async def apply_changes(
+    db: AsyncDatabase,
+    tenant_id: str,
+    changes: list[StockChange],
+    *,
+    session: AsyncClientSession,
+    actor: str | None = None,
+) -> list[Applied]:
+    """Apply changes in order inside the caller's transaction: each row's atomic upsert (the
+    same item twice in a sale chains its before/after), then every history row in one insert."""
+    stocks = StockRepository(db, actor=actor)
+    applied: list[Applied] = []
+    for change in changes:
+        units = to_units(change.quantity_change)
+        row, created = await stocks.increment(
+            tenant_id,
+            change.store_code,
+            change.item_code,
+            units,
+            change.reference_id,
+            session=session,
+        )
+        flags: list[UpdateFlag] = []
+        if created:
+            flags.append(UpdateFlag.NEW_ITEM)
+        if row.is_negative:
+            flags.append(UpdateFlag.NEGATIVE_STOCK)
+        history = StockUpdateDocument(
+            tenant_id=tenant_id,
+            store_code=change.store_code,
+            item_code=change.item_code,
+            update_type=change.update_type,
+            change_units=units,
+            before_units=row.current_units - units,
+            after_units=row.current_units,
+            reference_id=change.reference_id,
+            transaction_key=change.transaction_key,
+            event_id=change.event_id,
+            timestamp=row.updated_at or row.created_at,
+            operator_id=change.operator_id,
+            note=change.note,
+            flags=flags,
+            shard_key=tenant_id,
+            created_by=actor,
+        )
+        applied.append(Applied(row, history))
+    await StockUpdateRepository(db, actor=actor).add_many(
+        [a.history for a in applied], session=session
     )
-    flags: list[UpdateFlag] = []
-    if created:
-        flags.append(UpdateFlag.NEW_ITEM)
-    if row.is_negative:
-        flags.append(UpdateFlag.NEGATIVE_STOCK)
-    history = StockUpdateDocument(
-        tenant_id=tenant_id,
-        store_code=change.store_code,
-        item_code=change.item_code,
-        update_type=change.update_type,
-        change_units=units,
-        before_units=row.current_units - units,
-        after_units=row.current_units,
-        reference_id=change.reference_id,
-        transaction_key=change.transaction_key,
-        event_id=change.event_id,
-        timestamp=row.updated_at or row.created_at,
-        operator_id=change.operator_id,
-        note=change.note,
-        flags=flags,
-        shard_key=tenant_id,
-        created_by=actor,
-    )
-    await StockUpdateRepository(db, actor=actor).add(history, session=session)
-    return Applied(row, history)
+    return applied
 
 
 class StockService:
