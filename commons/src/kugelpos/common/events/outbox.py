@@ -70,8 +70,9 @@ class ConsumerDelivery(BaseModel):
 
 
 class OutboxRecord(Document):
-    # The stored `_id`: the event id itself for records written since it was (one direct
-    # lookup on any engine), an ObjectId for older ones. Never dumped.
+    # The stored `_id`: the event id itself for records written since it was (the relay's
+    # batches are addressed by `_id`, a direct lookup on any engine), an ObjectId for older
+    # ones. Never dumped.
     doc_id: Any = Field(default=None, alias="_id", exclude=True)
     event_id: str
     pubsub: str
@@ -245,9 +246,10 @@ class Outbox:
         return Backlog(pending=pending, unacknowledged=awaited, oldest_seconds=seconds)
 
     async def get(self, event_id: str) -> OutboxRecord | None:
-        raw = await self.collection.find_one({"_id": event_id})
-        if raw is None:  # written before `_id` was the event id
-            raw = await self.collection.find_one({"event_id": event_id})
+        # By `event_id` (unique index), which every record has: one read also for the other
+        # publishers' events this one hears acknowledged, and for records written before the
+        # `_id` was the event id. Writes then address the record by its `_id`.
+        raw = await self.collection.find_one({"event_id": event_id})
         return None if raw is None else OutboxRecord.model_validate(raw)
 
     async def acknowledge(
