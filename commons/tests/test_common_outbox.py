@@ -21,6 +21,7 @@ from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.clock import utcnow
 from kugelpos.common.events import (
     ACK_TOPIC,
+    Acknowledgement,
     CloudEvent,
     DaprSubscriptions,
     Outbox,
@@ -28,6 +29,7 @@ from kugelpos.common.events import (
     Outcome,
     acknowledgement_handler,
 )
+from kugelpos.common.events.acks import ack_batcher
 from kugelpos.common.events.config import OutboxSettings
 from kugelpos.common.events.publisher import OutboxEvents
 
@@ -344,6 +346,67 @@ async def test_repeated_acknowledgements_write_nothing(db) -> None:
     assert (await outbox.acknowledge(event_id, "stranger", "received")).version == first.version
     delivered = await outbox.acknowledge(event_id, "journal", "received")
     assert delivered is not None and delivered.status == "delivered"
+
+
+async def test_concurrent_acknowledgements_are_written_together_and_all_recorded(mongo_uri):
+    # Three consumers acknowledge twenty events at once (and some acknowledge twice, and
+    # another publisher's events are heard too): every caller returns after its own ack is
+    # recorded, every event ends delivered, and the writes are grouped, not one per ack.
+    log = CommandLog()
+    client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[log])
+    try:
+        outbox = Outbox(
+            client[f"db_outboxtest_{secrets.token_hex(4)}"], consumers={"t": ["a", "b", "c"]}
+        )
+        await outbox.ensure_indexes()
+        ids = [await _add(outbox, "t") for _ in range(20)]
+        acks = [
+            Acknowledgement(event_id=e, service=s, status="received")
+            for e in ids
+            for s in ("a", "b", "c")
+        ]
+        acks += [Acknowledgement(event_id=ids[0], service="a", status="failed")]  # late, ignored
+        acks += [Acknowledgement(event_id="someone-elses", service="a", status="received")]
+        batcher = ack_batcher(outbox)
+        log.commands.clear()
+        results = await asyncio.gather(*(batcher.submit(ack) for ack in acks))
+        assert results[-1] is None  # not this outbox's event
+        assert all(r is not None for r in results[:-1])
+        records = [await outbox.get(e) for e in ids]
+        assert {r.status for r in records} == {"delivered"}
+        assert all(c.status == "received" for r in records for c in r.consumers)
+        writes = [name for name, _ in log.commands if name in ("update", "findAndModify")]
+        assert len(writes) <= 4, writes  # 61 acks: grouped into a few writes
+    finally:
+        await client.close()
+
+
+async def test_a_batch_that_meets_a_concurrent_write_still_records_every_ack(db) -> None:
+    outbox = Outbox(db, consumers={"t": ["a", "b"]})
+    ids = [await _add(outbox, "t") for _ in range(3)]
+    original = outbox.collection.find
+
+    def find_then_race(*args, **kwargs):
+        cursor = original(*args, **kwargs)
+        to_list = cursor.to_list
+
+        async def read_then_someone_writes(*a, **k):
+            found = await to_list(*a, **k)
+            # Between our read and our write another writer moves one record's version.
+            await outbox.collection.update_one({"event_id": ids[1]}, {"$inc": {"version": 1}})
+            return found
+
+        cursor.to_list = read_then_someone_writes
+        return cursor
+
+    outbox.collection.find = find_then_race  # type: ignore[method-assign]
+    records = await outbox.acknowledge_many([(e, "a", "received", None) for e in ids])
+    outbox.collection.find = original  # type: ignore[method-assign]
+    assert sorted(records) == sorted(ids)
+    for event_id in ids:
+        record = await outbox.get(event_id)
+        assert [c.status for c in record.consumers] == ["received", "pending"]
+        assert record.status == "partially_delivered"
 
 
 async def test_relay_task_starts_wakes_and_stops(db, dapr, sidecar) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..clients.dapr import DaprClientHelper
-from .outbox import Outbox
+from .outbox import Outbox, OutboxRecord
 from .subscriptions import CloudEvent, Handler, Outcome
 
 log = structlog.get_logger(__name__)
@@ -35,6 +37,57 @@ async def publish_acknowledgement(
     await dapr.publish(pubsub, ACK_TOPIC, ack.model_dump(mode="json"))
 
 
+class AckBatcher:
+    """Group commit of acknowledgements: the first one is written at once; those that arrive
+    while a write is in flight wait for it and go together in the next one (`acknowledge_many`:
+    one read and one write for the lot). No delay is added when acks come one at a time, and
+    under load the writes stay few. Each caller returns only once its own ack is written, so
+    the sidecar's SUCCESS still means recorded."""
+
+    def __init__(self, outbox: Outbox, *, max_batch: int = 64) -> None:
+        self.outbox = outbox
+        self.max_batch = max_batch
+        self._waiting: list[tuple[Acknowledgement, asyncio.Future[OutboxRecord | None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, ack: Acknowledgement) -> OutboxRecord | None:
+        future: asyncio.Future[OutboxRecord | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((ack, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+        return await asyncio.shield(future)
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            batch, self._waiting = (
+                self._waiting[: self.max_batch],
+                self._waiting[self.max_batch :],
+            )
+            try:
+                records = await self.outbox.acknowledge_many(
+                    (a.event_id, a.service, a.status, a.message) for a, _ in batch
+                )
+            except Exception as exc:  # every caller of this batch sees the failure
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for ack, future in batch:
+                if not future.done():
+                    future.set_result(records.get(ack.event_id))
+
+
+_BATCHERS: weakref.WeakKeyDictionary[Outbox, AckBatcher] = weakref.WeakKeyDictionary()
+
+
+def ack_batcher(outbox: Outbox) -> AckBatcher:
+    """The one batcher of an outbox (its handlers may be created per delivery)."""
+    batcher = _BATCHERS.get(outbox)
+    if batcher is None:
+        batcher = _BATCHERS[outbox] = AckBatcher(outbox)
+    return batcher
+
+
 def acknowledgement_handler(outbox: Outbox) -> Handler:
     """A `tranlog_status` handler for a publisher: records acks of its own events.
 
@@ -48,7 +101,7 @@ def acknowledgement_handler(outbox: Outbox) -> Handler:
         except ValidationError:
             log.warning("ack_malformed", cloudevent_id=event.id)
             return Outcome.DROP
-        record = await outbox.acknowledge(ack.event_id, ack.service, ack.status, ack.message)
+        record = await ack_batcher(outbox).submit(ack)
         if record is not None:
             log.info(
                 "ack_recorded",

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -304,6 +304,79 @@ class Outbox:
             if raw is not None:
                 return OutboxRecord.model_validate(raw)
         return await self.get(event_id)
+
+    async def acknowledge_many(
+        self, acks: Iterable[tuple[str, str, ConsumerStatus | str, str | None]]
+    ) -> dict[str, OutboxRecord]:
+        """Several outcomes (event id, consumer, status, message) with one read and one bulk
+        write, by the rules of `acknowledge`; returns the records they touched, by event id
+        (events that are not this outbox's are left out). Every acknowledgement of every event
+        is a write to the outbox at its publisher, three per sale: one at a time they were half
+        of the cart's commands. A record another writer changed meanwhile (its version moved)
+        takes the one-at-a-time path."""
+        grouped: dict[str, list[tuple[str, ConsumerStatus, str | None]]] = {}
+        for event_id, service, status, message in acks:
+            grouped.setdefault(event_id, []).append((service, ConsumerStatus(status), message))
+        found = await self.collection.find({"event_id": {"$in": list(grouped)}}).to_list()
+        records = {raw["event_id"]: OutboxRecord.model_validate(raw) for raw in found}
+        now = utcnow()
+        operations: list[UpdateOne] = []
+        written: list[str] = []
+        for event_id, outcomes in grouped.items():
+            current = records.get(event_id)
+            if current is None:
+                continue
+            consumers = list(current.consumers)
+            changes: dict[str, Any] = {}
+            for service, status, message in outcomes:
+                position = next(
+                    (i for i, c in enumerate(consumers) if c.service_name == service), None
+                )
+                if position is None or consumers[position].status is ConsumerStatus.RECEIVED:
+                    continue
+                consumers[position] = consumers[position].model_copy(
+                    update={"status": status, "received_at": now, "message": message}
+                )
+                changes[f"consumers.{position}.status"] = status.value
+                changes[f"consumers.{position}.received_at"] = now
+                changes[f"consumers.{position}.message"] = message
+            wanted = overall_status(current.status, consumers)
+            if wanted is not current.status:
+                changes["status"] = wanted.value
+                if wanted is DeliveryStatus.DELIVERED:
+                    changes["recheck_at"] = None  # nothing left to wait for
+            if not changes:
+                continue  # nothing new: settled by the read
+            if any(key.startswith("consumers.") for key in changes):
+                changes["last_updated_at"] = now
+            operations.append(
+                UpdateOne(
+                    {"_id": current.doc_id, "version": current.version},
+                    {"$set": changes, "$inc": {"version": 1}},
+                )
+            )
+            written.append(event_id)
+            records[event_id] = current.model_copy(
+                update={
+                    "consumers": consumers,
+                    "status": wanted,
+                    "version": current.version + 1,
+                    "recheck_at": None
+                    if wanted is DeliveryStatus.DELIVERED
+                    else current.recheck_at,
+                }
+            )
+        if operations:
+            result = await absorb_conflicts(
+                lambda: self.collection.bulk_write(operations, ordered=False)
+            )
+            if result.matched_count < len(operations):
+                for event_id in written:  # which ones missed is not told: redo each (idempotent)
+                    for service, status, message in grouped[event_id]:
+                        updated = await self.acknowledge(event_id, service, status, message)
+                        if updated is not None:
+                            records[event_id] = updated
+        return records
 
     async def _settle(self, record: OutboxRecord) -> OutboxRecord:
         """Recompute the overall status; optimistic on `version` so concurrent acks agree."""
