@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 from kugelpos.devstack.bench.history import SeededResult, history_size, seed_history
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
@@ -34,31 +35,32 @@ def _key(keyed: bool) -> str | None:
     return uuid.uuid4().hex if keyed else None
 
 
-async def _checkout(
+async def timed_checkout(
     register: Register,
     items: list[str],
     adds: list[float],
     keyed: bool = False,
     bills: list[float] | None = None,
-) -> bool:
+) -> dict[str, Any] | None:
+    """One sale, timing each add-item and the bill; the billed cart, None if a step failed."""
     cart_id = await register.create(key=_key(keyed))
     for code in items:
         started = time.perf_counter()
         response = await register.add(cart_id, (code, 1), key=_key(keyed))
         adds.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
-            return False
+            return None
     response = await register.subtotal(cart_id)
     if response.status_code != 200:
-        return False
+        return None
     total = int(response.json()["data"]["totalAmountWithTax"])
     if (await register.pay(cart_id, ("01", total), key=_key(keyed))).status_code != 200:
-        return False
+        return None
     started = time.perf_counter()
     response = await register.bill(cart_id, key=_key(keyed))
     if bills is not None:
         bills.append((time.perf_counter() - started) * 1000)
-    return response.status_code == 200
+    return response.json()["data"] if response.status_code == 200 else None
 
 
 async def _level(
@@ -68,7 +70,7 @@ async def _level(
     registers = [Register(context.client, shop, till) for till in shop.tills]
     items = [item.code for item in shop.items if not item.restricted][:ITEMS_PER_SALE]
     seeded = await seed_history(context, shop, items, history_size(context))
-    await asyncio.gather(*(_checkout(r, items, []) for r in registers))  # warm-up
+    await asyncio.gather(*(timed_checkout(r, items, []) for r in registers))  # warm-up
     sales = max(concurrency * 3, context.requests // 4)
     queue = iter(range(sales))
     adds: list[float] = []
@@ -81,7 +83,7 @@ async def _level(
         for _ in queue:
             started = time.perf_counter()
             try:
-                ok = await _checkout(register, items, adds, keyed, bills)
+                ok = await timed_checkout(register, items, adds, keyed, bills) is not None
             except Exception:  # a failed sale is a figure, not a crash
                 ok = False
             checkouts.append((time.perf_counter() - started) * 1000)

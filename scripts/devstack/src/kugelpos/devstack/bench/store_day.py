@@ -18,10 +18,9 @@ Each figure carries `ratio_to_floor` and, where the issue sets one, its `goal` a
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
-from typing import Any
 
+from kugelpos.devstack.bench.checkout import timed_checkout
 from kugelpos.devstack.bench.floor_app import serve_floor
 from kugelpos.devstack.bench.lag import Tills, Watcher
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
@@ -39,29 +38,6 @@ GOALS: dict[str, tuple[Goal, ...]] = {
     "lag_report": LAG_GOAL,
     "lag_stock": LAG_GOAL,
 }
-
-
-async def _checkout(
-    register: Register, items: list[str], adds: list[float], bills: list[float]
-) -> dict[str, Any] | None:
-    """One sale, timing each add-item and the bill; the billed cart, None if refused."""
-    cart_id = await register.create()
-    for code in items:
-        started = time.perf_counter()
-        response = await register.add(cart_id, (code, 1))
-        adds.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 200:
-            return None
-    response = await register.subtotal(cart_id)
-    if response.status_code != 200:
-        return None
-    total = int(response.json()["data"]["totalAmountWithTax"])
-    if (await register.pay(cart_id, ("01", total))).status_code != 200:
-        return None
-    started = time.perf_counter()
-    response = await register.bill(cart_id)
-    bills.append((time.perf_counter() - started) * 1000)
-    return response.json()["data"] if response.status_code == 200 else None
 
 
 async def _floor(context: BenchContext, url: str, requests: int, concurrency: int) -> LoadResult:
@@ -83,7 +59,7 @@ async def _level(context: BenchContext, floor_url: str, concurrency: int) -> dic
     sales = max(concurrency * 3, context.requests // 4)
     adds: list[float] = []
     bills: list[float] = []
-    tills = Tills(registers, lambda register: _checkout(register, items, adds, bills))
+    tills = Tills(registers, lambda register: timed_checkout(register, items, adds, bills=bills))
     probes = {
         "lag_journal": journal_probe(context.client, shop),
         "lag_report": report_probe(context.client, shop),
