@@ -28,6 +28,9 @@ from kugelpos.devstack.testing import assert_ok, register_tenant_admin
 SERVICE = "report"
 HOUR = timedelta(hours=1)
 COLLECTIONS = (
+    "agg_hour",
+    "agg_session",
+    "agg_store",
     "agg_hourly",
     "report_sessions",
     "log_tran",

@@ -6,6 +6,10 @@ The aggregate side is simulated exactly as MongoDB applies it: the inbox refuses
 key seen before, and each remaining log's `$inc`/`$set` update (the very document
 `HourlyAggregateRepository.update` sends) is applied to its bucket document; the report then
 sums the documents of the selection. `test_report_api` checks the same on the real stack.
+
+`test_stored_layout_equals_raw_logs` checks the stored layout end to end: the service's own
+ingestion (`apply_log`), the `Aggregator` of `rebuild`, and `report_figures` reading what each
+report type needs, also for a tenant with aggregates of the layout before the split.
 """
 
 from __future__ import annotations
@@ -16,8 +20,24 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kugelpos.report.aggregates import HourlyAggregateRepository
-from kugelpos.report.figures import Figures, Selection, contribute, figures_from_logs, natural_key
+from kugelpos.report.aggregates import (
+    Aggregator,
+    FigureRepository,
+    HourlyAggregateRepository,
+    LegacyHourlyRepository,
+    apply_log,
+    has_legacy_aggregates,
+    plan,
+    report_figures,
+)
+from kugelpos.report.figures import (
+    Figures,
+    Selection,
+    contribute,
+    family,
+    figures_from_logs,
+    natural_key,
+)
 from kugelpos.report.plugins.base import ReportRequest
 from kugelpos.report.plugins.registry import load_makers
 from kugelpos.report.samples import (
@@ -164,3 +184,154 @@ async def test_worked_example_equal_both_ways():
     b = await MAKERS["sales"].generate_report(req, figures_from_logs(logs, selection, TZ))
     assert a == b
     assert a["salesNet"] == {"amount": 3000, "quantity": 2, "count": 1}
+
+
+# ---- the stored layout: what the live ingestion, `rebuild` and a report do ------------------
+#
+# A stand-in for one tenant database, applying updates as MongoDB does (`$inc` / `$set` /
+# `$max` on dotted paths, upserts on the filter's fields) and matching the filters the report
+# sends (equality, `$gte` / `$lte`, `$in`). Through it run the service's own `apply_log` (every
+# layout's `parts` and updates), the `Aggregator` that `rebuild` and the bench use, and
+# `report_figures` (the documents `plan` names, and the old layout's until `rebuild`).
+
+
+def matches(doc: dict, filter_: dict) -> bool:
+    for field, condition in filter_.items():
+        value = doc.get(field)
+        if not isinstance(condition, dict):
+            if value != condition:
+                return False
+            continue
+        if "$in" in condition and value not in condition["$in"]:
+            return False
+        if "$gte" in condition and (value is None or value < condition["$gte"]):
+            return False
+        if "$lte" in condition and (value is None or value > condition["$lte"]):
+            return False
+    return True
+
+
+class FakeCollection:
+    def __init__(self) -> None:
+        self.docs: dict[tuple, dict] = {}
+
+    def upsert(self, key: dict, update: dict) -> None:
+        doc = self.docs.setdefault(tuple(sorted(key.items())), copy.deepcopy(key))
+        apply_update(doc, {k: v for k, v in update.items() if k != "$max"})
+        for field, value in update.get("$max", {}).items():
+            doc[field] = value if doc.get(field) is None else max(doc[field], value)
+
+    async def update_one(self, key: dict, update: dict, *, upsert: bool, session=None) -> None:
+        assert upsert
+        self.upsert(key, update)
+
+    async def find(self, filter_: dict):
+        for doc in list(self.docs.values()):
+            if matches(doc, filter_):
+                yield copy.deepcopy(doc)
+
+    async def find_one(self, filter_: dict, projection=None):
+        return next((d for d in self.docs.values() if matches(d, filter_)), None)
+
+
+class FakeDb(dict):
+    def __missing__(self, name: str) -> FakeCollection:
+        self[name] = FakeCollection()
+        return self[name]
+
+
+def delivered_once(logs):
+    inbox: set = set()
+    for topic, log in logs:
+        key = natural_key(topic, log)
+        if key not in inbox:  # unique natural key: the whole delivery rolls back
+            inbox.add(key)
+            yield topic, log
+
+
+async def live(logs) -> FakeDb:
+    db = FakeDb()
+    for topic, log in delivered_once(logs):
+        await apply_log(db, "T1", topic, log, TZ, session=None)
+    return db
+
+
+def rebuilt(logs) -> FakeDb:
+    """As `rebuild` / `add_aggregates`: merged by the `Aggregator`, one upsert per document."""
+    merged = Aggregator(TZ)
+    for topic, log in delivered_once(logs):
+        merged.add(topic, log)
+    db = FakeDb()
+    for layout, documents in merged.documents.items():
+        for slot, c in documents.items():
+            db[layout.collection_name].upsert(layout.key("T1", slot), layout.update(c))
+    return db
+
+
+def old_layout(db: FakeDb, logs) -> None:
+    """Aggregates as the layout before the split wrote them: every family in its hour."""
+    for topic, log in delivered_once(logs):
+        c = contribute(topic, log, TZ)
+        if c.counters or c.names:
+            b = c.bucket
+            slot = (b.store_code, b.business_date, b.terminal_no, b.open_counter, b.hour)
+            db[LegacyHourlyRepository.collection_name].upsert(
+                LegacyHourlyRepository.key("T1", slot), FigureRepository.update(c)
+            )
+
+
+def figures_of(figures: Figures, families) -> dict:
+    return {k: v for k, v in figures.counters.items() if v and family(k) in families}
+
+
+async def assert_reports_equal(db: FakeDb, logs, selection: Selection, *, legacy: bool) -> None:
+    from_raw = figures_from_logs(logs, selection, TZ)
+    for report_type in TYPES:
+        maker = MAKERS[report_type]
+        from_agg = await report_figures(
+            db, "T1", selection, families=maker.families, per_hour=maker.per_hour, legacy=legacy
+        )
+        assert figures_of(from_agg, maker.families) == figures_of(from_raw, maker.families)
+        if maker.per_hour:
+            for hour in set(from_agg.hours) | set(from_raw.hours):
+                assert figures_of(Figures(from_agg.hours.get(hour, {})), maker.families) == (
+                    figures_of(Figures(from_raw.hours.get(hour, {})), maker.families)
+                )
+        req = request(report_type, selection)
+        assert await maker.generate_report(req, from_agg) == await maker.generate_report(
+            req, from_raw
+        )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(logs=a_day(), selection=selections, old=st.integers(0, 20))
+async def test_stored_layout_equals_raw_logs(logs, selection, old):
+    await assert_reports_equal(await live(logs), logs, selection, legacy=False)
+    await assert_reports_equal(rebuilt(logs), logs, selection, legacy=False)
+    # a tenant upgraded mid-day: its first logs in the old layout, the rest in the new one
+    once = list(delivered_once(logs))
+    db = await live(once[old:])
+    old_layout(db, once[:old])
+    stored = bool(db[LegacyHourlyRepository.collection_name].docs)
+    assert await has_legacy_aggregates(db, "T1") == stored
+    await assert_reports_equal(db, logs, selection, legacy=True)
+
+
+async def test_a_report_reads_only_what_its_type_needs():
+    store, terminal = (
+        Selection("S1", "20261201", "20261201"),
+        Selection("S1", "20261201", "20261201", 1),
+    )
+    documents = lambda report_type, selection: [  # noqa: E731
+        (repo.collection_name, sorted(families))
+        for repo, families in plan(
+            MAKERS[report_type].families, MAKERS[report_type].per_hour, selection
+        )
+    ]
+    assert documents("sales", store) == [("agg_session", ["core"])]
+    assert documents("payment", terminal) == [("agg_session", ["core"])]
+    assert documents("hourly", store) == [("agg_hour", ["core"])]
+    assert documents("item", store) == [("agg_store", ["item"])]
+    assert documents("item", terminal) == [("agg_session", ["item"])]
+    assert documents("category", store) == [("agg_session", ["cat"])]
+    assert documents("promotion", terminal) == [("agg_session", ["promo"])]

@@ -1,23 +1,47 @@
 """Pre-aggregated figures, maintained in the transaction that stores each log.
 
-- `agg_hourly`: one document per (store, terminal, business date, open counter, hour) holding
-  `c` (integer counters, see `figures`) and `names`; each log `$inc`s its contribution.
+A log's contribution (`figures.contribute`) is `$inc`ed into documents of three layouts, cut by
+counter family (`figures.family`), so that a report reads a few small documents whatever the
+size and the variety of the day. The embedded MongoDB decodes and re-encodes every document it
+returns or updates in Python: a report costs about the number of counters it reads, a log about
+the size of the documents it updates, and one hour of a big day holds thousands of item counters.
+
+- `agg_hour`: one per (store, terminal, business date, open counter, hour): the hour's `core`
+  counters (sales, discount, tax, payment and cash figures: a few dozen). The hourly report
+  reads these, at most 24 per session and day.
+- `agg_session`: one per (store, terminal, business date, open counter, family): the family's
+  counters summed over the session's hours. Sales and payment read the `core` documents of
+  the sessions selected; category, item and promotion their own family's.
+- `agg_store`: the same per (store, business date, open counter, family), summed over the
+  store's terminals, for the `item` family only: a store-wide item report reads one document
+  per date and open counter instead of one per terminal, each holding most of the store's
+  item list. The other families are a few dozen counters per session, not worth another write.
+
+Each holds `c` (integer counters) and `names`. A log costs one `$inc` upsert per document it
+touches: two for a cash or close log, five for a sale with items (six with a promotion). Item
+documents are not cut further (say into parts by item code): each line of a basket would then
+rewrite a part of its own, and the embedded MongoDB's cost per write outweighs its cost per
+counter of a bigger document (measured: the store day's report lag grew several times more).
+
 - `report_sessions`: one per (store, terminal, business date, open counter): what daily
   verification needs (§3.5): opened/closed, the counts and last numbers the close log announced,
   and the counts and last numbers received (cancelled sales included).
 - `info_daily`: verification results, upserted on their natural key.
+- `agg_hourly`: the layout before the split (one document per hour holding every family).
+  Nothing writes it any more; a report adds what a tenant still has there, so figures stay
+  right after an upgrade, and `rebuild` moves it into the current layout (docs/report.md).
 
-A report reads the few `agg_hourly` documents its selection covers; `rebuild` recomputes a
-tenant's aggregates from the raw logs with the same `contribute` function.
+The live ingestion (`apply_log`), `rebuild` (`Aggregator`) and the property tests place a
+contribution with the same `parts` of each layout, and a report reads what `plan` names, so the
+report from the aggregates equals the one recomputed from the raw logs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from bson import Int64
 from pydantic import ConfigDict
 from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -34,39 +58,46 @@ from kugelpos.common.events.raw_logs import (
 )
 
 from .figures import (
+    CORE,
+    FAMILIES,
+    ITEM,
     TOPIC_CASH,
     TOPIC_OPENCLOSE,
     TOPIC_TRAN,
-    Bucket,
     Contribution,
     Figures,
     Selection,
     contribute,
 )
 
-_BUCKET = ("tenant_id", "store_code", "business_date", "terminal_no", "open_counter", "hour")
 _SESSION = ("tenant_id", "store_code", "business_date", "terminal_no", "open_counter")
+_BUCKET = (*_SESSION, "hour")
+_SESSION_FAMILY = (*_SESSION, "family")
+_STORE_FAMILY = ("tenant_id", "store_code", "business_date", "open_counter", "family")
+
+# Where a contribution goes in one layout: the key of a document (its key fields after the
+# tenant, in order) → what the contribution adds to it.
+type Slot = tuple[Any, ...]
 
 
 class _Loose(Document):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
-class HourlyAggregateRepository(Repository[_Loose]):
-    collection_name = "agg_hourly"
-    document_type = _Loose
-    indexes = (index(*_BUCKET, unique=True),)
+class FigureRepository(Repository[_Loose]):
+    """Documents of summed counters (`c`) and names; a subclass is one layout."""
 
-    @staticmethod
-    def key(tenant_id: str, bucket: Bucket) -> dict[str, Any]:
-        return {
-            "tenant_id": tenant_id,
-            "store_code": bucket.store_code,
-            "business_date": bucket.business_date,
-            "terminal_no": bucket.terminal_no,
-            "open_counter": bucket.open_counter,
-            "hour": bucket.hour,
-        }
+    document_type = _Loose
+    key_fields: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def parts(cls, c: Contribution) -> dict[Slot, Contribution]:
+        """Which of this layout's documents a contribution adds to, and what."""
+        raise NotImplementedError
+
+    @classmethod
+    def key(cls, tenant_id: str, slot: Slot) -> dict[str, Any]:
+        return dict(zip(cls.key_fields, (tenant_id, *slot), strict=True))
 
     @staticmethod
     def update(c: Contribution) -> dict[str, Any]:
@@ -76,8 +107,10 @@ class HourlyAggregateRepository(Repository[_Loose]):
             "$setOnInsert": {"created_at": now},
         }
         if c.counters:
-            # Int64 always: a sum must never overflow a 32-bit field type.
-            update["$inc"] = {f"c.{k}": Int64(v) for k, v in c.counters.items()}
+            # Plain integers, not `Int64`: MongoDB widens an int32 sum that overflows to int64
+            # (mongoeco too), and the embedded MongoDB copies `Int64` values several times
+            # slower than integers, on every read and every `$inc`.
+            update["$inc"] = {f"c.{k}": v for k, v in c.counters.items()}
         for key, name in c.names.items():
             # a code keeps one name in practice; the last one written wins
             update["$set"][f"names.{key}"] = name
@@ -86,34 +119,152 @@ class HourlyAggregateRepository(Repository[_Loose]):
     async def add(
         self, tenant_id: str, c: Contribution, *, session: AsyncClientSession | None = None
     ) -> None:
-        if not c.counters and not c.names:
-            return
-        await self.collection.update_one(
-            self.key(tenant_id, c.bucket), self.update(c), upsert=True, session=session
-        )
+        for slot, part in self.parts(c).items():
+            await self.collection.update_one(
+                self.key(tenant_id, slot), self.update(part), upsert=True, session=session
+            )
 
-    async def figures(self, tenant_id: str, selection: Selection) -> Figures:
-        query: dict[str, Any] = {
-            "tenant_id": tenant_id,
-            "store_code": selection.store_code,
-            "business_date": (
-                selection.date_from
-                if selection.date_from == selection.date_to
-                else {"$gte": selection.date_from, "$lte": selection.date_to}
-            ),
+    @classmethod
+    def query(
+        cls, tenant_id: str, selection: Selection, families: frozenset[str]
+    ) -> dict[str, Any]:
+        """The filter of the documents of a selection holding these families."""
+        query = selection_query(tenant_id, selection)
+        if "family" in cls.key_fields:
+            names = sorted(families)
+            query["family"] = names[0] if len(names) == 1 else {"$in": names}
+        return query
+
+    @staticmethod
+    def add_to(figures: Figures, doc: Mapping[str, Any]) -> None:
+        """Sum one stored document into a report's figures (per hour too, if it is an hour's)."""
+        hour = doc.get("hour")
+        figures.add(doc.get("c") or {}, doc.get("names") or {}, None if hour is None else int(hour))
+
+
+class HourlyAggregateRepository(FigureRepository):
+    collection_name = "agg_hour"
+    key_fields = _BUCKET
+    indexes = (index(*_BUCKET, unique=True),)
+
+    @classmethod
+    def parts(cls, c: Contribution) -> dict[Slot, Contribution]:
+        core = c.by_family().get(CORE)
+        if core is None:
+            return {}
+        b = c.bucket
+        return {(b.store_code, b.business_date, b.terminal_no, b.open_counter, b.hour): core}
+
+
+class SessionAggregateRepository(FigureRepository):
+    collection_name = "agg_session"
+    key_fields = _SESSION_FAMILY
+    indexes = (index(*_SESSION_FAMILY, unique=True),)
+
+    @classmethod
+    def parts(cls, c: Contribution) -> dict[Slot, Contribution]:
+        b = c.bucket
+        return {
+            (b.store_code, b.business_date, b.terminal_no, b.open_counter, name): share
+            for name, share in c.by_family().items()
         }
-        if selection.terminal_no is not None:
-            query["terminal_no"] = selection.terminal_no
-        if selection.open_counter is not None:
-            query["open_counter"] = selection.open_counter
-        figures = Figures()
+
+
+class StoreAggregateRepository(FigureRepository):
+    collection_name = "agg_store"
+    key_fields = _STORE_FAMILY
+    indexes = (index(*_STORE_FAMILY, unique=True),)
+    families = frozenset((ITEM,))
+
+    @classmethod
+    def parts(cls, c: Contribution) -> dict[Slot, Contribution]:
+        b = c.bucket
+        return {
+            (b.store_code, b.business_date, b.open_counter, name): share
+            for name, share in c.by_family().items()
+            if name in cls.families
+        }
+
+
+class LegacyHourlyRepository(FigureRepository):
+    """The layout before the split: read until `rebuild` empties it, never written."""
+
+    collection_name = "agg_hourly"
+    key_fields = _BUCKET
+
+
+# The layouts every contribution is written to.
+LAYOUTS: tuple[type[FigureRepository], ...] = (
+    HourlyAggregateRepository,
+    SessionAggregateRepository,
+    StoreAggregateRepository,
+)
+
+type Plan = list[tuple[type[FigureRepository], frozenset[str]]]
+
+
+def plan(families: Iterable[str], per_hour: bool, selection: Selection) -> Plan:
+    """The documents that give a report the families it needs (and `Figures.hours` if
+    `per_hour`), each family read once: the core family from the hours when per hour (a
+    session's hours sum to its core document), the store's documents for a store-wide
+    selection where the family has them, the sessions' documents for the rest."""
+    wanted = frozenset(families)
+    reads: Plan = []
+    if per_hour:
+        reads.append((HourlyAggregateRepository, frozenset((CORE,))))
+        wanted -= {CORE}
+    if selection.terminal_no is None and wanted & StoreAggregateRepository.families:
+        reads.append((StoreAggregateRepository, wanted & StoreAggregateRepository.families))
+        wanted -= StoreAggregateRepository.families
+    if wanted:
+        reads.append((SessionAggregateRepository, wanted))
+    return reads
+
+
+def selection_query(tenant_id: str, selection: Selection) -> dict[str, Any]:
+    query: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "store_code": selection.store_code,
+        "business_date": (
+            selection.date_from
+            if selection.date_from == selection.date_to
+            else {"$gte": selection.date_from, "$lte": selection.date_to}
+        ),
+    }
+    if selection.terminal_no is not None:
+        query["terminal_no"] = selection.terminal_no
+    if selection.open_counter is not None:
+        query["open_counter"] = selection.open_counter
+    return query
+
+
+async def has_legacy_aggregates(db: AsyncDatabase, tenant_id: str) -> bool:
+    legacy = db[LegacyHourlyRepository.collection_name]
+    return await legacy.find_one({"tenant_id": tenant_id}, {"_id": True}) is not None
+
+
+async def report_figures(
+    db: AsyncDatabase,
+    tenant_id: str,
+    selection: Selection,
+    *,
+    families: Iterable[str] = FAMILIES,
+    per_hour: bool = True,
+    legacy: bool = True,
+) -> Figures:
+    """The summed figures of a selection, from the documents `plan` names; `legacy`: add the
+    tenant's documents of the old layout (every family, per hour) too."""
+    figures = Figures()
+    reads = plan(families, per_hour, selection)
+    if legacy:
+        reads.append((LegacyHourlyRepository, frozenset(FAMILIES)))
+    for repo, wanted in reads:
         # Whole documents: the key fields and timestamps are a few bytes beside `c`, and the
-        # embedded MongoDB copies a projected sub-document of this size several times slower
-        # than it returns the document as stored.
-        cursor = self.collection.find(query)
-        async for doc in cursor:
-            figures.add(doc.get("c") or {}, doc.get("names") or {}, int(doc.get("hour") or 0))
-        return figures
+        # embedded MongoDB copies a projected sub-document several times slower than it
+        # returns the document as stored.
+        async for doc in db[repo.collection_name].find(repo.query(tenant_id, selection, wanted)):
+            repo.add_to(figures, doc)
+    return figures
 
 
 class SessionRepository(Repository[_Loose]):
@@ -206,7 +357,7 @@ class DailyInfoRepository(Repository[_Loose]):
         )
 
 
-AGGREGATE_REPOSITORIES = (HourlyAggregateRepository, SessionRepository, DailyInfoRepository)
+AGGREGATE_REPOSITORIES = (*LAYOUTS, SessionRepository, DailyInfoRepository)
 
 RAW_BY_TOPIC = {
     TOPIC_TRAN: RawTranLogRepository,
@@ -225,7 +376,9 @@ async def apply_log(
     session: AsyncClientSession | None,
 ) -> None:
     """The aggregate side of storing one log (the raw log is stored by the caller)."""
-    await HourlyAggregateRepository(db).add(tenant_id, contribute(topic, log, tz), session=session)
+    c = contribute(topic, log, tz)
+    for layout in LAYOUTS:
+        await layout(db).add(tenant_id, c, session=session)
     await SessionRepository(db).add(topic, log, session=session)
 
 
@@ -233,57 +386,62 @@ type Sessions = dict[tuple, dict[str, Any]]
 
 
 class Aggregator:
-    """What logs contribute, merged per bucket and per session (pure, fed one log at a time)."""
+    """What logs contribute, merged per document of each layout and per session (pure, fed
+    one log at a time)."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self._tz = tz
-        self.hourly: dict[Bucket, Contribution] = {}
+        self.documents: dict[type[FigureRepository], dict[Slot, Contribution]] = {
+            layout: {} for layout in LAYOUTS
+        }
         self.sessions: Sessions = {}
         self.logs = 0
 
     def add(self, topic: str, log: Mapping[str, Any]) -> None:
         self.logs += 1
         c = contribute(topic, log, self._tz)
-        merged = self.hourly.setdefault(c.bucket, Contribution(c.bucket))
-        for key, value in c.counters.items():
-            merged.add(key, value)
-        for key, name in c.names.items():
-            merged.names.setdefault(key, name)
+        for layout, merged in self.documents.items():
+            for slot, part in layout.parts(c).items():
+                merged.setdefault(slot, Contribution(c.bucket)).merge(part)
         s = self.sessions.setdefault(tuple(SessionRepository.key(log).items()), {})
         _merge_session(s, SessionRepository.update(topic, log))
 
 
 async def add_aggregates(db: AsyncDatabase, tenant_id: str, merged: Aggregator) -> None:
-    """`$inc` merged contributions into the stored buckets and sessions, in bulk."""
-    hourly, sessions = merged.hourly, merged.sessions
-    agg = db[HourlyAggregateRepository.collection_name]
-    ses = db[SessionRepository.collection_name]
-    ops = [
-        UpdateOne(
-            HourlyAggregateRepository.key(tenant_id, b),
-            HourlyAggregateRepository.update(c),
-            upsert=True,
-        )
-        for b, c in hourly.items()
+    """`$inc` merged contributions into the stored documents and sessions, in bulk."""
+    for layout, documents in merged.documents.items():
+        ops = [
+            UpdateOne(layout.key(tenant_id, slot), layout.update(c), upsert=True)
+            for slot, c in documents.items()
+        ]
+        await _bulk(db, layout.collection_name, ops)
+    session_ops = [
+        UpdateOne(dict(key), _as_update(s), upsert=True) for key, s in merged.sessions.items()
     ]
+    await _bulk(db, SessionRepository.collection_name, session_ops)
+
+
+async def _bulk(db: AsyncDatabase, collection: str, ops: list[UpdateOne]) -> None:
     for i in range(0, len(ops), 500):
-        await agg.bulk_write(ops[i : i + 500], ordered=False)
-    session_ops = [UpdateOne(dict(key), _as_update(s), upsert=True) for key, s in sessions.items()]
-    for i in range(0, len(session_ops), 500):
-        await ses.bulk_write(session_ops[i : i + 500], ordered=False)
+        await db[collection].bulk_write(ops[i : i + 500], ordered=False)
 
 
 async def rebuild(db: AsyncDatabase, tenant_id: str, tz: ZoneInfo) -> dict[str, int]:
-    """Recompute `agg_hourly` and `report_sessions` from the raw logs. Run it while the
-    tenant's ingestion is paused (a log stored meanwhile may be counted twice or not at all)."""
+    """Recompute the aggregates and `report_sessions` from the raw logs, in the current
+    layout (the old layout's documents are deleted). Run it while the tenant's ingestion is
+    paused (a log stored meanwhile may be counted twice or not at all)."""
     merged = Aggregator(tz)
     for topic, repo in RAW_BY_TOPIC.items():
         async for log in db[repo.collection_name].find({"tenant_id": tenant_id}, {"_id": False}):
             merged.add(topic, log)
-    await db[HourlyAggregateRepository.collection_name].delete_many({"tenant_id": tenant_id})
-    await db[SessionRepository.collection_name].delete_many({"tenant_id": tenant_id})
+    for repo in (*LAYOUTS, LegacyHourlyRepository, SessionRepository):
+        await db[repo.collection_name].delete_many({"tenant_id": tenant_id})
     await add_aggregates(db, tenant_id, merged)
-    return {"logs": merged.logs, "buckets": len(merged.hourly), "sessions": len(merged.sessions)}
+    return {
+        "logs": merged.logs,
+        "buckets": len(merged.documents[HourlyAggregateRepository]),
+        "sessions": len(merged.sessions),
+    }
 
 
 def _merge_session(state: dict[str, Any], update: dict[str, Any]) -> None:

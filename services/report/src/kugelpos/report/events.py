@@ -2,8 +2,9 @@
 
 Each delivery is applied exactly once by `EventConsumer` (commons): in one MongoDB transaction
 the inbox record, the raw log (`log_tran`, `log_cash_in_out`, `log_open_close`), its
-contribution to the hourly aggregate (`$inc`) and the session record; then `received` on
-`tranlog_status`. The direct intake endpoint goes through the same `apply`.
+contribution to the aggregates (`$inc` into its hour's and its session's documents) and the
+session record; then `received` on `tranlog_status`. The direct intake endpoint goes through
+the same `apply`.
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 A log's contribution is a flat map of integer counters (amounts in millionths, so sums are
 exact integers in MongoDB and in Python alike) plus display names, keyed by the bucket it falls
 in: (store, terminal, business date, open counter, hour of the app time zone). The stored
-aggregate document of a bucket is the sum of the contributions of its logs (maintained with
-`$inc` in the transaction that stores each log); a report sums the few buckets it selects.
-Because addition is all that happens between the logs and the report, the report from the
-aggregates equals the report recomputed from the raw logs (`figures_from_logs`).
+aggregate documents are sums of the contributions of their logs (maintained with `$inc` in the
+transaction that stores each log, split by *family* as `aggregates` describes); a report sums
+the few documents it selects. Because addition is all that happens between the logs and the
+report, the report from the aggregates equals the report recomputed from the raw logs
+(`figures_from_logs`).
 
 Counter keys are `|`-separated paths, codes escaped (`escape`) so any code is a safe MongoDB
 field name:
@@ -20,6 +21,9 @@ field name:
 - `cat|<cat>|…`, `item|<cat>|<item>|…`, `promo|<code>|<type>|…`: gross (unit price × quantity),
   discount, quantity, discount quantity, distinct transactions, over non-cancelled lines;
 - `cash|in|a|n`, `cash|out|a|n`, `cash|phys|a`; `cancelled|n` (cancelled sales, not in figures).
+
+A key's *family* (`family`) is its first part for `cat`, `item` and `promo`, `core` for all the
+others: a report type reads only the families it uses.
 """
 
 from __future__ import annotations
@@ -40,6 +44,18 @@ TOPIC_OPENCLOSE = "openclose"
 
 SALE, RETURN, VOID_SALE, VOID_RETURN = 101, 102, 201, 202
 TYPES = (SALE, RETURN, VOID_SALE, VOID_RETURN)
+
+# Counter families. Category, item and promotion counters grow with the variety of the day
+# (one set per code), the core ones (sales, discount, tax, payment, cash) stay a few dozen.
+CORE, CATEGORY, ITEM, PROMOTION = "core", "cat", "item", "promo"
+FAMILIES = (CORE, CATEGORY, ITEM, PROMOTION)
+_BY_CODE = frozenset((CATEGORY, ITEM, PROMOTION))
+
+
+def family(key: str) -> str:
+    """The family of a counter or name key (`item|…` → item, `tax|…` → core)."""
+    head = key.partition("|")[0]
+    return head if head in _BY_CODE else CORE
 
 
 def sign(transaction_type: int) -> int:
@@ -100,6 +116,24 @@ class Contribution:
     def add(self, key: str, value: int) -> None:
         if value:
             self.counters[key] = self.counters.get(key, 0) + value
+
+    def merge(self, other: Contribution) -> None:
+        """Add another contribution's counters (a name already known stays)."""
+        for key, value in other.counters.items():
+            self.add(key, value)
+        for key, name in other.names.items():
+            self.names.setdefault(key, name)
+
+    def by_family(self) -> dict[str, Contribution]:
+        """The contribution cut by family (families without counters or names left out)."""
+        parts: dict[str, Contribution] = {}
+        for key, value in self.counters.items():
+            part = parts.setdefault(family(key), Contribution(self.bucket))
+            part.counters[key] = value
+        for key, name in self.names.items():
+            part = parts.setdefault(family(key), Contribution(self.bucket))
+            part.names[key] = name
+        return parts
 
 
 def hour_of(generate_date_time: Any, tz: ZoneInfo) -> int:
@@ -245,11 +279,17 @@ class Figures:
     names: dict[str, str] = field(default_factory=dict)
     hours: dict[int, dict[str, int]] = field(default_factory=dict)
 
-    def add(self, counters: Mapping[str, int], names: Mapping[str, str], hour: int) -> None:
-        per_hour = self.hours.setdefault(hour, {})
+    def add(
+        self, counters: Mapping[str, int], names: Mapping[str, str], hour: int | None = None
+    ) -> None:
+        """Add one document's figures; `hour` None: figures of several hours (a session's)."""
+        per_hour = self.hours.setdefault(hour, {}) if hour is not None else None
+        # A counter at zero counts too: a document keeps a field its logs summed to zero (a
+        # sale and its void), and the report lists that code with zeros, as from the raw logs,
+        # whichever documents the logs were summed in.
         for key, value in counters.items():
-            if value:
-                self.counters[key] = self.counters.get(key, 0) + value
+            self.counters[key] = self.counters.get(key, 0) + value
+            if per_hour is not None:
                 per_hour[key] = per_hour.get(key, 0) + value
         for key, name in names.items():
             self.names.setdefault(key, name)

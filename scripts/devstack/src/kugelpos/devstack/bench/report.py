@@ -2,12 +2,14 @@
 
 - `report.latency.<n>`: a store day of n = 1,000 / 5,000 / 20,000 transactions (10 terminals,
   sales, returns, voids, split payments, discounts over the whole day), then store-wide and
-  terminal reports of every type, flash, from 1 and 10 clients. Seeding: the first
-  `APPLIED` logs go through the report's own consumer `apply` (the exact path of an event,
-  aggregates included; its rate is printed), the rest are merged by the service's pure
-  `Aggregator` and added to the aggregates in bulk (the same `contribute` function; the
+  terminal reports of every type (each type both ways, in turn), flash, from 1 and 10 clients.
+  Seeding: all but the last `APPLIED` logs are merged by the service's pure `Aggregator` and
+  added to the aggregates in bulk (the same `contribute` and layout as the consumer; the
   embedded MongoDB applies a few transactions/s on a 2-core machine and its inserts slow down
-  as a collection grows, too slow to store 26,000 logs within a bench run).
+  as a collection grows, too slow to store 26,000 logs within a bench run), then the last
+  `APPLIED` go through the report's own consumer `apply` (the exact path of an event,
+  aggregates included), into documents as big as the end of that day makes them: its rate is
+  printed.
 - `report.event_lag`: N terminals sell in a closed loop through the cart; one watcher asks
   for the store's flash sales report (`lag.py`, every 20 ms) until it counts each sale
   (`visible.py`). Latency = bill response → visible in the flash report.
@@ -133,7 +135,7 @@ async def _seed(context: BenchContext, tenant_id: str, logs: list[dict]) -> floa
 
 
 async def _aggregate_rest(context: BenchContext, tenant_id: str, logs: list[dict]) -> None:
-    """The rest of the day straight into the aggregates, merged by the service's own pure
+    """Most of the day straight into the aggregates, merged by the service's own pure
     `Aggregator` (the same `contribute` the consumer and the rebuild use). Reports never read
     raw logs, so none are stored: the embedded MongoDB's inserts slow down as a collection
     grows (10,000 documents took minutes), too slow for a 20,000-transaction day."""
@@ -162,8 +164,8 @@ async def latency(context: BenchContext) -> list[tuple[str, LoadResult]]:
         )
         r.raise_for_status()
         logs = _day(tenant_id, size)
-        rate = await _seed(context, tenant_id, logs[:APPLIED])
-        await _aggregate_rest(context, tenant_id, logs[APPLIED:])
+        await _aggregate_rest(context, tenant_id, logs[:-APPLIED])
+        rate = await _seed(context, tenant_id, logs[-APPLIED:])
         print(
             f"report.latency: {size} transactions; apply path {rate:.1f} logs/s",
             file=sys.stderr,
@@ -173,7 +175,9 @@ async def latency(context: BenchContext) -> list[tuple[str, LoadResult]]:
 
         async def one(sequence: int, store: str = store, headers: dict = headers) -> bool:
             report_type = TYPES[sequence % len(TYPES)]
-            path = f"{store}/reports" if sequence % 2 else f"{store}/terminals/3/reports"
+            # every type store-wide and for one terminal, one round of types each in turn
+            store_wide = (sequence // len(TYPES)) % 2 == 1
+            path = f"{store}/reports" if store_wide else f"{store}/terminals/3/reports"
             params = {"report_scope": "flash", "report_type": report_type}
             params["business_date"] = "20261201"
             response = await context.client.get(path, params=params, headers=headers)

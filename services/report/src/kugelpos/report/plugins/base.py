@@ -4,7 +4,9 @@
 
 `generate_report(request, figures)` is pure over the summed figures (`figures.Figures`) of the
 buckets the request selects; it returns the response `data`. `body_lines` gives the receipt
-body (the header and footer are common), `csv_rows` the CSV export.
+body (the header and footer are common), `csv_rows` the CSV export. `families` and `per_hour`
+say which figures it reads (by default all of them; `figures.hours` holds each hour's core
+counters), so a report reads only the aggregate documents it needs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, ClassVar
 
 from kugelpos.common.receipts import Line
 
-from ..figures import Figures
+from ..figures import FAMILIES, Figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,11 @@ class ReportMaker:
     """Base of every report type (the built-in ones included)."""
 
     title: ClassVar[str] = "【 レ ポ ー ト 】"
+    # The counter families `generate_report` reads (`figures.FAMILIES`) and whether it reads
+    # `figures.hours`: everything unless a type narrows it, as the built-in ones do (each
+    # family a report reads costs the documents of every session selected).
+    families: ClassVar[frozenset[str]] = frozenset(FAMILIES)
+    per_hour: ClassVar[bool] = True
 
     async def generate_report(self, request: ReportRequest, figures: Figures) -> dict[str, Any]:
         raise NotImplementedError

@@ -8,7 +8,19 @@ from typing import Any
 
 from kugelpos.common.receipts import BORDER, Line, comma, left, split, yen
 
-from ..figures import RETURN, SALE, VOID_RETURN, VOID_SALE, Figures, amount, unescape
+from ..figures import (
+    CATEGORY,
+    CORE,
+    ITEM,
+    PROMOTION,
+    RETURN,
+    SALE,
+    VOID_RETURN,
+    VOID_SALE,
+    Figures,
+    amount,
+    unescape,
+)
 from .base import ReportMaker, ReportRequest
 
 ZERO = Decimal(0)
@@ -103,6 +115,8 @@ def _aqc(values: tuple[Decimal, int, int]) -> dict[str, Any]:
 
 class SalesReportMaker(ReportMaker):
     title = "【 売 上 レ ポ ー ト 】"
+    families = frozenset((CORE,))
+    per_hour = False
 
     async def generate_report(self, request: ReportRequest, figures: Figures) -> dict[str, Any]:
         s = sales_figures(figures.counters)
@@ -249,6 +263,8 @@ class NamesMixin:
 
 class CategoryReportMaker(NamesMixin, ReportMaker):
     title = "【分類別売上レポート】"
+    families = frozenset((CATEGORY,))
+    per_hour = False
 
     async def generate_report(self, request: ReportRequest, figures: Figures) -> dict[str, Any]:
         names = await self.names(request, "categories")
@@ -286,6 +302,8 @@ class ItemReportMaker(NamesMixin, ReportMaker):
     code. All items are returned (v1 ignores paging here too)."""
 
     title = "【商品別売上レポート】"
+    families = frozenset((ITEM,))
+    per_hour = False
 
     async def generate_report(self, request: ReportRequest, figures: Figures) -> dict[str, Any]:
         category_names = await self.names(request, "categories")
@@ -348,6 +366,8 @@ class PaymentReportMaker(NamesMixin, ReportMaker):
     counts once), unlike the sales report's payments (entries)."""
 
     title = "【 決済別レポート 】"
+    families = frozenset((CORE,))
+    per_hour = False
     receipt_key = "receipt_text"
     journal_key = "journal_text"
 
@@ -425,6 +445,8 @@ class PromotionReportMaker(ReportMaker):
     """Line discounts with a promotion code; default order discount descending."""
 
     title = "【プロモーションレポート】"
+    families = frozenset((PROMOTION,))
+    per_hour = False
 
     def __init__(self, **_: Any) -> None:
         pass
@@ -485,6 +507,8 @@ class HourlyReportMaker(ReportMaker):
     rounded half-up to 2 decimals (0 when count ≤ 0). Hours without sales are omitted."""
 
     title = "【 時間帯別レポート 】"
+    families = frozenset((CORE,))
+    per_hour = True
 
     async def generate_report(self, request: ReportRequest, figures: Figures) -> dict[str, Any]:
         hours = []

@@ -1,5 +1,6 @@
-"""Report requests: validation (§3.3), daily verification (§3.5), generation from the hourly
-aggregates through the plugin of the type, texts (§3.13) and archiving to the journal (§3.12).
+"""Report requests: validation (§3.3), daily verification (§3.5), generation from the
+aggregates the type needs through the plugin of the type, texts (§3.13) and archiving to the
+journal (§3.12).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.errors import AppError
 
-from ..aggregates import DailyInfoRepository, HourlyAggregateRepository, SessionRepository
+from ..aggregates import (
+    DailyInfoRepository,
+    SessionRepository,
+    has_legacy_aggregates,
+    report_figures,
+)
 from ..errors import (
     ExternalServiceFault,
     ReportDateError,
@@ -114,6 +120,9 @@ class ReportService:
         self._terminal_url = terminal_url.rstrip("/")
         self._journal_url = journal_url.rstrip("/")
         self._tz = ZoneInfo(timezone)
+        # Tenants seen without aggregates of the old layout: nothing writes that layout any
+        # more, so they never get some and their reports skip that query.
+        self._current_layout: set[str] = set()
 
     async def report(self, request: ReportRequest, caller: Caller) -> dict[str, Any]:
         db = await self._ensure_tenant(request.tenant_id)
@@ -138,7 +147,14 @@ class ReportService:
             request.open_counter,
         )
         try:
-            figures = await HourlyAggregateRepository(db).figures(request.tenant_id, selection)
+            figures = await report_figures(
+                db,
+                request.tenant_id,
+                selection,
+                families=maker.families,
+                per_hour=maker.per_hour,
+                legacy=await self._legacy(db, request.tenant_id),
+            )
             data = await maker.generate_report(request, figures)
             receipt, journal = render(maker, request, data)
         except AppError:
@@ -153,6 +169,15 @@ class ReportService:
         if caller.terminal_id:
             await self.archive(request, caller, data, maker)
         return data
+
+    async def _legacy(self, db: Any, tenant_id: str) -> bool:
+        """Whether the tenant still has aggregates of the old layout (until `rebuild`)."""
+        if tenant_id in self._current_layout:
+            return False
+        if await has_legacy_aggregates(db, tenant_id):
+            return True
+        self._current_layout.add(tenant_id)
+        return False
 
     # ---- daily verification (§3.5) -------------------------------------------------------
 
