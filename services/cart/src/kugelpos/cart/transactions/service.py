@@ -137,28 +137,10 @@ class TransactionService:
             raise CartInternalError("Receipt could not be rendered") from exc
         tran.receipt_text, tran.journal_text = receipt_text, journal_text
         repo = TranlogRepository(self.db(tran.tenant_id), actor=actor)
-        keys = {
-            "tenant_id": tran.tenant_id,
-            "store_code": tran.store_code,
-            "terminal_no": tran.terminal_no,
-            "terminal_id": tran.terminal_id,
-            "transaction_no": tran.transaction_no,
-            "transaction_type": tran.transaction_type,
-            "business_date": tran.business_date,
-            "open_counter": tran.open_counter,
-        }
 
         async def work(session: AsyncClientSession) -> None:
             await repo.create(tran, session=session)
-            await self._outbox.add(
-                session,
-                topic=TOPIC_TRANLOG,
-                payload=tran.payload(),
-                tenant_id=tran.tenant_id,
-                event_id=tran.event_id,
-                keys=keys,
-                actor=actor,
-            )
+            await self._add_event(tran, session=session, actor=actor)
 
         for attempt in range(1, COMMIT_TRIES + 1):
             try:
@@ -202,6 +184,30 @@ class TransactionService:
 
     # ---- bill / cancel -------------------------------------------------------------------------
 
+    async def _add_event(
+        self, tran: TranlogDocument, *, session: AsyncClientSession | None, actor: str | None
+    ) -> None:
+        """The tranlog's outbox event, with the keys its delivery status is looked up by (the
+        same in the transaction and when a recovered commit's event is written after it)."""
+        await self._outbox.add(
+            session,
+            topic=TOPIC_TRANLOG,
+            payload=tran.payload(),
+            tenant_id=tran.tenant_id,
+            event_id=tran.event_id,
+            keys={
+                "tenant_id": tran.tenant_id,
+                "store_code": tran.store_code,
+                "terminal_no": tran.terminal_no,
+                "terminal_id": tran.terminal_id,
+                "transaction_no": tran.transaction_no,
+                "transaction_type": tran.transaction_type,
+                "business_date": tran.business_date,
+                "open_counter": tran.open_counter,
+            },
+            actor=actor,
+        )
+
     async def _applied(self, repo: TranlogRepository, tran: TranlogDocument) -> bool:
         """Did a transaction whose commit reported a conflict write this tranlog (its event id)
         anyway? Its event is then made sure of too (written without the transaction if
@@ -211,13 +217,7 @@ class TransactionService:
             return False
         if await self._outbox.get(tran.event_id) is None:
             with contextlib.suppress(DuplicateKeyError):
-                await self._outbox.add(
-                    None,
-                    topic=TOPIC_TRANLOG,
-                    payload=tran.payload(),
-                    tenant_id=tran.tenant_id,
-                    event_id=tran.event_id,
-                )
+                await self._add_event(tran, session=None, actor=tran.created_by)
         self._outbox.notify_added()
         return True
 
