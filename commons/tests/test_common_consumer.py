@@ -142,6 +142,8 @@ async def test_five_concurrent_deliveries_have_one_effect_and_five_acks(
     assert [a.json() for a in answers] == [{"status": "SUCCESS"}] * 5
     assert await harness.effects(tenant) == [{"event_id": log["event_id"], "amount": 500.0}]
     assert sidecar.of(log["event_id"]) == [("received", None)] * 5
+    # Each names its topic, so the other publishers skip it without a lookup.
+    assert {a["topic"] for a in sidecar.acks} == {TOPIC_CASHLOG}
     inbox = harness.infra.mongo.tenant_db(tenant)["processed_events"]
     (record,) = await inbox.find({}, {"_id": False}).to_list()
     assert record["event_id"] == log["event_id"]

@@ -459,6 +459,41 @@ async def test_subscriptions_declare_and_route_cloudevents(db) -> None:
         assert r.json() == {"status": "RETRY"} and seen[0].data == ack
 
 
+async def test_an_acknowledgement_of_a_topic_this_outbox_does_not_publish_reads_nothing(
+    mongo_uri,
+) -> None:
+    # Every publisher receives every acknowledgement; at 10 tills the terminal looked up
+    # about three foreign acks per sale in its outbox. An ack that names its topic is skipped
+    # without a command when this outbox has no consumers for that topic.
+    log = CommandLog()
+    client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[log])
+    try:
+        outbox = Outbox(client[f"db_outboxtest_{secrets.token_hex(4)}"], consumers={"t": ["a"]})
+        await outbox.ensure_indexes()
+        mine = await _add(outbox, "t")
+        handle = acknowledgement_handler(outbox)
+
+        def delivery(**ack: str) -> CloudEvent:
+            body = {"specversion": "1.0", "id": "x", "type": "t", "source": "s", "data": ack}
+            return CloudEvent.parse(body, topic=ACK_TOPIC, pubsub="pubsub")
+
+        before = await outbox.get(mine)
+        log.commands.clear()
+        foreign = delivery(event_id=mine, service="a", status="received", topic="other")
+        assert await handle(foreign) == Outcome.SUCCESS
+        assert log.commands == []
+        assert (await outbox.get(mine)).consumers == before.consumers  # untouched
+        # The same ack naming this outbox's topic, and one without a topic (older consumers),
+        # are looked up and recorded.
+        assert await handle(delivery(event_id=mine, service="a", status="received", topic="t"))
+        assert (await outbox.get(mine)).status == "delivered"
+        other = await _add(outbox, "t")
+        assert await handle(delivery(event_id=other, service="a", status="received"))
+        assert (await outbox.get(other)).status == "delivered"
+    finally:
+        await client.close()
+
+
 # ---- /health: background_jobs (issue 8) --------------------------------------------------------
 
 

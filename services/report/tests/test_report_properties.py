@@ -225,6 +225,11 @@ class FakeCollection:
         assert upsert
         self.upsert(key, update)
 
+    async def bulk_write(self, ops: list, *, ordered: bool, session=None) -> None:
+        for op in ops:  # UpdateOne keeps filter, update and upsert in private attributes
+            assert op._upsert
+            self.upsert(op._filter, op._doc)
+
     async def find(self, filter_: dict):
         for doc in list(self.docs.values()):
             if matches(doc, filter_):

@@ -42,6 +42,34 @@ async def test_mapping_and_skips(stack: Stack, client: httpx.AsyncClient, tenant
     assert {r["transactionKey"] for r in sale_rows} == {f"1-{first['transaction_no']}"}
 
 
+async def test_a_sale_chains_before_and_after_through_its_lines(
+    stack: Stack, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    # One sale's lines go to the store in one write; each history row still reads as if the
+    # lines were applied one by one: A had 2 (a purchase), C had no row.
+    store = new_store()
+    body = {"quantityChange": 2, "updateType": "purchase"}
+    r = await client.put(tenant.stock(store, "/A/update"), json=body, headers=tenant.admin)
+    assert r.status_code == 200, r.text
+    await publish(stack, tranlog(tenant.tenant_id, store, [("A", 1), ("C", 2), ("A", 3)]))
+    a = await eventually(lambda: quantity(client, tenant, store, "A"), lambda q: q == -2)
+    assert a == -2
+    assert await quantity(client, tenant, store, "C") == -2
+    sales = sorted(
+        (r for r in await history(client, tenant, store, "A") if r["updateType"] == "sale"),
+        key=lambda r: r["beforeQuantity"],
+        reverse=True,
+    )
+    assert [(r["beforeQuantity"], r["quantityChange"], r["afterQuantity"]) for r in sales] == [
+        (2, -1, 1),
+        (1, -3, -2),
+    ]
+    assert [r["flags"] for r in sales] == [[], ["negative_stock"]]
+    (c,) = await history(client, tenant, store, "C")
+    assert (c["beforeQuantity"], c["afterQuantity"]) == (0, -2)
+    assert set(c["flags"]) == {"new_item", "negative_stock"}
+
+
 async def test_same_sale_five_times_concurrently_applies_once(
     stack: Stack, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:

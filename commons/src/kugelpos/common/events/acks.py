@@ -28,6 +28,10 @@ class Acknowledgement(BaseModel):
     service: str = Field(min_length=1, max_length=64)
     status: Literal["received", "failed"]
     message: str | None = Field(default=None, max_length=1000)
+    # Added to v1: the topic of the acknowledged event. Every publisher receives every
+    # acknowledgement on the shared topic; with it, one that does not publish the topic skips
+    # the outbox lookup (at 10 tills the terminal looked up ~3 foreign acks per sale).
+    topic: str | None = Field(default=None, max_length=128)
 
 
 async def publish_acknowledgement(
@@ -91,8 +95,9 @@ def ack_batcher(outbox: Outbox) -> AckBatcher:
 def acknowledgement_handler(outbox: Outbox) -> Handler:
     """A `tranlog_status` handler for a publisher: records acks of its own events.
 
-    Every publisher receives every acknowledgement on the shared topic, so an unknown event id
-    (another service's event) is acknowledged and ignored; a malformed message is dropped.
+    Every publisher receives every acknowledgement on the shared topic: one naming a topic this
+    outbox has no consumers for, or an unknown event id (another service's event), is
+    acknowledged and ignored; a malformed message is dropped.
     """
 
     async def handle(event: CloudEvent) -> Outcome:
@@ -101,6 +106,8 @@ def acknowledgement_handler(outbox: Outbox) -> Handler:
         except ValidationError:
             log.warning("ack_malformed", cloudevent_id=event.id)
             return Outcome.DROP
+        if not outbox.expects_acks_for(ack.topic):
+            return Outcome.SUCCESS  # another publisher's event
         record = await ack_batcher(outbox).submit(ack)
         if record is not None:
             log.info(

@@ -11,12 +11,12 @@
 For every delivery, in order:
 1. Health probes, messages without `tenant_id` or `event_id`, and bad tenant ids: DROP (Dapr
    never redelivers them). A payload that does not validate: `failed` acknowledgement, DROP.
-2. An event id already in the tenant's inbox: nothing is written (a cheap indexed read).
-3. One MongoDB transaction: the inbox record (`processed_events`, unique on event id and on the
-   log's natural key) and the handler's writes. A conflicting writer is retried by
+2. One MongoDB transaction: the inbox record (`processed_events`, unique on event id and on the
+   log's natural key) first, then the handler's writes. A conflicting writer is retried by
    `Mongo.in_transaction`; a unique-key violation means the event (or the same log under
-   another id) was applied already, and the whole transaction is dropped.
-4. After commit, applied or duplicate alike: `received` on `tranlog_status`, so a lost
+   another id) was applied already: the transaction is dropped before the handler runs, so a
+   redelivery costs one failed insert (no read ahead of every first delivery).
+3. After commit, applied or duplicate alike: `received` on `tranlog_status`, so a lost
    acknowledgement heals on the next delivery. If that publish fails: RETRY.
 A database that is down or any other fault: `failed` acknowledgement (best effort) and RETRY.
 """
@@ -154,8 +154,6 @@ class EventConsumer:
         consumption = self._topics[topic]
         db = await self.ensure_tenant(log_.tenant_id)
         inbox = db[PROCESSED_EVENTS]
-        if await inbox.find_one({"event_id": event_id}, {"_id": True}) is not None:
-            return Applied.DUPLICATE
         record = ProcessedEvent(
             event_id=event_id, topic=topic, natural_key=f"{topic}:{log_.natural_key()}"
         ).to_mongo()
@@ -199,7 +197,7 @@ class EventConsumer:
             reason = _reason(exc)
             log.warning("event_dropped", topic=topic, event_id=event_id, reason=reason)
             metrics.event(topic, "dropped")
-            await self._acknowledge(event_id, "failed", f"invalid payload: {reason}")
+            await self._acknowledge(topic, event_id, "failed", f"invalid payload: {reason}")
             return Outcome.DROP
         try:
             applied = await self.apply(
@@ -208,26 +206,29 @@ class EventConsumer:
         except EventRejected as exc:
             log.warning("event_rejected", topic=topic, event_id=event_id, reason=str(exc))
             metrics.event(topic, "rejected")
-            await self._acknowledge(event_id, "failed", str(exc)[:500])
+            await self._acknowledge(topic, event_id, "failed", str(exc)[:500])
             return Outcome.DROP
         except (PyMongoError, AppError) as exc:
             log.warning("event_retry", topic=topic, event_id=event_id, error=type(exc).__name__)
             metrics.event(topic, "retry")
-            await self._acknowledge(event_id, "failed", f"{type(exc).__name__}; will retry")
+            await self._acknowledge(topic, event_id, "failed", f"{type(exc).__name__}; will retry")
             return Outcome.RETRY
         except Exception as exc:  # a bug: keep the event, it is redelivered after the fix
             log.error("event_failed", topic=topic, event_id=event_id, exc_info=exc)
             metrics.event(topic, "error")
-            await self._acknowledge(event_id, "failed", f"{type(exc).__name__}; will retry")
+            await self._acknowledge(topic, event_id, "failed", f"{type(exc).__name__}; will retry")
             return Outcome.RETRY
         log.info("event_consumed", topic=topic, event_id=event_id, result=applied.value)
-        if not await self._acknowledge(event_id, "received"):
+        if not await self._acknowledge(topic, event_id, "received"):
             return Outcome.RETRY  # applied; the redelivery is a duplicate that acks again
         return Outcome.SUCCESS
 
-    async def _acknowledge(self, event_id: str, status: str, message: str | None = None) -> bool:
+    async def _acknowledge(
+        self, topic: str, event_id: str, status: str, message: str | None = None
+    ) -> bool:
         ack = Acknowledgement(
             event_id=event_id,
+            topic=topic,
             service=self.service,
             status=status,
             message=message[:1000] if message else None,

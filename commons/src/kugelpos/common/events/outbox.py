@@ -167,6 +167,11 @@ class Outbox:
         # lock here queued the relay's marks behind every bill at 10 tills (1.5 events/s
         # published against 12 bills/s).
 
+    def expects_acks_for(self, topic: str | None) -> bool:
+        """Could an acknowledgement of `topic` be about one of this outbox's events? Unknown
+        (an ack without a topic, or an outbox told of no consumers): yes, look it up."""
+        return topic is None or not self.consumers or topic in self.consumers
+
     async def transaction[R](
         self, mongo: Mongo, work: Callable[[AsyncClientSession], Awaitable[R]]
     ) -> R:

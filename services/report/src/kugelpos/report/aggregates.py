@@ -119,10 +119,18 @@ class FigureRepository(Repository[_Loose]):
     async def add(
         self, tenant_id: str, c: Contribution, *, session: AsyncClientSession | None = None
     ) -> None:
-        for slot, part in self.parts(c).items():
+        parts = self.parts(c)
+        if len(parts) == 1:
+            ((slot, part),) = parts.items()
             await self.collection.update_one(
                 self.key(tenant_id, slot), self.update(part), upsert=True, session=session
             )
+        elif parts:  # one command for all of a log's documents in this collection
+            ops = [
+                UpdateOne(self.key(tenant_id, slot), self.update(part), upsert=True)
+                for slot, part in parts.items()
+            ]
+            await self.collection.bulk_write(ops, ordered=False, session=session)
 
     @classmethod
     def query(

@@ -20,6 +20,7 @@ from kugelpos.common.events.logs import TOPIC_TRANLOG, TransactionLog
 from kugelpos.common.events.subscriptions import CloudEvent, Outcome
 from kugelpos.common.web.app import Infrastructure
 
+from .alerts.messages import has_threshold
 from .alerts.service import STOCK_ALERTS
 from .dependencies import alert_service
 from .sales import BadLine, stock_changes
@@ -67,7 +68,9 @@ class StockEvents:
             session=delivery.session,
             actor="service:stock",
         )
-        rows = [a.row for a in applied]
+        # Only a row with a threshold can raise an alert; the others need no look after
+        # commit (most items have none: a sale then costs no reads beyond its writes).
+        rows = [a.row for a in applied if has_threshold(a.row)]
         if rows:
             self._alert_after_commit(delivery, rows)
 

@@ -45,6 +45,11 @@ def alert(kind: AlertType, row: StockDocument, at: datetime | None = None) -> di
     return message
 
 
+def has_threshold(row: StockDocument) -> bool:
+    """Could any quantity of this row raise an alert? (Not without a minimum or reorder point.)"""
+    return row.minimum_units > 0 or row.reorder_point_units > 0
+
+
 def due_alerts(row: StockDocument) -> list[AlertType]:
     """What an update leaving the row in this state raises (§B7)."""
     kinds = []

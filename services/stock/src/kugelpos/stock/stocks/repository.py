@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from kugelpos.common.clock import utcnow
 from kugelpos.common.db.indexes import index
@@ -54,6 +55,16 @@ class StockRepository(Repository[StockDocument]):
             "etag": None,
         }
 
+    def _increment(self, units: int, last_transaction_id: str | None, now: Any) -> dict:
+        return {
+            "$inc": {"current_units": units},
+            "$set": {
+                "last_transaction_id": last_transaction_id,
+                "updated_at": now,
+                "updated_by": self.actor,
+            },
+        }
+
     async def increment(
         self,
         tenant_id: str,
@@ -71,12 +82,7 @@ class StockRepository(Repository[StockDocument]):
             raw = await self.collection.find_one_and_update(
                 self.key(tenant_id, store_code, item_code),
                 {
-                    "$inc": {"current_units": change_units},
-                    "$set": {
-                        "last_transaction_id": last_transaction_id,
-                        "updated_at": now,
-                        "updated_by": self.actor,
-                    },
+                    **self._increment(change_units, last_transaction_id, now),
                     "$setOnInsert": new_row,
                 },
                 projection={"_id": False},
@@ -90,6 +96,58 @@ class StockRepository(Repository[StockDocument]):
         assert doc is not None  # an upsert always returns the row
         # Created by this update: `$setOnInsert` and `$set` wrote the same instant.
         return doc, doc.created_at == doc.updated_at
+
+    async def increment_many(
+        self,
+        tenant_id: str,
+        totals: Mapping[tuple[str, str], tuple[int, str | None]],
+        *,
+        session: AsyncClientSession,
+    ) -> dict[tuple[str, str], tuple[StockDocument, bool]]:
+        """`increment` for several rows, `(store, item) -> (units, last transaction)`, in two
+        commands: every upsert in one write, then the rows read back in the same transaction
+        (they hold exactly these changes on top of what was committed: a concurrent writer of
+        one of them conflicts with this transaction). Row and "created by this update" per key.
+        """
+        now = utcnow()
+        keys = list(totals)
+        ops = [
+            UpdateOne(
+                self.key(tenant_id, store, item),
+                {
+                    **self._increment(units, last, now),
+                    "$setOnInsert": self._new_row(tenant_id, store, item, now),
+                },
+                upsert=True,
+            )
+            for (store, item), (units, last) in totals.items()
+        ]
+        try:
+            result = await self.collection.bulk_write(ops, session=session)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            duplicate = next((e for e in errors if e.get("code") == 11000), None)
+            if duplicate is not None:
+                race = DuplicateKeyError(duplicate.get("errmsg", "duplicate key"), 11000)
+                raise lost_insert_race(race) from exc
+            raise
+        created = {keys[i] for i in result.upserted_ids}
+        stores = {store for store, _ in keys}
+        if len(stores) == 1:
+            query: dict[str, Any] = {
+                "tenant_id": tenant_id,
+                "store_code": next(iter(stores)),
+                "item_code": {"$in": [item for _, item in keys]},
+            }
+        else:
+            query = {"$or": [self.key(tenant_id, store, item) for store, item in keys]}
+        rows: dict[tuple[str, str], tuple[StockDocument, bool]] = {}
+        async for raw in self.collection.find(query, _PROJECTION, session=session):
+            doc = self._load(raw)
+            assert doc is not None
+            key = (doc.store_code, doc.item_code)
+            rows[key] = (doc, key in created)
+        return rows
 
     async def set_thresholds(
         self,

@@ -68,37 +68,63 @@ async def apply_changes(
     session: AsyncClientSession,
     actor: str | None = None,
 ) -> list[Applied]:
-    """Apply changes in order inside the caller's transaction: each row's atomic upsert (the
-    same item twice in a sale chains its before/after), then every history row in one insert."""
+    """Apply changes in order inside the caller's transaction: the rows' atomic upserts (one
+    command for all of a sale's lines; the same item twice chains its before/after), then
+    every history row in one insert."""
     stocks = StockRepository(db, actor=actor)
+    units = [to_units(change.quantity_change) for change in changes]
+    keys = [(change.store_code, change.item_code) for change in changes]
+    if len(changes) == 1:
+        (change,) = changes
+        rows = {
+            keys[0]: await stocks.increment(
+                tenant_id,
+                change.store_code,
+                change.item_code,
+                units[0],
+                change.reference_id,
+                session=session,
+            )
+        }
+    else:
+        totals: dict[tuple[str, str], tuple[int, str | None]] = {}
+        for key, n, change in zip(keys, units, changes, strict=True):
+            # an item's last change names the row's last transaction, as one by one would
+            totals[key] = (totals.get(key, (0, None))[0] + n, change.reference_id)
+        rows = await stocks.increment_many(tenant_id, totals, session=session)
+    # Each row as it stood before these changes, then walked forward one change at a time.
+    running = {key: row.current_units for key, (row, _) in rows.items()}
+    for key, n in zip(keys, units, strict=True):
+        running[key] -= n
     applied: list[Applied] = []
-    for change in changes:
-        units = to_units(change.quantity_change)
-        row, created = await stocks.increment(
-            tenant_id,
-            change.store_code,
-            change.item_code,
-            units,
-            change.reference_id,
-            session=session,
-        )
+    seen: set[tuple[str, str]] = set()
+    for key, n, change in zip(keys, units, changes, strict=True):
+        final, created = rows[key]
+        before = running[key]
+        after = running[key] = before + n
         flags: list[UpdateFlag] = []
-        if created:
+        if created and key not in seen:  # the change that created the row
             flags.append(UpdateFlag.NEW_ITEM)
-        if row.is_negative:
+        seen.add(key)
+        if after < 0:
             flags.append(UpdateFlag.NEGATIVE_STOCK)
+        row = (
+            final
+            if after == final.current_units
+            else final.model_copy(update={"current_units": after})
+        )
         history = StockUpdateDocument(
             tenant_id=tenant_id,
             store_code=change.store_code,
             item_code=change.item_code,
             update_type=change.update_type,
-            change_units=units,
-            before_units=row.current_units - units,
-            after_units=row.current_units,
+            change_units=n,
+            before_units=before,
+            after_units=after,
             reference_id=change.reference_id,
             transaction_key=change.transaction_key,
             event_id=change.event_id,
-            timestamp=row.updated_at or row.created_at,
+            timestamp=final.updated_at or final.created_at,
             operator_id=change.operator_id,
             note=change.note,
             flags=flags,
