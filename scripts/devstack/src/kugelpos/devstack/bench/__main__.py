@@ -21,7 +21,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m kugelpos.devstack.bench")
     parser.add_argument("--requests", type=int, default=200, help="requests per level")
     parser.add_argument("--concurrency", default="1,10", help="comma-separated client counts")
-    parser.add_argument("--only", help="comma-separated scenario names (default: all)")
+    parser.add_argument(
+        "--only", help="comma-separated scenario names (default: all but the opt-in ones)"
+    )
     parser.add_argument(
         "--mongo-engine",
         choices=("both", "memory", "sqlite"),
@@ -56,9 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     scenarios = load_scenarios()
     if args.list:
         for item in scenarios.values():
-            print(f"{item.name}  (services: {', '.join(item.services)})")
+            opt_in = "" if item.default else ", opt-in: name it in --only"
+            print(f"{item.name}  (services: {', '.join(item.services)}{opt_in})")
         return 0
-    wanted = args.only.split(",") if args.only else list(scenarios)
+    wanted = args.only.split(",") if args.only else [n for n, s in scenarios.items() if s.default]
     unknown = [name for name in wanted if name not in scenarios]
     if unknown:
         print(f"unknown scenario(s): {', '.join(unknown)}", file=sys.stderr)

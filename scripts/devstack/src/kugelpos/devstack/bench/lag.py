@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,11 +91,22 @@ class Tills:
         self.registers = registers
         self.sale = sale
         self.billed = 0
+        self.last_business_date = ""
 
-    async def run(self, sales: int, watchers: Collection[Watcher] = ()) -> TillRun:
-        """Sell `sales` sales in all; returns once every watcher has seen or given up on each
-        bill."""
-        queue = iter(range(sales))
+    async def run(
+        self, sales: int, watchers: Collection[Watcher] = (), *, seconds: float | None = None
+    ) -> TillRun:
+        """Sell `sales` sales in all, or as many as start within `seconds`; returns once
+        every watcher has seen or given up on each bill."""
+        deadline = None if seconds is None else time.perf_counter() + seconds
+
+        def numbers() -> Iterator[int]:
+            for n in range(sales):
+                if deadline is not None and time.perf_counter() >= deadline:
+                    return
+                yield n
+
+        queue = numbers()
         durations: list[float] = []
         failed = 0
         done = asyncio.Event()
@@ -126,7 +137,7 @@ class Tills:
                     selling.create_task(terminal(register))
             wall = time.perf_counter() - wall_start
             done.set()
-        return TillRun(sales, failed, wall, tuple(durations))
+        return TillRun(len(durations), failed, wall, tuple(durations))
 
     def _bill(self, register: Register, data: dict[str, Any], billed_at: float) -> Bill:
         bill = Bill(
@@ -138,6 +149,7 @@ class Tills:
             billed_at,
         )
         self.billed += 1
+        self.last_business_date = bill.business_date
         return bill
 
 

@@ -20,6 +20,7 @@ SCENARIO_MODULES = (
     "kugelpos.devstack.bench.report",
     "kugelpos.devstack.bench.stock",
     "kugelpos.devstack.bench.store_day",
+    "kugelpos.devstack.bench.soak",
 )
 
 
@@ -44,16 +45,20 @@ class Scenario:
     name: str
     services: tuple[str, ...]
     run: ScenarioRun
+    # Run without being named in `--only` (a long run is opt-in).
+    default: bool = True
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(name: str, *, services: Sequence[str]) -> Callable[[ScenarioRun], ScenarioRun]:
+def scenario(
+    name: str, *, services: Sequence[str], default: bool = True
+) -> Callable[[ScenarioRun], ScenarioRun]:
     def register(run: ScenarioRun) -> ScenarioRun:
         if name in SCENARIOS:
             raise ValueError(f"scenario {name!r} registered twice")
-        SCENARIOS[name] = Scenario(name, tuple(services), run)
+        SCENARIOS[name] = Scenario(name, tuple(services), run, default)
         return run
 
     return register

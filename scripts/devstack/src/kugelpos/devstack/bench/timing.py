@@ -70,6 +70,8 @@ class LoadResult:
     # floor is a bare app's load at the same concurrency, the goals are targets to meet.
     floor: LoadResult | None = None
     goals: tuple[Goal, ...] = ()
+    # Anything else the scenario found worth printing (e.g. what the errors were).
+    details: dict[str, object] | None = None
 
     def figures(self) -> dict[str, object]:
         ordered = sorted(self.latencies_ms)
@@ -95,6 +97,8 @@ class LoadResult:
             figures["goal"] = ", ".join(goal.describe() for goal in self.goals)
             # A goal that can't be judged leaves the verdict open, unless another one failed.
             figures["met"] = False if False in verdicts else None if None in verdicts else True
+        if self.details:
+            figures.update(self.details)
         return figures
 
 
