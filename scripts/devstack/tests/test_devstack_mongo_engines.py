@@ -278,3 +278,67 @@ async def test_id_in_lookups_answer_exactly_the_filter(kind, tmp_path):
         )
         assert result.matched_count == 2
         assert await coll.count_documents({"state": "publishing"}) == 2
+
+
+async def test_sorts_order_every_type_as_mongoeco_does(tmp_path):
+    """Our SQLite engine's cheaper sort brackets (`sort_type_sql`) and its tracked answer to
+    "may this field be sorted in SQL" order a field of every kind of value exactly as
+    mongoeco's own SQLite engine does, both ways, with a second key, before and after a write
+    that brings an array. The scalar mix is sorted in SQL (the brackets at work); objects,
+    arrays, Decimal128 and bytes make mongoeco sort in Python, which must stay unchanged."""
+    from bson import Decimal128
+    from mongoeco.engines.sqlite import SQLiteEngine
+
+    scalars = [
+        3,
+        -1.5,
+        2**40,
+        "b",
+        "a",
+        "",
+        None,
+        True,
+        False,
+        ObjectId("650000000000000000000001"),
+        dt.datetime(2026, 12, 6, 10, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    ]
+    others = [{"x": 1}, {"a": {"b": 2}}, [2, 1], [], Decimal128("2.5"), b"bytes"]
+    sorts = [[("v", 1)], [("v", -1)], [("g", 1), ("v", -1)], [("g", -1), ("v", 1), ("k", 1)]]
+
+    def documents(values: list) -> list[dict]:
+        docs = [{"k": i, "v": v, "g": i % 3} for i, v in enumerate(values)]
+        return [*docs, {"k": len(values) + 1, "g": 1}, {"k": len(values) + 2, "g": 0}]
+
+    async def orders(engine, values: list) -> tuple[list[list[int]], set[str]]:
+        async with Served(engine) as served:
+            coll = served.client.db_sort.items
+            await coll.insert_many(documents(values))
+            found, owners = [], set()
+            # The second pass follows a write that brings an array to the sorted field: what
+            # the engine learnt about the field in the first pass must not outlive it.
+            for later in (None, {"k": 99, "v": [0, 9], "g": 0}):
+                if later is not None:
+                    await coll.insert_one(later)
+                for sort in sorts:
+                    for query in ({}, {"g": {"$in": [0, 1]}}):
+                        order = [*sort, ("k", 1)]
+                        rows = await coll.find(query).sort(order).to_list()
+                        found.append([row["k"] for row in rows])
+                        explained = await served.client.db_sort.command(
+                            {"explain": {"find": "items", "filter": query, "sort": dict(order)}}
+                        )
+                        if later is None:
+                            owners.add(explained["details"]["pushdown"]["sortOwner"])
+            return found, owners
+
+    for name, values, owner in (("scalars", scalars, "sql"), ("all", scalars + others, "python")):
+        ours, how = await orders(engine_for("sqlite", str(tmp_path / f"o-{name}.db")), values)
+        theirs, _ = await orders(SQLiteEngine(str(tmp_path / f"t-{name}.db")), values)
+        assert owner in how
+        assert ours == theirs
+        assert len(ours[0]) == len(values) + 2 and len(ours[2 * len(sorts)]) == len(values) + 3
+    # MongoDB's order of types, as the SQL brackets give it: null and missing, numbers,
+    # strings, ObjectId, booleans, dates.
+    ours, _ = await orders(engine_for("sqlite", str(tmp_path / "again.db")), scalars)
+    assert ours[0] == [6, 13, 14, 1, 0, 2, 5, 4, 3, 9, 8, 7, 11, 10]
