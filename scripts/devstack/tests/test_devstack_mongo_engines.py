@@ -342,3 +342,78 @@ async def test_sorts_order_every_type_as_mongoeco_does(tmp_path):
     # strings, ObjectId, booleans, dates.
     ours, _ = await orders(engine_for("sqlite", str(tmp_path / "again.db")), scalars)
     assert ours[0] == [6, 13, 14, 1, 0, 2, 5, 4, 3, 9, 8, 7, 11, 10]
+
+
+async def test_a_regex_next_to_equalities_scans_only_what_they_select(tmp_path, monkeypatch):
+    """mongoeco answers a filter it cannot translate whole (a `$regex` beside equalities) by
+    decoding every document; ours narrows by the equalities on plain strings first, and
+    answers exactly as mongoeco's own engine does: finds with sort and window, counts, a
+    collation, and a store whose code is also held in an array somewhere."""
+    from mongoeco.engines.sqlite import SQLiteEngine
+
+    docs = [
+        {
+            "k": n,
+            "tenant_id": "T1",
+            "store_code": f"S{n % 4}",
+            "text": f"receipt {n} {'coffee' if n % 3 else 'tea'}",
+            "day": f"2026120{n % 5}",
+        }
+        for n in range(200)
+    ]
+    queries = [
+        ({"tenant_id": "T1", "store_code": "S1", "text": {"$regex": "coffee"}}, None),
+        ({"tenant_id": "T1", "store_code": "S2", "text": {"$regex": "tea|coffee"}}, None),
+        ({"store_code": "S3", "day": "20261202", "text": {"$regex": "^receipt 1"}}, None),
+        (
+            {
+                "tenant_id": "T1",
+                "day": {"$gte": "20261201", "$lt": "20261203"},
+                "text": {"$regex": "tea"},
+            },
+            None,
+        ),
+        ({"store_code": "s1", "text": {"$regex": "tea"}}, {"locale": "en", "strength": 2}),
+    ]
+    array = {"k": 999, "tenant_id": "T1", "store_code": ["S1", "S9"], "text": "coffee"}
+    loads: list[str] = []  # whole-collection reads of the journal, by phase
+    original = SQLiteEngine._load_documents
+
+    def spy(self, db_name, coll_name):
+        if coll_name == "journal":
+            loads.append(phase)
+        return original(self, db_name, coll_name)
+
+    monkeypatch.setattr(SQLiteEngine, "_load_documents", spy)
+    phase = "insert"
+
+    async def answers(engine) -> list:
+        nonlocal phase
+        async with Served(engine) as served:
+            coll = served.client.db_scan.journal
+            await coll.insert_many([dict(d) for d in docs])
+            found = []
+            for name, late in (("strings", None), ("array", array)):
+                if late is not None:
+                    await coll.insert_one(dict(late))
+                phase = name
+                for query, collation in queries:
+                    cursor = coll.find(query, collation=collation).sort([("k", -1)])
+                    found.append([d["k"] for d in await cursor.skip(2).limit(5).to_list()])
+                    found.append(await coll.count_documents(query, collation=collation))
+                phase = "insert"
+            return found
+
+    ours = await answers(engine_for("sqlite", str(tmp_path / "ours.sqlite3")))
+    ours_loads, loads[:] = list(loads), []
+    theirs = await answers(SQLiteEngine(str(tmp_path / "theirs.sqlite3")))
+    assert ours == theirs
+    # S1 is n % 4 == 1, coffee n % 3 != 0: 197, 193, 185, 181, 173, ... (skip 2); 50 - 16
+    assert ours[0] == [185, 181, 173, 169, 161] and ours[1] == 34
+    assert ours[11] == 35  # the array holding "S1" matches too, as in MongoDB
+    # mongoeco reads the whole collection for every find and count; ours only for the
+    # collation, and once some document holds an array where the equality looks.
+    assert loads.count("strings") == 10
+    assert ours_loads.count("strings") == 2
+    # (Except the date range's find and count: they never look at the store's field.)
+    assert ours_loads.count("array") == loads.count("array") - 2

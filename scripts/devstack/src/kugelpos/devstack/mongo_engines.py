@@ -56,7 +56,15 @@ from bson import ObjectId
 from mongoeco.api._async._collection_runtime import CollectionRuntimeCoordinator
 from mongoeco.core.bson_ordering import SQLITE_SORT_BUCKET_WEIGHTS
 from mongoeco.core.codec import DocumentCodec
-from mongoeco.core.query_plan import AndCondition, InCondition
+from mongoeco.core.query_plan import (
+    AndCondition,
+    EqualsCondition,
+    GreaterThanCondition,
+    GreaterThanOrEqualCondition,
+    InCondition,
+    LessThanCondition,
+    LessThanOrEqualCondition,
+)
 from mongoeco.engines._sqlite_plan_heuristics import sort_requires_python
 from mongoeco.engines.memory import MemoryEngine
 from mongoeco.engines.sqlite import SQLiteEngine
@@ -251,6 +259,15 @@ class IndexedUniqueMemoryEngine(MemoryEngine):
         )
 
 
+# Conditions on a string whose SQL form is exact for plain (non-array) fields.
+_STRING_OPERATORS: dict[type, str] = {
+    EqualsCondition: "=",
+    GreaterThanCondition: ">",
+    GreaterThanOrEqualCondition: ">=",
+    LessThanCondition: "<",
+    LessThanOrEqualCondition: "<=",
+}
+
 # What mongoeco's sort check (`sort_requires_python`) looks for in an object's tagged type.
 _WIDE_OR_PLAIN = "('', 'int64', 'decimal', 'decimal128', 'decimal128_public')"
 
@@ -328,6 +345,7 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
         super().__init__(*args, **kwargs)
         self._sql_translator = CheaperSortTranslator()
         self._decode_takes_wrappers: dict[int, bool] = {}
+        self._scan_plan: tuple[str, str, Any] | None = None
         # (db, collection, index name) -> some stored document holds an array on its paths.
         self._array_paths: dict[tuple[str, str, str], bool] = {}
         self._probe_sql: dict[tuple[str | int, ...], str] = {}
@@ -405,6 +423,76 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
         if not takes:
             return decode(payload)
         return decode(payload, preserve_bson_wrappers=preserve_bson_wrappers)
+
+    # -- prefiltered Python scans ----------------------------------------------------------
+    # A filter mongoeco cannot translate as a whole (a `$regex` next to equalities: the
+    # journal's keyword search) is answered by decoding every document of the collection in
+    # Python (1.2 s over 50,000 journal entries). Its comparisons with plain strings (the
+    # tenant, the store, a date range) narrow the scan first, through the same SQL (and
+    # indexes) an exact query would use; mongoeco then applies the whole filter, sort and
+    # window to what is left, exactly as before.
+
+    def _open_scan_documents_sync(self, reader: Any) -> Any:  # type: ignore[override]
+        # Only noted here: most scans are answered in SQL and never load the collection.
+        semantics = reader.semantics
+        if semantics.collation is None:  # a collation may make other strings equal
+            self._scan_plan = (reader.db_name, reader.coll_name, semantics.query_plan)
+        try:
+            return super()._open_scan_documents_sync(reader)
+        finally:
+            self._scan_plan = None
+
+    def _load_documents(self, db_name: str, coll_name: str) -> Any:  # type: ignore[override]
+        scan, self._scan_plan = self._scan_plan, None
+        prefilter = None
+        if scan is not None and scan[:2] == (db_name, coll_name):
+            prefilter = self._string_comparisons(db_name, coll_name, scan[2])
+        if not prefilter:
+            return super()._load_documents(db_name, coll_name)
+        where = " AND ".join(
+            f"json_type(document, {_path_literal(field)}) = 'text' "
+            f"AND json_extract(document, {_path_literal(field)}) {operator} ?"
+            for field, operator, _ in prefilter
+        )
+        cursor = self._require_connection().execute(
+            "SELECT storage_key, document FROM documents "  # noqa: S608
+            f"WHERE db_name = ? AND coll_name = ? AND {where}",
+            (db_name, coll_name, *(value for _, _, value in prefilter)),
+        )
+        return ((key, self._deserialize_document(doc)) for key, doc in cursor)
+
+    def _string_comparisons(
+        self, db_name: str, coll_name: str, plan: Any
+    ) -> list[tuple[str, str, str]] | None:
+        """The `field <op> "text"` clauses (==, <, <=, >, >=) of a top-level AND that narrow a
+        scan exactly: MongoDB compares a string only with strings, and these are plain
+        top-level fields no document of the collection holds an array on (an array holding a
+        matching string would match in MongoDB, not in this SQL)."""
+        if not isinstance(plan, AndCondition):
+            return None
+        found: list[tuple[str, str, str]] = []
+        pending = list(plan.clauses)
+        while pending:
+            clause = pending.pop()
+            if isinstance(clause, AndCondition):
+                pending.extend(clause.clauses)
+                continue
+            operator = _STRING_OPERATORS.get(type(clause))
+            field = getattr(clause, "field", None)
+            if (
+                operator is not None
+                and isinstance(clause.value, str)
+                and isinstance(field, str)
+                and "." not in field
+                and not field.startswith("$")
+            ):
+                found.append((field, operator, clause.value))
+        if not found or any(
+            self._field_is_top_level_array_in_collection(db_name, coll_name, field)
+            for field in {field for field, _, _ in found}
+        ):
+            return None
+        return found
 
     def _sort_requires_python(self, db_name, coll_name, plan, sort):  # type: ignore[override]
         # mongoeco asks, per sort field and per query, "does a document matching this filter
