@@ -92,3 +92,33 @@ async def test_a_refused_or_raising_sale_is_counted_failed():
 
     run = await Tills([_register(1)], sale).run(3)
     assert (run.failed, len(run.sale_ms)) == (3, 3)
+
+
+def test_a_refused_step_is_counted_by_step_status_and_code():
+    # The soak reports what failed; a cart that answers add-item with 503 ends the sale there.
+    from collections import Counter
+
+    import httpx
+
+    from kugelpos.devstack.bench.checkout import timed_checkout
+    from kugelpos.devstack.pos import Register, Shop, Till
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/carts"):
+            return httpx.Response(201, json={"data": {"cartId": "c1"}})
+        return httpx.Response(503, json={"code": "900503", "message": "Circuit open"})
+
+    async def sale() -> tuple[object, Counter[str], list[float]]:
+        refused: Counter[str] = Counter()
+        adds: list[float] = []
+        transport = httpx.MockTransport(answer)
+        async with httpx.AsyncClient(transport=transport) as client:
+            shop = Shop("T1", "S1", {}, {"cart": "http://cart"})
+            register = Register(client, shop, Till("t1", "key", "S1", 1))
+            billed = await timed_checkout(register, ["A", "B"], adds, refused=refused)
+        return billed, refused, adds
+
+    billed, refused, adds = asyncio.run(sale())
+    assert billed is None
+    assert refused == Counter({"add_item 503 900503": 1})
+    assert len(adds) == 1

@@ -278,10 +278,8 @@ def sort_type_sql(field: str) -> str:
     mongoeco's searched CASE calls `json_type` up to five times per key before it reaches
     "text", for every row it sorts (a journal search over 50,000 entries sorted 600 rows in
     460 ms). Here the field's type is read once, a tagged object's type once more."""
-    path = _sql_string(json_path_for_field(field))
-    tag = _sql_string(
-        f'{json_path_for_field(field)}."{DocumentCodec._MARKER}".{DocumentCodec._TYPE}'
-    )
+    path = _path_literal(field)
+    tag = _sql_string(_tag_path(field))
     w = SQLITE_SORT_BUCKET_WEIGHTS
     tagged = " ".join(
         f"WHEN '{name}' THEN {w[name]}"
@@ -299,10 +297,6 @@ def sort_type_sql(field: str) -> str:
         f"THEN {w['plain-object']} ELSE {w['fallback']} END) END) "
         f"ELSE {w['null']} END"  # json_type is NULL: the field is missing
     )
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 class CheaperSortTranslator(SQLiteQueryTranslator):
@@ -527,8 +521,8 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
         path = _path_literal(field)
         predicate = (
             f"json_type(d.document, {path}) = 'array' OR (json_type(d.document, {path}) = "
-            f"'object' AND {type_expression_sql(field).replace('(document', '(d.document')} "
-            f"IN {_WIDE_OR_PLAIN})"
+            f"'object' AND COALESCE(json_extract(d.document, {_sql_string(_tag_path(field))}), "
+            f"'') IN {_WIDE_OR_PLAIN})"  # mongoeco's `type_expression_sql`
         )
 
         def full() -> bool:
@@ -553,7 +547,6 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
     def _field_contains_tagged_value_type_in_collection(  # type: ignore[override]
         self, db_name, coll_name, field, value_type
     ):
-        path = json_path_for_field(field) + f'."{DocumentCodec._MARKER}".{DocumentCodec._TYPE}'
         return self._feature(
             (db_name, coll_name, f"tagged_type:{field}:{value_type}"),
             lambda: super(
@@ -562,7 +555,7 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
                 db_name, coll_name, field, value_type
             ),
             "json_extract(d.document, ?) = ?",
-            (path, value_type),
+            (_tag_path(field), value_type),
         )
 
     def _field_has_comparison_type_mismatch_in_collection(  # type: ignore[override]
@@ -795,8 +788,17 @@ def filter_index_sql(fields: list[str]) -> str:
     )
 
 
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _path_literal(field: str) -> str:
-    return "'" + json_path_for_field(field).replace("'", "''") + "'"
+    return _sql_string(json_path_for_field(field))
+
+
+def _tag_path(field: str) -> str:
+    """The JSON path of the type mongoeco's codec tags a value of `field` with."""
+    return f'{json_path_for_field(field)}."{DocumentCodec._MARKER}".{DocumentCodec._TYPE}'
 
 
 def _is_number(value: Any) -> bool:

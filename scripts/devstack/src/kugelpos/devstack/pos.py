@@ -288,11 +288,14 @@ class Register:
             f"{self.base}{path}", params=self.till.params, headers=self.till.headers, json=body
         )
 
-    async def create(self, *, key: str | None = None) -> str:
-        r = await self.post(
+    async def open_cart(self, *, key: str | None = None) -> httpx.Response:
+        """The create-cart request, answered as it comes (201 with the cart)."""
+        return await self.post(
             "", {"transactionType": 101, "userId": "u1", "userName": "Guest"}, key=key
         )
-        return _check(r, 201)["data"]["cartId"]
+
+    async def create(self, *, key: str | None = None) -> str:
+        return _check(await self.open_cart(key=key), 201)["data"]["cartId"]
 
     async def get(self, cart_id: str) -> httpx.Response:
         return await self.client.get(

@@ -20,7 +20,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from typing import Any
+
+import httpx
 
 from kugelpos.devstack.bench.history import SeededResult, history_size, seed_history
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
@@ -41,26 +44,53 @@ async def timed_checkout(
     adds: list[float],
     keyed: bool = False,
     bills: list[float] | None = None,
+    refused: Counter[str] | None = None,
 ) -> dict[str, Any] | None:
-    """One sale, timing each add-item and the bill; the billed cart, None if a step failed."""
-    cart_id = await register.create(key=_key(keyed))
-    for code in items:
-        started = time.perf_counter()
-        response = await register.add(cart_id, (code, 1), key=_key(keyed))
-        adds.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 200:
+    """One sale, timing each add-item and the bill; the billed cart, None if a step was refused
+    or not answered (counted in `refused`, if given, by step, status and error code)."""
+
+    def answered(step: str, response: httpx.Response, status: int = 200) -> bool:
+        if response.status_code == status:
+            return True
+        if refused is not None:
+            refused[_refusal(step, response)] += 1
+        return False
+
+    try:
+        created = await register.open_cart(key=_key(keyed))
+        if not answered("create", created, 201):
             return None
-    response = await register.subtotal(cart_id)
-    if response.status_code != 200:
+        cart_id = created.json()["data"]["cartId"]
+        for code in items:
+            started = time.perf_counter()
+            response = await register.add(cart_id, (code, 1), key=_key(keyed))
+            adds.append((time.perf_counter() - started) * 1000)
+            if not answered("add_item", response):
+                return None
+        response = await register.subtotal(cart_id)
+        if not answered("subtotal", response):
+            return None
+        total = int(response.json()["data"]["totalAmountWithTax"])
+        if not answered("pay", await register.pay(cart_id, ("01", total), key=_key(keyed))):
+            return None
+        started = time.perf_counter()
+        response = await register.bill(cart_id, key=_key(keyed))
+        if bills is not None:
+            bills.append((time.perf_counter() - started) * 1000)
+        return response.json()["data"] if answered("bill", response) else None
+    except httpx.HTTPError as exc:
+        if refused is not None:
+            refused[f"transport {type(exc).__name__}"] += 1
         return None
-    total = int(response.json()["data"]["totalAmountWithTax"])
-    if (await register.pay(cart_id, ("01", total), key=_key(keyed))).status_code != 200:
-        return None
-    started = time.perf_counter()
-    response = await register.bill(cart_id, key=_key(keyed))
-    if bills is not None:
-        bills.append((time.perf_counter() - started) * 1000)
-    return response.json()["data"] if response.status_code == 200 else None
+
+
+def _refusal(step: str, response: httpx.Response) -> str:
+    """`bill 500 500001`: the step, the status and the envelope's error code, if any."""
+    code = ""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body = response.json()
+        code = str(body.get("code", "")) if isinstance(body, dict) else ""
+    return f"{step} {response.status_code} {code}".strip()
 
 
 async def _level(

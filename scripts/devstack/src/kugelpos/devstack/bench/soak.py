@@ -20,11 +20,12 @@ import asyncio
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
+from kugelpos.devstack.bench.checkout import timed_checkout
 from kugelpos.devstack.bench.lag import Tills, Watcher
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
 from kugelpos.devstack.bench.store_day import ITEMS_PER_SALE, LAG_GOAL, SERVICES
@@ -38,54 +39,6 @@ DRAIN_SECONDS = 120.0
 
 def soak_seconds() -> float:
     return float(os.environ.get("KUGELPOS_BENCH_SOAK_SECONDS", DEFAULT_SECONDS))
-
-
-@dataclass
-class SoakSale:
-    """One closed-loop sale that remembers which step was refused, and how."""
-
-    items: list[str]
-    adds: list[float]
-    bills: list[float]
-    refused: Counter[str]
-
-    def _ok(self, step: str, response: httpx.Response, status: int = 200) -> bool:
-        if response.status_code == status:
-            return True
-        code = ""
-        if response.headers.get("content-type", "").startswith("application/json"):
-            body = response.json()
-            code = str(body.get("code", "")) if isinstance(body, dict) else ""
-        self.refused[f"{step} {response.status_code} {code}".strip()] += 1
-        return False
-
-    async def __call__(self, register: Register) -> dict[str, Any] | None:
-        try:
-            created = await register.post(
-                "", {"transactionType": 101, "userId": "u1", "userName": "Guest"}
-            )
-            if not self._ok("create", created, 201):
-                return None
-            cart_id = created.json()["data"]["cartId"]
-            for code in self.items:
-                started = time.perf_counter()
-                response = await register.add(cart_id, (code, 1))
-                self.adds.append((time.perf_counter() - started) * 1000)
-                if not self._ok("add_item", response):
-                    return None
-            response = await register.subtotal(cart_id)
-            if not self._ok("subtotal", response):
-                return None
-            total = int(response.json()["data"]["totalAmountWithTax"])
-            if not self._ok("pay", await register.pay(cart_id, ("01", total))):
-                return None
-            started = time.perf_counter()
-            response = await register.bill(cart_id)
-            self.bills.append((time.perf_counter() - started) * 1000)
-            return response.json()["data"] if self._ok("bill", response) else None
-        except httpx.HTTPError as exc:
-            self.refused[f"transport {type(exc).__name__}"] += 1
-            return None
 
 
 async def _counts(
@@ -151,7 +104,10 @@ async def soak(context: BenchContext) -> list[tuple[str, LoadResult]]:
     adds: list[float] = []
     bills: list[float] = []
     refused: Counter[str] = Counter()
-    tills = Tills(registers, SoakSale(items, adds, bills, refused))
+    tills = Tills(
+        registers,
+        lambda register: timed_checkout(register, items, adds, bills=bills, refused=refused),
+    )
     probes = {
         "lag_journal": journal_probe(context.client, shop),
         "lag_report": report_probe(context.client, shop),
