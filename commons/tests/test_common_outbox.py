@@ -14,11 +14,13 @@ import pytest
 from bson import ObjectId
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient, monitoring
+from pymongo.errors import OperationFailure
 
 from kugelpos.common.clients.breaker import BreakerRegistry
 from kugelpos.common.clients.dapr import DaprClientHelper
 from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.clock import utcnow
+from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.events import (
     ACK_TOPIC,
     Acknowledgement,
@@ -32,6 +34,7 @@ from kugelpos.common.events import (
 from kugelpos.common.events.acks import ack_batcher
 from kugelpos.common.events.config import OutboxSettings
 from kugelpos.common.events.publisher import OutboxEvents
+from kugelpos.common.settings import CommonSettings
 
 
 class FakeSidecar:
@@ -424,6 +427,164 @@ async def test_relay_task_starts_wakes_and_stops(db, dapr, sidecar) -> None:
     finally:
         await relay.stop()
     assert not relay.running
+
+
+@pytest.fixture
+async def mongo(mongo_uri):
+    client = Mongo(
+        CommonSettings(environment="development", mongodb_uri=mongo_uri), "db_outboxtest"
+    )
+    yield client
+    await client.close()
+
+
+async def _committed(outbox: Outbox, mongo: Mongo, *, topic: str = "t", fail_first: int = 0):
+    """One event added in `outbox.transaction`; the first `fail_first` attempts meet a write
+    conflict after the insert (the retried transaction writes it again)."""
+    event_id = secrets.token_hex(8)
+    attempts = 0
+
+    async def work(session) -> None:
+        nonlocal attempts
+        attempts += 1
+        await outbox.add(
+            session, topic=topic, payload={"amount": 1}, tenant_id="T1", event_id=event_id
+        )
+        if attempts <= fail_first:
+            raise OperationFailure("Write conflict during plan execution", code=112)
+
+    await outbox.transaction(mongo, work)
+    return event_id
+
+
+async def _until(check, seconds: float = 3.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+async def test_a_committed_event_is_published_by_its_relay_without_a_round(
+    mongo, dapr, sidecar
+) -> None:
+    # The relay publishes what a commit hands it as it is: no look-up of what is due, no
+    # claim (those queued behind the tills' bills at the server: 0.8 s at ten tills).
+    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
+    await outbox.ensure_indexes()
+    relay = OutboxRelay(outbox, dapr, poll_interval=30)
+    relay.start()
+    try:
+        await _until(lambda: asyncio.sleep(0, relay.rounds == 1))  # the start's round
+        event_id = await _committed(outbox, mongo)
+        await _until(lambda: asyncio.sleep(0, sidecar.count(event_id) == 1))
+
+        async def marked() -> bool:
+            record = await outbox.get(event_id)
+            return record.relay_status == "published"
+
+        await _until(marked)
+        record = await outbox.get(event_id)
+        assert record.status == "published" and record.publish_count == 1
+        assert record.lease_owner is None and record.recheck_at is not None
+        assert relay.rounds == 1  # published and marked without another round
+    finally:
+        await relay.stop()
+
+
+async def test_a_committed_event_is_leased_to_its_relay_and_taken_over_if_it_dies(
+    mongo, dapr, sidecar
+) -> None:
+    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
+    await outbox.ensure_indexes()
+    # The writing process's relay dies between the commit and the publish.
+    outbox.publish_directly("dead", lease_seconds=0.3)
+    event_id = await _committed(outbox, mongo)
+    raw = await outbox.collection.find_one({"_id": event_id})
+    assert raw["relay_status"] == "publishing" and raw["lease_owner"] == "dead"
+    alive = OutboxRelay(outbox, dapr, owner="alive")
+    assert await alive.run_once() == 0  # leased: nobody else publishes it meanwhile
+    await asyncio.sleep(0.35)
+    assert await alive.run_once() == 1
+    assert sidecar.count(event_id) == 1
+    assert (await outbox.get(event_id)).relay_status == "published"
+
+
+async def test_only_the_attempt_that_committed_is_handed_to_the_relay(mongo, dapr) -> None:
+    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
+    await outbox.ensure_indexes()
+    handed: list[list[str]] = []
+    outbox.on_added(lambda records: handed.append([r.event_id for r in records]))
+    event_id = await _committed(outbox, mongo, fail_first=2)
+    assert handed == [[event_id]]
+    assert await outbox.collection.count_documents({"event_id": event_id}) == 1
+
+
+async def test_a_refused_direct_publish_backs_off_and_a_round_retries_it(
+    mongo, dapr, sidecar
+) -> None:
+    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
+    await outbox.ensure_indexes()
+    relay = OutboxRelay(outbox, dapr, poll_interval=30, retry_base=0.2, retry_max=0.2)
+    relay.start()
+    try:
+        sidecar.down = True
+        event_id = await _committed(outbox, mongo)
+
+        async def backed_off() -> bool:
+            record = await outbox.get(event_id)
+            return record.attempts == 1 and record.relay_status == "pending"
+
+        await _until(backed_off)
+        sidecar.down = False
+        await _until(lambda: asyncio.sleep(0, sidecar.count(event_id) == 1))
+        await asyncio.sleep(0.3)
+        assert sidecar.count(event_id) == 1
+    finally:
+        await relay.stop()
+
+
+async def test_a_directly_published_event_is_rechecked_when_its_acknowledgement_is_due(
+    mongo, dapr, sidecar
+) -> None:
+    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
+    await outbox.ensure_indexes()
+    relay = OutboxRelay(outbox, dapr, poll_interval=30, ack_timeout=0.2, ack_timeout_max=0.2)
+    relay.start()
+    try:
+        event_id = await _committed(outbox, mongo)  # nobody acknowledges it
+        await _until(lambda: asyncio.sleep(0, sidecar.count(event_id) >= 2))
+    finally:
+        await relay.stop()
+
+
+class _TerminalLikeSettings(OutboxSettings):
+    @property
+    def event_consumers(self) -> dict[str, list[str]]:
+        return {"cashlog_report": ["report", "journal"], "opencloselog_report": ["journal"]}
+
+
+def test_a_publisher_subscribes_only_to_the_acknowledgements_of_its_topics() -> None:
+    from kugelpos.sidecar.subscriptions import matches  # the local sidecar's evaluator
+
+    events = OutboxEvents(_TerminalLikeSettings(environment="development"))
+    (declared,) = [d for d in events.subscriptions.declaration() if d["topic"] == ACK_TOPIC]
+    assert "route" not in declared and "default" not in declared["routes"]
+    (rule,) = declared["routes"]["rules"]
+    assert rule["path"] == f"/events/{ACK_TOPIC}"
+
+    def delivered(data: dict) -> bool:
+        return matches(rule["match"], {"type": "com.dapr.event.sent", "data": data})
+
+    ack = {"event_id": "e1", "service": "journal", "status": "received"}
+    assert delivered({**ack, "topic": "cashlog_report"})
+    assert delivered({**ack, "topic": "opencloselog_report"})
+    assert not delivered({**ack, "topic": "tranlog_report"})  # the cart's
+    assert delivered(ack)  # an older consumer's, without a topic: looked up as before
+    # Told of no consumers: every acknowledgement, through a plain route.
+    plain = OutboxEvents(OutboxSettings(environment="development"))
+    (declared,) = [d for d in plain.subscriptions.declaration() if d["topic"] == ACK_TOPIC]
+    assert declared["route"] == f"/events/{ACK_TOPIC}" and "routes" not in declared
 
 
 async def test_subscriptions_declare_and_route_cloudevents(db) -> None:

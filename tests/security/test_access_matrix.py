@@ -427,9 +427,12 @@ async def subscriber_operations(client: httpx.AsyncClient, w: World) -> list[Ope
             continue
         assert r.status_code == 200, r.text
         for entry in r.json():
-            route = entry.get("route") or entry.get("routes", {}).get("default")
-            assert route, entry
-            found.append(Operation(service, "POST", route, {}))
+            routes = entry.get("routes") or {}
+            paths = {entry.get("route"), routes.get("default")}
+            paths.update(rule.get("path") for rule in routes.get("rules") or [])
+            paths.discard(None)
+            assert paths, entry
+            found.extend(Operation(service, "POST", path, {}) for path in sorted(paths))
     return found
 
 

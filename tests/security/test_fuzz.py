@@ -127,7 +127,12 @@ def _subscriber_routes(stack: Stack, service: str) -> set[str]:
     r = httpx.get(f"{stack.url(service)}/dapr/subscribe", timeout=30)
     if r.status_code != 200:
         return set()
-    return {entry["route"] for entry in r.json() if "route" in entry}
+    paths: set[str] = set()
+    for entry in r.json():
+        routes = entry.get("routes") or {}
+        paths.update({entry.get("route"), routes.get("default")} - {None})
+        paths.update(rule["path"] for rule in routes.get("rules") or [] if rule.get("path"))
+    return paths
 
 
 def _envelope_problem(response: requests.Response) -> str | None:

@@ -3,6 +3,7 @@ routing rules and raw payloads, as Dapr's pub/sub API documents them."""
 
 import base64
 import json
+import time
 import uuid
 from types import SimpleNamespace
 
@@ -15,7 +16,10 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 def env(shared_stack_builder, fast_settings):
     suffix = uuid.uuid4().hex[:8]
     topics = SimpleNamespace(
-        orders=f"orders-{suffix}", routed=f"routed-{suffix}", raw=f"raw-{suffix}"
+        orders=f"orders-{suffix}",
+        routed=f"routed-{suffix}",
+        raw=f"raw-{suffix}",
+        filtered=f"filtered-{suffix}",
     )
     stack = shared_stack_builder("pubsub")
     alpha = stack.app(
@@ -34,6 +38,19 @@ def env(shared_stack_builder, fast_settings):
                         },
                     ],
                     "default": "/routed",
+                },
+            },
+            {
+                # Rules and no default: what no rule matches is dropped, never delivered.
+                "pubsubname": "pubsub",
+                "topic": topics.filtered,
+                "routes": {
+                    "rules": [
+                        {
+                            "match": '!has(event.data.kind) || event.data.kind == "mine"',
+                            "path": "/filtered",
+                        }
+                    ]
                 },
             },
             {
@@ -180,6 +197,17 @@ def test_routing_rules_then_default_route(env):
     env.alpha.wait_deliveries(vip, 1, "/vip")
     env.alpha.wait_deliveries(plain, 1, "/routed")
     assert env.alpha.deliveries(vip, "/routed") == []
+
+
+def test_a_message_no_rule_matches_without_a_default_route_is_dropped(env):
+    other, mine, unmarked = (uuid.uuid4().hex for _ in range(3))
+    env.sidecar.publish(env.topics.filtered, {"key": other, "kind": "theirs"})
+    env.sidecar.publish(env.topics.filtered, {"key": mine, "kind": "mine"})
+    env.sidecar.publish(env.topics.filtered, {"key": unmarked})
+    env.alpha.wait_deliveries(mine, 1, "/filtered")
+    env.alpha.wait_deliveries(unmarked, 1, "/filtered")
+    time.sleep(0.3)  # the first one was read before the others: it had its chance
+    assert env.alpha.deliveries(other) == []
 
 
 def test_raw_payload_publish_is_wrapped_for_a_cloudevents_subscriber(env):

@@ -12,6 +12,9 @@ class OutboxSettings(CommonSettings):
     outbox_poll_interval_seconds: float = 30.0
     # A claimed event belongs to one relay for this long; then another may take it over.
     outbox_lease_seconds: float = 30.0
+    # A committed event is written leased to its own process's relay, which publishes it at
+    # once; if that process dies first, another relay takes it over after this long.
+    outbox_fresh_lease_seconds: float = 5.0
     # Events claimed per round.
     outbox_batch_size: int = 50
     # Backoff after a failed publish: base * 2^(attempts-1), capped.

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from ..observability.health import HealthCheck
 from ..web.app import Infrastructure
-from .acks import ACK_TOPIC, acknowledgement_handler
+from .acks import ACK_TOPIC, acknowledgement_handler, acknowledgements_for
 from .config import OutboxSettings
 from .outbox import Outbox, RelayStatus
 from .relay import OutboxRelay, relay_from_settings
@@ -27,7 +27,9 @@ class OutboxEvents:
     def __init__(self, settings: OutboxSettings) -> None:
         self.settings = settings
         self.subscriptions = DaprSubscriptions(pubsub=settings.pubsub_name)
-        self.subscriptions.add(ACK_TOPIC, self._on_status)
+        self.subscriptions.add(
+            ACK_TOPIC, self._on_status, match=acknowledgements_for(settings.event_consumers)
+        )
         self.outbox: Outbox | None = None
         self.relay: OutboxRelay | None = None
         self.infra: Infrastructure | None = None

@@ -86,6 +86,9 @@ class _Entry:
     route: str
     handler: Handler
     dead_letter_topic: str | None
+    # A CEL condition on the CloudEvent: only matching messages are delivered (the others are
+    # dropped by the sidecar, never sent). None: every message.
+    match: str | None = None
 
 
 def configured_app_token(request: Request) -> str | None:
@@ -146,19 +149,23 @@ class DaprSubscriptions:
         route: str | None = None,
         pubsub: str | None = None,
         dead_letter_topic: str | None = None,
+        match: str | None = None,
     ) -> None:
         path = route or f"{self.route_prefix}/{topic}"
-        self._entries.append(_Entry(pubsub or self.pubsub, topic, path, handler, dead_letter_topic))
+        self._entries.append(
+            _Entry(pubsub or self.pubsub, topic, path, handler, dead_letter_topic, match)
+        )
 
     def declaration(self) -> list[dict[str, Any]]:
         """The standard JSON of `GET /dapr/subscribe`."""
         result = []
         for entry in self._entries:
-            item: dict[str, Any] = {
-                "pubsubname": entry.pubsub,
-                "topic": entry.topic,
-                "route": entry.route,
-            }
+            item: dict[str, Any] = {"pubsubname": entry.pubsub, "topic": entry.topic}
+            if entry.match:
+                # A rule and no default route: what the rule does not match is not delivered.
+                item["routes"] = {"rules": [{"match": entry.match, "path": entry.route}]}
+            else:
+                item["route"] = entry.route
             if entry.dead_letter_topic:
                 item["deadLetterTopic"] = entry.dead_letter_topic
             result.append(item)

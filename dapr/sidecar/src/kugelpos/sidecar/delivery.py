@@ -62,7 +62,7 @@ async def deliver(
     route = sub.route_for(event)
     if not route:
         # No rule matched and there is no default route: daprd drops such a message.
-        log.warning("delivery_no_route", app_id=app.app_id, topic=sub.topic, id=message.id)
+        log.debug("delivery_no_route", app_id=app.app_id, topic=sub.topic, id=message.id)
         return Outcome.DROP
     if sub.raw_payload:
         body = message.data

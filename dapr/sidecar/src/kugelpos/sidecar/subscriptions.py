@@ -88,18 +88,21 @@ def parse_subscriptions(app_id: str, payload: Any) -> list[Subscription]:
 
 
 # Dapr evaluates `match` as CEL over the CloudEvent. The sidecar understands the common subset:
-# comparisons of `event.<attr>[.<field>...]` with a quoted string or number, joined by && or ||.
+# comparisons of `event.<attr>[.<field>...]` with a quoted string or number, and the presence
+# test `has(event.<attr>.<field>)` (negated with `!`), joined by && or ||.
 _COMPARISON = re.compile(
     r"^\s*event((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*(==|!=)\s*"
     r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|-?\d+(?:\.\d+)?|true|false)\s*$"
 )
+_PRESENCE = re.compile(r"^\s*(!?)\s*has\(\s*event((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\)\s*$")
+_ABSENT = object()
 
 
 def _lookup(event: dict[str, Any], dotted: str) -> Any:
     value: Any = event
     for part in dotted.strip(".").split("."):
         if not isinstance(value, dict) or part not in value:
-            return None
+            return _ABSENT
         value = value[part]
     return value
 
@@ -112,18 +115,23 @@ def _literal(text: str) -> Any:
     return float(text) if "." in text else int(text)
 
 
-def _comparison(expr: str, event: dict[str, Any]) -> bool:
+def _term(expr: str, event: dict[str, Any]) -> bool:
+    presence = _PRESENCE.match(expr)
+    if presence is not None:
+        present = _lookup(event, presence.group(2)) is not _ABSENT
+        return present != bool(presence.group(1))
     found = _COMPARISON.match(expr)
     if found is None:
         log.warning("route_match_unsupported", match=expr)
         return False
     left = _lookup(event, found.group(1))
+    left = None if left is _ABSENT else left
     right = _literal(found.group(3))
     return (left == right) if found.group(2) == "==" else (left != right)
 
 
 def matches(expr: str, event: dict[str, Any]) -> bool:
     return any(
-        all(_comparison(term, event) for term in alternative.split("&&"))
+        all(_term(term, event) for term in alternative.split("&&"))
         for alternative in expr.split("||")
     )
