@@ -96,6 +96,10 @@ class OutboxRelay:
         # waiting to be published without one.
         self._round_requested = True
         self._fresh: list[OutboxRecord] = []
+        # Directly published events waiting for their mark, and the task marking them: the
+        # next events are published while the last ones' mark waits its turn at the server.
+        self._unmarked: list[OutboxRecord] = []
+        self._marker: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.rounds = 0
@@ -156,9 +160,9 @@ class OutboxRelay:
             self._wake.clear()
             if self._fresh:
                 await self._publish_fresh()
-                if self._recheck_expected is not None:  # a round rechecks their acks in time
-                    wait = (self._recheck_expected - utcnow()).total_seconds()
-                    next_round = min(next_round, loop.time() + max(0.0, wait))
+            if self._recheck_expected is not None:  # marked events: a round rechecks in time
+                wait = (self._recheck_expected - utcnow()).total_seconds()
+                next_round = min(next_round, loop.time() + max(0.0, wait))
             if self._round_requested or loop.time() >= next_round:
                 self._round_requested = False
                 next_round = loop.time() + await self._round()
@@ -170,6 +174,8 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), pause)
         if self._fresh:  # committed before the stop: publish rather than leave leased
             await self._publish_fresh()
+        if self._marker is not None:
+            await self._marker
         log.info("outbox_relay_stopped", owner=self.owner)
 
     async def _round(self) -> float:
@@ -191,12 +197,20 @@ class OutboxRelay:
         return min(delay, self.poll_interval)
 
     async def _publish_fresh(self) -> None:
-        """Publish and mark the committed events handed over since the last time. A failed
-        mark leaves them leased: when the lease runs out a round publishes them again."""
+        """Publish the committed events handed over since the last time; their mark follows
+        in the background (`_mark_fresh`). A refused event backs off like any other."""
         records, self._fresh = self._fresh, []
         try:
-            if await self._publish_all(records) < len(records):
-                self._round_requested = True  # refused ones back off: a round times the retry
+            errors = await self._send(records)
+            published = [r for r, error in zip(records, errors, strict=True) if error is None]
+            if published:
+                self._unmarked.extend(published)
+                if self._marker is None or self._marker.done():
+                    self._marker = asyncio.create_task(self._mark_fresh())
+            for record, error in zip(records, errors, strict=True):
+                if error is not None:
+                    self._round_requested = True  # a round times the retry
+                    await self._back_off(record, error)
         except PyMongoError as exc:
             self._round_requested = True  # a round times the leases' end
             self.last_error = type(exc).__name__
@@ -205,6 +219,24 @@ class OutboxRelay:
             self._round_requested = True
             self.last_error = type(exc).__name__
             log.error("outbox_relay_error", error=type(exc).__name__, exc_info=exc)
+
+    async def _mark_fresh(self) -> None:
+        """Mark what was published directly, everything published meanwhile in one go (group
+        commit). A failed mark leaves the events leased: when the leases run out a round
+        publishes them again (consumers de-duplicate)."""
+        while self._unmarked:
+            batch, self._unmarked = self._unmarked, []
+            try:
+                await self._mark_published(batch)
+            except PyMongoError as exc:
+                self._round_requested = True
+                self.last_error = type(exc).__name__
+                log.warning("outbox_relay_db_error", error=type(exc).__name__)
+            except Exception as exc:  # the relay must survive anything and keep going
+                self._round_requested = True
+                self.last_error = type(exc).__name__
+                log.error("outbox_relay_error", error=type(exc).__name__, exc_info=exc)
+            self._wake.set()  # the loop looks at the rechecks these marks set
 
     # ---- one round ---------------------------------------------------------------------------
 
@@ -362,6 +394,16 @@ class OutboxRelay:
         mark the published ones with one update per kind. A refused event backs off (it
         counts the attempt and keeps the error, so an operator sees every stuck event):
         delayed, never lost. Returns how many were published."""
+        errors = await self._send(records)
+        published = [r for r, error in zip(records, errors, strict=True) if error is None]
+        await self._mark_published(published)
+        for record, error in zip(records, errors, strict=True):
+            if error is not None:
+                await self._back_off(record, error)
+        return len(published)
+
+    async def _send(self, records: list[OutboxRecord]) -> list[str | None]:
+        """Publish each event through the sidecar; the error of each refused one, else None."""
         slots = asyncio.Semaphore(PUBLISH_CONCURRENCY)
 
         async def publish(record: OutboxRecord) -> str | None:
@@ -377,13 +419,7 @@ class OutboxRelay:
                     return exc.message
             return None
 
-        errors = await asyncio.gather(*(publish(record) for record in records))
-        published = [r for r, error in zip(records, errors, strict=True) if error is None]
-        await self._mark_published(published)
-        for record, error in zip(records, errors, strict=True):
-            if error is not None:
-                await self._back_off(record, error)
-        return len(published)
+        return list(await asyncio.gather(*(publish(record) for record in records)))
 
     def _mine(self, records: list[OutboxRecord]) -> dict[str, Any]:
         return {
