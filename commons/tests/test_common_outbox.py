@@ -438,6 +438,14 @@ async def mongo(mongo_uri):
     await client.close()
 
 
+@pytest.fixture
+async def t_outbox(mongo) -> Outbox:
+    """An outbox whose topic `t` is acknowledged by report, in the `mongo` fixture's database."""
+    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
+    await outbox.ensure_indexes()
+    return outbox
+
+
 async def _committed(outbox: Outbox, mongo: Mongo, *, topic: str = "t", fail_first: int = 0):
     """One event added in `outbox.transaction`; the first `fail_first` attempts meet a write
     conflict after the insert (the retried transaction writes it again)."""
@@ -466,12 +474,11 @@ async def _until(check, seconds: float = 3.0) -> None:
 
 
 async def test_a_committed_event_is_published_by_its_relay_without_a_round(
-    mongo, dapr, sidecar
+    t_outbox, mongo, dapr, sidecar
 ) -> None:
     # The relay publishes what a commit hands it as it is: no look-up of what is due, no
     # claim (those queued behind the tills' bills at the server: 0.8 s at ten tills).
-    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
-    await outbox.ensure_indexes()
+    outbox = t_outbox
     relay = OutboxRelay(outbox, dapr, poll_interval=30)
     relay.start()
     try:
@@ -493,10 +500,9 @@ async def test_a_committed_event_is_published_by_its_relay_without_a_round(
 
 
 async def test_a_committed_event_is_leased_to_its_relay_and_taken_over_if_it_dies(
-    mongo, dapr, sidecar
+    t_outbox, mongo, dapr, sidecar
 ) -> None:
-    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
-    await outbox.ensure_indexes()
+    outbox = t_outbox
     # The writing process's relay dies between the commit and the publish.
     outbox.publish_directly("dead", lease_seconds=0.3)
     event_id = await _committed(outbox, mongo)
@@ -510,9 +516,10 @@ async def test_a_committed_event_is_leased_to_its_relay_and_taken_over_if_it_die
     assert (await outbox.get(event_id)).relay_status == "published"
 
 
-async def test_only_the_attempt_that_committed_is_handed_to_the_relay(mongo, dapr) -> None:
-    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
-    await outbox.ensure_indexes()
+async def test_only_the_attempt_that_committed_is_handed_to_the_relay(
+    t_outbox, mongo, dapr
+) -> None:
+    outbox = t_outbox
     handed: list[list[str]] = []
     outbox.on_added(lambda records: handed.append([r.event_id for r in records]))
     event_id = await _committed(outbox, mongo, fail_first=2)
@@ -521,10 +528,9 @@ async def test_only_the_attempt_that_committed_is_handed_to_the_relay(mongo, dap
 
 
 async def test_a_refused_direct_publish_backs_off_and_a_round_retries_it(
-    mongo, dapr, sidecar
+    t_outbox, mongo, dapr, sidecar
 ) -> None:
-    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
-    await outbox.ensure_indexes()
+    outbox = t_outbox
     relay = OutboxRelay(outbox, dapr, poll_interval=30, retry_base=0.2, retry_max=0.2)
     relay.start()
     try:
@@ -545,10 +551,9 @@ async def test_a_refused_direct_publish_backs_off_and_a_round_retries_it(
 
 
 async def test_a_directly_published_event_is_rechecked_when_its_acknowledgement_is_due(
-    mongo, dapr, sidecar
+    t_outbox, mongo, dapr, sidecar
 ) -> None:
-    outbox = Outbox(mongo.commons_db(), consumers={"t": ["report"]})
-    await outbox.ensure_indexes()
+    outbox = t_outbox
     relay = OutboxRelay(outbox, dapr, poll_interval=30, ack_timeout=0.2, ack_timeout_max=0.2)
     relay.start()
     try:

@@ -211,14 +211,8 @@ class OutboxRelay:
                 if error is not None:
                     self._round_requested = True  # a round times the retry
                     await self._back_off(record, error)
-        except PyMongoError as exc:
-            self._round_requested = True  # a round times the leases' end
-            self.last_error = type(exc).__name__
-            log.warning("outbox_relay_db_error", error=type(exc).__name__)
         except Exception as exc:  # the relay must survive anything and keep going
-            self._round_requested = True
-            self.last_error = type(exc).__name__
-            log.error("outbox_relay_error", error=type(exc).__name__, exc_info=exc)
+            self._failed(exc)
 
     async def _mark_fresh(self) -> None:
         """Mark what was published directly, everything published meanwhile in one go (group
@@ -228,15 +222,19 @@ class OutboxRelay:
             batch, self._unmarked = self._unmarked, []
             try:
                 await self._mark_published(batch)
-            except PyMongoError as exc:
-                self._round_requested = True
-                self.last_error = type(exc).__name__
-                log.warning("outbox_relay_db_error", error=type(exc).__name__)
             except Exception as exc:  # the relay must survive anything and keep going
-                self._round_requested = True
-                self.last_error = type(exc).__name__
-                log.error("outbox_relay_error", error=type(exc).__name__, exc_info=exc)
+                self._failed(exc)
             self._wake.set()  # the loop looks at the rechecks these marks set
+
+    def _failed(self, exc: Exception) -> None:
+        """A direct publish or mark failed: the events stay leased or back off, and a round
+        (asked for here) takes them up when their time comes."""
+        self._round_requested = True
+        self.last_error = type(exc).__name__
+        if isinstance(exc, PyMongoError):
+            log.warning("outbox_relay_db_error", error=type(exc).__name__)
+        else:
+            log.error("outbox_relay_error", error=type(exc).__name__, exc_info=exc)
 
     # ---- one round ---------------------------------------------------------------------------
 

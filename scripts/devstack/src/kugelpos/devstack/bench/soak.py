@@ -111,7 +111,7 @@ async def soak(context: BenchContext) -> list[tuple[str, LoadResult]]:
     probes = {
         "lag_journal": journal_probe(context.client, shop),
         "lag_report": report_probe(context.client, shop),
-        "lag_stock": stock_probe(context.client, shop, items[-1]),
+        "lag_stock": await stock_probe(context.client, shop, items[-1]),
     }
     warm = await tills.run(concurrency, [Watcher(probe) for probe in probes.values()])
     if tills.billed == 0:

@@ -27,7 +27,7 @@ async def _lag_level(context: BenchContext, urls: dict[str, str], concurrency: i
     shop = await open_shop(context.client, urls, terminals=concurrency)
     registers = [Register(context.client, shop, till) for till in shop.tills]
     item = next(i.code for i in shop.items if not i.restricted)
-    probe = stock_probe(context.client, shop, item)
+    probe = await stock_probe(context.client, shop, item)
     tills = Tills(registers, lambda register: quick_sale(register, [item]))
     await tills.run(concurrency, [Watcher(probe)])  # warm-up
     sales = max(concurrency * 3, context.requests // 10)

@@ -63,7 +63,7 @@ async def _level(context: BenchContext, floor_url: str, concurrency: int) -> dic
     probes = {
         "lag_journal": journal_probe(context.client, shop),
         "lag_report": report_probe(context.client, shop),
-        "lag_stock": stock_probe(context.client, shop, items[-1]),
+        "lag_stock": await stock_probe(context.client, shop, items[-1]),
     }
     floor = await _floor(context, floor_url, sales * ITEMS_PER_SALE, concurrency)
     await tills.run(concurrency, [Watcher(probe) for probe in probes.values()])  # warm-up
