@@ -109,7 +109,7 @@ async def soak(context: BenchContext) -> list[tuple[str, LoadResult]]:
         lambda register: timed_checkout(register, items, adds, bills=bills, refused=refused),
     )
     probes = {
-        "lag_journal": journal_probe(context.client, shop),
+        "lag_journal": await journal_probe(context.client, shop),
         "lag_report": report_probe(context.client, shop),
         "lag_stock": await stock_probe(context.client, shop, items[-1]),
     }

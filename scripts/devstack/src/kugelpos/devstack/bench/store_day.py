@@ -61,7 +61,7 @@ async def _level(context: BenchContext, floor_url: str, concurrency: int) -> dic
     bills: list[float] = []
     tills = Tills(registers, lambda register: timed_checkout(register, items, adds, bills=bills))
     probes = {
-        "lag_journal": journal_probe(context.client, shop),
+        "lag_journal": await journal_probe(context.client, shop),
         "lag_report": report_probe(context.client, shop),
         "lag_stock": await stock_probe(context.client, shop, items[-1]),
     }
