@@ -1,10 +1,14 @@
 """The hot path, in process: adding an item calls another service at most once on a cache miss
 and never on a hit; the terminal's API key is checked against `terminalstore` before the
-terminal service; cart saves are conditional on the ETag read."""
+terminal service; cart saves are conditional on the ETag read; a completed cart is recorded
+once, against the stack's MongoDB."""
 
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -19,12 +23,16 @@ from kugelpos.cart.carts.schemas import CartCreateRequest, ItemRequest
 from kugelpos.cart.carts.service import CartService
 from kugelpos.cart.config import CartSettings
 from kugelpos.cart.domain.models import Person
+from kugelpos.cart.errors import CartInternalError
 from kugelpos.cart.plugins.registry import load_plugins
+from kugelpos.cart.transactions.service import TransactionService
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.clients.breaker import BreakerRegistry
 from kugelpos.common.clients.dapr import DaprClientHelper
 from kugelpos.common.clients.http import HttpClientHelper
+from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.errors import AuthenticationError
+from kugelpos.common.events.outbox import Outbox
 
 MD = "http://master-data.test/api/v1"
 TERMINAL = "http://terminal.test/api/v1"
@@ -257,3 +265,76 @@ async def test_a_recorded_sale_is_answered_even_if_the_final_cart_save_fails(car
     again = await carts.cancel(TERMINAL_INFO, cart_id)
     assert again.cart.transaction_no == 1 and len(transactions.recorded) == 1
     assert (await carts.get(TERMINAL_INFO, cart_id)).cart.cart_status == "Cancelled"
+
+
+# ---- completion, against the stack's MongoDB ------------------------------------------
+# Tranlogs, counters and outbox are real, in databases of their own (prefix `completion`),
+# so the running cart's relay never sees these events.
+
+
+class RenderFailsOnce:
+    """The receipt plugin, except that its first rendering raises (a broken template)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failures = 1
+
+    def render(self, payload: dict[str, Any]) -> tuple[str, str]:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("template error")
+        return self.inner.render(payload)
+
+
+@pytest.fixture
+async def completing(stack, carts: CartService) -> AsyncIterator[tuple[CartService, Mongo]]:
+    settings = CartSettings(
+        environment="development",
+        secret_key=SECRET,
+        mongodb_uri=stack.mongo_uri_for("cart"),
+        db_name_prefix="completion",
+    )
+    mongo = Mongo(settings)
+    plugins = load_plugins(settings.plugins_file)
+    plugins.receipts = {"default": RenderFailsOnce(plugins.receipt())}
+    carts._transactions = TransactionService(  # type: ignore[assignment]
+        mongo, Outbox(mongo.commons_db()), plugins, carts._masters, settings, set()
+    )
+    try:
+        yield carts, mongo
+    finally:
+        await mongo.close()
+
+
+async def _cart(carts: CartService, terminal) -> str:
+    doc = await carts.create(terminal, CartCreateRequest())
+    await carts.add_items(terminal, doc.cart.cart_id, [ItemRequest(item_code="A", quantity=1)])
+    return doc.cart.cart_id
+
+
+async def test_a_completion_is_recorded_once(completing) -> None:
+    carts, mongo = completing
+    tenant = f"N{uuid.uuid4().hex[:8].upper()}"
+    terminal = replace(TERMINAL_INFO, tenant_id=tenant, terminal_id=f"{tenant}-S1-1")
+    tranlogs = mongo.tenant_db(tenant)["log_tran"]
+    events = mongo.commons_db()["outbox"]
+    cart_id = await _cart(carts, terminal)
+    # The receipt cannot be rendered: an error, and nothing is written.
+    with pytest.raises(CartInternalError):
+        await carts.cancel(terminal, cart_id)
+    assert await tranlogs.count_documents({}) == 0
+    assert await events.count_documents({"tenant_id": tenant}) == 0
+    done = await carts.cancel(terminal, cart_id)
+    stored = await tranlogs.find_one({"source_id": f"cart:{cart_id}"})
+    assert stored is not None and stored["transaction_no"] == done.cart.transaction_no
+    # A retried completion (say the final save was lost) writes nothing, counts nothing, and
+    # answers the recorded tranlog.
+    again = await carts._transactions.complete_cart(await carts.get(terminal, cart_id), terminal)
+    assert (again.transaction_no, again.event_id) == (stored["transaction_no"], stored["event_id"])
+    assert await tranlogs.count_documents({}) == 1
+    assert await events.count_documents({"tenant_id": tenant}) == 1
+    assert await events.count_documents({"event_id": stored["event_id"]}) == 1
+    # The next sale of the terminal is numbered after it.
+    second = await carts.cancel(terminal, await _cart(carts, terminal))
+    assert second.cart.transaction_no > done.cart.transaction_no
+    assert await tranlogs.count_documents({}) == 2
