@@ -19,7 +19,7 @@ one request which of the outstanding bills it shows (see `lag.py` for why one re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
@@ -31,28 +31,37 @@ def _store(shop: Shop, service: str, path: str) -> str:
     return shop.url(service, f"/api/v1/tenants/{shop.tenant_id}/stores/{shop.store_code}{path}")
 
 
+async def _moved_by_sales(
+    read: Callable[[], Awaitable[float | None]], what: str, direction: int
+) -> Probe:
+    """A probe on a figure that moves by one per sale (`direction` +1 up, -1 down), read once
+    now: a bill shows once the figure has moved by its ordinal since then."""
+    start = await read()
+    if start is None:
+        raise RuntimeError(f"{what} cannot be read")
+
+    async def probe(bills: Sequence[Bill]) -> list[Bill]:
+        now = await read()
+        if now is None:
+            return []
+        moved = round((now - start) * direction)
+        return [bill for bill in bills if bill.ordinal <= moved]
+
+    return probe
+
+
 async def journal_probe(client: httpx.AsyncClient, shop: Shop) -> Probe:
     """Made before the sales it watches: it counts the store's sale entries then."""
     url = _store(shop, "journal", "/journals")
     params = {"transaction_types": 101, "limit": 1}
 
-    async def total() -> int | None:
+    async def total() -> float | None:
         response = await client.get(url, params=params, headers=shop.admin)
         if response.status_code != 200:
             return None
-        return int(response.json()["metadata"]["total"])
+        return float(response.json()["metadata"]["total"])
 
-    start = await total()
-    if start is None:
-        raise RuntimeError("the journal cannot be searched")
-
-    async def probe(bills: Sequence[Bill]) -> list[Bill]:
-        now = await total()
-        if now is None:
-            return []
-        return [bill for bill in bills if bill.ordinal <= now - start]
-
-    return probe
+    return await _moved_by_sales(total, "the journal", +1)
 
 
 def report_probe(client: httpx.AsyncClient, shop: Shop) -> Probe:
@@ -85,15 +94,4 @@ async def stock_probe(client: httpx.AsyncClient, shop: Shop, item: str) -> Probe
             return None
         return float(response.json()["data"]["currentQuantity"])
 
-    start = await quantity()
-    if start is None:
-        raise RuntimeError(f"stock of {item} cannot be read")
-
-    async def probe(bills: Sequence[Bill]) -> list[Bill]:
-        now = await quantity()
-        if now is None:
-            return []
-        sold = round(start - now)
-        return [bill for bill in bills if bill.ordinal <= sold]
-
-    return probe
+    return await _moved_by_sales(quantity, f"stock of {item}", -1)
