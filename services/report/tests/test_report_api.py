@@ -182,7 +182,7 @@ async def test_tenant_setup_refuses_a_plain_user_and_a_terminal(book):
         lifetime=timedelta(hours=1),
     )
     mine = {"tenantId": book.tenant_id}
-    for headers in ({"Authorization": f"Bearer {clerk}"}, book.terminal()):
+    for headers in ({"Authorization": f"Bearer {clerk}"}, await book.till()):
         assert_error(await book.http.post("/api/v1/tenants", json=mine, headers=headers), 403)
     assert_ok(await book.http.post("/api/v1/tenants", json=mine, headers=book.service()), 201)
 

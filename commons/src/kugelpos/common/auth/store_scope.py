@@ -12,6 +12,7 @@ from fastapi import Depends, Path, Query
 
 from ..errors import PermissionDeniedError
 from .dependencies import CurrentPrincipal, ensure_tenant
+from .policy import terminal_store
 from .principal import Principal, PrincipalKind
 
 TenantId = Annotated[str, Path(max_length=32)]
@@ -34,19 +35,6 @@ async def tenant_access(
 
 
 type TenantPrincipal = Annotated[Principal, Depends(tenant_access)]
-
-
-def terminal_store(principal: Principal) -> str | None:
-    """The store of a terminal credential: its claims (API key: the terminal service's
-    record; JWT: `store_code`), else the middle of `<tenant>-<store>-<no>`."""
-    claims = principal.claims or {}
-    store = claims.get("storeCode") or claims.get("store_code")
-    if isinstance(store, str) and store:
-        return store
-    terminal_id = principal.terminal_id or ""
-    _, _, rest = terminal_id.partition("-")
-    store, _, _ = rest.rpartition("-")
-    return store or None
 
 
 def store_reader(denied: str) -> Callable[..., Awaitable[Principal]]:

@@ -21,6 +21,8 @@ from .cache.terminals import TerminalInfo, TerminalInfoCache
 from .carts.repository import CartStore
 from .carts.service import CartService
 from .config import CartSettings
+from .errors import TerminalStatusError
+from .operations import TERMINAL_OPENED
 from .plugins.registry import Plugins
 from .transactions.refunds import RefundService
 from .transactions.service import TransactionService
@@ -109,6 +111,23 @@ async def get_calling_terminal(
 
 
 type Terminal = Annotated[CallingTerminal, Depends(get_calling_terminal)]
+
+
+async def get_selling_terminal(terminal: Terminal) -> CallingTerminal:
+    """Selling (a cart's items, discounts, payments, bill; voids and returns): the terminal
+    must be open now. Its state is live (the terminal service's answer, dropped by a
+    `terminal_changed` notice), re-read once past the caches before refusing."""
+    if terminal.info.status != TERMINAL_OPENED and terminal.refresh is not None:
+        terminal = CallingTerminal(await terminal.refresh(), terminal.refresh)
+    if terminal.info.status != TERMINAL_OPENED:
+        raise TerminalStatusError(
+            f"terminal status is {terminal.info.status!r}, not {TERMINAL_OPENED!r}: a closed "
+            "terminal does not sell"
+        )
+    return terminal
+
+
+type SellingTerminal = Annotated[CallingTerminal, Depends(get_selling_terminal)]
 
 
 async def get_reader(principal: CurrentPrincipal, terminal_id: TerminalIdQuery = None) -> Principal:

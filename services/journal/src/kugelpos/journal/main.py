@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
+from kugelpos.common.events.subscriptions import V1_SUBSCRIBER_ROUTES
 from kugelpos.common.web.app import create_app
 
 from . import errors as _errors  # noqa: F401  (registers the 410xxx messages)
@@ -29,11 +30,12 @@ def build_app() -> FastAPI:
             tenants_router,
             journals_router,
             transactions_router,
-            # Listed in OpenAPI: the journal's v1 contract names the subscriber routes.
-            events.consumer.subscriptions.router(include_in_schema=True),
         ],
         welcome=WELCOME,
-        api_key_resolver=remote_terminal_resolver,
+        terminal_credentials=remote_terminal_resolver,
+        subscriptions=events.consumer.subscriptions,
+        # Listed in OpenAPI: the journal's v1 contract names the subscriber routes.
+        subscriptions_in_schema=V1_SUBSCRIBER_ROUTES,
         on_startup=[events.consumer.start],
     )
     app.state.consumer = events.consumer

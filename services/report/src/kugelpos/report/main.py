@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.events.consumer import EventConsumer
+from kugelpos.common.events.subscriptions import V1_SUBSCRIBER_ROUTES
 from kugelpos.common.web.app import Infrastructure, create_app
 
 from . import errors as _errors  # noqa: F401  (registers the 412xxx messages)
@@ -35,10 +36,11 @@ def build_app() -> FastAPI:
             tenants_router,
             reports_router,
             transactions_router,
-            events.consumer.subscriptions.router(include_in_schema=True),
         ],
         welcome=WELCOME,
-        api_key_resolver=remote_terminal_resolver,
+        terminal_credentials=remote_terminal_resolver,
+        subscriptions=events.consumer.subscriptions,
+        subscriptions_in_schema=V1_SUBSCRIBER_ROUTES,
         on_startup=[events.consumer.start],
     )
     app.state.consumer = events.consumer
