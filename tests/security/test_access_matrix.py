@@ -17,6 +17,10 @@ the test (classify it there). Each rule says which credentials must be refused a
   tenant B's admin is served, but its answer must not mention tenant A.
 - subscriber routes (called by the sidecar only): without the app token (`dapr-api-token`),
   whatever else is sent, 401.
+- every write's declared policy (`x-kugelpos-access` in the served OpenAPI, the role matrix of
+  docs/access.md): each caller it does not name is refused 403 — tenant A's admin, manager,
+  plain user, a till of A's store, a service token of A — and a till of A's *other* store is
+  refused (403; a cart addressed by id: 404) where only the path's store or till may act.
 
 Every refusal must be the error envelope. The matrix (operation x credential -> status) is
 written under the pytest tmp dir and summarized at the end of the run; a leak is any answer
@@ -36,6 +40,8 @@ from typing import Any
 import httpx
 import pytest
 
+from kugelpos.common.auth.access import ACCESS_EXTENSION
+from kugelpos.common.auth.policy import Caller
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.apispec import Operation, Synthesizer, fill_path, operations
 from kugelpos.devstack.security import World
@@ -265,6 +271,11 @@ class Credentials:
     forged: str
     expired: str
 
+    @property
+    def service_token(self) -> str:
+        """A service token of tenant A (short-lived: made when a probe needs it)."""
+        return self.codec.issue_service_token(service="cart", tenant_id=self.world.a.tenant_id)
+
     @classmethod
     def of(cls, world: World) -> Credentials:
         codec = TokenCodec(world.stack.secret_key)
@@ -353,6 +364,7 @@ def probes_for(op: Operation, rule: Rule, creds: Credentials) -> list[Probe]:
         ]
     if rule.own_tenant:
         probes.append(Probe("admin B (own tenant)", w.b.admin, {}, frozenset()))
+    probes += policy_probes(op, creds)
     # One label per operation: the strictest expectation wins when two rules name it.
     unique: dict[str, Probe] = {}
     for probe in probes:
@@ -360,6 +372,37 @@ def probes_for(op: Operation, rule: Rule, creds: Credentials) -> list[Probe]:
         if known is None or (probe.allowed and len(probe.allowed) < len(known.allowed)):
             unique[probe.label] = probe
     return list(unique.values())
+
+
+def policy_probes(op: Operation, creds: Credentials) -> list[Probe]:
+    """Every caller of tenant A that a write's declared policy does not name: 403."""
+    declared = op.spec.get(ACCESS_EXTENSION)
+    if declared is None or op.method not in WRITE:
+        return []
+    w = creds.world
+    callers = set(declared)
+    a1 = w.a.tills[0]
+    other = w.other_store_a
+    assert other is not None
+    service = {"Authorization": f"Bearer {creds.service_token}"}
+    probes = []
+    if Caller.ADMIN.value not in callers:
+        probes.append(Probe("admin A", w.a.admin, {}, FORBIDDEN))
+    if Caller.MANAGER.value not in callers:
+        probes.append(Probe("manager A", w.manager_a, {}, FORBIDDEN))
+    if Caller.USER.value not in callers:
+        probes.append(Probe("user A", w.user_a, {}, FORBIDDEN))
+    if Caller.SERVICE.value not in callers:
+        probes.append(Probe("service A", service, {}, FORBIDDEN))
+    tills = callers & {Caller.STORE_TILL.value, Caller.OWN_TILL.value}
+    if not tills:
+        probes.append(Probe("JWT A1", w.bearer(a1), {}, FORBIDDEN))
+    elif "store_code" in op.path_params or "terminal_id" in op.path_params:
+        # A till of the tenant, in another store than the one the path names.
+        probes.append(Probe("JWT of A's other store", w.bearer(other), {}, FORBIDDEN))
+    elif "cart_id" in op.path_params:
+        probes.append(Probe("JWT of A's other store", w.bearer(other), {}, NOT_YOURS))
+    return probes
 
 
 def path_values(w: World) -> dict[str, str]:

@@ -167,7 +167,13 @@ async def test_bad_requests(book, other_book):
 async def test_subscriptions_and_root(book):
     r = await book.http.get("/dapr/subscribe")
     routes = sorted(s["route"] for s in r.json())
-    assert routes == ["/api/v1/cashlog", "/api/v1/opencloselog", "/api/v1/tranlog"]
+    # The three log topics, and the terminal notices that drop cached credential approvals.
+    assert routes == [
+        "/api/v1/cashlog",
+        "/api/v1/opencloselog",
+        "/api/v1/tranlog",
+        "/events/terminal_changed",
+    ]
     assert (await book.http.get("/")).json()["message"].startswith("Welcome to Kugel-POS Report")
 
 

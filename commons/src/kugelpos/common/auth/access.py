@@ -45,6 +45,7 @@ from .policy import (  # noqa: F401  (the callers, re-exported for routers)
 from .principal import Principal
 
 ACCESS_EXTENSION = "x-kugelpos-access"
+ACCESS_NOTE_EXTENSION = "x-kugelpos-access-note"
 
 
 def allow(
@@ -98,4 +99,6 @@ def publish_policies(openapi: dict[str, Any], routes: Iterable[Any]) -> dict[str
             operation = paths.get(route.path, {}).get(method.lower())
             if operation is not None:
                 operation[ACCESS_EXTENSION] = sorted(c.value for c in policy.callers)
+                if policy.note:
+                    operation[ACCESS_NOTE_EXTENSION] = policy.note
     return openapi

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from kugelpos.common.auth.dependencies import BearerCredentials, authenticator
+from kugelpos.common.auth.policy import OWN_TILL, Access, declare
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.errors import AuthenticationError, PermissionDeniedError
 from kugelpos.common.events.changes import ChangeAnnouncer
@@ -150,6 +151,7 @@ async def get_key_owner(
     return terminal
 
 
+declare(get_key_owner, Access(frozenset({OWN_TILL}), note="its own API key or JWT"))
 type KeyOwner = Annotated[TerminalDocument, Depends(get_key_owner)]
 
 
