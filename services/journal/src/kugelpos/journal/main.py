@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
-from kugelpos.common.web.app import create_app
+from kugelpos.common.web.app import create_app, statestore_checks
 
 from . import errors as _errors  # noqa: F401  (registers the 410xxx messages)
 from .config import get_settings
@@ -34,6 +34,8 @@ def build_app() -> FastAPI:
         ],
         welcome=WELCOME,
         api_key_resolver=remote_terminal_resolver,
+        # `dapr_statestore`, as v1 monitors read it (a read, never a write).
+        extra_checks=statestore_checks,
         on_startup=[events.consumer.start],
     )
     app.state.consumer = events.consumer

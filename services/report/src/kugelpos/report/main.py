@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.events.consumer import EventConsumer
-from kugelpos.common.web.app import Infrastructure, create_app
+from kugelpos.common.web.app import Infrastructure, create_app, statestore_checks
 
 from . import errors as _errors  # noqa: F401  (registers the 412xxx messages)
 from .config import ReportSettings, get_settings
@@ -39,6 +39,8 @@ def build_app() -> FastAPI:
         ],
         welcome=WELCOME,
         api_key_resolver=remote_terminal_resolver,
+        # `dapr_statestore`, as v1 monitors read it (a read, never a write).
+        extra_checks=statestore_checks,
         on_startup=[events.consumer.start],
     )
     app.state.consumer = events.consumer
