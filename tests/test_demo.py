@@ -1,13 +1,18 @@
 """`make demo` on a fresh stack: the demo tenant is built through the APIs, a second run reuses
-it and changes nothing, and the summary holds what a newcomer needs next."""
+it and changes nothing, the summary holds what a newcomer needs next, and the reports it prints
+agree with the demo's own sales."""
 
 from __future__ import annotations
 
 import io
+import time
+from collections import Counter
+from typing import Any
 
 import httpx
 
-from kugelpos.devstack.demo import CATEGORIES, demo_items, run_demo
+from kugelpos.devstack import pos
+from kugelpos.devstack.demo import CATEGORIES, demo_items, figure_row, run_demo
 from kugelpos.devstack.services import SERVICES
 
 
@@ -42,14 +47,15 @@ async def test_demo_builds_a_tenant_and_a_second_run_reuses_it(stack, tmp_path):
             params={"limit": 100},
         )
         assert r.status_code == 200 and len(r.json()["data"]) == len(demo_items())
-        closed, opened = demo["terminals"]
-        for till, status in ((closed, "Closed"), (opened, "Opened")):
+        # The day closed on both terminals, so the daily report can be printed.
+        first, opened = demo["terminals"]
+        for till in (first, opened):
             r = await client.get(
                 f"{urls['terminal']}/api/v1/terminals/{till['terminalId']}",
                 headers={"X-API-KEY": till["apiKey"]},
                 params={"terminal_id": till["terminalId"]},
             )
-            assert r.json()["data"]["status"] == status
+            assert r.json()["data"]["status"] == "Closed"
         r = await client.get(
             f"{urls['cart']}/api/v1/tenants/{tenant}/stores/{store}/terminals/2/transactions",
             headers={"X-API-KEY": opened["apiKey"]},
@@ -62,3 +68,126 @@ async def test_demo_builds_a_tenant_and_a_second_run_reuses_it(stack, tmp_path):
     again, reused = await run_demo(urls, demo_file, second_out)
     assert reused and again == demo
     assert "reused" in second_out.getvalue()
+
+
+# ---- the reports the demo prints (issue 23) -------------------------------------------------
+
+SIGN = {101: 1, 102: -1, 201: -1, 202: 1}  # report-journal-events §3.6
+
+
+def _expected_rows(transactions: list[dict[str, Any]], opening_floats: int) -> list[str]:
+    """The sales report's lines recomputed from the demo's transactions as the cart recorded
+    them (§3.7), formatted as the demo prints them."""
+    n: Counter[int] = Counter()
+    amount: Counter[int] = Counter()
+    quantity: Counter[int] = Counter()
+    line = {"count": 0, "quantity": 0, "amount": 0.0}
+    subtotal = {"count": 0, "quantity": 0, "amount": 0.0}
+    tax = cash = 0.0
+    cash_count = 0
+    for t in transactions:
+        kind, f = t["transactionType"], SIGN[t["transactionType"]]
+        n[kind] += 1
+        amount[kind] += t["totalAmountWithTax"] + (
+            t["totalDiscountAmount"] if kind in (101, 201) else 0
+        )
+        quantity[kind] += t["totalQuantity"]
+        for item in t["lineItems"]:
+            if item["discounts"]:
+                line["quantity"] += f * item["quantity"]
+            for discount in item["discounts"]:
+                line["count"] += f
+                line["amount"] += f * discount["discountAmount"]
+        for discount in t["subtotalDiscounts"]:
+            subtotal["count"] += f
+            subtotal["amount"] += f * discount["discountAmount"]
+        tax += f * sum(x["taxAmount"] for x in t["taxes"])
+        for payment in t["payments"]:
+            assert payment["paymentCode"] == "01"  # the demo pays cash only
+            cash += f * payment["paymentAmount"]
+            cash_count += f
+    gross = (n[101] - n[201], quantity[101] - quantity[201], amount[101] - amount[201])
+    returns = (n[102] - n[202], quantity[102] - quantity[202], amount[102] - amount[202])
+    net = gross[2] - returns[2] - line["amount"] - subtotal["amount"] - tax
+    return [
+        figure_row("gross sales", *gross),
+        figure_row("returns", *returns),
+        figure_row("line discounts", line["count"], line["quantity"], line["amount"]),
+        figure_row(
+            "subtotal discounts", subtotal["count"], subtotal["quantity"], subtotal["amount"]
+        ),
+        figure_row("net sales", gross[0] - returns[0], gross[1] - returns[1], net),
+        figure_row("tax", amount=tax),
+        figure_row("paid Cash", cash_count, "", cash),
+        f"  cash in drawers: expected {opening_floats + cash:,.0f}, counted "
+        f"{opening_floats + cash:,.0f}, difference 0",
+    ]
+
+
+def _block(text: str, title: str) -> list[str]:
+    """The lines printed under a report's title, up to the next unindented line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    assert lines[start].endswith(":"), lines[start]  # printed, not refused
+    block = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        block.append(line)
+    return block
+
+
+async def test_demo_prints_flash_and_daily_reports_that_agree_with_its_sales(stack, tmp_path):
+    urls = {spec.name: stack.url(spec.name) for spec in SERVICES}
+    demo_file = tmp_path / "demo.json"
+    out = io.StringIO()
+    demo, _ = await run_demo(urls, demo_file, out)
+    text = out.getvalue()
+
+    tenant, store, day = demo["tenantId"], demo["storeCode"], demo["businessDate"]
+    transactions = []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for till in demo["terminals"]:
+            r = await client.get(
+                f"{urls['cart']}/api/v1/tenants/{tenant}/stores/{store}/terminals/"
+                f"{till['terminalNo']}/transactions",
+                headers={"X-API-KEY": till["apiKey"]},
+                params={"terminal_id": till["terminalId"], "limit": 0},
+            )
+            transactions += r.json()["data"]
+    assert {t["businessDate"] for t in transactions} == {day}
+    # The demo's day: five sales, a return and a void, nothing cancelled.
+    kinds = Counter(t["transactionType"] for t in transactions)
+    assert kinds == {101: len(demo["sales"]), 102: 1, 201: 1}
+    expected = _expected_rows(transactions, pos.OPENING_FLOAT * len(demo["terminals"]))
+
+    assert f"Sales report of store {store}, business date {day}" in text
+    assert _block(text, "Flash report") == expected
+    assert _block(text, "Daily report") == expected
+
+    # Run again: the same reports, nothing changed.
+    again = io.StringIO()
+    await run_demo(urls, demo_file, again)
+    assert _block(again.getvalue(), "Flash report") == expected
+    assert _block(again.getvalue(), "Daily report") == expected
+
+    # A newcomer opens a terminal again: the flash report still prints, the daily one is
+    # refused at once (no wait for logs that cannot come) with the report service's reason.
+    till = demo["terminals"][1]
+    async with httpx.AsyncClient(timeout=30) as client:
+        r = await client.post(
+            f"{urls['terminal']}/api/v1/terminals/{till['terminalId']}/open",
+            headers={"X-API-KEY": till["apiKey"]},
+            json={"initialAmount": pos.OPENING_FLOAT},
+        )
+        assert r.status_code == 200, r.text
+    reopened = io.StringIO()
+    started = time.monotonic()
+    await run_demo(urls, demo_file, reopened)
+    assert time.monotonic() - started < 20
+    printed = reopened.getvalue()
+    assert _block(printed, "Flash report")[:2] == expected[:2]
+    assert "Daily report (the day closed on every terminal): refused, 403 412101" in printed
+    assert f"waits until {till['terminalId']} closes again" in printed
+    assert f"{till['terminalId']}  X-API-KEY: {till['apiKey']}  (opened)" in printed
+    assert "/open'" not in printed  # the terminal to try a cart on is open already

@@ -6,9 +6,19 @@ import asyncio
 from datetime import datetime
 
 import pytest
+import redis.asyncio as aioredis
 
+from kugelpos.common.clients.breaker import BreakerRegistry
+from kugelpos.common.clients.dapr import DaprClientHelper
+from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.observability import health as health_module
-from kugelpos.common.observability.health import HealthStatus, run_checks
+from kugelpos.common.observability.health import (
+    HEALTH_PROBE_KEY,
+    HealthStatus,
+    background_jobs,
+    run_checks,
+    state_store_check,
+)
 
 
 async def _healthy() -> None:
@@ -172,3 +182,97 @@ async def test_lifespan_hooks_run(make_app) -> None:
     async with app.router.lifespan_context(app):
         assert calls == ["start"]
     assert calls == ["start", "stop"]
+
+
+# ---- v1's background_jobs keys (issue 23) ----------------------------------------------------
+
+
+async def test_background_jobs_has_v1_keys_and_the_services_own() -> None:
+    details = background_jobs({"outbox_relay": True}, {"backlog": 3})
+    assert details == {
+        "scheduler_running": True,
+        "job_count": 1,
+        "job_names": ["outbox_relay"],
+        "backlog": 3,
+    }
+
+
+async def test_background_jobs_unhealthy_keeps_its_details_in_the_answer() -> None:
+    """v1's rule: unhealthy unless the scheduler runs with at least one job; the answer still
+    carries `scheduler_running: false` and the jobs that do run."""
+
+    async def one_stopped() -> dict:
+        return background_jobs({"outbox_relay": True, "snapshots": False}, {"owner": "r1"})
+
+    async def none() -> dict:
+        return background_jobs({})
+
+    result = await run_checks("svc", "1", {"background_jobs": one_stopped, "empty": none})
+    assert result.status is HealthStatus.UNHEALTHY
+    jobs = result.checks["background_jobs"]
+    assert jobs.status is HealthStatus.UNHEALTHY
+    assert jobs.error == "background_jobs: not running: snapshots"
+    assert jobs.details == {
+        "scheduler_running": False,
+        "job_count": 1,
+        "job_names": ["outbox_relay"],
+        "owner": "r1",
+    }
+    empty = result.checks["empty"]
+    assert empty.error == "empty: not running: no job"
+    assert empty.details == {"scheduler_running": False, "job_count": 0, "job_names": []}
+
+
+async def test_an_unexpected_failure_still_shows_no_text_or_details() -> None:
+    """Only `UnhealthyError` (the check's own words) is shown; any other exception's text may
+    hold a secret and stays out, as before."""
+    result = await run_checks("svc", "1", {"mongodb": _broken})
+    assert result.checks["mongodb"].details is None
+    assert result.checks["mongodb"].error == "mongodb: ConnectionError"
+
+
+# ---- dapr_statestore: a read, never a write (issue 23) --------------------------------------
+
+
+async def _keys(redis_url: str) -> set[bytes]:
+    client = aioredis.from_url(redis_url)
+    try:
+        return {key async for key in client.scan_iter(count=1000)}
+    finally:
+        await client.aclose()
+
+
+async def test_state_store_check_reads_the_real_store_and_writes_nothing(stack) -> None:
+    http = HttpClientHelper(timeout=5, max_attempts=1, backoff=0, breakers=BreakerRegistry())
+    dapr = DaprClientHelper(http, stack.sidecar_url, "commons-test")
+    try:
+        before = await _keys(stack.redis_url)
+        check = state_store_check(dapr, "statestore")
+        for _ in range(3):
+            assert await check() == {"store": "statestore"}
+        after = await _keys(stack.redis_url)
+        assert not {k for k in after - before if k.startswith(b"statestore||")}
+        assert b"statestore||" + HEALTH_PROBE_KEY.encode() not in after
+
+        # A store the sidecar does not have is unhealthy: the check can fail.
+        result = await run_checks("svc", "1", {"dapr_statestore": state_store_check(dapr, "nope")})
+        assert result.checks["dapr_statestore"].status is HealthStatus.UNHEALTHY
+    finally:
+        await http.aclose()
+
+
+async def test_statestore_checks_read_the_services_idempotency_store(make_app, settings) -> None:
+    from kugelpos.common.web.app import statestore_checks
+
+    app = make_app([], settings=settings.model_copy(update={"idempotency_store": "idem"}))
+    infra = app.state.infra
+    asked: list[tuple[str, str]] = []
+
+    async def get_state(store: str, key: str) -> None:
+        asked.append((store, key))
+
+    infra.dapr.get_state = get_state
+    checks = statestore_checks(infra)
+    assert set(checks) == {"dapr_statestore"}
+    assert await checks["dapr_statestore"]() == {"store": "idem"}
+    assert asked == [("idem", HEALTH_PROBE_KEY)]

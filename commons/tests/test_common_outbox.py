@@ -34,6 +34,7 @@ from kugelpos.common.events import (
 from kugelpos.common.events.acks import ack_batcher
 from kugelpos.common.events.config import OutboxSettings
 from kugelpos.common.events.publisher import OutboxEvents
+from kugelpos.common.observability.health import HealthStatus, UnhealthyError, run_checks
 from kugelpos.common.settings import CommonSettings
 
 
@@ -665,12 +666,19 @@ async def test_an_acknowledgement_of_a_topic_this_outbox_does_not_publish_reads_
 
 async def test_outbox_events_report_the_relay_as_background_jobs(db, dapr, sidecar) -> None:
     """Every service publishing through `OutboxEvents` gets the `background_jobs` check v1
-    monitoring reads: healthy while the relay runs, backlog and last round in the details,
-    and it publishes nothing."""
+    monitoring reads: healthy while the relay runs, v1's keys (`scheduler_running`,
+    `job_count`, `job_names`) describing it, backlog and last round in the details, and it
+    publishes nothing."""
     events = OutboxEvents(OutboxSettings(environment="development"))
     check = events.health_checks(None)["background_jobs"]  # type: ignore[arg-type]
     with pytest.raises(RuntimeError):
         await check()  # not started: unhealthy
+    stopped = (await run_checks("svc", "1", {"background_jobs": check})).checks["background_jobs"]
+    assert stopped.status is HealthStatus.UNHEALTHY
+    assert stopped.error == "background_jobs: not running: outbox_relay"
+    assert stopped.details is not None
+    assert stopped.details["scheduler_running"] is False
+    assert (stopped.details["job_count"], stopped.details["job_names"]) == (0, [])
     outbox = Outbox(db)
     await outbox.ensure_indexes()
     events.outbox, events.relay = outbox, OutboxRelay(outbox, dapr, poll_interval=0.05)
@@ -685,6 +693,8 @@ async def test_outbox_events_report_the_relay_as_background_jobs(db, dapr, sidec
         details = await check()
         assert details["running"] is True and details["backlog"] == 1
         assert details["last_run"] is not None
+        assert details["scheduler_running"] is True
+        assert (details["job_count"], details["job_names"]) == (1, ["outbox_relay"])
         sidecar.down = False
         events.relay.wake()
         for _ in range(200):
@@ -696,5 +706,7 @@ async def test_outbox_events_report_the_relay_as_background_jobs(db, dapr, sidec
         assert topics == {"cashlog_report"}  # the check itself published nothing
     finally:
         await events.relay.stop()
-    with pytest.raises(RuntimeError):
-        await check()  # stopped: unhealthy again
+    with pytest.raises(UnhealthyError) as stopped_again:
+        await check()  # stopped: unhealthy again, and says so in v1's keys
+    assert stopped_again.value.details["scheduler_running"] is False
+    assert stopped_again.value.details["job_names"] == []

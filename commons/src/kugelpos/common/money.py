@@ -3,8 +3,8 @@
 A double is exact here, not approximate: amounts are limited to 15 significant digits, and
 an IEEE double round-trips every decimal of up to 15 significant digits through its shortest
 repr, so `Decimal(repr(float(d))) == d`. Doubles also let MongoDB sum amounts in
-aggregations. (Decimal128 would be the other choice, but the embedded MongoDB cannot size
-a database holding one, which breaks `listDatabases` for every service sharing it.) Values
+aggregations. (Decimal128 would be the other choice, but the embedded MongoDB could not size
+a database holding one, which broke `listDatabases` for every service sharing it.) Values
 stored as Decimal128 or as decimal text are read too.
 
 Arithmetic is always on `Decimal`; floats only exist in storage and JSON.

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..observability.health import HealthCheck
+from ..observability.health import BACKGROUND_JOBS_CHECK, HealthCheck, background_jobs
 from ..web.app import Infrastructure
 from .acks import ACK_TOPIC, acknowledgement_handler, acknowledgements_for
 from .config import OutboxSettings
@@ -76,30 +76,38 @@ class OutboxEvents:
 
     # ---- /health -----------------------------------------------------------------------------
 
-    BACKGROUND_JOBS_CHECK = "background_jobs"
+    BACKGROUND_JOBS_CHECK = BACKGROUND_JOBS_CHECK
+    RELAY_JOB = "outbox_relay"
     _UNPUBLISHED = {
         "relay_status": {"$in": [RelayStatus.PENDING.value, RelayStatus.PUBLISHING.value]}
     }
 
     def health_checks(self, infra: Infrastructure) -> dict[str, HealthCheck]:
         """`background_jobs`: healthy while the relay (which also republishes what consumers
-        have not acknowledged) runs; its backlog and last round in `details`. It only reads:
-        unlike v1's, no health check publishes anything into a business topic."""
+        have not acknowledged, v1's `republish_undelivered_*` job) runs. `details` carries v1's
+        `scheduler_running`, `job_count`, `job_names` (`["outbox_relay"]`) and this project's
+        backlog and last round. It only reads: unlike v1's, no health check publishes anything
+        into a business topic."""
         return {self.BACKGROUND_JOBS_CHECK: self._background_jobs}
 
     async def _background_jobs(self) -> dict[str, Any]:
         relay, outbox = self.relay, self.outbox
-        if relay is None or outbox is None or not relay.running:
-            raise RuntimeError("outbox relay is not running")
+        running = relay is not None and outbox is not None and relay.running
+        details: dict[str, Any] = {
+            "jobs": [self.RELAY_JOB],
+            "running": running,
+            "owner": relay.owner if relay is not None else None,
+        }
+        if not running:
+            return background_jobs({self.RELAY_JOB: False}, details)  # raises: unhealthy
+        assert relay is not None and outbox is not None
         backlog = await outbox.collection.count_documents(self._UNPUBLISHED)
-        return {
-            "jobs": ["outbox_relay"],
-            "running": True,
-            "owner": relay.owner,
+        details |= {
             "backlog": backlog,
             "last_run": relay.last_run_at.isoformat() if relay.last_run_at else None,
             "last_error": relay.last_error,
         }
+        return background_jobs({self.RELAY_JOB: True}, details)
 
 
 def outbox_of(infra: Infrastructure) -> Outbox:

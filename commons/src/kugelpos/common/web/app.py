@@ -24,7 +24,13 @@ from ..db.mongo import Mongo
 from ..events.changes import BROADCAST_PUBSUB, TERMINAL_CHANGED, TerminalChange
 from ..events.subscriptions import CloudEvent, DaprSubscriptions, Outcome
 from ..idempotency import DaprIdempotencyStore, IdempotencyMiddleware, IdempotencyStore
-from ..observability.health import HealthCheck, HealthStatus, run_checks
+from ..observability.health import (
+    DAPR_STATESTORE_CHECK,
+    HealthCheck,
+    HealthStatus,
+    run_checks,
+    state_store_check,
+)
 from ..observability.logging import configure_logging
 from ..observability.metrics import Metrics
 from ..observability.middleware import RequestContextMiddleware
@@ -119,6 +125,13 @@ def default_health_checks(infra: Infrastructure) -> dict[str, HealthCheck]:
 
         checks["redis"] = redis
     return checks
+
+
+def statestore_checks(infra: Infrastructure) -> dict[str, HealthCheck]:
+    """`dapr_statestore` as v1 named it: a read (never a write) of the state store the service
+    keeps its `Idempotency-Key` records and attempt counters in. For `extra_checks`."""
+    store = infra.settings.idempotency_store
+    return {DAPR_STATESTORE_CHECK: state_store_check(infra.dapr, store)}
 
 
 type Hook = Callable[[Infrastructure], Awaitable[None]]

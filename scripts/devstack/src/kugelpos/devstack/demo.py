@@ -2,14 +2,15 @@
 
 The demo tenant has a store, two terminals, items in five categories covering the three tax
 kinds (external, internal, exempt), staff with PINs, payment methods and a category promotion;
-it then sells a few baskets, takes a return, voids a sale and closes the first terminal. The
-set-up goes through the services' HTTP APIs (kugelpos.devstack.pos), as a back office and a
-till would.
+it then sells a few baskets, takes a return, voids a sale and closes both terminals at the end
+of the day, so the store's daily sales report can be printed beside the flash one. The set-up
+goes through the services' HTTP APIs (kugelpos.devstack.pos), as a back office and a till would.
 
 Running it again does no harm: the demo's tenant, admin password and terminal keys are kept in
 `.data/demo.json` (local data, never committed); a second run finds the tenant there, checks the
-admin can still log in, and only prints the summary. `rm .data/demo.json` (or `rm -rf .data`)
-makes the next run build a new demo tenant.
+admin can still log in, and only prints the summary and the reports (the daily one is refused
+while a terminal is open again). `rm .data/demo.json` (or `rm -rf .data`) makes the next run
+build a new demo tenant.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from kugelpos.devstack.stack import STATE_FILE
 
 DEMO_FILE = "demo.json"
 NEEDED = ("account", "terminal", "master-data", "cart")
+# How long the demo waits for the report service to receive every log of the day (the daily
+# report is refused until it has them all).
+REPORT_WAIT_SECONDS = 60.0
 
 # Category code -> (name, tax code of its items). Tax codes of the default tax master:
 # 00 exempt, 01 external 10 %, 02 internal 10 %, 11 external 8 %, 12 internal 8 %.
@@ -149,14 +153,31 @@ async def _build(client: httpx.AsyncClient, urls: Mapping[str, str]) -> dict[str
     body = [{"paymentCode": "01", "amount": int(voided["totalAmountWithTax"])}]
     r = await client.post(url, params=second.till.params, headers=second.till.headers, json=body)
     pos._check(r, 200)
-    # Close the first terminal with the cash the drawer should hold.
-    cash = sum(int(sale["totalAmountWithTax"]) for sale in (sales[0], sales[1], sales[4]))
-    r = await client.post(
-        f"{urls['terminal']}/api/v1/terminals/{first.till.terminal_id}/close",
-        headers=first.till.headers,
-        json={"physicalAmount": 10000 + cash},
+
+    # The end of the day: each terminal closes with the cash its drawer should hold (every
+    # tender is cash; the return and the void paid cash out at the second terminal).
+    def paid(*transactions: dict) -> int:
+        return sum(int(t["totalAmountWithTax"]) for t in transactions)
+
+    drawers = (
+        (first, pos.OPENING_FLOAT + paid(sales[0], sales[1], sales[4])),
+        (second, pos.OPENING_FLOAT + paid(sales[2], sales[3]) - paid(returned, voided)),
     )
-    closed = pos._check(r, 200)["data"]
+    closes = []
+    for register, cash in drawers:
+        r = await client.post(
+            f"{urls['terminal']}/api/v1/terminals/{register.till.terminal_id}/close",
+            headers=register.till.headers,
+            json={"physicalAmount": cash},
+        )
+        data = pos._check(r, 200)["data"]
+        closes.append(
+            {
+                "terminalId": register.till.terminal_id,
+                "businessDate": data.get("businessDate"),
+                "openCounter": data.get("openCounter"),
+            }
+        )
     return {
         "tenantId": tenant,
         "admin": {"username": "admin", "password": password},
@@ -172,46 +193,148 @@ async def _build(client: httpx.AsyncClient, urls: Mapping[str, str]) -> dict[str
         "sales": [sale["transactionNo"] for sale in sales],
         "returnOf": returned["transactionNo"],
         "voidOf": voided["transactionNo"],
-        "closed": {
-            "terminalId": first.till.terminal_id,
-            "businessDate": closed.get("businessDate"),
-            "openCounter": closed.get("openCounter"),
-        },
-        "businessDate": closed.get("businessDate") or date.today().strftime("%Y%m%d"),
+        "closed": closes,
+        "businessDate": closes[0]["businessDate"] or date.today().strftime("%Y%m%d"),
     }
 
 
-async def _report_lines(client: httpx.AsyncClient, urls: Mapping[str, str], demo: dict) -> str:
-    if "report" not in urls:
-        return "(no report service on this stack yet: the daily report is skipped)"
-    path = f"/api/v1/tenants/{demo['tenantId']}/stores/{demo['storeCode']}/reports"
-    admin = await _login(client, urls["account"], demo["tenantId"], demo["admin"]["password"])
-    params = {
-        "report_scope": "daily",
-        "report_type": "sales",
-        "business_date": demo["businessDate"],
-    }
-    try:
-        r = await client.get(f"{urls['report']}{path}", headers=admin, params=params)
-    except httpx.HTTPError as error:
-        return f"(report service did not answer: {error!r})"
-    if r.status_code != 200:
-        return f"(report service answered {r.status_code}: the daily report is skipped)"
-    text = json.dumps(r.json().get("data"), indent=2, ensure_ascii=False)
-    return "\n".join(text.splitlines()[:15])
+# ---- the reports ---------------------------------------------------------------------------
+
+# The sales report's figures (report-journal-events §3.7), as printed: key, label.
+FIGURES = (
+    ("salesGross", "gross sales"),
+    ("returns", "returns"),
+    ("discountForLineitems", "line discounts"),
+    ("discountForSubtotal", "subtotal discounts"),
+    ("salesNet", "net sales"),
+)
+_ROW = "  {label:<22}{count:>7}{quantity:>7}{amount:>12}"
 
 
-def _summary(urls: Mapping[str, str], demo: dict, report: str, reused: bool) -> str:
-    closed_id = demo["closed"]["terminalId"]
-    till = next(
-        (t for t in demo["terminals"] if t["terminalId"] != closed_id), demo["terminals"][0]
+def _yen(amount: float | int | None) -> str:
+    value = float(amount or 0)
+    return f"{int(value):,}" if value.is_integer() else f"{value:,}"
+
+
+def figure_row(
+    label: str, count: int | str = "", quantity: int | str = "", amount: float | None = None
+) -> str:
+    """One printed line of a report (the demo's test recomputes it from the demo's sales)."""
+    shown = "" if amount is None else _yen(amount)
+    return _ROW.format(label=label, count=count, quantity=quantity, amount=shown)
+
+
+def report_rows(data: Mapping[str, Any]) -> list[str]:
+    """A sales report's figures, one line each: counts, quantities and amounts, then the tax,
+    each payment method and the cash in the drawers."""
+    rows = [
+        figure_row(label, data[key]["count"], data[key]["quantity"], data[key]["amount"])
+        for key, label in FIGURES
+    ]
+    rows.append(figure_row("tax", amount=sum(t["taxAmount"] for t in data.get("taxes", []))))
+    for payment in data.get("payments", []):
+        rows.append(
+            figure_row(f"paid {payment['paymentName']}", payment["count"], "", payment["amount"])
+        )
+    cash = data.get("cash") or {}
+    rows.append(
+        f"  cash in drawers: expected {_yen(cash.get('logicalAmount'))}, counted "
+        f"{_yen(cash.get('physicalAmount'))}, difference {_yen(cash.get('differenceAmount'))}"
     )
+    return rows
+
+
+async def terminal_statuses(
+    client: httpx.AsyncClient, urls: Mapping[str, str], demo: dict
+) -> dict[str, str]:
+    """Each demo terminal's status now (`Opened` / `Closed`), as its own API key reads it."""
+    statuses = {}
+    for till in demo["terminals"]:
+        r = await client.get(
+            f"{urls['terminal']}/api/v1/terminals/{till['terminalId']}",
+            headers={"X-API-KEY": till["apiKey"]},
+            params={"terminal_id": till["terminalId"]},
+        )
+        statuses[till["terminalId"]] = pos._check(r, 200)["data"]["status"]
+    return statuses
+
+
+def _refusal(r: httpx.Response) -> str:
+    try:
+        body = r.json()
+        return f"{r.status_code} {body.get('code')}: {body.get('message')}"
+    except ValueError:
+        return f"{r.status_code}: {r.text[:200]}"
+
+
+async def _reports(
+    client: httpx.AsyncClient, urls: Mapping[str, str], demo: dict, statuses: Mapping[str, str]
+) -> list[str]:
+    """The store's flash and daily sales reports of the demo's business date, as lines."""
+    if "report" not in urls:
+        return ["(no report service on this stack yet: each report is skipped)"]
+    url = f"{urls['report']}/api/v1/tenants/{demo['tenantId']}/stores/{demo['storeCode']}/reports"
+    admin = await _login(client, urls["account"], demo["tenantId"], demo["admin"]["password"])
+    day = {"report_type": "sales", "business_date": demo["businessDate"]}
+    open_now = [t for t, status in statuses.items() if status != "Closed"]
+    try:
+        # Allowed once every terminal has closed and the report service holds every log their
+        # closes announced; the logs travel as events, so they may still be on their way.
+        deadline = asyncio.get_running_loop().time() + REPORT_WAIT_SECONDS
+        while True:
+            daily = await client.get(url, headers=admin, params=day | {"report_scope": "daily"})
+            if daily.status_code != 403 or open_now:
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        flash = await client.get(url, headers=admin, params=day | {"report_scope": "flash"})
+    except httpx.HTTPError as error:
+        return [f"(report service did not answer: {error!r})"]
+    lines = [
+        f"Sales report of store {demo['storeCode']}, business date {demo['businessDate']}: "
+        f"gross sales are the demo's {len(demo['sales'])} sales less the voided one (tax included, "
+        "before discounts); net sales = gross - returns - discounts - tax.",
+        _ROW.format(label="", count="count", quantity="qty", amount="amount"),
+    ]
+    for title, r in (
+        ("Flash report (interim, any time of the day)", flash),
+        ("Daily report (the day closed on every terminal)", daily),
+    ):
+        if r.status_code == 200:
+            lines += [f"{title}:", *report_rows(r.json()["data"])]
+        else:
+            lines.append(f"{title}: refused, {_refusal(r)}")
+    if open_now:
+        lines.append(f"  (the daily report waits until {', '.join(open_now)} closes again)")
+    lines += [
+        "Every report (report_type sales, category, item, payment, promotion; format=csv):",
+        f"  curl -s '{url}?report_scope=daily&report_type=sales"
+        f"&business_date={demo['businessDate']}' -H 'Authorization: Bearer <access_token>'",
+    ]
+    return lines
+
+
+def _summary(
+    urls: Mapping[str, str],
+    demo: dict,
+    statuses: Mapping[str, str],
+    report: list[str],
+    reused: bool,
+) -> str:
+    till = next(
+        (t for t in reversed(demo["terminals"]) if statuses.get(t["terminalId"]) == "Opened"),
+        demo["terminals"][-1],
+    )
+    opened = statuses.get(till["terminalId"]) == "Opened"
+    terminal_url = f"{urls['terminal']}/api/v1/terminals/{till['terminalId']}"
+    key = f"-H 'X-API-KEY: {till['apiKey']}' -H 'Content-Type: application/json'"
     lines = [
         f"Demo tenant {demo['tenantId']} ({'reused' if reused else 'created'}), "
         f"store {demo['storeCode']}: {demo['items']} items in {demo['categories']} categories, "
         f"promotion {demo['promotion']}, {len(demo['sales'])} sales, a return (of terminal "
-        f"1's #{demo['returnOf']}) and a void (of terminal 2's #{demo['voidOf']}), terminal "
-        f"{closed_id} closed.",
+        f"1's #{demo['returnOf']}) and a void (of terminal 2's #{demo['voidOf']}), then "
+        "the day closed on both terminals.",
         "",
         "Services:",
         *(f"  {name:<12} {url}  (docs: {url}/docs)" for name, url in urls.items()),
@@ -221,22 +344,31 @@ def _summary(urls: Mapping[str, str], demo: dict, report: str, reused: bool) -> 
         f"    -d 'username=admin&password={demo['admin']['password']}"
         f"&client_id={demo['tenantId']}'",
         "",
-        "Terminals (X-API-KEY header, terminal_id query parameter):",
+        "Terminals (X-API-KEY header, terminal_id query parameter; S001 signed in on both):",
         *(
-            f"  {t['terminalId']}  X-API-KEY: {t['apiKey']}"
-            + ("  (closed)" if t["terminalId"] == closed_id else "  (open, signed in as S001)")
+            f"  {t['terminalId']}  X-API-KEY: {t['apiKey']}  "
+            f"({statuses.get(t['terminalId'], 'unknown').lower()})"
             for t in demo["terminals"]
         ),
         "Staff (id / PIN): "
         + ", ".join(f"{s['id']} {s['name']} / {s['pin']}" for s in demo["staff"]),
         "",
-        "Try it (a new cart on the open terminal):",
+        *(
+            []
+            if opened
+            else [
+                f"Try it: open terminal {till['terminalId']} for a new session (close it again "
+                "with POST …/close to get the daily report back), then start a cart:",
+                f"  curl -s -X POST '{terminal_url}/open' {key} \\",
+                f"    -d '{{\"initialAmount\": {pos.OPENING_FLOAT}}}'",
+            ]
+        ),
+        *(["Try it (a new cart on the open terminal):"] if opened else []),
         f"  curl -s -X POST '{urls['cart']}/api/v1/carts?terminal_id={till['terminalId']}' \\",
-        f"    -H 'X-API-KEY: {till['apiKey']}' -H 'Content-Type: application/json' \\",
+        f"    {key} \\",
         """    -d '{"transactionType": 101, "userId": "S001", "userName": "Taro"}'""",
         "",
-        "Daily report:",
-        report,
+        *report,
     ]
     return "\n".join(lines) + "\n"
 
@@ -258,7 +390,8 @@ def _save(demo_file: Path, demo: dict) -> None:
 async def run_demo(
     urls: Mapping[str, str], demo_file: Path, out: TextIO = sys.stdout
 ) -> tuple[dict, bool]:
-    """Create (or reuse) the demo tenant; print the summary. Returns (demo record, reused)."""
+    """Create (or reuse) the demo tenant; print the summary and the reports. Returns (demo
+    record, reused)."""
     missing = [name for name in NEEDED if name not in urls]
     if missing:
         raise SystemExit(f"the stack has no {', '.join(missing)}: start it with `make run`")
@@ -274,8 +407,9 @@ async def run_demo(
         if demo is None:
             demo = await _build(client, urls)
             _save(demo_file, demo)
-        report = await _report_lines(client, urls, demo)
-    out.write(_summary(urls, demo, report, reused))
+        statuses = await terminal_statuses(client, urls, demo)
+        report = await _reports(client, urls, demo, statuses)
+    out.write(_summary(urls, demo, statuses, report, reused))
     return demo, reused
 
 

@@ -80,6 +80,8 @@ from mongoeco.engines.sqlite_query import (
 )
 from mongoeco.engines.virtual_indexes import document_in_virtual_index
 
+from kugelpos.devstack import mongo_admin
+
 # Values whose equality an index key decides on its own (no arrays, sub-documents or nulls).
 _SCALARS = (str, int, float, datetime.datetime, ObjectId)
 # Stored type tags a number may carry besides a plain JSON number.
@@ -871,6 +873,7 @@ CollectionRuntimeCoordinator.publish_change_event = _publish_change_event  # typ
 
 def engine_for(name: str, path: str | None = None) -> MemoryEngine | SQLiteEngine:
     """The embedded stack's engine: `memory` (tests) or `sqlite` at `path` (make run)."""
+    mongo_admin.install()  # `listDatabases` and the stats size every value the engine holds
     if name == "sqlite":
         if path is None:
             raise ValueError("the sqlite engine needs a file path")

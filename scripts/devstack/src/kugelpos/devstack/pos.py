@@ -19,6 +19,8 @@ import httpx
 STAFF_ID = "S001"
 STAFF_NAME = "Taro"
 STAFF_PIN = "1234"
+# The cash each till opens with.
+OPENING_FLOAT = 10000
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,9 @@ async def open_till(client: httpx.AsyncClient, shop: Shop, till: Till) -> None:
     )
     _check(r, 200)
     for attempt in range(1, _TRIES + 1):
-        r = await client.post(f"{base}/open", headers=till.headers, json={"initialAmount": 10000})
+        r = await client.post(
+            f"{base}/open", headers=till.headers, json={"initialAmount": OPENING_FLOAT}
+        )
         if r.status_code == 200:
             return
         if r.status_code < 500 or attempt == _TRIES:

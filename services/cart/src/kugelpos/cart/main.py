@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from kugelpos.common.observability.health import HealthCheck
+from kugelpos.common.observability.health import HealthCheck, state_store_check
 from kugelpos.common.web.app import Infrastructure, create_app
 
 from . import errors  # noqa: F401  (registers the 40xxxx messages)
@@ -20,7 +20,6 @@ from .tenants.router import router as tenants_router
 from .transactions.router import router as transactions_router
 
 WELCOME = "Welcome to Kugel-POS Cart API. supported version: v1"
-HEALTH_PROBE_KEY = "health:probe"
 
 
 def terminal_cache(settings: CartSettings):
@@ -44,9 +43,7 @@ def health_checks(settings: CartSettings, events: CartEvents):
     `background_jobs` (the relay), the checks v1 dashboards read."""
 
     def checks(infra: Infrastructure) -> dict[str, HealthCheck]:
-        async def cartstore() -> None:
-            await infra.dapr.get_state(settings.cart_store, HEALTH_PROBE_KEY)
-
+        cartstore = state_store_check(infra.dapr, settings.cart_store)
         return {"dapr_cartstore": cartstore, **events.health_checks(infra)}
 
     return checks

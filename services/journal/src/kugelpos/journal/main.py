@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.events.subscriptions import V1_SUBSCRIBER_ROUTES
-from kugelpos.common.web.app import create_app
+from kugelpos.common.web.app import create_app, statestore_checks
 
 from . import errors as _errors  # noqa: F401  (registers the 410xxx messages)
 from .config import get_settings
@@ -36,6 +36,8 @@ def build_app() -> FastAPI:
         subscriptions=events.consumer.subscriptions,
         # Listed in OpenAPI: the journal's v1 contract names the subscriber routes.
         subscriptions_in_schema=V1_SUBSCRIBER_ROUTES,
+        # `dapr_statestore`, as v1 monitors read it (a read, never a write).
+        extra_checks=statestore_checks,
         on_startup=[events.consumer.start],
     )
     app.state.consumer = events.consumer

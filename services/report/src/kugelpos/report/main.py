@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.events.consumer import EventConsumer
 from kugelpos.common.events.subscriptions import V1_SUBSCRIBER_ROUTES
-from kugelpos.common.web.app import Infrastructure, create_app
+from kugelpos.common.web.app import Infrastructure, create_app, statestore_checks
 
 from . import errors as _errors  # noqa: F401  (registers the 412xxx messages)
 from .config import ReportSettings, get_settings
@@ -41,6 +41,8 @@ def build_app() -> FastAPI:
         terminal_credentials=remote_terminal_resolver,
         subscriptions=events.consumer.subscriptions,
         subscriptions_in_schema=V1_SUBSCRIBER_ROUTES,
+        # `dapr_statestore`, as v1 monitors read it (a read, never a write).
+        extra_checks=statestore_checks,
         on_startup=[events.consumer.start],
     )
     app.state.consumer = events.consumer

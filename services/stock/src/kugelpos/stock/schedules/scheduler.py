@@ -23,7 +23,11 @@ from pymongo.errors import DuplicateKeyError
 from kugelpos.common.clock import utcnow
 from kugelpos.common.db.mongo import Mongo, validate_tenant_id
 from kugelpos.common.errors import AppError
-from kugelpos.common.observability.health import HealthCheck
+from kugelpos.common.observability.health import (
+    DAPR_STATESTORE_CHECK,
+    HealthCheck,
+    state_store_check,
+)
 from kugelpos.common.web.app import Infrastructure
 
 from ..config import StockSettings
@@ -76,10 +80,8 @@ class SnapshotScheduler:
                 "runs": self.runs,
             }
 
-        async def dapr_statestore() -> None:
-            await infra.dapr.get_state(self._settings.alert_state_store, "stock-health-probe")
-
-        return {"snapshot_scheduler": snapshot_scheduler, "dapr_statestore": dapr_statestore}
+        dapr_statestore = state_store_check(infra.dapr, self._settings.alert_state_store)
+        return {"snapshot_scheduler": snapshot_scheduler, DAPR_STATESTORE_CHECK: dapr_statestore}
 
     async def _loop(self) -> None:
         while True:
