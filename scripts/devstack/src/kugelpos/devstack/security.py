@@ -61,7 +61,7 @@ async def _terminal_jwt(client: httpx.AsyncClient, terminal_url: str, till: Till
     return r.json()["data"]["access_token"]
 
 
-async def _user(
+async def user_bearer(
     client: httpx.AsyncClient, account_url: str, shop: Shop, username: str, role: str
 ) -> dict[str, str]:
     r = await client.post(
@@ -96,9 +96,9 @@ async def build_world(stack: Stack) -> World:
     async with httpx.AsyncClient(timeout=60) as client:
         a = await open_shop(client, urls, terminals=2)
         b = await open_shop(client, urls, terminals=1)
-        user_a = await _user(client, urls["account"], a, "clerk", "user")
+        user_a = await user_bearer(client, urls["account"], a, "clerk", "user")
         found = World(stack, a, b, user_a)
-        found.manager_a = await _user(client, urls["account"], a, "manager", "manager")
+        found.manager_a = await user_bearer(client, urls["account"], a, "manager", "manager")
         found.other_store_a = await _till_in_new_store(client, a)
         for till in [*a.tills, *b.tills, found.other_store_a]:
             found.jwt[till.terminal_id] = await _terminal_jwt(client, urls["terminal"], till)
