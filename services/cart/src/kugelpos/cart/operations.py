@@ -29,6 +29,7 @@ from .errors import (
     SignInOutError,
     TerminalStatusError,
 )
+from .payments.limits import CashLimits
 from .payments.rules import PaymentRule, tender
 from .pricing.engine import PricingContext, recalculate
 from .pricing.lines import (
@@ -276,9 +277,13 @@ def set_subtotal_discounts(
 
 
 def add_payments(
-    cart: Cart, tenders: Sequence[TenderRequest], ctx: PricingContext | None = None
+    cart: Cart,
+    tenders: Sequence[TenderRequest],
+    ctx: PricingContext | None = None,
+    cash_limits: CashLimits | None = None,
 ) -> Cart:
-    """Apply the tenders in order, each against the balance the previous one left."""
+    """Apply the tenders in order, each against the balance the previous one left; cash
+    tenders are held to `cash_limits` (none if not given)."""
     ctx = _ctx(ctx)
     status = transition(cart.cart_status, CartOperation.ADD_PAYMENTS)
     cart = recalculate(cart, ctx)
@@ -293,6 +298,7 @@ def add_payments(
             payment_no=len(payments) + 1,
             detail=request.detail,
             digits=ctx.currency_digits,
+            cash_limits=cash_limits,
         )
         payments.append(payment)
         balance -= payment.payment_amount
