@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import StreamingResponse
 
 from kugelpos.common.errors import AuthenticationError
@@ -358,3 +358,64 @@ def test_metrics_registry_is_per_instance() -> None:
     assert b"http_request_errors_total" in a.render()
     assert b'service="a"' in a.render()
     assert b'service="a"' not in b.render()
+
+
+# --- WebSocket access line ------------------------------------------------------------------
+
+
+@router.websocket("/ws/{room}")
+async def socket_route(websocket: WebSocket, room: str) -> None:
+    await websocket.accept()
+    await websocket.send_text(room)
+    await websocket.close(code=1000)
+
+
+@router.websocket("/ws-refused")
+async def socket_refused(websocket: WebSocket) -> None:
+    await websocket.close(code=1008)
+
+
+async def _drive_websocket(app, path: str, query: bytes) -> list[dict]:
+    incoming = [{"type": "websocket.connect"}]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0) if incoming else {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "headers": [(b"x-request-id", b"rid-ws")],
+        "client": ("198.51.100.4", 4000),
+        "server": ("testserver", 80),
+        "subprotocols": [],
+        "state": {},
+    }
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_websocket_gets_one_scrubbed_access_line(
+    app, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    sent = await _drive_websocket(app, "/ws/lobby", b"token=eyJabcde.eyJfghij.sig-secret&x=1")
+    assert [m["type"] for m in sent] == ["websocket.accept", "websocket.send", "websocket.close"]
+    sent = await _drive_websocket(app, "/ws-refused", b"apiKey=k-secret")
+    assert [m["type"] for m in sent] == ["websocket.close"]
+    out = capsys.readouterr().out
+    assert "sig-secret" not in out and "k-secret" not in out
+    accepted, refused = [line for line in _log_lines(out) if line.get("event") == "websocket"]
+    assert accepted["path"] == "/ws/lobby" and accepted["query"] == "token=***&x=1"
+    assert accepted["status"] == 101 and accepted["close_code"] == 1000
+    assert accepted["closed_by"] == "server" and accepted["request_id"] == "rid-ws"
+    assert accepted["client"] == "198.51.100.4"
+    assert refused["status"] == 403 and refused["close_code"] == 1008
+    assert refused["query"] == "apiKey=***"

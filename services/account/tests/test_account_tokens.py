@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import jwt
 
 from kugelpos.devstack.testing import PASSWORD, assert_error, assert_ok, login, new_tenant_id
@@ -72,6 +74,43 @@ async def test_failed_logins_are_throttled_per_tenant_and_user(client, admin):
     )
     assert r.status_code == 201
     assert (await login(client, admin.tenant_id, "clerk")).status_code == 200
+
+
+async def test_a_flood_from_one_address_does_not_hold_up_the_user_elsewhere(stack, admin):
+    """Wrong passwords from one address make that address wait, longer after each further
+    failure, answered 429 with Retry-After; the user logging in from another address is not
+    held up, and a forged X-Forwarded-For does not buy the flood a fresh start."""
+    attacker = httpx.AsyncClient(
+        base_url=stack.url("account"),
+        transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2"),
+        timeout=30,
+    )
+    user = httpx.AsyncClient(base_url=stack.url("account"), timeout=30)
+    async with attacker, user:
+        statuses = [
+            (await login(attacker, admin.tenant_id, "admin", "wrong-password")).status_code
+            for _ in range(5)
+        ]
+        assert statuses == [401] * 5
+        refused = await login(attacker, admin.tenant_id, "admin", PASSWORD)
+        body = assert_error(refused, 429, "200003")
+        assert "access_token" not in body
+        first_wait = int(refused.headers["Retry-After"])
+        assert 1 <= first_wait <= 5
+        spoofed = await attacker.post(
+            "/api/v1/accounts/token",
+            data={"username": "admin", "password": PASSWORD, "client_id": admin.tenant_id},
+            headers={"X-Forwarded-For": "198.51.100.77"},
+        )
+        assert_error(spoofed, 429, "200003")
+        assert (await login(user, admin.tenant_id, "admin")).status_code == 200
+
+        await asyncio.sleep(first_wait)
+        assert (await login(attacker, admin.tenant_id, "admin", "wrong")).status_code == 401
+        again = await login(attacker, admin.tenant_id, "admin", PASSWORD)
+        assert_error(again, 429, "200003")
+        assert 5 < int(again.headers["Retry-After"]) <= 10  # twice as long as the first wait
+        assert (await login(user, admin.tenant_id, "admin")).status_code == 200
 
 
 def _forge(claims: dict, secret: str, algorithm: str = "HS256") -> str:

@@ -19,11 +19,11 @@ import pytest
 from kugelpos.cart.cache.masters import MasterDataClient
 from kugelpos.cart.cache.terminals import TerminalInfo, TerminalInfoCache
 from kugelpos.cart.carts.repository import CartConflictError, CartStore
-from kugelpos.cart.carts.schemas import CartCreateRequest, ItemRequest
+from kugelpos.cart.carts.schemas import CartCreateRequest, ItemRequest, PaymentRequest
 from kugelpos.cart.carts.service import CartService
 from kugelpos.cart.config import CartSettings
 from kugelpos.cart.domain.models import Person
-from kugelpos.cart.errors import CartInternalError
+from kugelpos.cart.errors import CartInternalError, CashTenderOverLimitError
 from kugelpos.cart.plugins.registry import load_plugins
 from kugelpos.cart.transactions.service import TransactionService
 from kugelpos.common.auth.tokens import TokenCodec
@@ -52,6 +52,7 @@ class Upstreams:
         self.state: dict[str, tuple[Any, int]] = {}
         self.terminal_key = "good-key"
         self.fail_saves = False  # the state store goes down (saves answer 500)
+        self.settings: list[dict[str, Any]] = []  # the tenant's settings master
 
     @property
     def service_calls(self) -> list[str]:
@@ -90,8 +91,21 @@ class Upstreams:
                     }
                 ]
             )
-        if path.endswith("/settings") or path.endswith("/promotions/active"):
+        if path.endswith("/settings"):
+            return envelope(self.settings)
+        if path.endswith("/promotions/active"):
             return envelope([])
+        if "/payments/" in path:
+            return envelope(
+                {
+                    "paymentCode": path.rsplit("/", 1)[-1],
+                    "description": "Cash",
+                    "limitAmount": 0,
+                    "canDepositOver": True,
+                    "canChange": True,
+                    "isActive": True,
+                }
+            )
         if "/stores/" in path and path.startswith("/api/v1/tenants"):
             return envelope({"storeName": "Main"})
         if path.startswith("/api/v1/terminals/"):
@@ -185,6 +199,29 @@ async def test_add_item_calls_master_data_once_on_a_miss_and_never_on_a_hit(cart
     assert len(upstreams.calls) == 6
     cart = (await carts.get(TERMINAL_INFO, cart_id)).cart
     assert len(cart.line_items) == 4 and cart.total_amount_with_tax == 440
+
+
+async def test_add_payment_reads_the_cash_ceilings_from_the_cart_not_master_data(carts, upstreams):
+    # The tenant's ceiling is resolved into the cart's snapshot at creation; a payment asks
+    # master-data for the payment master at most (on a miss), never for the settings.
+    upstreams.settings = [{"name": "CASH_TENDER_LIMIT", "defaultValue": "5000", "values": []}]
+    doc = await carts.create(TERMINAL_INFO, CartCreateRequest())
+    cart_id = doc.cart.cart_id
+    await carts.add_items(TERMINAL_INFO, cart_id, [ItemRequest(item_code="A", quantity=1)])
+    upstreams.calls.clear()
+    with pytest.raises(CashTenderOverLimitError):
+        await carts.add_payments(
+            TERMINAL_INFO, cart_id, [PaymentRequest(payment_code="01", amount=5001)]
+        )
+    assert upstreams.service_calls == [f"{MD}/tenants/T1/payments/01"]
+    assert len(upstreams.calls) == 2  # and the cart's state read: nothing saved
+    upstreams.calls.clear()
+    paid = await carts.add_payments(
+        TERMINAL_INFO, cart_id, [PaymentRequest(payment_code="01", amount=5000)]
+    )
+    assert upstreams.service_calls == []
+    assert len(upstreams.calls) == 2  # one read and one conditional write
+    assert paid.cart.change_amount == 5000 - 110 and paid.cart.balance_amount == 0
 
 
 async def test_a_new_cart_reuses_the_cached_snapshot(carts, upstreams):

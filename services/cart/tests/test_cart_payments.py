@@ -5,16 +5,26 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kugelpos.cart import operations as ops
 from kugelpos.cart.domain.masters import PaymentMaster
 from kugelpos.cart.errors import (
     BalanceZeroError,
     CartValidationError,
+    CashChangeOverLimitError,
+    CashTenderOverLimitError,
     DepositOverBalanceError,
     PaymentLimitExceededError,
     PaymentMethodInactiveError,
     RefundNotAllowedError,
+)
+from kugelpos.cart.payments.limits import (
+    CASH_CHANGE_LIMIT,
+    CASH_TENDER_LIMIT,
+    CashLimits,
+    cash_limits,
 )
 from kugelpos.cart.payments.rules import CASH, CASHLESS, DEFAULT_RULES, OTHERS, refund, tender
 
@@ -160,3 +170,112 @@ def test_resume_clears_payments_and_change(b):
 def test_payments_in_entering_item_keep_the_state(b):
     cart = ops.add_payments(b.cart_with((b.item("A", 1000), 1)), [b.pay("01", 100)])
     assert cart.cart_status.value == "EnteringItem" and cart.balance_amount == 1000
+
+
+# --- cash ceilings (payments/limits.py) -----------------------------------------------------
+
+LIMITS = CashLimits(tender=D(50000), change=D(5000))
+
+
+def pay_capped(rule, master, amount, balance, limits=LIMITS):
+    return tender(
+        rule=rule,
+        master=master,
+        amount=amount,
+        balance=D(balance),
+        payment_no=1,
+        cash_limits=limits,
+    )
+
+
+def test_a_cash_tender_may_reach_the_ceiling_but_not_pass_it():
+    p = pay_capped(CASH, CASH_MASTER, 50000, 48000)
+    assert (p.payment_amount, p.deposit_amount, p.change_amount) == (48000, 50000, 2000)
+    with pytest.raises(CashTenderOverLimitError) as err:
+        pay_capped(CASH, CASH_MASTER, 50001, 50001)  # even exact: one tender that large
+    assert (err.value.error_code, err.value.status_code) == ("403010", 400)
+
+
+def test_change_may_reach_the_ceiling_but_not_pass_it():
+    p = pay_capped(CASH, CASH_MASTER, 10000, 5000)
+    assert p.change_amount == 5000
+    with pytest.raises(CashChangeOverLimitError) as err:
+        pay_capped(CASH, CASH_MASTER, 10000, 4999)  # change 5001
+    assert (err.value.error_code, err.value.status_code) == ("403011", 400)
+
+
+def test_an_excess_kept_without_change_is_no_change():
+    keeps = CASH_MASTER.model_copy(update={"can_change": False})
+    p = pay_capped(CASH, keeps, 20000, 100)
+    assert (p.payment_amount, p.deposit_amount, p.change_amount) == (100, 20000, 0)
+
+
+def test_a_zero_ceiling_is_none_and_other_tenders_are_not_cash():
+    p = pay_capped(CASH, CASH_MASTER, 2_000_000, 1_000, CashLimits())
+    assert p.change_amount == 1_999_000
+    big_card = CARD_MASTER.model_copy(update={"limit_amount": D(0)})
+    assert pay_capped(CASHLESS, big_card, 90000, 90000).payment_amount == 90000
+    assert pay_capped(OTHERS, big_card, 90000, 90000).payment_amount == 90000
+    # Without limits given (refund flows, older callers) nothing is capped.
+    assert pay(CASH, CASH_MASTER, 2_000_000, 1_000).change_amount == 1_999_000
+
+
+def test_a_refused_tender_in_a_list_applies_nothing(b):
+    cart = ops.subtotal(b.cart_with((b.item("A", 1000), 1)))  # 1100
+    with pytest.raises(CashChangeOverLimitError):
+        ops.add_payments(cart, [b.pay("11", 600), b.pay("01", 6000)], cash_limits=LIMITS)
+    assert cart.payments == () and cart.balance_amount == 1100
+    paid = ops.add_payments(cart, [b.pay("11", 600), b.pay("01", 5500)], cash_limits=LIMITS)
+    assert (paid.balance_amount, paid.change_amount, paid.deposit_amount) == (0, 5000, 6100)
+
+
+DEFAULTS = CashLimits(D(1_000_000), D(100_000))
+T, C = CASH_TENDER_LIMIT, CASH_CHANGE_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, DEFAULTS),
+        ({T: None, C: None}, DEFAULTS),
+        ({T: "500000", C: "20000"}, CashLimits(D(500000), D(20000))),
+        ({T: '"300000"'}, CashLimits(D(300000), D(100_000))),  # stored as a JSON string
+        ({T: " 1,200,000 "}, CashLimits(D(1_200_000), D(100_000))),
+        ({T: "0", C: "0"}, CashLimits(D(0), D(0))),
+        # Not a usable amount: the default stays (a typo must not switch a ceiling off).
+        ({T: "lots", C: "-5"}, DEFAULTS),
+        ({T: "NaN", C: "Infinity"}, DEFAULTS),
+    ],
+)
+def test_ceilings_from_a_settings_snapshot(settings, expected):
+    assert cash_limits(settings, DEFAULTS) == expected
+
+
+@given(
+    balance=st.integers(min_value=1, max_value=3_000_000),
+    amount=st.integers(min_value=1, max_value=3_000_000),
+    tender_limit=st.integers(min_value=0, max_value=2_000_000),
+    change_limit=st.integers(min_value=0, max_value=2_000_000),
+    can_change=st.booleans(),
+)
+def test_ceilings_refuse_exactly_the_tenders_over_them_and_change_nothing_else(
+    balance, amount, tender_limit, change_limit, can_change
+):
+    master = CASH_MASTER.model_copy(update={"can_change": can_change})
+    unlimited = pay(CASH, master, amount, balance)
+    limits = CashLimits(D(tender_limit), D(change_limit))
+    over_tender = 0 < tender_limit < amount
+    over_change = not over_tender and 0 < change_limit < unlimited.change_amount
+    try:
+        capped = pay_capped(CASH, master, amount, balance, limits)
+    except CashTenderOverLimitError:
+        assert over_tender
+    except CashChangeOverLimitError:
+        assert over_change
+    else:
+        assert not over_tender and not over_change
+        assert capped == unlimited
+    # Whatever was accepted never hands over more than the ceilings allow.
+    if not over_tender and not over_change:
+        assert tender_limit == 0 or capped.deposit_amount <= tender_limit
+        assert change_limit == 0 or capped.change_amount <= change_limit

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from typing import Any
 
 import structlog
 
 from .context import current_request_id
+from .redaction import REDACTED, SecretScrubber, redact
 
-# Keys whose values must never reach a log line, whatever logged them.
-_SECRET_KEY = re.compile(
-    r"(?i:pass(word)?|secret|token|api[_-]?key|authorization|hashed)"
-    r"|(?i:^pin)|(?i:[_-]pin(_?code)?$)|[a-z]Pin(Code)?$"
-)
-REDACTED = "***"
+__all__ = ["REDACTED", "configure_logging", "redact"]
 
-
-def redact(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
+# Standard-library loggers that print plain text beside the JSON lines: their records are
+# scrubbed where they are made, whatever handler prints them (uvicorn installs its own).
+_PLAIN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi", "httpx", "httpcore")
+_SCRUBBER = SecretScrubber()
 
 
 def _add_request_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -41,21 +30,34 @@ def _redact_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return redact(event)
 
 
+def _scrub_standard_logging() -> None:
+    targets: list[logging.Filterer] = list(logging.getLogger().handlers)
+    for name in _PLAIN_LOGGERS:
+        logger = logging.getLogger(name)
+        targets += [logger, *logger.handlers]
+    for target in targets:
+        if _SCRUBBER not in target.filters:
+            target.addFilter(_SCRUBBER)
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=numeric, force=True)
-    # Library loggers would otherwise print plain text beside the JSON lines.
+    # uvicorn's access log would print plain text (and whole URLs) beside the JSON lines; the
+    # access middleware writes one scrubbed line per request instead.
     logging.getLogger("uvicorn.access").disabled = True
+    _scrub_standard_logging()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _add_request_id,
-            _redact_secrets,
             structlog.processors.format_exc_info,
+            # After the traceback is rendered, so an exception's text is scrubbed too.
+            _redact_secrets,
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -1,5 +1,8 @@
 """Pure ASGI middleware (no body buffering): correlation id in and out, one access-log line
-per request, latency metrics, and a cap on request body size."""
+per request (and per WebSocket connection), latency metrics, and a cap on request body size.
+
+The access line's query string is scrubbed (`redaction.scrub_query`): credentials sent as
+query parameters (`?token=` of the v1 stock alerts, `api_key`, `pin`, ...) show as `***`."""
 
 from __future__ import annotations
 
@@ -13,16 +16,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .context import REQUEST_ID_HEADER, reset_request_id, set_request_id
 from .metrics import Metrics
+from .redaction import scrub_query
 
 log = structlog.get_logger("kugelpos.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HEADER = REQUEST_ID_HEADER.lower().encode()
-_SECRET_QUERY = re.compile(r"(?i)(pass|secret|token|api[_-]?key|pin)[^=&]*=[^&]*")
+# What a WebSocket's access line reports as its status: uvicorn answers a handshake the app
+# closes before accepting with 403.
+_WS_ACCEPTED = 101
+_WS_REFUSED = 403
 
 
 def _scrub_query(query: bytes) -> str:
-    text = query.decode("latin-1")
-    return _SECRET_QUERY.sub(lambda m: m.group(0).split("=", 1)[0] + "=***", text)
+    return scrub_query(query.decode("latin-1"))
+
+
+def _request_id(scope: Scope) -> str:
+    incoming = dict(scope["headers"]).get(_HEADER, b"").decode("latin-1")
+    return incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def _client(scope: Scope) -> str:
+    return (scope.get("client") or ("", 0))[0]
 
 
 class RequestContextMiddleware:
@@ -32,11 +47,13 @@ class RequestContextMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(_HEADER, b"").decode("latin-1")
-        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = _request_id(scope)
         token = set_request_id(request_id)
         started = time.perf_counter()
         status = 500
@@ -101,7 +118,47 @@ class RequestContextMiddleware:
                 query=_scrub_query(scope.get("query_string", b"")),
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
-                client=(scope.get("client") or ("", 0))[0],
+                client=_client(scope),
+            )
+            reset_request_id(token)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One access line per connection, when it ends: accepted (101) or refused (403), and
+        who closed it with which code. uvicorn's own handshake line is scrubbed by the logging
+        filter; this one is the structured record."""
+        token = set_request_id(_request_id(scope))
+        started = time.perf_counter()
+        status = _WS_REFUSED
+        close_code: int | None = None
+        closed_by = "server"
+
+        async def watched_receive() -> Message:
+            nonlocal close_code, closed_by
+            message = await receive()
+            if message["type"] == "websocket.disconnect" and close_code is None:
+                close_code, closed_by = message.get("code", 1000), "client"
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal status, close_code
+            if message["type"] == "websocket.accept":
+                status = _WS_ACCEPTED
+            elif message["type"] == "websocket.close" and close_code is None:
+                close_code = message.get("code", 1000)
+            await send(message)
+
+        try:
+            await self.app(scope, watched_receive, watched_send)
+        finally:
+            log.info(
+                "websocket",
+                path=scope["path"],
+                query=_scrub_query(scope.get("query_string", b"")),
+                status=status,
+                close_code=close_code,
+                closed_by=closed_by if close_code is not None else None,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                client=_client(scope),
             )
             reset_request_id(token)
 

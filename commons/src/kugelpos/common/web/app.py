@@ -53,8 +53,16 @@ class Infrastructure:
     metrics: Metrics
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def limiter(self, namespace: str, *, max_attempts: int, window_seconds: int) -> AttemptLimiter:
-        """One limiter per namespace and process: it holds the in-memory fallback counts."""
+    def limiter(
+        self,
+        namespace: str,
+        *,
+        free_attempts: int,
+        forget_after_seconds: float,
+        base_delay_seconds: float,
+        max_delay_seconds: float,
+    ) -> AttemptLimiter:
+        """One limiter per namespace and process: it holds the in-memory fallback records."""
         key = f"limiter:{namespace}"
         limiter = self.extras.get(key)
         if limiter is None:
@@ -62,8 +70,10 @@ class Infrastructure:
                 self.dapr,
                 store=self.settings.throttle_state_store,
                 namespace=namespace,
-                max_attempts=max_attempts,
-                window_seconds=window_seconds,
+                free_attempts=free_attempts,
+                forget_after_seconds=forget_after_seconds,
+                base_delay_seconds=base_delay_seconds,
+                max_delay_seconds=max_delay_seconds,
             )
             self.extras[key] = limiter
         return limiter

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from pydantic import Field
+
 from kugelpos.common.settings import CommonSettings
 
 
@@ -14,8 +16,14 @@ class AccountSettings(CommonSettings):
     # Production deployments close self-service tenant registration.
     registration_open: bool = True
     bcrypt_rounds: int = 12
-    login_max_failures: int = 5
-    login_failure_window_seconds: int = 60
+    # Failed logins are throttled per (tenant, user, client address): the 5th failure in a
+    # row makes that key wait LOGIN_DELAY_SECONDS, each further one twice as long, at most
+    # LOGIN_MAX_DELAY_SECONDS; its failures are forgotten LOGIN_FAILURE_WINDOW_SECONDS after
+    # its last wait ends (or at once on a success). Never a lock.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_delay_seconds: float = Field(default=5.0, gt=0)
+    login_max_delay_seconds: float = Field(default=900.0, gt=0)
 
 
 @cache

@@ -30,8 +30,10 @@ def _limiter(infra: Infrastructure) -> AttemptLimiter:
     assert isinstance(settings, AccountSettings)
     return infra.limiter(
         "login-failures",
-        max_attempts=settings.login_max_failures,
-        window_seconds=settings.login_failure_window_seconds,
+        free_attempts=settings.login_max_failures,
+        forget_after_seconds=settings.login_failure_window_seconds,
+        base_delay_seconds=settings.login_delay_seconds,
+        max_delay_seconds=settings.login_max_delay_seconds,
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
+
+from pydantic import Field
 
 from kugelpos.common.events.config import OutboxSettings
 
@@ -44,6 +47,10 @@ class CartSettings(OutboxSettings):
     receipt_no_end_value: int = 999_999
     max_line_items: int = 500
     max_request_entries: int = 100
+    # Cash ceilings when the settings master names none (CASH_TENDER_LIMIT, CASH_CHANGE_LIMIT;
+    # payments/limits.py): one cash tender, and the change, in the API's amount unit; 0: none.
+    cash_tender_limit: Decimal = Field(default=Decimal(1_000_000), ge=0)
+    cash_change_limit: Decimal = Field(default=Decimal(100_000), ge=0)
     receipt_width: int = 32
 
     @property

@@ -4,7 +4,8 @@ the envelope with the right HTTP status and a localized user message.
 
 Codes and statuses follow the spec's §16 table, with the §18 fixes: invalid discount types and
 percentages are 400 (not 500), and three payment-master refusals get codes of their own
-(403007-403009) because the v1 service never checked those flags.
+(403007-403009) because the v1 service never checked those flags. 403010/403011 are the cash
+ceilings (a tender, the change) that v1 did not have.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class CartErrorCode:
     PAYMENT_METHOD_INACTIVE = "403007"
     PAYMENT_LIMIT_EXCEEDED = "403008"
     REFUND_NOT_ALLOWED = "403009"
+    CASH_TENDER_OVER_LIMIT = "403010"
+    CASH_CHANGE_OVER_LIMIT = "403011"
     TERMINAL_STATUS = "404001"
     SIGN_IN_OUT = "404002"
     EXTERNAL_SERVICE = "404003"
@@ -161,6 +164,19 @@ class RefundNotAllowedError(CartError):
     code = CartErrorCode.REFUND_NOT_ALLOWED
 
 
+class CashTenderOverLimitError(CartError):
+    """One cash tender above the tenant's ceiling (`CASH_TENDER_LIMIT`): a mistyped amount or
+    a drawer being emptied through a sale."""
+
+    code = CartErrorCode.CASH_TENDER_OVER_LIMIT
+
+
+class CashChangeOverLimitError(CartError):
+    """Change above the tenant's ceiling (`CASH_CHANGE_LIMIT`)."""
+
+    code = CartErrorCode.CASH_CHANGE_OVER_LIMIT
+
+
 # --- terminal / internal (404) ------------------------------------------------------------
 
 
@@ -231,6 +247,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     C.REFUND_NOT_ALLOWED: {
         "en": "This payment method cannot be refunded",
         "ja": "この支払方法は返金できません",
+    },
+    C.CASH_TENDER_OVER_LIMIT: {
+        "en": "The cash amount exceeds the limit for one tender",
+        "ja": "現金の預かり金額が上限を超えています",
+    },
+    C.CASH_CHANGE_OVER_LIMIT: {
+        "en": "The change exceeds the limit",
+        "ja": "お釣りが上限を超えています",
     },
     C.TERMINAL_STATUS: {"en": "Check terminal status", "ja": "端末の状態を確認してください"},
     C.SIGN_IN_OUT: {"en": "Check sign-in/out status", "ja": "担当者の登録状況を確認してください"},

@@ -30,6 +30,7 @@ from .errors import (
     TerminalStatusError,
     TransactionTypeNotAllowedError,
 )
+from .payments.limits import CashLimits
 from .payments.rules import PaymentRule, tender
 from .pricing.engine import PricingContext, recalculate
 from .pricing.lines import (
@@ -283,9 +284,13 @@ def set_subtotal_discounts(
 
 
 def add_payments(
-    cart: Cart, tenders: Sequence[TenderRequest], ctx: PricingContext | None = None
+    cart: Cart,
+    tenders: Sequence[TenderRequest],
+    ctx: PricingContext | None = None,
+    cash_limits: CashLimits | None = None,
 ) -> Cart:
-    """Apply the tenders in order, each against the balance the previous one left."""
+    """Apply the tenders in order, each against the balance the previous one left; cash
+    tenders are held to `cash_limits` (none if not given)."""
     ctx = _ctx(ctx)
     status = transition(cart.cart_status, CartOperation.ADD_PAYMENTS)
     cart = recalculate(cart, ctx)
@@ -300,6 +305,7 @@ def add_payments(
             payment_no=len(payments) + 1,
             detail=request.detail,
             digits=ctx.currency_digits,
+            cash_limits=cash_limits,
         )
         payments.append(payment)
         balance -= payment.payment_amount

@@ -92,6 +92,8 @@ class MasterDataSettings(CommonSettings):
     pin_bcrypt_rounds: int = Field(default=10, ge=4, le=16)
     pin_max_failures: int = Field(default=5, ge=1)
     pin_failure_window_seconds: int = Field(default=300, ge=1)
+    pin_delay_seconds: float = Field(default=5.0, gt=0)
+    pin_max_delay_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _check_taxes(self) -> MasterDataSettings:

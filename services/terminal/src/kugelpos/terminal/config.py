@@ -19,9 +19,14 @@ class TerminalSettings(OutboxSettings):
     # Who must acknowledge each terminal event before it counts as delivered.
     cashlog_consumers: str = "report,journal"
     opencloselog_consumers: str = "report,journal"
-    # Wrong staff PINs allowed per terminal and staff member within the window.
+    # Wrong staff PINs per tenant and staff member: from the 5th failure in a row on, each
+    # makes the next attempt wait PIN_DELAY_SECONDS, doubling, at most PIN_MAX_DELAY_SECONDS;
+    # forgotten PIN_FAILURE_WINDOW_SECONDS after the last wait ends. A PIN has few digits, so
+    # the count is per staff member whatever the till (master-data counts the same way).
     pin_max_failures: int = 5
     pin_failure_window_seconds: int = 300
+    pin_delay_seconds: float = 5.0
+    pin_max_delay_seconds: float = 300.0
     # Ask cart for the session's sales at close (tolerates cart being absent).
     close_query_cart: bool = True
 

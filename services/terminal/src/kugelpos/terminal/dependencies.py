@@ -73,8 +73,10 @@ def _pin_limiter(infra: Infrastructure) -> AttemptLimiter:
     settings = _settings(infra)
     return infra.limiter(
         "terminal-pin-failures",
-        max_attempts=settings.pin_max_failures,
-        window_seconds=settings.pin_failure_window_seconds,
+        free_attempts=settings.pin_max_failures,
+        forget_after_seconds=settings.pin_failure_window_seconds,
+        base_delay_seconds=settings.pin_delay_seconds,
+        max_delay_seconds=settings.pin_max_delay_seconds,
     )
 
 

@@ -8,6 +8,7 @@ create cart → add 5 items one by one → subtotal → pay cash → bill. Repor
 level, each with a `seeded` entry (documents seeded, the cart's whole outbox, seconds taken):
 
 - `cart.add_item`: latency of each add-item call (the till's scan), and adds per second;
+- `cart.pay`: latency of the add-payment call (one cash tender of the total);
 - `cart.bill`: latency of the bill (tranlog, numbers and outbox event written);
 - `cart.checkout`: latency of a whole checkout (7 requests), and `throughput_rps` = sales/s.
 
@@ -45,9 +46,11 @@ async def timed_checkout(
     keyed: bool = False,
     bills: list[float] | None = None,
     refused: Counter[str] | None = None,
+    pays: list[float] | None = None,
 ) -> dict[str, Any] | None:
-    """One sale, timing each add-item and the bill; the billed cart, None if a step was refused
-    or not answered (counted in `refused`, if given, by step, status and error code)."""
+    """One sale, timing each add-item, the payment (into `pays`, if given) and the bill; the
+    billed cart, None if a step was refused or not answered (counted in `refused`, if given, by
+    step, status and error code)."""
 
     def answered(step: str, response: httpx.Response, status: int = 200) -> bool:
         if response.status_code == status:
@@ -71,7 +74,11 @@ async def timed_checkout(
         if not answered("subtotal", response):
             return None
         total = int(response.json()["data"]["totalAmountWithTax"])
-        if not answered("pay", await register.pay(cart_id, ("01", total), key=_key(keyed))):
+        started = time.perf_counter()
+        response = await register.pay(cart_id, ("01", total), key=_key(keyed))
+        if pays is not None:
+            pays.append((time.perf_counter() - started) * 1000)
+        if not answered("pay", response):
             return None
         started = time.perf_counter()
         response = await register.bill(cart_id, key=_key(keyed))
@@ -104,6 +111,7 @@ async def _level(
     sales = max(concurrency * 3, context.requests // 4)
     queue = iter(range(sales))
     adds: list[float] = []
+    pays: list[float] = []
     bills: list[float] = []
     checkouts: list[float] = []
     failed = 0
@@ -113,7 +121,8 @@ async def _level(
         for _ in queue:
             started = time.perf_counter()
             try:
-                ok = await timed_checkout(register, items, adds, keyed, bills) is not None
+                sale = await timed_checkout(register, items, adds, keyed, bills, pays=pays)
+                ok = sale is not None
             except Exception:  # a failed sale is a figure, not a crash
                 ok = False
             checkouts.append((time.perf_counter() - started) * 1000)
@@ -132,6 +141,7 @@ async def _level(
         )
         for operation, count, latencies in (
             ("add_item", len(adds), adds),
+            ("pay", len(pays), pays),
             ("bill", len(bills), bills),
             ("checkout", sales, checkouts),
         )

@@ -1,5 +1,6 @@
-"""Password login: throttled per tenant and user, constant work whether or not the user
-exists, and a JWT carrying tenant, roles and expiry."""
+"""Password login: throttled per tenant, user and client address (growing delays, never a
+lock), constant work whether or not the user exists, and a JWT carrying tenant, roles and
+expiry."""
 
 from __future__ import annotations
 
@@ -35,8 +36,11 @@ class TokenService:
         self._limiter = limiter
         self._settings = settings
 
-    async def login(self, username: str, password: str, tenant_id: str) -> str:
-        failures = await self._limiter.check(tenant_id, username)
+    async def login(self, username: str, password: str, tenant_id: str, client: str) -> str:
+        """`client` is the caller's address: a flood of wrong passwords from one address makes
+        that address wait, while the user logging in from elsewhere is not held up."""
+        attempt = (tenant_id, username, client)
+        failures = await self._limiter.check(*attempt)
         user = None
         if TENANT_ID_PATTERN.match(tenant_id):
             user = await self._users.users(tenant_id).find_one(
@@ -45,10 +49,10 @@ class TokenService:
         hashed = user.hashed_password if user else dummy_hash()
         valid = await asyncio.to_thread(verify_password, password, hashed)
         if user is None or not valid or not user.is_active:
-            await self._limiter.record_failure(tenant_id, username)
+            await self._limiter.record_failure(*attempt)
             raise AuthenticationError(LOGIN_FAILED)
         if failures:
-            await self._limiter.reset(tenant_id, username)
+            await self._limiter.reset(*attempt)
         try:
             await self._users.users(tenant_id, username).update(
                 {"tenant_id": tenant_id, "username": username}, {"last_login": utcnow()}

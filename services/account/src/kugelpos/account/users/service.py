@@ -17,6 +17,7 @@ from kugelpos.common.pagination import Page, PageParams
 
 from ..config import AccountSettings
 from .documents import TenantClaim, UserDocument
+from .policy import check_new_user
 from .repository import TenantClaimRepository, UserRepository
 
 GENERATED_TENANT_TRIES = 20
@@ -44,6 +45,7 @@ class UserService:
         """Claim a tenant id and create its first (super)user, atomically."""
         if not self._settings.registration_open:
             raise PermissionDeniedError("Tenant registration is closed on this deployment")
+        check_new_user(username, password)
         hashed = await self._hash(password)
         if tenant_id is not None:
             validate_tenant_id(tenant_id)
@@ -91,6 +93,7 @@ class UserService:
     ) -> UserDocument:
         if not actor.has_any_role(Role.ADMIN):
             raise PermissionDeniedError("Only a tenant administrator can create users")
+        check_new_user(username, password)
         user = UserDocument(
             username=username,
             tenant_id=actor.tenant_id,

@@ -7,8 +7,8 @@ nothing. The state machine (`state_machine.transition`) is checked before any lo
 refused operation costs no call to another service.
 
 Hot path: adding an item reads the item through `MasterDataClient` (in-process cache, then
-master-data) and nothing else; taxes, settings, promotions and the store name were snapshot
-at creation.
+master-data) and nothing else; taxes, settings (the cash ceilings among them), promotions and
+the store name were snapshot at creation.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ..config import CartSettings
 from ..domain.masters import DEFAULT_TAX_MASTER, tax_master_by_code
 from ..domain.models import Cart, Person
 from ..errors import CartValidationError, SignInOutError, TerminalStatusError
+from ..payments.limits import CASH_LIMIT_SETTINGS, CashLimits, cash_limits
 from ..plugins.registry import Plugins
 from ..pricing.engine import PricingContext
 from ..pricing.money import YEN_DIGITS, RoundMethod
@@ -59,6 +60,7 @@ class CartService:
         self._plugins = plugins
         self._transactions = transactions
         self._settings = settings
+        self._cash_defaults = CashLimits(settings.cash_tender_limit, settings.cash_change_limit)
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -183,7 +185,7 @@ class CartService:
             )
         values = {
             name: resolve_setting(settings, name, store, terminal.terminal_no)
-            for name in SETTING_NAMES
+            for name in (*SETTING_NAMES, *CASH_LIMIT_SETTINGS)
         }
         return CartMasters(taxes=taxes, settings=values, promotions=promotions), store_name
 
@@ -289,7 +291,9 @@ class CartService:
                 tenders.append(
                     ops.TenderRequest(plugin.rule, master, request.amount, request.detail)
                 )
-            return ops.add_payments(doc.cart, tenders, self.context(doc))
+            # From the cart's settings snapshot: no lookup beyond the payment masters.
+            limits = cash_limits(doc.masters.settings, self._cash_defaults)
+            return ops.add_payments(doc.cart, tenders, self.context(doc), limits)
 
         return await self._change(terminal, cart_id, CartOperation.ADD_PAYMENTS, change)
 

@@ -11,6 +11,10 @@ The payment master's flags can only narrow that, and are always honoured (v1 ign
 * `limit_amount` > 0 caps the amount applied to the balance (403008); 0 means no limit;
 * refunds (void/return) need `can_refund` (403009).
 
+A cash tender (a rule that `counts_as_cash`) is also held to the tenant's ceilings
+(`payments.limits`): the amount handed over above `CashLimits.tender` is 403010, change above
+`CashLimits.change` is 403011; 0 means no ceiling.
+
 Amounts are positive and carry no more decimals than the currency; a payment at balance <= 0
 is 406 / 403001; a payment never takes the balance below zero.
 """
@@ -26,12 +30,15 @@ from ..errors import (
     BalanceMinusError,
     BalanceZeroError,
     CartValidationError,
+    CashChangeOverLimitError,
+    CashTenderOverLimitError,
     DepositOverBalanceError,
     PaymentLimitExceededError,
     PaymentMethodInactiveError,
     RefundNotAllowedError,
 )
 from ..pricing.money import YEN_DIGITS, ZERO, is_multiple_of_quantum, to_decimal
+from .limits import CashLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +48,10 @@ class PaymentRule:
     name: str
     allows_over_tender: bool
     gives_change: bool
+    counts_as_cash: bool = False  # notes and coins: held to the cash ceilings
 
 
-CASH = PaymentRule("cash", allows_over_tender=True, gives_change=True)
+CASH = PaymentRule("cash", allows_over_tender=True, gives_change=True, counts_as_cash=True)
 CASHLESS = PaymentRule("cashless", allows_over_tender=False, gives_change=False)
 OTHERS = PaymentRule("others", allows_over_tender=False, gives_change=False)
 
@@ -73,14 +81,21 @@ def tender(
     payment_no: int,
     detail: str | None = None,
     digits: int = YEN_DIGITS,
+    cash_limits: CashLimits | None = None,
 ) -> Payment:
     """Apply one tender to `balance` and return the payment (the caller appends it and
-    deducts `payment_amount` from the balance)."""
+    deducts `payment_amount` from the balance). `cash_limits`: the ceilings a cash tender is
+    held to (none if not given)."""
     value = validate_amount(amount, digits)
     if balance <= 0:
         raise BalanceZeroError(f"balance is already {balance}; no payment is due")
     if not master.is_active:
         raise PaymentMethodInactiveError(f"payment method {master.payment_code!r} is not active")
+    limits = cash_limits if rule.counts_as_cash and cash_limits is not None else None
+    if limits is not None and 0 < limits.tender < value:
+        raise CashTenderOverLimitError(
+            f"cash tender {value} exceeds the limit {limits.tender} for one tender"
+        )
     change = ZERO
     if value > balance:
         if not (rule.allows_over_tender and master.can_deposit_over):
@@ -90,6 +105,8 @@ def tender(
         applied = balance
         if rule.gives_change and master.can_change:
             change = value - balance
+            if limits is not None and 0 < limits.change < change:
+                raise CashChangeOverLimitError(f"change {change} exceeds the limit {limits.change}")
     else:
         applied = value
     if master.limit_amount > 0 and applied > master.limit_amount:

@@ -1,4 +1,9 @@
-"""WebSocket `/api/v1/ws/{tenant_id}/{store_code}?token=<JWT>` (§B7)."""
+"""WebSocket `/api/v1/ws/{tenant_id}/{store_code}` (§B7).
+
+The token comes as `Authorization: Bearer <JWT>` on the handshake, or, as v1 clients (and
+browsers, which cannot set that header) send it, as `?token=<JWT>`. A URL is what proxies and
+servers log, so the header is the better way; the access log masks the query form
+(`token=***`) either way."""
 
 from __future__ import annotations
 
@@ -19,16 +24,22 @@ POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
 
 
+def _bearer(header: str | None) -> str | None:
+    scheme, _, credentials = (header or "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
 @router.websocket("/api/v1/ws/{tenant_id}/{store_code}")
 async def alerts_socket(websocket: WebSocket, tenant_id: str, store_code: str) -> None:
     await websocket.accept()
-    token = websocket.query_params.get("token")
+    token = _bearer(websocket.headers.get("authorization")) or websocket.query_params.get("token")
     if not token:
         await websocket.close(code=POLICY_VIOLATION, reason="No token provided")
         return
     infra = websocket.app.state.infra
     try:
-        principal = infra.auth.codec.principal(token)
+        # A terminal's token is checked live, as on every route (deleted or re-keyed: refused).
+        principal = await infra.auth.token_principal(token)
     except AppError:
         await websocket.close(code=POLICY_VIOLATION, reason="Authentication failed")
         return
