@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .pos import Shop, Till, add_till, open_shop
+from .pos import Shop, Till, add_till, open_shop, open_till
 from .services import SERVICES
 from .stack import Stack
 from .testing import PASSWORD, login
@@ -77,7 +77,8 @@ async def user_bearer(
 
 
 async def _till_in_new_store(client: httpx.AsyncClient, shop: Shop) -> Till:
-    """A till of the same tenant in a second store (for store-scope refusals)."""
+    """An open till of the same tenant in a second store (for store-scope refusals: open, so
+    that what refuses it is the store, not its state)."""
     store = shop.store_code + "X"
     r = await client.post(
         shop.url("terminal", f"/api/v1/tenants/{shop.tenant_id}/stores"),
@@ -86,7 +87,9 @@ async def _till_in_new_store(client: httpx.AsyncClient, shop: Shop) -> Till:
     )
     assert r.status_code == 201, r.text
     other = Shop(shop.tenant_id, store, shop.admin, shop.urls)
-    return await add_till(client, other, 1)
+    till = await add_till(client, other, 1)
+    await open_till(client, other, till)
+    return till
 
 
 async def build_world(stack: Stack) -> World:
