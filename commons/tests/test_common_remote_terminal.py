@@ -19,7 +19,11 @@ from kugelpos.common.auth.remote_terminal import (
 from kugelpos.common.cache import TTLCache
 from kugelpos.common.clients.breaker import BreakerRegistry
 from kugelpos.common.clients.http import HttpClientHelper
-from kugelpos.common.errors import AuthenticationError, ExternalServiceError
+from kugelpos.common.errors import (
+    AuthenticationError,
+    ExternalServiceError,
+    ServiceUnavailableError,
+)
 
 BASE = "http://terminal.test/api/v1"
 TERMINAL_ID = "A1234-S1-1"
@@ -251,3 +255,31 @@ async def test_a_token_without_a_key_version_is_version_zero_and_a_bad_one_never
     for bad in ("1", True, 1.0):
         odd.claims["key_version"] = bad
         assert key_version_of(odd) == -1
+
+
+async def test_an_outage_of_the_terminal_service_serves_the_last_approval() -> None:
+    """Down, 5xx or circuit open: the credential's last approval is served (counted), as
+    long as no notice dropped it; a credential never approved is not let in; a refusal (401)
+    is never replaced by an old approval."""
+    fake = FakeTerminal()
+    stale: list[int] = []
+    http = HttpClientHelper(
+        transport=httpx.MockTransport(fake),
+        backoff=0,
+        breakers=BreakerRegistry(failure_threshold=100),
+    )
+    resolver = RemoteTerminalResolver(http, BASE, ttl=0, on_stale=lambda: stale.append(1))
+    assert (await resolver(TERMINAL_ID, KEY)).terminal_id == TERMINAL_ID
+    fake.status = 503
+    assert (await resolver(TERMINAL_ID, KEY)).claims["storeCode"] == "S1"
+    assert stale == [1] and resolver.stale_served == 1
+    with pytest.raises((ExternalServiceError, ServiceUnavailableError)):
+        await resolver(TERMINAL_ID, "a-key-never-seen-before")
+    await resolver.forget(TERMINAL_ID)  # a notice came: nothing old is served any more
+    with pytest.raises((ExternalServiceError, ServiceUnavailableError)):
+        await resolver(TERMINAL_ID, KEY)
+    fake.status = None
+    await resolver(TERMINAL_ID, KEY)
+    fake.status = 401
+    with pytest.raises(AuthenticationError):
+        await resolver(TERMINAL_ID, KEY)

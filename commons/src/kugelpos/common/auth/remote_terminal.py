@@ -18,20 +18,27 @@ Successful checks are cached per process, keyed by (terminal id, SHA-256 of the 
 (terminal id, key version), so a till's hot path does not call the terminal service on every
 request. A `terminal_changed` notice (key rotated, terminal deleted, opened, closed, staff
 signed in or out) drops every cached approval of that terminal at once; the TTL only bounds
-how long a lost notice can leave one behind. Failures are never cached, and the key itself is
+how long a lost notice can leave one behind. Refusals are never cached, and the key itself is
 never kept in memory beyond the request.
+
+While the terminal service cannot be reached (down, circuit open, 5xx), the last approval of
+the same credential is served for up to `stale_max_age` (default 15 min), logged and counted:
+a till keeps selling through a terminal-service outage, as it did when a token was trusted on
+its claims alone. This gives up nothing: only the terminal service revokes, and a revocation
+made before the outage dropped the approval (`forget` drops the last-known copy too).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import structlog
 
 from ..cache import TTLCache
-from ..errors import AuthenticationError, ExternalServiceError
+from ..errors import AuthenticationError, ExternalServiceError, ServiceUnavailableError
 from .principal import Principal, PrincipalKind
 
 if TYPE_CHECKING:
@@ -41,6 +48,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 DEFAULT_TTL_SECONDS = 10.0
+DEFAULT_STALE_MAX_AGE_SECONDS = 900.0
 DEFAULT_MAX_ENTRIES = 10_000
 # The claim of a terminal JWT naming the key version it was issued under (absent in tokens
 # issued before versions existed: version 0, the version of a terminal never re-keyed).
@@ -74,20 +82,25 @@ class RemoteTerminalResolver:
         ttl: float = DEFAULT_TTL_SECONDS,
         max_entries: int = DEFAULT_MAX_ENTRIES,
         cache: TTLCache[CacheKey, Principal] | None = None,
+        stale_max_age: float = DEFAULT_STALE_MAX_AGE_SECONDS,
+        on_stale: Callable[[], None] | None = None,
     ) -> None:
         self._http = http
         self._base_url = base_url_terminal.rstrip("/")
         self.cache: TTLCache[CacheKey, Principal] = cache or TTLCache(
             ttl=ttl, max_entries=max_entries
         )
+        self.last_known: TTLCache[CacheKey, Principal] = TTLCache(
+            ttl=stale_max_age, max_entries=max_entries
+        )
+        self._on_stale = on_stale
+        self.stale_served = 0
 
     async def __call__(self, terminal_id: str, api_key: str) -> Principal:
         if not terminal_id or not api_key:
             raise AuthenticationError("Invalid API key")
         key = (terminal_id, _digest(api_key))
-        return await self.cache.get_or_load(
-            key, lambda: self._verify(terminal_id, {"X-API-KEY": api_key})
-        )
+        return await self._approval(key, lambda: self._verify(terminal_id, {"X-API-KEY": api_key}))
 
     async def verify_token(self, principal: Principal) -> Principal:
         """A terminal JWT (signature already checked): still the terminal's current key?"""
@@ -95,7 +108,7 @@ class RemoteTerminalResolver:
         if not terminal_id or not token:
             raise AuthenticationError("Could not validate credentials")
         key = (terminal_id, f"token:v{key_version_of(principal)}")
-        live = await self.cache.get_or_load(
+        live = await self._approval(
             key, lambda: self._verify(terminal_id, {"Authorization": f"Bearer {token}"})
         )
         # The live terminal's state over what the token said when it was issued; the token
@@ -112,6 +125,27 @@ class RemoteTerminalResolver:
     async def forget(self, terminal_id: str) -> None:
         """Drop every cached approval of one terminal (its key, state or existence changed)."""
         self.cache.invalidate_where(lambda key: key[0] == terminal_id)
+        self.last_known.invalidate_where(lambda key: key[0] == terminal_id)
+
+    async def _approval(
+        self, key: CacheKey, verify: Callable[[], Awaitable[Principal]]
+    ) -> Principal:
+        async def load() -> Principal:
+            principal = await verify()
+            self.last_known.set(key, principal)
+            return principal
+
+        try:
+            return await self.cache.get_or_load(key, load)
+        except (ServiceUnavailableError, ExternalServiceError):
+            stale = self.last_known.get(key)
+            if stale is None:
+                raise
+            self.stale_served += 1
+            if self._on_stale is not None:
+                self._on_stale()
+            log.warning("terminal_credential_stale_served", terminal_id=key[0])
+            return stale
 
     async def _verify(self, terminal_id: str, headers: dict[str, str]) -> Principal:
         url = f"{self._base_url}/terminals/{quote(terminal_id, safe='')}"
@@ -156,5 +190,9 @@ def remote_terminal_resolver(infra: Infrastructure) -> RemoteTerminalResolver:
     """Factory for `create_app(terminal_credentials=...)`: API keys and terminal JWTs."""
     settings = infra.settings
     return RemoteTerminalResolver(
-        infra.http, settings.base_url_terminal, ttl=settings.terminal_credential_cache_seconds
+        infra.http,
+        settings.base_url_terminal,
+        ttl=settings.terminal_credential_cache_seconds,
+        stale_max_age=settings.terminal_credential_stale_seconds,
+        on_stale=lambda: infra.metrics.fallback("terminal", "credential"),
     )

@@ -31,6 +31,8 @@ def terminal_cache(settings: CartSettings):
             store=settings.terminal_store,
             store_ttl_seconds=settings.terminal_cache_ttl_seconds,
             local_ttl_seconds=settings.terminal_local_cache_seconds,
+            stale_max_age=settings.terminal_credential_stale_seconds,
+            on_stale=lambda: infra.metrics.fallback("terminal", "credential"),
         )
         infra.extras["terminal_cache"] = cache
         return cache

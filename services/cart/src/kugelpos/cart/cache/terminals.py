@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,10 +112,20 @@ class TerminalInfoCache:
         store_ttl_seconds: int = 60,
         local_ttl_seconds: float = 5.0,
         max_entries: int = 10_000,
+        stale_max_age: float = 900.0,
+        on_stale: Callable[[], None] | None = None,
     ) -> None:
-        self.remote = RemoteTerminalResolver(http, base_url_terminal, ttl=0)
+        # Both serve a credential's last approval while the terminal service is unreachable.
+        self.remote = RemoteTerminalResolver(
+            http, base_url_terminal, ttl=0, stale_max_age=stale_max_age, on_stale=on_stale
+        )
         self.tokens = RemoteTerminalResolver(
-            http, base_url_terminal, ttl=local_ttl_seconds, max_entries=max_entries
+            http,
+            base_url_terminal,
+            ttl=local_ttl_seconds,
+            max_entries=max_entries,
+            stale_max_age=stale_max_age,
+            on_stale=on_stale,
         )
         # Bumped per terminal by `forget`: a fetch that a forget overtook must not put what
         # it read into the shared store (a rotated key's approval would outlive the notice).
@@ -200,6 +211,7 @@ class TerminalInfoCache:
         """Drop a terminal's entries here and in `terminalstore` (lifecycle changed)."""
         self._generation[terminal_id] = self._generation.get(terminal_id, 0) + 1
         self.local.invalidate_where(lambda key: key[0] == terminal_id)
+        await self.remote.forget(terminal_id)
         await self.tokens.forget(terminal_id)
         try:
             await self.dapr.delete_state(self.store, self.state_key(terminal_id))
