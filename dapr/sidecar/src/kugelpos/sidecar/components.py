@@ -20,6 +20,8 @@ class Component:
     type: str
     version: str = "v1"
     metadata: dict[str, str] = field(default_factory=dict)
+    # The app ids that load the component (top-level `scopes`); empty: every app.
+    scopes: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -64,6 +66,7 @@ def _parse(doc: Any, source: Path) -> Component | None:
         type=str(ctype),
         version=str(spec.get("version") or "v1"),
         metadata=_metadata(spec.get("metadata")),
+        scopes=tuple(str(app) for app in doc.get("scopes") or ()),
     )
 
 
