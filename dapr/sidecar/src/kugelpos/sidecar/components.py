@@ -82,7 +82,12 @@ def load_components(path: Path) -> Components:
             if component is None:
                 continue
             if component.type not in SUPPORTED_TYPES:
-                log.warning("component_unsupported", name=component.name, type=component.type)
+                # Secret stores serve daprd's secretKeyRef (Redis passwords): this sidecar
+                # reaches Redis through --redis-url and needs none.
+                quiet = component.type.startswith("secretstores.")
+                (log.info if quiet else log.warning)(
+                    "component_unsupported", name=component.name, type=component.type
+                )
                 continue
             target = pubsubs if component.kind == "pubsub" else stores
             target[component.name] = component
