@@ -17,9 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 AZURE = ROOT / "deploy" / "azure"
 BICEP = (AZURE / "main.bicep").read_text()
 SERVICES_JSON = json.loads((AZURE / "services.json").read_text())
+# Container Apps components take secrets of their own (Key Vault): the compose secret store of
+# dapr/components has no counterpart there.
 LOCAL_COMPONENTS = {
-    path.stem: yaml.safe_load(path.read_text())
+    path.stem: doc
     for path in (ROOT / "dapr" / "components").glob("*.yaml")
+    if not (doc := yaml.safe_load(path.read_text()))["spec"]["type"].startswith("secretstores.")
 }
 
 
@@ -105,6 +108,10 @@ def test_dapr_components_mirror_dapr_components():
                 name,
                 item,
             )
+        # The same apps load it (component scopes are supported by Container Apps).
+        scopes = ", ".join(f"'{app}'" for app in doc["scopes"])
+        assert f"scopes: [{scopes}]" in block, name
+    assert "scopes: components[name].scopes" in BICEP
     assert "Microsoft.App/managedEnvironments/daprComponents@" in BICEP
     assert "for name in objectKeys(components)" in BICEP
 
@@ -123,9 +130,20 @@ def test_secrets_come_from_key_vault_or_secure_parameters():
         assert re.search(rf"@secure\(\)\s*(@description\('[^']*'\)\s*)?param {param} ", BICEP), (
             param
         )
-    # No default value for a secret parameter, and no literal value for a secret setting.
+    # No default value for a secret parameter, and no literal value for a secret setting
+    # (DAPR_API_TOKEN_REQUIRED is a switch, not a secret: see the next test).
     assert not re.search(r"param \w*(password|secret|token)\w* string = '.+'", BICEP, flags=re.I)
-    assert not re.search(r"name: '[\w-]*(password|secret|token)[\w-]*', value:", BICEP, flags=re.I)
+    literal = re.compile(r"name: '([\w-]*(?:password|secret|token)[\w-]*)', value:", flags=re.I)
+    assert set(literal.findall(BICEP)) <= {"DAPR_API_TOKEN_REQUIRED"}
+
+
+def test_the_platform_sidecar_takes_no_dapr_api_token_and_the_apps_are_told():
+    """Container Apps runs daprd without DAPR_API_TOKEN and offers no setting for it; the
+    services refuse to start without one unless told so explicitly."""
+    assert "{ name: 'DAPR_API_TOKEN_REQUIRED', value: 'false' }" in BICEP
+    assert "'DAPR_API_TOKEN'" not in BICEP
+    readme = (AZURE / "README.md").read_text()
+    assert "DAPR_API_TOKEN_REQUIRED" in readme and "access control" in readme.lower()
 
 
 def test_readme_has_the_deployment_command():

@@ -63,8 +63,13 @@ def test_each_registered_service_is_built_and_published(spec):
     env = _env(block)
     assert env["SERVICE_NAME"] == spec.name
     assert env["DAPR_HTTP_ENDPOINT"] == "http://localhost:3500"
-    assert "replicaSet=" in env["MONGODB_URI"]
-    assert env["REDIS_URL"].startswith("redis://redis:")
+    # MongoDB with authentication, Redis with a password: both from the environment.
+    assert re.fullmatch(
+        r"mongodb://\$\{MONGO_APP_USERNAME:-kugelpos\}:\$\{MONGO_APP_PASSWORD:\?[^}]*\}"
+        r"@mongo:27017/\?replicaSet=rs0&authSource=admin",
+        env["MONGODB_URI"],
+    ), env["MONGODB_URI"]
+    assert re.fullmatch(r"redis://:\$\{REDIS_PASSWORD:\?[^}]*\}@redis:6379/0", env["REDIS_URL"])
     for other in SERVICES:
         assert env[other.base_url_env] == f"http://{other.name}:{other.port}/api/v1"
     assert {"mongo", "redis"} <= set(block["depends_on"])
@@ -82,10 +87,17 @@ def test_each_registered_service_has_a_daprd_sidecar(spec):
     mounts = {volume.split(":")[0]: volume.split(":")[1] for volume in sidecar["volumes"]}
     assert mounts["./dapr/components"] == flags["--resources-path"]
     assert mounts["./dapr/config.yaml"] == flags["--config"]
-    # The app and its daprd share one app API token, taken from the environment only.
-    token = _env(sidecar)["APP_API_TOKEN"]
-    assert REQUIRED_ENV.match(token)
-    assert token.split(":?")[0] == _env(BLOCKS[spec.name])["APP_API_TOKEN"].split(":?")[0]
+    # The app and its daprd share one app API token and one Dapr API token, taken from the
+    # environment only.
+    for key in ("APP_API_TOKEN", "DAPR_API_TOKEN"):
+        token = _env(sidecar)[key]
+        assert REQUIRED_ENV.match(token)
+        assert token.split(":?")[0] == _env(BLOCKS[spec.name])[key].split(":?")[0]
+    # The Dapr API on the service's loopback only (the service shares its network namespace):
+    # no other container reaches it, token or not.
+    assert flags["--dapr-listen-addresses"] == "127.0.0.1"
+    # What the components' secretKeyRef reads through the envsecrets store.
+    assert REQUIRED_ENV.match(_env(sidecar)["REDIS_PASSWORD"])
 
 
 def test_no_unregistered_application_services():
@@ -100,13 +112,57 @@ def test_mongo_is_a_single_node_replica_set_initiated_by_its_healthcheck():
     command = " ".join(mongo["command"])
     assert "--replSet rs0" in command
     assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
+
+
+def test_mongo_runs_with_authentication():
+    mongo = BLOCKS["mongo"]
+    env = _env(mongo)
+    assert REQUIRED_ENV.match(env["MONGO_INITDB_ROOT_PASSWORD"])
+    assert REQUIRED_ENV.match(env["MONGO_APP_PASSWORD"])
+    # A replica set with authorization needs a key file; the entrypoint writes it first.
+    args = mongo["command"]
+    keyfile = args[args.index("--keyFile") + 1]
+    script = mongo["entrypoint"][2]
+    assert keyfile in script and "chmod 400" in script and 'docker-entrypoint.sh "$$@"' in script
+    # The health check (which initiates the set) logs in; the services' user is created once.
+    check = " ".join(mongo["healthcheck"]["test"])
+    assert "--authenticationDatabase admin" in check and "MONGO_INITDB_ROOT_PASSWORD" in check
+    init_dir = next(
+        volume.split(":")[0]
+        for volume in mongo["volumes"]
+        if "docker-entrypoint-initdb.d" in volume
+    )
+    script_text = "".join(path.read_text() for path in (ROOT / init_dir).glob("*.js"))
+    assert "createUser" in script_text and "MONGO_APP_PASSWORD" in script_text
+    assert 'role: "readWriteAnyDatabase"' in script_text and 'role: "root"' not in script_text
     for name in set(BLOCKS) & {spec.name for spec in SERVICES}:
         assert BLOCKS[name]["depends_on"]["mongo"]["condition"] == "service_healthy"
 
 
-def test_redis_7():
-    assert BLOCKS["redis"]["image"].startswith("redis:7")
-    assert "healthcheck" in BLOCKS["redis"]
+def test_redis_7_with_a_password():
+    redis_block = BLOCKS["redis"]
+    assert redis_block["image"].startswith("redis:7")
+    assert "healthcheck" in redis_block
+    assert '--requirepass "$$REDIS_PASSWORD"' in " ".join(redis_block["command"])
+    env = _env(redis_block)
+    assert REQUIRED_ENV.match(env["REDIS_PASSWORD"])
+    # redis-cli (the health check) reads its password from REDISCLI_AUTH.
+    assert env["REDISCLI_AUTH"] == env["REDIS_PASSWORD"]
+
+
+def test_dapr_components_read_the_redis_password_from_the_env_secret_store():
+    components = ROOT / "dapr" / "components"
+    docs = [yaml.safe_load(path.read_text()) for path in sorted(components.glob("*.yaml"))]
+    stores = {d["metadata"]["name"] for d in docs if d["spec"]["type"] == "secretstores.local.env"}
+    assert stores == {"envsecrets"}
+    redis_backed = [d for d in docs if d["spec"]["type"] in ("pubsub.redis", "state.redis")]
+    assert redis_backed
+    for doc in redis_backed:
+        metadata = {m["name"]: m for m in doc["spec"]["metadata"]}
+        password = metadata["redisPassword"]
+        assert "value" not in password, doc["metadata"]["name"]
+        assert password["secretKeyRef"]["name"] == "REDIS_PASSWORD"
+        assert doc["auth"]["secretStore"] == "envsecrets"
 
 
 def test_mounted_dapr_files_exist():
@@ -127,7 +183,7 @@ def test_no_hard_coded_secrets():
 @pytest.mark.parametrize("name", sorted(set(BLOCKS) - INFRA))
 def test_app_token_and_secrets_come_from_the_environment(name):
     env = _env(BLOCKS[name])
-    required = ["APP_API_TOKEN"]
+    required = ["APP_API_TOKEN", "DAPR_API_TOKEN"]
     if not name.endswith("-dapr"):
         required += ["SECRET_KEY", "PUBSUB_NOTIFY_API_KEY"]
     for key in required:

@@ -152,7 +152,9 @@ class Harness:
         for _ in range(200):
             try:
                 r = await self.http.post(
-                    f"{self.stack.sidecar_url}/v1.0/publish/pubsub/{topic}", json=event
+                    f"{self.stack.sidecar_url}/v1.0/publish/pubsub/{topic}",
+                    json=event,
+                    headers=self.stack.dapr_headers(self.stack.publisher_of(topic)),
                 )
                 if r.status_code == 204:
                     return

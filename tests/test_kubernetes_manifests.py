@@ -22,7 +22,13 @@ KUBE = ROOT / "deploy" / "kubernetes"
 OVERLAYS = ("staging", "production")
 K8S_VERSION = "1.37.0"
 COMPONENTS = ("pubsub", "pubsub-broadcast", "statestore", "cartstore", "terminalstore")
-SECRET_ENV = {"SECRET_KEY", "PUBSUB_NOTIFY_API_KEY", "APP_API_TOKEN", "MONGODB_URI"}
+SECRET_ENV = {
+    "SECRET_KEY",
+    "PUBSUB_NOTIFY_API_KEY",
+    "APP_API_TOKEN",
+    "DAPR_API_TOKEN",
+    "MONGODB_URI",
+}
 KUBECTL = shutil.which("kubectl", path=str(ROOT / ".venv" / "bin")) or shutil.which("kubectl")
 
 
@@ -133,6 +139,15 @@ def test_each_registered_service_has_a_dapr_enabled_deployment_and_a_service(ren
         "name": annotations["dapr.io/app-token-secret"],
         "key": "token",  # the key daprd reads from dapr.io/app-token-secret
     }
+    # daprd demands the Secret's token of every API call; the service sends the same one.
+    # A Secret per service: one service's token opens no other service's sidecar.
+    assert annotations["dapr.io/api-token-secret"] == deploy.dapr_api_token_secret(spec)
+    assert env["DAPR_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": annotations["dapr.io/api-token-secret"],
+        "key": "token",  # the key daprd reads from dapr.io/api-token-secret
+    }
+    others = {deploy.dapr_api_token_secret(other) for other in SERVICES if other is not spec}
+    assert annotations["dapr.io/api-token-secret"] not in others
     for key, value in deploy.service_env(spec).items():
         assert env[key]["value"] == value, key
     service = _find(docs, "Service", spec.name)
@@ -176,18 +191,33 @@ def test_dapr_components_mirror_dapr_components(rendered, name):
     password = metadata["redisPassword"]
     assert "value" not in password and password["secretKeyRef"]["name"]
     assert component["auth"]["secretStore"] == "kubernetes"
+    # The same apps load it (and the topic scopes are among the metadata compared above).
+    assert component.get("scopes") == local.get("scopes"), name
 
 
 def test_every_local_component_is_deployed():
-    local = {path.stem for path in (ROOT / "dapr" / "components").glob("*.yaml")}
+    paths = (ROOT / "dapr" / "components").glob("*.yaml")
+    docs = {path.stem: yaml.safe_load(path.read_text()) for path in paths}
+    # The compose secret store (environment variables) has no place on a cluster, which
+    # reads secretKeyRef from its built-in `kubernetes` store.
+    local = {name for name, doc in docs.items() if not doc["spec"]["type"].startswith("secret")}
     assert local == set(COMPONENTS)
+    deployed = (KUBE / "base" / "dapr").glob("*.yaml")
+    assert "secretstores.local.env" not in "".join(path.read_text() for path in deployed)
 
 
 def test_dapr_configuration_mirrors_dapr_config(rendered):
-    _, docs = rendered
+    """The same Configuration, but each access-control policy names the overlay's namespace
+    (the caller's SPIFFE id carries it)."""
+    overlay, docs = rendered
     local = yaml.safe_load((ROOT / "dapr" / "config.yaml").read_text())
     deployed = _find(docs, "Configuration", local["metadata"]["name"])
-    assert deployed["spec"] == local["spec"]
+    expected = local["spec"]
+    policies = expected["accessControl"]["policies"]
+    assert policies and all(policy["namespace"] == "default" for policy in policies)
+    for policy in policies:
+        policy["namespace"] = f"kugelpos-{overlay}"
+    assert deployed["spec"] == expected
 
 
 def test_no_secret_values_are_committed():

@@ -261,3 +261,20 @@ async def test_subscriber_routes_need_the_app_api_token(
     answer = await harness.deliver(log, headers={"dapr-api-token": token})
     assert answer.json() == {"status": "SUCCESS"}
     assert len(await harness.effects(tenant)) == 1
+
+
+async def test_subscriber_routes_refuse_a_service_invocation_even_with_the_token(
+    harness: Harness, sidecar: FakeSidecar, tenant: str
+) -> None:
+    """Another app invoking the route through Dapr gets the callee's token attached by the
+    callee's sidecar; daprd marks such a request with dapr-caller-app-id, a delivery never."""
+    harness.consumer.subscriptions.app_api_token = token = secrets.token_hex(20)
+    log = cash_log(tenant)
+    answer = await harness.deliver(
+        log, headers={"dapr-api-token": token, "dapr-caller-app-id": "stock"}
+    )
+    assert answer.status_code == 403
+    body = answer.json()
+    assert body["success"] is False and body["code"] == ErrorCode.PERMISSION_DENIED
+    assert await harness.effects(tenant) == []
+    assert sidecar.acks == []

@@ -254,3 +254,59 @@ async def test_healthz() -> None:
     sidecar = FakeSidecar(httpx.Response(200))
     assert await _dapr(sidecar).healthz() is False
     assert str(sidecar.last.url) == f"{BASE}/healthz"
+
+
+# ---- Dapr API token (DAPR_API_TOKEN) ------------------------------------------------------------
+
+
+def _dapr_with_token(sidecar, token: str | None, app_id: str | None = "cart") -> DaprClientHelper:
+    http = HttpClientHelper(
+        transport=httpx.MockTransport(sidecar), backoff=0.0, breakers=BreakerRegistry()
+    )
+    return DaprClientHelper(http, "http://127.0.0.1:3500/", app_id, api_token=token)
+
+
+async def _every_call(dapr: DaprClientHelper) -> None:
+    await dapr.publish("pubsub", "t", {"a": 1})
+    await dapr.get_state("s", "k")
+    await dapr.save_state("s", "k", 1)
+    await dapr.delete_state("s", "k", etag="3")
+    await dapr.get_bulk_state("s", ["k"])
+    await dapr.transact_state("s", [StateOperation("delete", "k")])
+    await dapr.healthz()
+
+
+async def test_the_api_token_goes_on_every_call_to_the_sidecar() -> None:
+    token = "d" * 40
+    sidecar = FakeSidecar(httpx.Response(204))
+    sidecar.responses = (
+        [httpx.Response(204)] * 4 + [httpx.Response(200, json=[])] + [httpx.Response(204)] * 2
+    )
+    await _every_call(_dapr_with_token(sidecar, token))
+    assert len(sidecar.requests) == 7
+    assert all(r.headers["dapr-api-token"] == token for r in sidecar.requests)
+    # The per-call headers are kept beside it.
+    assert sidecar.requests[0].headers["dapr-app-id"] == "cart"
+    assert sidecar.requests[3].headers["if-match"] == "3"
+
+
+async def test_no_token_configured_sends_no_token_header() -> None:
+    sidecar = FakeSidecar(httpx.Response(204))
+    sidecar.responses = (
+        [httpx.Response(204)] * 4 + [httpx.Response(200, json=[])] + [httpx.Response(204)] * 2
+    )
+    await _every_call(_dapr_with_token(sidecar, None, app_id=None))
+    assert all("dapr-api-token" not in r.headers for r in sidecar.requests)
+    assert "dapr-app-id" not in sidecar.requests[0].headers
+
+
+async def test_a_refused_token_is_a_dapr_error_that_says_so_without_the_token() -> None:
+    token = "secret-" + "d" * 40
+    sidecar = FakeSidecar(httpx.Response(401, text="invalid api token\n"))
+    dapr = _dapr_with_token(sidecar, token)
+    with pytest.raises(DaprError) as raised:
+        await dapr.publish("pubsub", "t", {})
+    assert "DAPR_API_TOKEN" in raised.value.message and token not in raised.value.message
+    with pytest.raises(DaprError):
+        await dapr.get_state("s", "k")
+    assert len(sidecar.requests) == 2  # a refusal is not retried

@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from kugelpos.common.db.documents import Document
 from kugelpos.common.db.indexes import index
-from kugelpos.common.db.mongo import Mongo, validate_tenant_id
+from kugelpos.common.db.mongo import Mongo, tenant_key, validate_tenant_id
 from kugelpos.common.db.repository import Repository
 from kugelpos.common.db.tenants import ensure_collections
 from kugelpos.common.errors import AlreadyExistsError, BadRequestError, NotFoundError
@@ -371,3 +371,46 @@ def test_a_failed_transaction_discards_its_server_session() -> None:
     discard_server_session(session)  # type: ignore[arg-type]
     assert session._server_session.dirty
     discard_server_session(object())  # type: ignore[arg-type]  (no server session: no-op)
+
+
+# ---- tenant ids unique without regard to case ----------------------------------------------
+
+
+async def test_tenant_case_variant_finds_a_database_differing_only_in_case(mongo: Mongo) -> None:
+    """MongoDB refuses a database name that differs from an existing one only in case."""
+    tenant_id = "Tc" + uuid.uuid4().hex[:8]
+    await ensure_collections(mongo.tenant_db(tenant_id), [AuditRepository])
+    try:
+        assert await mongo.tenant_case_variant(tenant_id.lower()) == tenant_id
+        assert await mongo.tenant_case_variant(tenant_id.upper()) == tenant_id
+        assert await mongo.tenant_case_variant(tenant_id) is None  # itself is no variant
+        assert await mongo.tenant_case_variant("Tc" + uuid.uuid4().hex[:8]) is None
+    finally:
+        await mongo.client.drop_database(mongo.database_name(tenant_id))
+
+
+def test_tenant_key_folds_case_only() -> None:
+    assert tenant_key("Shop_1A") == tenant_key("SHOP_1a") == "shop_1a"
+
+
+class KeyedClaim(Document):
+    name: str
+    key: str | None = None
+
+
+class KeyedClaimRepository(Repository[KeyedClaim]):
+    collection_name = "claims"
+    document_type = KeyedClaim
+    indexes = (index("key", unique=True, sparse=True),)
+
+
+async def test_a_sparse_unique_key_ignores_documents_without_it(db: AsyncDatabase) -> None:
+    await ensure_collections(db, [KeyedClaimRepository])
+    claims = KeyedClaimRepository(db, actor="tester")
+    # Documents written before the key existed have no such field (not even null): they are
+    # left out of the index, however many there are.
+    for name in ("old-1", "old-2"):
+        await db[KeyedClaimRepository.collection_name].insert_one({"name": name})
+    await claims.create(KeyedClaim(name="Shop", key="shop"))
+    with pytest.raises(AlreadyExistsError):
+        await claims.create(KeyedClaim(name="SHOP", key="shop"))

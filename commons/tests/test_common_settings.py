@@ -11,6 +11,7 @@ from kugelpos.common.settings import CommonSettings, InsecureSettingsError
 STRONG = "s" * 40
 STRONG_NOTIFY = "n" * 40
 STRONG_APP_TOKEN = "a" * 40
+STRONG_DAPR_TOKEN = "d" * 40
 _VARS = (
     "ENVIRONMENT",
     "SECRET_KEY",
@@ -21,6 +22,8 @@ _VARS = (
     "BASE_URL_MASTER_DATA",
     "MONGODB_URI",
     "APP_API_TOKEN",
+    "DAPR_API_TOKEN",
+    "DAPR_API_TOKEN_REQUIRED",
 )
 
 
@@ -82,11 +85,13 @@ def test_production_with_strong_secrets_from_environment(monkeypatch: pytest.Mon
     monkeypatch.setenv("SECRET_KEY", STRONG)
     monkeypatch.setenv("PUBSUB_NOTIFY_API_KEY", STRONG_NOTIFY)
     monkeypatch.setenv("APP_API_TOKEN", STRONG_APP_TOKEN)
+    monkeypatch.setenv("DAPR_API_TOKEN", STRONG_DAPR_TOKEN)
     s = CommonSettings()
     assert not s.is_development
     assert s.secret_key == STRONG
     assert s.pubsub_notify_api_key == STRONG_NOTIFY
     assert s.app_api_token == STRONG_APP_TOKEN
+    assert s.dapr_api_token == STRONG_DAPR_TOKEN
 
 
 def test_production_is_the_default_environment_and_refuses_default_secrets() -> None:
@@ -144,6 +149,7 @@ def test_thirty_two_characters_is_enough() -> None:
         secret_key="k" * 32,
         pubsub_notify_api_key="p" * 32,
         app_api_token="t" * 32,
+        dapr_api_token="d" * 32,
     )
     assert len(s.secret_key) == 32
 
@@ -160,12 +166,41 @@ def test_missing_or_weak_app_api_token_refused_outside_development(token: str | 
         )
 
 
+@pytest.mark.parametrize("token", [None, "", "   ", "changeme", "d" * 31])
+def test_missing_or_weak_dapr_api_token_refused_outside_development(token: str | None) -> None:
+    """The sidecar refuses calls without its API token, so a deployment must give one."""
+    with pytest.raises(InsecureSettingsError, match="DAPR_API_TOKEN"):
+        CommonSettings(
+            environment="production",
+            secret_key=STRONG,
+            pubsub_notify_api_key=STRONG_NOTIFY,
+            app_api_token=STRONG_APP_TOKEN,
+            dapr_api_token=token,
+        )
+
+
+def test_a_platform_sidecar_without_api_token_is_an_explicit_choice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Azure Container Apps runs daprd without DAPR_API_TOKEN; saying so is the only way in."""
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    monkeypatch.setenv("PUBSUB_NOTIFY_API_KEY", STRONG_NOTIFY)
+    monkeypatch.setenv("APP_API_TOKEN", STRONG_APP_TOKEN)
+    with pytest.raises(InsecureSettingsError, match="DAPR_API_TOKEN"):
+        CommonSettings()
+    monkeypatch.setenv("DAPR_API_TOKEN_REQUIRED", "false")
+    s = CommonSettings()
+    assert s.dapr_api_token is None and not s.dapr_api_token_required
+
+
 @pytest.mark.parametrize("environment", ["development", "DEVELOPMENT", "Development"])
 def test_development_accepts_defaults(environment: str) -> None:
     s = CommonSettings(environment=environment)
     assert s.secret_key == "test-secret-key-for-development-only"
     assert s.pubsub_notify_api_key == "test-api-key-for-development-only"
     assert s.app_api_token is None
+    assert s.dapr_api_token is None
 
 
 def test_base_url_lookup(monkeypatch: pytest.MonkeyPatch) -> None:

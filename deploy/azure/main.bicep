@@ -86,7 +86,8 @@ resource env 'Microsoft.App/managedEnvironments@2024-03-01' = {
 }
 
 // The same five components as dapr/components/*.yaml, on Azure Cache for Redis over TLS; the
-// password is read from Key Vault through the apps' identity.
+// password is read from Key Vault through the apps' identity. The same scopes too: which apps
+// load each component, and which app may publish or subscribe to which topic.
 var redisMetadata = [
   { name: 'redisHost', value: '${redisHost}:6380' }
   { name: 'redisPassword', secretRef: 'redis-password' }
@@ -106,7 +107,11 @@ var components = {
       { name: 'processingTimeout', value: '60s' }
       { name: 'redeliverInterval', value: '15s' }
       { name: 'maxLenApprox', value: '100000' }
+      { name: 'allowedTopics', value: 'tranlog_report,tranlog_status,cashlog_report,opencloselog_report' }
+      { name: 'publishingScopes', value: 'cart=tranlog_report;terminal=cashlog_report,opencloselog_report;report=tranlog_status;journal=tranlog_status;stock=tranlog_status;account=;master-data=' }
+      { name: 'subscriptionScopes', value: 'cart=tranlog_status,opencloselog_report;terminal=tranlog_status;report=tranlog_report,cashlog_report,opencloselog_report;journal=tranlog_report,cashlog_report,opencloselog_report;stock=tranlog_report;account=;master-data=' }
     ])
+    scopes: ['cart', 'terminal', 'report', 'journal', 'stock']
   }
   'pubsub-broadcast': {
     componentType: 'pubsub.redis'
@@ -115,19 +120,26 @@ var components = {
       { name: 'processingTimeout', value: '10s' }
       { name: 'redeliverInterval', value: '5s' }
       { name: 'maxLenApprox', value: '10000' }
+      { name: 'allowedTopics', value: 'masterdata_changed,stock_alerts,terminal_changed' }
+      { name: 'publishingScopes', value: 'master-data=masterdata_changed;stock=stock_alerts;terminal=terminal_changed;cart=;report=;journal=' }
+      { name: 'subscriptionScopes', value: 'master-data=masterdata_changed,terminal_changed;cart=masterdata_changed,terminal_changed;stock=stock_alerts,terminal_changed;report=terminal_changed;journal=terminal_changed;terminal=' }
     ])
+    scopes: ['master-data', 'cart', 'stock', 'terminal', 'report', 'journal']
   }
   statestore: {
     componentType: 'state.redis'
     metadata: concat(redisMetadata, [{ name: 'keyPrefix', value: 'name' }])
+    scopes: ['account', 'terminal', 'master-data', 'cart', 'report', 'journal', 'stock']
   }
   cartstore: {
     componentType: 'state.redis'
     metadata: concat(redisMetadata, [{ name: 'keyPrefix', value: 'name' }])
+    scopes: ['cart']
   }
   terminalstore: {
     componentType: 'state.redis'
     metadata: concat(redisMetadata, [{ name: 'keyPrefix', value: 'name' }])
+    scopes: ['cart']
   }
 }
 
@@ -140,6 +152,7 @@ resource daprComponents 'Microsoft.App/managedEnvironments/daprComponents@2024-0
       version: 'v1'
       secrets: componentSecrets
       metadata: components[name].metadata
+      scopes: components[name].scopes
     }
   }
 ]
@@ -171,7 +184,9 @@ resource apps 'Microsoft.App/containerApps@2024-03-01' = [
         }
         // Container Apps generates the Dapr app API token itself (per app and revision), injects
         // it as APP_API_TOKEN into the container and sends it as dapr-api-token: it is not set
-        // here, or the app would refuse its own sidecar's deliveries.
+        // here, or the app would refuse its own sidecar's deliveries. The other direction (a
+        // Dapr API token the sidecar demands, DAPR_API_TOKEN) and access-control policies (a
+        // Dapr Configuration) are not offered by Container Apps: see README.md.
         dapr: {
           enabled: true
           appId: s.appId
@@ -196,6 +211,9 @@ resource apps 'Microsoft.App/containerApps@2024-03-01' = [
               { name: 'PORT', value: string(s.port) }
               { name: 'ENVIRONMENT', value: 'production' }
               { name: 'DAPR_HTTP_ENDPOINT', value: 'http://localhost:3500' }
+              // The platform's daprd takes no API token (README.md): the services must not
+              // insist on sending one.
+              { name: 'DAPR_API_TOKEN_REQUIRED', value: 'false' }
               { name: 'SECRET_KEY', secretRef: 'secret-key' }
               { name: 'PUBSUB_NOTIFY_API_KEY', secretRef: 'notify-key' }
               { name: 'MONGODB_URI', secretRef: 'mongodb-uri' }

@@ -5,13 +5,17 @@ processes (subscriber_app.py), against the Redis of the `redis_url` session fixt
 waits a fixed time: every wait polls a condition with a deadline.
 """
 
+import atexit
 import contextlib
+import functools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,9 +25,14 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import yaml
 
 TESTS_DIR = Path(__file__).resolve().parent
-COMPONENTS = TESTS_DIR.parents[1] / "components"
+PRODUCT_COMPONENTS = TESTS_DIR.parents[1] / "components"
+PRODUCT_CONFIG = TESTS_DIR.parents[1] / "config.yaml"
+SCOPE_METADATA = frozenset(
+    {"allowedTopics", "publishingScopes", "subscriptionScopes", "protectedTopics"}
+)
 SUBSCRIBER_APP = TESTS_DIR / "subscriber_app.py"
 
 # Fast redelivery so retries show up in well under a second; backoff 0.2, 0.4, 0.8, 1.0, ...
@@ -33,6 +42,22 @@ FAST_SETTINGS = (
     "--processing-timeout=2",
     "--subscribe-poll-interval=0.5",
 )
+
+
+@functools.cache
+def unscoped_components() -> Path:
+    """The product's component files without their app and topic scoping. These tests run apps
+    of their own ids on topics of their own; the scoping is tested apart
+    (test_sidecar_scopes.py), and on the product's own files end to end."""
+    target = Path(tempfile.mkdtemp(prefix="sidecar-components-"))
+    atexit.register(shutil.rmtree, target, True)
+    for path in sorted(PRODUCT_COMPONENTS.glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        doc.pop("scopes", None)
+        spec = doc["spec"]
+        spec["metadata"] = [m for m in spec["metadata"] if m["name"] not in SCOPE_METADATA]
+        (target / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
+    return target
 
 
 def free_port() -> int:
@@ -148,6 +173,13 @@ class Subscriber:
         )
 
 
+def _first_token(env: dict[str, str]) -> str | None:
+    if env.get("DAPR_API_TOKEN"):
+        return env["DAPR_API_TOKEN"]
+    tokens = json.loads(env.get("DAPR_API_TOKENS") or "{}")
+    return next(iter(tokens.values()), None)
+
+
 class Sidecar:
     def __init__(
         self,
@@ -156,6 +188,7 @@ class Sidecar:
         workdir: Path,
         extra: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        components: Path | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -165,12 +198,21 @@ class Sidecar:
             "kugelpos.sidecar",
             f"--port={self.port}",
             f"--redis-url={redis_url}",
-            f"--components-path={COMPONENTS}",
+            f"--components-path={components or unscoped_components()}",
             *[f"--app={a.app_id}={a.url}" for a in apps],
             *extra,
         ]
         self.process = Process(argv, workdir / f"sidecar-{self.port}.log", env)
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        # With API tokens configured, the helpers below (metadata, publish) call as the app
+        # whose token is in DAPR_API_TOKEN or first in DAPR_API_TOKENS.
+        token = _first_token(env or {})
+        headers = {"dapr-api-token": token} if token else None
+        self.http = httpx.Client(base_url=self.url, timeout=10, headers=headers)
+
+    def client(self, token: str | None) -> httpx.Client:
+        """A client calling this sidecar with `token` (None: no token at all)."""
+        headers = {"dapr-api-token": token} if token is not None else None
+        return httpx.Client(base_url=self.url, timeout=10, headers=headers)
 
     def start(self) -> None:
         self.process.start()
@@ -226,18 +268,27 @@ class Stack:
         return self.apps[app_id]
 
     def start_sidecar(
-        self, extra: tuple[str, ...] = FAST_SETTINGS, env: dict[str, str] | None = None
+        self,
+        extra: tuple[str, ...] = FAST_SETTINGS,
+        env: dict[str, str] | None = None,
+        components: Path | None = None,
     ) -> Sidecar:
-        self.launch_sidecar(extra, env).wait_ready()
+        self.launch_sidecar(extra, env, components).wait_ready()
         assert self.sidecar is not None
         return self.sidecar
 
     def launch_sidecar(
-        self, extra: tuple[str, ...] = FAST_SETTINGS, env: dict[str, str] | None = None
+        self,
+        extra: tuple[str, ...] = FAST_SETTINGS,
+        env: dict[str, str] | None = None,
+        components: Path | None = None,
     ) -> Sidecar:
         """Starts the sidecar process without waiting for it (call wait_ready), so several
-        processes can start at once on a slow machine."""
-        self.sidecar = Sidecar(self.redis_url, list(self.apps.values()), self.workdir, extra, env)
+        processes can start at once on a slow machine. `components`: a component directory
+        (default: the product's, unscoped)."""
+        self.sidecar = Sidecar(
+            self.redis_url, list(self.apps.values()), self.workdir, extra, env, components
+        )
         self.sidecar.process.start()
         return self.sidecar
 

@@ -5,7 +5,8 @@ line in a file, so the record survives the process being killed. What it answers
 the event's data: `{"key": ..., "reply": "retry" | {"<app-id>": "retry"}, "times": n}` gives that
 reply to the first n deliveries of the key (all of them without `times`), then SUCCESS.
 Replies: success, empty, retry, drop, error (500), notfound (404), hang (never answers).
-Routes starting with /dead always succeed. /echo/... and /status/<code> serve invocation tests.
+Routes starting with /dead always succeed. /echo/..., /status/<code> and GET /health serve
+invocation tests.
 """
 
 import argparse
@@ -51,6 +52,10 @@ def build(
                 "body": (await request.body()).decode(),
             }
         )
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok", "app_id": app_id})
 
     @app.get("/status/{code}")
     async def status(code: int) -> Response:

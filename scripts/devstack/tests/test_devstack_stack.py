@@ -104,6 +104,32 @@ def test_persistent_secrets_survive_a_new_stack_object(tmp_path):
     assert first.pubsub_key == second.pubsub_key != first.secret_key
     assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
     assert _infra(tmp_path / "other").secret_key != first.secret_key
+    # A Dapr API token per registered app, kept too, each its own.
+    assert first.dapr_tokens == second.dapr_tokens
+    assert len(set(first.dapr_tokens.values())) == len(first.dapr_tokens) >= 7
+    assert (tmp_path / "dapr_api_tokens" / "cart").stat().st_mode & 0o777 == 0o600
+
+
+def test_each_app_gets_its_own_dapr_api_token_and_the_sidecar_wants_it(tmp_path):
+    stack = Stack(
+        tmp_path,
+        services=(ECHO,),
+        die_with_parent=True,
+        startup_timeout=60,
+        extra_env={"PYTHONPATH": str(HERE)},
+    )
+    with stack:
+        env = httpx.get(f"{stack.url('echo')}/env").json()
+        assert env["DAPR_API_TOKEN"] == stack.dapr_token("echo") != stack.dapr_token("cart")
+        assert env["APP_API_TOKEN"] == stack.app_token != env["DAPR_API_TOKEN"]
+        metadata = f"{stack.sidecar_url}/v1.0/metadata"
+        refused = httpx.get(metadata)
+        assert refused.status_code == 401 and refused.text == "invalid api token\n"
+        assert httpx.get(metadata, headers={"dapr-api-token": "x" * 64}).status_code == 401
+        assert httpx.get(metadata, headers=stack.dapr_headers("echo")).status_code == 200
+        # A test may act as any registered service, though this stack does not run it.
+        assert httpx.get(metadata, headers=stack.dapr_headers("cart")).status_code == 200
+        assert stack.publisher_of("tranlog_report") == "cart"
 
 
 def test_sqlite_engine_keeps_data_across_restarts(tmp_path):
@@ -215,9 +241,11 @@ def test_a_replica_runs_behind_its_own_sidecar_and_stops_with_the_stack(tmp_path
         assert first["DAPR_HTTP_ENDPOINT"] == stack.sidecar_url
         assert env["MONGODB_URI"] == first["MONGODB_URI"]
         assert env["REDIS_URL"] == stack.redis_url and env["SECRET_KEY"] == stack.secret_key
-        metadata = httpx.get(f"{replica.sidecar_url}/v1.0/metadata").json()
+        as_echo = stack.dapr_headers("echo")
+        metadata = httpx.get(f"{replica.sidecar_url}/v1.0/metadata", headers=as_echo).json()
         assert metadata["apps"][0]["id"] == "echo" and metadata["apps"][0]["url"] == replica.url
-        assert metadata["id"] != httpx.get(f"{stack.sidecar_url}/v1.0/metadata").json()["id"]
+        main = httpx.get(f"{stack.sidecar_url}/v1.0/metadata", headers=as_echo).json()
+        assert metadata["id"] != main["id"]
         alive = {status.name for status in recorded_status(tmp_path) if status.alive}
         assert {"echo.2", "sidecar.echo.2"} <= alive
         assert stack.kill_component(replica.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 
@@ -46,6 +47,38 @@ async def test_register_refuses_an_existing_tenant_and_writes_nothing(client, mo
     users = mongo[f"db_account_{tenant_id}"]["user_accounts"]
     assert await users.count_documents({}) == 1
     assert (await login(client, tenant_id, "intruder", PASSWORD + "x")).status_code == 401
+
+
+async def test_a_tenant_id_that_differs_only_in_case_is_409_and_writes_nothing(client, mongo):
+    """ "Shop1" and "shop1" would name databases that differ only in case, which MongoDB
+    refuses: the second registration is refused, whatever case it uses."""
+    tenant_id = new_tenant_id("Tc")
+    first = {"username": "owner", "password": PASSWORD, "tenantId": tenant_id}
+    assert (await client.post("/api/v1/accounts/register", json=first)).status_code == 201
+    claims = mongo["db_account_commons"]["tenants"]
+    for variant in (tenant_id.lower(), tenant_id.upper(), tenant_id.swapcase()):
+        second = {"username": "intruder", "password": PASSWORD, "tenantId": variant}
+        r = await client.post("/api/v1/accounts/register", json=second)
+        error = assert_error(r, 409, "408201")
+        assert tenant_id in error["message"]
+        assert f"db_account_{variant}" not in await mongo.list_database_names()
+        assert await claims.count_documents({"tenant_id": variant}) == 0
+        assert (await login(client, variant, "intruder")).status_code == 401
+    # The first keeps the case it was given, and its admin signs in as before.
+    claim = await claims.find_one({"tenant_id": tenant_id})
+    assert claim["tenant_key"] == tenant_id.lower()
+    assert (await login(client, tenant_id, "owner")).status_code == 200
+
+
+async def test_a_claim_from_before_the_case_key_still_blocks_its_variants(client, mongo):
+    """Tenants claimed before `tenant_key` existed have none: found by their id all the same."""
+    tenant_id = new_tenant_id("Tl")
+    claims = mongo["db_account_commons"]["tenants"]
+    await claims.insert_one({"tenant_id": tenant_id, "created_at": datetime.now(UTC)})
+    second = {"username": "owner", "password": PASSWORD, "tenantId": tenant_id.lower()}
+    r = await client.post("/api/v1/accounts/register", json=second)
+    assert_error(r, 409, "408201")
+    assert await claims.count_documents({"tenant_id": tenant_id.lower()}) == 0
 
 
 async def test_register_accepts_snake_case_tenant_id(client):

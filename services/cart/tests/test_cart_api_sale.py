@@ -180,7 +180,7 @@ async def test_delivery_status_endpoint_and_acks_update_the_event(stack, client,
         r = await client.post(
             f"{stack.sidecar_url}/v1.0/publish/pubsub/tranlog_status",
             json=ack,
-            headers={"dapr-app-id": name},
+            headers=stack.dapr_headers(name),
         )
         assert r.status_code == 204
     deadline = asyncio.get_running_loop().time() + 20

@@ -242,11 +242,13 @@ async def other_book(stack, codec, http, mongo) -> Book:
 
 @pytest.fixture
 async def publish(stack: Stack) -> AsyncIterator[Callable[[str, dict], Awaitable[None]]]:
-    """Publish through the real local sidecar, as cart and terminal's relays do."""
+    """Publish through the real local sidecar, as cart and terminal's relays do (with the
+    Dapr API token of the app the component's scopes let publish the topic)."""
     async with httpx.AsyncClient(base_url=stack.sidecar_url, timeout=30) as dapr:
 
         async def send(topic: str, data: dict) -> None:
-            r = await dapr.post(f"/v1.0/publish/pubsub/{topic}", json=data)
+            headers = stack.dapr_headers(stack.publisher_of(topic))
+            r = await dapr.post(f"/v1.0/publish/pubsub/{topic}", json=data, headers=headers)
             assert r.status_code == 204, r.text
 
         yield send

@@ -131,8 +131,12 @@ async def tenant(stack: Stack, client: httpx.AsyncClient, codec: TokenCodec) -> 
 
 
 async def publish(stack: Stack, data: dict[str, Any], topic: str = "tranlog_report") -> None:
+    # As the app the component's scopes let publish the topic (the cart, for sales).
+    headers = stack.dapr_headers(stack.publisher_of(topic))
     async with httpx.AsyncClient(timeout=30) as c:
-        r = await c.post(f"{stack.sidecar_url}/v1.0/publish/pubsub/{topic}", json=data)
+        r = await c.post(
+            f"{stack.sidecar_url}/v1.0/publish/pubsub/{topic}", json=data, headers=headers
+        )
         assert r.status_code == 204, r.text
 
 

@@ -59,8 +59,8 @@ class Pair:
         return (self.a, self.b)
 
 
-async def _subscribed(sidecar_url: str, topic: str) -> bool:
-    async with httpx.AsyncClient(timeout=10) as c:
+async def _subscribed(sidecar_url: str, topic: str, headers: dict[str, str]) -> bool:
+    async with httpx.AsyncClient(timeout=10, headers=headers) as c:
         groups = (await c.get(f"{sidecar_url}/v1.0/metadata")).json()["consumerGroups"]
     return any(g["topic"] == topic for g in groups)
 
@@ -121,8 +121,12 @@ async def _frame(socket: Any, seconds: float = 10.0) -> dict[str, Any]:
 
 
 async def test_an_alert_caused_on_one_replica_reaches_a_socket_on_the_other(pair: Pair) -> None:
+    # Each sidecar answers the stock service's own Dapr API token.
+    headers = pair.stack.dapr_headers("stock")
     for replica in pair.replicas:
-        await until(lambda r=replica: _subscribed(r.sidecar_url, "stock_alerts"), "subscription")
+        await until(
+            lambda r=replica: _subscribed(r.sidecar_url, "stock_alerts", headers), "subscription"
+        )
     async with (
         httpx.AsyncClient(base_url=pair.a.url, timeout=30) as on_a,
         httpx.AsyncClient(base_url=pair.b.url, timeout=30) as on_b,

@@ -66,6 +66,7 @@ async def test_acknowledgements_on_tranlog_status(world) -> None:
             r = await dapr.post(
                 "/v1.0/publish/pubsub/tranlog_status",
                 json={"event_id": event_id, "service": service, "status": "received"},
+                headers=env.stack.dapr_headers(service),
             )
             assert r.status_code == 204
 

@@ -26,6 +26,22 @@ async def test_create_tenant_sets_up_master_data_and_is_409_when_repeated(env) -
     assert_error(again, 409, "407002")
 
 
+async def test_a_tenant_id_that_differs_only_in_case_is_409_and_creates_nothing(env) -> None:
+    """Their databases (db_terminal_Shop1 / db_terminal_shop1) would collide on MongoDB."""
+    tenant_id = new_tenant_id("Tc")
+    body = {"tenantId": tenant_id, "tenantName": "Shop", "tags": []}
+    assert_ok(await env.http.post("/api/v1/tenants", headers=env.user(tenant_id), json=body), 201)
+    for variant in (tenant_id.lower(), tenant_id.upper(), tenant_id.swapcase()):
+        clash = {**body, "tenantId": variant}
+        r = await env.http.post("/api/v1/tenants", headers=env.user(variant), json=clash)
+        error = assert_error(r, 409, "407007")
+        assert tenant_id in error["message"]
+        assert f"db_terminal_{variant}" not in await env.mongo.list_database_names()
+    # The first keeps its case and is intact.
+    r = await env.http.get(f"/api/v1/tenants/{tenant_id}", headers=env.user(tenant_id))
+    assert assert_ok(r)["data"]["tenantId"] == tenant_id
+
+
 async def test_create_tenant_with_an_account_token(env) -> None:
     admin = await register_tenant_admin(env.stack.url("account"))
     body = {"tenantId": admin.tenant_id, "tenantName": "Shop", "tags": []}

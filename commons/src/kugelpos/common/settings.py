@@ -41,6 +41,12 @@ class CommonSettings(BaseSettings):
     # Dapr's app API token (APP_API_TOKEN, the same value the sidecar is given): subscriber
     # routes refuse a delivery without it. Required outside development.
     app_api_token: str | None = None
+    # Dapr's API token (DAPR_API_TOKEN, the same value the app's own sidecar is given): sent as
+    # `dapr-api-token` on every call to the sidecar, which refuses any call without it. The
+    # other direction from APP_API_TOKEN. Required outside development, unless the platform's
+    # sidecar cannot be given one (Azure Container Apps): DAPR_API_TOKEN_REQUIRED=false.
+    dapr_api_token: str | None = None
+    dapr_api_token_required: bool = True
 
     mongodb_uri: str = "mongodb://localhost:27017/?replicaSet=rs0"
     db_name_prefix: str = "db_common"
@@ -105,6 +111,15 @@ class CommonSettings(BaseSettings):
             raise InsecureSettingsError(
                 "APP_API_TOKEN must be set to a strong value (32+ characters), the same the "
                 f"Dapr sidecar is given, unless ENVIRONMENT={DEVELOPMENT}"
+            )
+        dapr_token = (self.dapr_api_token or "").strip()
+        if self.dapr_api_token_required and (
+            dapr_token in KNOWN_DEFAULT_SECRETS or len(dapr_token) < 32
+        ):
+            raise InsecureSettingsError(
+                "DAPR_API_TOKEN must be set to a strong value (32+ characters), the same the "
+                f"app's Dapr sidecar is given, unless ENVIRONMENT={DEVELOPMENT} (or "
+                "DAPR_API_TOKEN_REQUIRED=false where the platform's sidecar takes no token)"
             )
         return self
 

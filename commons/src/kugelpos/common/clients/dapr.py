@@ -53,22 +53,38 @@ def _decode(raw: bytes) -> Any:
         return raw.decode("utf-8", errors="replace")
 
 
+API_TOKEN_HEADER = "dapr-api-token"
+
+
 class DaprClientHelper:
-    def __init__(self, http: HttpClientHelper, endpoint: str, app_id: str | None = None) -> None:
+    def __init__(
+        self,
+        http: HttpClientHelper,
+        endpoint: str,
+        app_id: str | None = None,
+        *,
+        api_token: str | None = None,
+    ) -> None:
         self._http = http
         self._base = endpoint.rstrip("/") + "/v1.0"
-        # daprd knows its app; a shared local sidecar learns it from this header (CloudEvent
-        # `source`, app-scoped state keys).
-        self._app_headers = {"dapr-app-id": app_id} if app_id else None
+        # Dapr's API token (DAPR_API_TOKEN): a sidecar configured with one refuses (401) every
+        # call without it, so it goes on every call (the sidecar never passes it on).
+        self._headers = {API_TOKEN_HEADER: api_token} if api_token else {}
+        # daprd knows its app; a shared local sidecar without tokens learns it from this
+        # header (CloudEvent `source`, app-scoped state keys).
+        self._app_headers = {**self._headers, **({"dapr-app-id": app_id} if app_id else {})}
 
     def _state_url(self, store: str, key: str | None = None) -> str:
         url = f"{self._base}/state/{quote(store, safe='')}"
         return url if key is None else f"{url}/{quote(key, safe='')}"
 
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """Every sidecar failure surfaces as DaprError, whatever layer noticed it."""
+        merged = {**self._headers, **headers} if headers else self._headers
         try:
-            return await self._http.request(method, url, **kwargs)
+            return await self._http.request(method, url, headers=merged or None, **kwargs)
         except DaprError:
             raise
         except (ServiceUnavailableError, ExternalServiceError) as exc:
@@ -77,6 +93,9 @@ class DaprClientHelper:
     def _raise_for(self, response: Any, what: str) -> None:
         if response.status_code == 409:
             raise ConflictError(f"{what}: changed concurrently (ETag mismatch)")
+        if response.status_code == 401:
+            # The token itself is never put in the message.
+            raise DaprError(f"{what}: sidecar refused the Dapr API token (DAPR_API_TOKEN)")
         if response.status_code >= 300:
             raise DaprError(f"{what}: sidecar answered {response.status_code}")
 
@@ -94,7 +113,7 @@ class DaprClientHelper:
             f"{self._base}/publish/{quote(pubsub, safe='')}/{quote(topic, safe='')}",
             json=data,
             params=params or None,
-            headers=self._app_headers,
+            headers=self._app_headers or None,
         )
         self._raise_for(response, f"publish {pubsub}/{topic}")
 

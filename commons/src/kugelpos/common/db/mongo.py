@@ -53,6 +53,13 @@ def conflict_backoff(attempt: int) -> float:
     return _JITTER.uniform(0, ceiling)
 
 
+def tenant_key(tenant_id: str) -> str:
+    """What two tenant ids must not share: their database names would differ only in case, and
+    MongoDB refuses a database whose name differs from an existing one only in case. Ids are
+    ASCII (TENANT_ID_PATTERN), so lower case is the whole folding. The id itself keeps its case."""
+    return tenant_id.lower()
+
+
 def validate_tenant_id(tenant_id: str) -> str:
     if not TENANT_ID_PATTERN.fullmatch(tenant_id) or tenant_id.lower() in RESERVED_TENANT_IDS:
         raise BadRequestError(
@@ -98,6 +105,17 @@ class Mongo:
 
     def commons_db(self) -> AsyncDatabase:
         return self.client[f"{self.prefix}_commons"]
+
+    async def tenant_case_variant(self, tenant_id: str) -> str | None:
+        """A tenant of this service whose id differs from `tenant_id` only in case, if any.
+
+        Reads the database names (tenant creation only, never a request's hot path)."""
+        prefix, key = f"{self.prefix}_", tenant_key(tenant_id)
+        for name in await self.client.list_database_names():
+            other = name.removeprefix(prefix)
+            if other != name and other != tenant_id and tenant_key(other) == key:
+                return other
+        return None
 
     async def ping(self) -> None:
         await asyncio.wait_for(self.client.admin.command("ping"), PING_TIMEOUT_SECONDS)

@@ -14,7 +14,11 @@ malformed); an exception is logged and answered with RETRY.
 Only the sidecar may call the topic routes: with an app API token configured (the app's
 `APP_API_TOKEN` setting, or `app_api_token=` here), a request without the same
 `dapr-api-token` header gets 401 and its handler never runs. daprd and the local sidecar send
-the header on every call when they are given the same APP_API_TOKEN.
+the header on every call when they are given the same APP_API_TOKEN. A request that came
+through Dapr service invocation (daprd marks it with `dapr-caller-app-id`) is refused with 403
+even with the token: the callee's sidecar attaches the token to an invocation too, so another
+app could otherwise reach the route through `/v1.0/invoke/<app>/method/...` (the Configuration's
+access control denies that as well; this holds where the platform offers none).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..errors import AuthenticationError
+from ..errors import AuthenticationError, PermissionDeniedError
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +45,8 @@ APP_API_TOKEN_HEADER = "dapr-api-token"
 V1_SUBSCRIBER_ROUTES = frozenset(
     {"/dapr/subscribe", "/api/v1/tranlog", "/api/v1/cashlog", "/api/v1/opencloselog"}
 )
+# daprd sets it on every service invocation it hands to the app, never on a pub/sub delivery.
+CALLER_APP_ID_HEADER = "dapr-caller-app-id"
 
 
 class Outcome(StrEnum):
@@ -104,16 +110,20 @@ def configured_app_token(request: Request) -> str | None:
 
 
 def require_sidecar(request: Request, expected: str | None) -> None:
-    """Refuse (401) a caller without the app API token; compared in constant time.
+    """Refuse (401) a caller without the app API token, compared in constant time, and (403) a
+    request Dapr service invocation brought, which the callee's sidecar gives the token too.
 
     Without a configured token (development only: settings refuse that elsewhere) every
     caller is accepted, as daprd does for an app without APP_API_TOKEN."""
-    if expected is None:
-        return
-    given = request.headers.get(APP_API_TOKEN_HEADER, "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        log.warning("subscription_unauthenticated", path=request.url.path)
-        raise AuthenticationError("Only the Dapr sidecar may call this route")
+    if expected is not None:
+        given = request.headers.get(APP_API_TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            log.warning("subscription_unauthenticated", path=request.url.path)
+            raise AuthenticationError("Only the Dapr sidecar may call this route")
+    caller = request.headers.get(CALLER_APP_ID_HEADER)
+    if caller is not None:
+        log.warning("subscription_invoked", path=request.url.path, caller=caller[:64])
+        raise PermissionDeniedError("This route takes pub/sub deliveries, not invocations")
 
 
 class DaprSubscriptions:

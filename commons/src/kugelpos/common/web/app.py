@@ -100,7 +100,12 @@ def build_infrastructure(settings: CommonSettings, db_prefix: str) -> Infrastruc
         settings=settings,
         mongo=Mongo(settings, prefix=db_prefix),
         http=http,
-        dapr=DaprClientHelper(http, settings.dapr_http_endpoint, settings.service_name),
+        dapr=DaprClientHelper(
+            http,
+            settings.dapr_http_endpoint,
+            settings.service_name,
+            api_token=settings.dapr_api_token,
+        ),
         auth=Authenticator(
             TokenCodec(settings.secret_key, settings.algorithm),
             notify_api_key=settings.pubsub_notify_api_key,

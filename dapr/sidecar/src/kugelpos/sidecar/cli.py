@@ -1,12 +1,14 @@
 """Command line: `python -m kugelpos.sidecar --port 3500 --app account=http://127.0.0.1:8000`."""
 
 import argparse
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
 
+from kugelpos.sidecar.access_control import AccessControlError, load_access_control
 from kugelpos.sidecar.app import create_app
 from kugelpos.sidecar.logs import configure_logging
 from kugelpos.sidecar.settings import AppTarget, Settings
@@ -44,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--sidecar-id", default="kugelpos-sidecar", help="id in /v1.0/metadata")
     p.add_argument(
+        "--config",
+        type=Path,
+        default=Path(env("SIDECAR_CONFIG")) if env("SIDECAR_CONFIG") else None,
+        help="Dapr Configuration file (as daprd --config): its accessControl guards invocation",
+    )
+    p.add_argument(
         "--redeliver-interval",
         type=float,
         default=1.0,
@@ -73,16 +81,59 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds of idleness after which a dead sidecar's per-instance group is destroyed",
     )
     p.add_argument("--log-level", default=env("SIDECAR_LOG_LEVEL", "info"))
-    # As daprd: the token comes from the APP_API_TOKEN environment variable (not argv, where
-    # any local user could read it).
+    # As daprd: the tokens come from the environment (APP_API_TOKEN, DAPR_API_TOKEN), not
+    # argv, where any local user could read them.
     return p
 
 
+def _api_tokens(
+    parser: argparse.ArgumentParser, apps: list[AppTarget], sidecar_id: str
+) -> tuple[tuple[str, str], ...]:
+    """DAPR_API_TOKENS: a JSON object {"<app id>": "<token>"}, one per app this sidecar serves
+    (apps may also be named that it does not deliver to). DAPR_API_TOKEN, daprd's variable: the
+    token of the one app served (or of the sidecar id when it serves none)."""
+    many = os.environ.get("DAPR_API_TOKENS", "").strip()
+    one = os.environ.get("DAPR_API_TOKEN", "").strip()
+    if many and one:
+        parser.error("give DAPR_API_TOKENS or DAPR_API_TOKEN, not both")
+    if one:
+        if len(apps) > 1:
+            parser.error(
+                "DAPR_API_TOKEN names no app and this sidecar serves several: give each app its "
+                'own token in DAPR_API_TOKENS={"<app id>": "<token>", ...}'
+            )
+        return ((apps[0].app_id if apps else sidecar_id, one),)
+    if not many:
+        return ()
+    try:
+        tokens = json.loads(many)
+    except ValueError:
+        tokens = None
+    if not isinstance(tokens, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) and v.strip() for k, v in tokens.items()
+    ):
+        parser.error('DAPR_API_TOKENS must be a JSON object {"<app id>": "<token>", ...}')
+    if len(set(tokens.values())) != len(tokens):
+        parser.error("DAPR_API_TOKENS: each app needs a token of its own")
+    missing = [a.app_id for a in apps if a.app_id not in tokens]
+    if missing:
+        parser.error(f"DAPR_API_TOKENS has no token for {', '.join(missing)}")
+    return tuple((app_id, token.strip()) for app_id, token in tokens.items())
+
+
 def parse_settings(argv: Sequence[str] | None = None) -> Settings:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     ids = [a.app_id for a in args.apps]
     if len(ids) != len(set(ids)):
-        _parser().error("each --app id may be given once")
+        parser.error("each --app id may be given once")
+    if args.config is not None:
+        if not args.config.is_file():
+            parser.error(f"--config {args.config}: no such file")
+        try:
+            load_access_control(args.config)
+        except (AccessControlError, ValueError) as exc:
+            parser.error(f"--config {args.config}: {exc}")
     return Settings(
         host=args.host,
         port=args.port,
@@ -100,6 +151,9 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         stale_group_seconds=max(args.stale_group_after, 2.0),
         log_level=args.log_level,
         app_api_token=os.environ.get("APP_API_TOKEN") or None,
+        api_tokens=_api_tokens(parser, args.apps, args.sidecar_id),
+        config_path=args.config,
+        namespace=os.environ.get("NAMESPACE") or "default",
     )
 
 

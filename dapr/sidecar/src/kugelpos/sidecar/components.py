@@ -20,6 +20,8 @@ class Component:
     type: str
     version: str = "v1"
     metadata: dict[str, str] = field(default_factory=dict)
+    # The app ids that load the component (top-level `scopes`); empty: every app.
+    scopes: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -64,6 +66,7 @@ def _parse(doc: Any, source: Path) -> Component | None:
         type=str(ctype),
         version=str(spec.get("version") or "v1"),
         metadata=_metadata(spec.get("metadata")),
+        scopes=tuple(str(app) for app in doc.get("scopes") or ()),
     )
 
 
@@ -79,7 +82,12 @@ def load_components(path: Path) -> Components:
             if component is None:
                 continue
             if component.type not in SUPPORTED_TYPES:
-                log.warning("component_unsupported", name=component.name, type=component.type)
+                # Secret stores serve daprd's secretKeyRef (Redis passwords): this sidecar
+                # reaches Redis through --redis-url and needs none.
+                quiet = component.type.startswith("secretstores.")
+                (log.info if quiet else log.warning)(
+                    "component_unsupported", name=component.name, type=component.type
+                )
                 continue
             target = pubsubs if component.kind == "pubsub" else stores
             target[component.name] = component

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from kugelpos.sidecar.components import Components
 from kugelpos.sidecar.consumer import TopicConsumer
 from kugelpos.sidecar.logs import log
+from kugelpos.sidecar.scopes import Scopes
 from kugelpos.sidecar.settings import AppTarget, Settings
 from kugelpos.sidecar.subscriptions import Subscription, parse_subscriptions
 
@@ -33,6 +34,8 @@ class SubscriptionRegistry:
         self.http = http
         self.settings = settings
         self.components = components
+        self.scopes = Scopes(components.all())
+        self._refused: set[tuple[str, str, str]] = set()
         self._consumers: dict[str, dict[TopicKey, TopicConsumer]] = {
             app.app_id: {} for app in settings.apps
         }
@@ -114,6 +117,19 @@ class SubscriptionRegistry:
         for sub in subs:
             if sub.pubsubname not in self.components.pubsubs:
                 log.warning("subscribe_unknown_pubsub", app_id=app.app_id, pubsub=sub.pubsubname)
+                continue
+            if not self.scopes.may_subscribe(sub.pubsubname, app.app_id, sub.topic):
+                # As daprd: a subscription outside the component's or the topic's scopes is
+                # not made (said once, not at every poll).
+                refused = (app.app_id, sub.pubsubname, sub.topic)
+                if refused not in self._refused:
+                    self._refused.add(refused)
+                    log.warning(
+                        "subscribe_not_allowed",
+                        app_id=app.app_id,
+                        pubsub=sub.pubsubname,
+                        topic=sub.topic,
+                    )
                 continue
             wanted[(sub.pubsubname, sub.topic)] = sub
         current = self._consumers[app.app_id]

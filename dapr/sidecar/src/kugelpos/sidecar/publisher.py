@@ -7,10 +7,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from kugelpos.sidecar import cloudevents
+from kugelpos.sidecar.api_token import caller_id
 from kugelpos.sidecar.components import Component
 from kugelpos.sidecar.errors import DaprError
 from kugelpos.sidecar.logs import log
 from kugelpos.sidecar.messages import StreamMessage
+from kugelpos.sidecar.policy import policy_of
 from kugelpos.sidecar.runtime import Runtime
 
 router = APIRouter()
@@ -42,15 +44,24 @@ async def append(redis: Redis, component: Component, topic: str, message: Stream
 @router.post("/v1.0/publish/{pubsubname}/{topic}")
 async def publish(pubsubname: str, topic: str, request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
+    # Apps share this sidecar: the token says who is calling (the CloudEvent `source` too).
+    source = caller_id(request, runtime.settings.sidecar_id)
+    scopes = policy_of(request).scopes
     component = runtime.components.pubsubs.get(pubsubname)
-    if component is None:
+    if component is None or not scopes.visible(pubsubname, source):
+        # A component scoped to other apps is not loaded in this app's daprd at all.
+        if not scopes.any_visible("pubsub", source):
+            raise DaprError(400, "ERR_PUBSUB_NOT_CONFIGURED", "no pubsub is configured")
         raise DaprError(404, "ERR_PUBSUB_NOT_FOUND", f"pubsub {pubsubname} not found")
+    if not scopes.may_publish(pubsubname, source, topic):
+        log.warning("publish_forbidden", app_id=source, pubsub=pubsubname, topic=topic)
+        raise DaprError(
+            403, "ERR_PUBSUB_FORBIDDEN", f"topic {topic} is not allowed for app id {source}"
+        )
     body = await request.body()
     content_type = request.headers.get("content-type")
     metadata = request_metadata(request)
     raw = metadata.get("rawPayload", "").lower() == "true"
-    # Apps share this sidecar, so they say who they are with the header daprd uses for app ids.
-    source = request.headers.get("dapr-app-id") or runtime.settings.sidecar_id
     traceparent = request.headers.get("traceparent")
     tracestate = request.headers.get("tracestate")
     try:

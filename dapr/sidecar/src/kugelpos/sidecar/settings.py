@@ -40,6 +40,13 @@ class Settings:
     # Dapr's app API token: sent as `dapr-api-token` on every call to an app (deliveries,
     # /dapr/subscribe, invocations), so apps can refuse callers that are not their sidecar.
     app_api_token: str | None = field(default=None, repr=False)
+    # Dapr API tokens (DAPR_API_TOKEN), one per app id: a call to this sidecar must present one,
+    # and the one it presents says which app is calling. Empty: the API is open.
+    api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # daprd's --config: the Configuration whose accessControl guards service invocation.
+    config_path: Path | None = None
+    # The namespace callers are in, for access-control policies (daprd: NAMESPACE, "default").
+    namespace: str = "default"
 
     def app(self, app_id: str) -> AppTarget | None:
         return next((a for a in self.apps if a.app_id == app_id), None)

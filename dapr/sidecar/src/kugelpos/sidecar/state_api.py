@@ -6,7 +6,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from kugelpos.sidecar.api_token import caller_id
 from kugelpos.sidecar.errors import DaprError, malformed
+from kugelpos.sidecar.policy import policy_of
 from kugelpos.sidecar.runtime import Runtime
 from kugelpos.sidecar.state_store import KEY_SEPARATOR, ETagMismatchError, Operation, StateStore
 
@@ -16,15 +18,20 @@ router = APIRouter()
 def _store(request: Request, name: str) -> StateStore:
     runtime: Runtime = request.app.state.runtime
     store = runtime.state_stores.get(name)
-    if store is None:
+    scopes = policy_of(request).scopes
+    caller = _app_id(request)
+    # A store scoped to other apps is not loaded in this app's daprd: it does not exist for it.
+    if store is None or not scopes.visible(name, caller):
+        if not scopes.any_visible("state", caller):
+            raise DaprError(500, "ERR_STATE_STORES_NOT_CONFIGURED", "state store is not configured")
         raise DaprError(400, "ERR_STATE_STORE_NOT_FOUND", f"state store {name} is not found")
     return store
 
 
 def _app_id(request: Request) -> str:
-    # Only used by keyPrefix "appid": apps share this sidecar, so they may name themselves.
+    """The calling app: scopes, and the key prefix of a store with keyPrefix "appid"."""
     runtime: Runtime = request.app.state.runtime
-    return request.headers.get("dapr-app-id") or runtime.settings.sidecar_id
+    return caller_id(request, runtime.settings.sidecar_id)
 
 
 async def _json_body(request: Request) -> Any:

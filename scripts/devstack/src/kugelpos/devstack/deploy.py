@@ -40,6 +40,9 @@ HEADER = (
 IMAGE_REPOSITORY = "kugelpos"  # images kugelpos/<name>; overlays and CI point them at a registry
 DAPR_CONFIG = "kugelpos"  # the Dapr Configuration (deploy/kubernetes/base/dapr/configuration.yaml)
 APP_TOKEN_SECRET = "kugelpos-app-token"  # Secret with key `token` (dapr.io/app-token-secret)
+# One Secret per service with key `token` (dapr.io/api-token-secret): daprd refuses any call to
+# its API without it, and a token opens one service's sidecar only.
+DAPR_API_TOKEN_SECRET_PREFIX = "kugelpos-dapr-api-token-"
 SECRETS = "kugelpos-secrets"  # Secret with SECRET_KEY, PUBSUB_NOTIFY_API_KEY, MONGODB_URI
 SECRET_ENV = ("SECRET_KEY", "PUBSUB_NOTIFY_API_KEY", "MONGODB_URI")
 # Services no frontend or terminal calls directly get internal ingress only (Azure). Every
@@ -78,6 +81,10 @@ def service_env(spec: ServiceSpec, specs: Sequence[ServiceSpec] = SERVICES) -> d
     return {}
 
 
+def dapr_api_token_secret(spec: ServiceSpec) -> str:
+    return f"{DAPR_API_TOKEN_SECRET_PREFIX}{spec.name}"
+
+
 def _env(spec: ServiceSpec, specs: Sequence[ServiceSpec]) -> list[dict]:
     env: list[dict] = [
         {"name": "SERVICE_NAME", "value": spec.name},
@@ -91,6 +98,12 @@ def _env(spec: ServiceSpec, specs: Sequence[ServiceSpec]) -> list[dict]:
         {
             "name": "APP_API_TOKEN",
             "valueFrom": {"secretKeyRef": {"name": APP_TOKEN_SECRET, "key": "token"}},
+        }
+    )
+    env.append(
+        {
+            "name": "DAPR_API_TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": dapr_api_token_secret(spec), "key": "token"}},
         }
     )
     env += [{"name": key, "value": value} for key, value in service_env(spec, specs).items()]
@@ -148,6 +161,7 @@ def kubernetes_service(spec: ServiceSpec, specs: Sequence[ServiceSpec] = SERVICE
                         "dapr.io/app-port": str(spec.port),
                         "dapr.io/config": DAPR_CONFIG,
                         "dapr.io/app-token-secret": APP_TOKEN_SECRET,
+                        "dapr.io/api-token-secret": dapr_api_token_secret(spec),
                         "dapr.io/enable-metrics": "true",
                         "dapr.io/metrics-port": "9090",
                         "prometheus.io/scrape": "true",
@@ -279,6 +293,7 @@ def compose_block(spec: ServiceSpec) -> str:
       - --dapr-http-port=3500
       - --resources-path=/components
       - --config=/config/config.yaml
+      - --dapr-listen-addresses=127.0.0.1
     network_mode: "service:{spec.name}"
 """
 

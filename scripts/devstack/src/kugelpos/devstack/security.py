@@ -47,6 +47,8 @@ class World:
             "pubsub notify key": self.stack.pubsub_key,
             "user password": PASSWORD,
         }
+        for app_id, token in self.stack.dapr_tokens.items():
+            found[f"dapr api token of {app_id}"] = token
         for shop in (self.a, self.b):
             for till in shop.tills:
                 found[f"api key of {till.terminal_id}"] = till.api_key

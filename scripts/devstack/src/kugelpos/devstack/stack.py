@@ -20,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
 
+import yaml
+
 from kugelpos.devstack import health, keys, processes
 from kugelpos.devstack.paths import repo_root
 from kugelpos.devstack.ports import ensure_free, free_ports
@@ -64,6 +66,9 @@ DEV_PORTS = {REDIS: 6390, MONGO: 27027, SIDECAR: 3500}
 
 STATE_FILE = "stack.json"
 SIDECAR_MODULE = "kugelpos.sidecar"
+# `make run` keeps each app's Dapr API token in .data/dapr_api_tokens/<app id> (mode 0600).
+DAPR_TOKEN_DIR = "dapr_api_tokens"
+DAPR_API_TOKEN_HEADER = "dapr-api-token"
 
 
 def _process_env() -> dict[str, str]:
@@ -155,6 +160,15 @@ class Stack:
             self.secret_key = keys.new_secret()
             self.pubsub_key = keys.new_secret()
             self.app_token = keys.new_secret()
+        # Dapr API tokens, one per app id: an app presents its own to the sidecar, which tells
+        # the apps apart by it. Every registered service has one even when this stack does not
+        # run it, so a test can act as that service (e.g. publish a sale as the cart would).
+        app_ids = dict.fromkeys(spec.dapr_app_id for spec in [*SERVICES, *self.services])
+        token_dir = self.base_dir / DAPR_TOKEN_DIR
+        self.dapr_tokens: dict[str, str] = {
+            app_id: keys.stored_secret(token_dir / app_id) if self.persistent else keys.new_secret()
+            for app_id in app_ids
+        }
         self._running: dict[str, processes.ManagedProcess] = {}
         self._replicas: dict[str, Replica] = {}
 
@@ -247,6 +261,38 @@ class Stack:
         """The BASE_URL_<NAME> value services get: <url>/api/v1."""
         return f"{self.url(service)}/api/v1"
 
+    def dapr_token(self, app_id: str) -> str:
+        """The Dapr API token of an app (a registered service or one this stack runs)."""
+        try:
+            return self.dapr_tokens[app_id]
+        except KeyError:
+            raise KeyError(f"no Dapr API token for app {app_id!r}") from None
+
+    def dapr_headers(self, app_id: str) -> dict[str, str]:
+        """Headers to call the sidecar as `app_id` does (its scopes and policies apply)."""
+        return {DAPR_API_TOKEN_HEADER: self.dapr_token(app_id)}
+
+    def publisher_of(self, topic: str, pubsub: str = "pubsub") -> str:
+        """The app the product's component scopes let publish `topic` on `pubsub` (the first
+        one its publishingScopes name), for a test that publishes what that app would."""
+        assert self.root is not None
+        from kugelpos.sidecar.components import Component
+        from kugelpos.sidecar.scopes import TopicScopes
+
+        rules = None
+        for path in sorted((self.root / "dapr" / "components").glob("*.yaml")):
+            doc = yaml.safe_load(path.read_text())
+            if (doc.get("metadata") or {}).get("name") == pubsub:
+                items = doc["spec"].get("metadata") or []
+                metadata = {m["name"]: str(m["value"]) for m in items if "value" in m}
+                rules = TopicScopes.of(Component(pubsub, doc["spec"]["type"], metadata=metadata))
+        if rules is None:
+            raise KeyError(f"no component {pubsub!r} in dapr/components")
+        for app_id in rules.publishing:
+            if rules.may_publish(app_id, topic) and app_id in self.dapr_tokens:
+                return app_id
+        raise KeyError(f"no registered app may publish {topic!r} on {pubsub!r}")
+
     def address(self, name: str) -> str:
         """The URL or URI a person would use to reach a component."""
         if name == REDIS:
@@ -285,6 +331,8 @@ class Stack:
             PUBSUB_NOTIFY_API_KEY=self.pubsub_key,
             # Subscriber routes accept only callers presenting it: the sidecar (below).
             APP_API_TOKEN=self.app_token,
+            # The other way: the sidecar accepts only calls presenting the app's own token.
+            DAPR_API_TOKEN=self.dapr_token(spec.dapr_app_id),
             MONGODB_URI=self.mongo_uri_for(spec.name),
             REDIS_URL=self.redis_url,
             DAPR_HTTP_ENDPOINT=sidecar_url,
@@ -339,6 +387,8 @@ class Stack:
         argv = [sys.executable, "-m", SIDECAR_MODULE, "--port", str(port)]
         argv += ["--redis-url", self.redis_url]
         argv += ["--components-path", str(self.root / "dapr" / "components")]
+        # The access-control policies daprd reads from the same file.
+        argv += ["--config", str(self.root / "dapr" / "config.yaml")]
         # Its own id: each sidecar is its own consumer in the groups it shares with others.
         argv += ["--sidecar-id", "kugelpos-sidecar" if name == SIDECAR else f"kugelpos-{name}"]
         for spec, app_port in apps:
@@ -346,6 +396,16 @@ class Stack:
         argv += list(self.sidecar_options)
         probe = health.http_probe(f"http://127.0.0.1:{port}/v1.0/healthz", 204)
         env = self._infra_env() | {"APP_API_TOKEN": self.app_token}
+        # Only the stack's own tokens, whatever the caller's environment holds.
+        env.pop("DAPR_API_TOKEN", None)
+        env.pop("DAPR_API_TOKENS", None)
+        if name == SIDECAR:
+            # One sidecar for every app: a token per app, so it knows which one calls.
+            env["DAPR_API_TOKENS"] = json.dumps(self.dapr_tokens)
+        else:
+            # A replica's own sidecar serves its one app, as a daprd of that pod would.
+            (spec, _), *_ = apps
+            env["DAPR_API_TOKEN"] = self.dapr_token(spec.dapr_app_id)
         return _Plan(name, tuple(argv), env, probe)
 
     def _service_plan(self, name: str, spec: ServiceSpec, sidecar: str) -> _Plan:

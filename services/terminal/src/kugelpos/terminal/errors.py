@@ -70,6 +70,13 @@ class TenantAlreadyExistsError(AlreadyExistsError):
     code = "407002"
 
 
+class TenantIdCaseConflictError(AlreadyExistsError):
+    """The tenant id equals an existing tenant's but for case: their databases would collide
+    on MongoDB, which refuses database names that differ only in case."""
+
+    code = "407007"
+
+
 class StoreNotFoundError(NotFoundError):
     code = "407101"
 

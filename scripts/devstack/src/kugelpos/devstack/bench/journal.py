@@ -106,6 +106,8 @@ async def ingest(context: BenchContext) -> list[tuple[str, LoadResult]]:
     )
     r.raise_for_status()
     publish = f"{context.stack.sidecar_url}/v1.0/publish/pubsub/tranlog_report"
+    # As the cart's relay does: with the cart's Dapr API token (only the cart may publish sales).
+    as_cart = context.stack.dapr_headers("cart")
     events = [_tranlog(tenant_id, store, n) for n in range(1, INGEST_EVENTS + 1)]
     mongo = AsyncMongoClient(context.stack.mongo_uri_for("journal"), tz_aware=True)
     journal = mongo[f"db_journal_{tenant_id}"]["journal"]
@@ -116,7 +118,7 @@ async def ingest(context: BenchContext) -> list[tuple[str, LoadResult]]:
     async def send(event: dict) -> None:
         nonlocal errors
         published_at[event["receipt_no"]] = time.perf_counter()
-        response = await context.client.post(publish, json=event)
+        response = await context.client.post(publish, json=event, headers=as_cart)
         errors += response.status_code != 204
 
     await asyncio.gather(*(send(event) for event in events))

@@ -18,7 +18,9 @@ class UserDocument(Document):
 
 
 class TenantClaim(Document):
-    """One row per tenant id in `db_account_commons.tenants`: its unique index makes
-    claiming a tenant id atomic, so two registrations can never share one."""
+    """One row per tenant id in `db_account_commons.tenants`: its unique indexes make
+    claiming a tenant id atomic, so two registrations can never share one, nor two ids that
+    differ only in case (`tenant_key`; claims written before it have none)."""
 
     tenant_id: str
+    tenant_key: str | None = None

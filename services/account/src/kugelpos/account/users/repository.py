@@ -17,4 +17,9 @@ class UserRepository(Repository[UserDocument]):
 class TenantClaimRepository(Repository[TenantClaim]):
     collection_name = "tenants"
     document_type = TenantClaim
-    indexes = (index("tenant_id", unique=True),)
+    indexes = (
+        index("tenant_id", unique=True),
+        # The id in lower case: "Shop1" and "shop1" would name databases that differ only
+        # in case, which MongoDB refuses. Sparse: claims from before the key have none.
+        index("tenant_key", unique=True, sparse=True),
+    )

@@ -10,12 +10,13 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from kugelpos.common.auth.passwords import hash_password
 from kugelpos.common.auth.principal import Principal, Role
-from kugelpos.common.db.mongo import Mongo, validate_tenant_id
+from kugelpos.common.db.mongo import Mongo, tenant_key, validate_tenant_id
 from kugelpos.common.db.tenants import ensure_collections
 from kugelpos.common.errors import AlreadyExistsError, PermissionDeniedError
 from kugelpos.common.pagination import Page, PageParams
 
 from ..config import AccountSettings
+from ..errors import TenantIdCaseConflictError
 from .documents import TenantClaim, UserDocument
 from .policy import check_new_user
 from .repository import TenantClaimRepository, UserRepository
@@ -58,12 +59,35 @@ class UserService:
                 continue
         raise AlreadyExistsError("Could not allocate a free tenant id; retry")
 
+    async def _taken(self, claims: TenantClaimRepository, tenant_id: str) -> None:
+        """Refuse an id that exists, or exists in another case (nothing is written yet)."""
+        key = tenant_key(tenant_id)
+        # Claims written before `tenant_key` are found by the case-insensitive match; the
+        # tenants collection holds one small document per tenant and registration is rare.
+        found = await claims.find_one(
+            {
+                "$or": [
+                    {"tenant_key": key},
+                    {"tenant_id": {"$regex": f"^{tenant_id}$", "$options": "i"}},
+                ]
+            }
+        )
+        if found is None:
+            return
+        if found.tenant_id == tenant_id:
+            raise AlreadyExistsError(f"Tenant {tenant_id} already exists")
+        raise TenantIdCaseConflictError(
+            f"Tenant id {tenant_id} differs only in case from the existing tenant "
+            f"{found.tenant_id}; tenant ids are unique without regard to case"
+        )
+
     async def _bootstrap(self, tenant_id: str, username: str, hashed: str) -> UserDocument:
-        db = self._mongo.tenant_db(tenant_id)
         commons = self._mongo.commons_db()
         await ensure_collections(commons, [TenantClaimRepository])
-        await ensure_collections(db, [UserRepository])
         claims = TenantClaimRepository(commons, actor=username)
+        await self._taken(claims, tenant_id)
+        db = self._mongo.tenant_db(tenant_id)
+        await ensure_collections(db, [UserRepository])
         users = UserRepository(db, actor=username)
         user = UserDocument(
             username=username,
@@ -74,13 +98,19 @@ class UserService:
         )
 
         async def work(session: AsyncClientSession) -> UserDocument:
+            claim = TenantClaim(tenant_id=tenant_id, tenant_key=tenant_key(tenant_id))
             try:
-                await claims.create(TenantClaim(tenant_id=tenant_id), session=session)
+                await claims.create(claim, session=session)
             except AlreadyExistsError as exc:
                 raise AlreadyExistsError(f"Tenant {tenant_id} already exists") from exc
             return await users.create(user, session=session)
 
-        return await self._mongo.in_transaction(work)
+        try:
+            return await self._mongo.in_transaction(work)
+        except AlreadyExistsError:
+            # A registration of the same id in another case won the race: say which.
+            await self._taken(claims, tenant_id)
+            raise
 
     async def create_user(
         self,

@@ -11,7 +11,12 @@ from kugelpos.common.errors import AlreadyExistsError, AppError, PermissionDenie
 from kugelpos.common.events.outbox import OutboxRepository
 
 from ..config import TerminalSettings
-from ..errors import TenantAlreadyExistsError, TenantNotFoundError, TenantSetupError
+from ..errors import (
+    TenantAlreadyExistsError,
+    TenantIdCaseConflictError,
+    TenantNotFoundError,
+    TenantSetupError,
+)
 from ..lifecycle.repository import CashLogRepository, OpenCloseLogRepository
 from ..terminals.repository import ApiKeyRepository, TerminalRepository
 from .documents import SetupResult, SetupStatus, TenantDocument
@@ -61,6 +66,14 @@ class TenantService:
         existing = await repo.find_one({"tenant_id": tenant_id})
         if existing is not None and existing.setup_complete:
             raise TenantAlreadyExistsError(f"Tenant {tenant_id} already exists")
+        if existing is None:
+            # Before anything is created: its database would collide with the other's.
+            variant = await self._mongo.tenant_case_variant(tenant_id)
+            if variant is not None:
+                raise TenantIdCaseConflictError(
+                    f"Tenant id {tenant_id} differs only in case from the existing tenant "
+                    f"{variant}; tenant ids are unique without regard to case"
+                )
         await self.setup_local(tenant_id)
         if existing is None:
             try:
