@@ -361,6 +361,7 @@ async def test_a_poison_event_is_tried_a_bounded_number_of_times_then_dead_lette
     assert await quick.status(poison) == "SUCCESS"
     assert quick.calls[poison_id] == 3
     assert sidecar.full(poison_id)[-1]["final"] is True
+    assert (quick.counted("dead_letter"), quick.counted("duplicate")) == (1, 1)
 
 
 async def test_a_replay_after_the_fix_applies_the_dead_letter_exactly_once(

@@ -323,7 +323,8 @@ class EventConsumer:
             case "wait":  # its handler failed here; the next try is not due yet
                 return Outcome.RETRY
             case "dead":  # a copy of a dead letter (a republish already on its way)
-                metrics.event(topic, "dead_letter")
+                # Counted once as dead_letter (when it became one): a copy is a duplicate.
+                metrics.event(topic, "duplicate")
                 await self._acknowledge(
                     topic, event_id, "failed", "dead letter: waits for a replay", final=True
                 )
@@ -402,7 +403,9 @@ class EventConsumer:
                     error=type(exc).__name__,
                     dead_letter_topic=self.dead_letter_topic,
                 )
-            metrics.event(topic, "dead_letter")
+            # Once per dead letter (the alert counts them); a later copy that failed again on
+            # a replica that did not know it (another process) is one more error.
+            metrics.event(topic, "dead_letter" if failure.newly_dead else "error")
             await self._acknowledge(
                 topic,
                 event_id,
