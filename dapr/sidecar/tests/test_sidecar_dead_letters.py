@@ -85,7 +85,7 @@ class Counting:
 
     def __init__(self, redis: Redis) -> None:
         self.calls: Counter[str] = Counter()
-        for name in ("xpending_range", "xreadgroup", "xclaim"):
+        for name in ("xpending_range", "xreadgroup", "xclaim", "xgroup_create"):
             original = getattr(redis, name)
 
             def counted(*args: Any, _name: str = name, _original: Any = original, **kw: Any):
@@ -126,10 +126,14 @@ async def test_an_idle_topic_consumer_does_not_poll_redis(redis_url):
     await consumer.ensure_group()
     consumer.start()
     try:
-        await asyncio.sleep(2.0)
-        # At start: one look at the pending list and one blocking read, then nothing.
+        await asyncio.sleep(6.5)
+        # At start: one look at the pending list, then nothing; a blocking read of 4 s, one
+        # second less than the Redis client's socket timeout (a longer one failed with a
+        # timeout and the consumer recovered: its group created again).
+        assert consumer.read_block_ms == 4000
         assert counting.calls["xpending_range"] <= 2, counting.calls
         assert counting.calls["xreadgroup"] <= 2, counting.calls
+        assert counting.calls["xgroup_create"] == 1, counting.calls
 
         # A message the app does not take at first is redelivered after its backoff (0.2 s),
         # without a poll in between.
