@@ -179,8 +179,26 @@ def test_dapr_components_mirror_dapr_components(rendered, name):
 
 
 def test_every_local_component_is_deployed():
-    local = {path.stem for path in (ROOT / "dapr" / "components").glob("*.yaml")}
+    files = (ROOT / "dapr" / "components").glob("*.yaml")
+    local = {path.stem for path in files if yaml.safe_load(path.read_text())["kind"] == "Component"}
     assert local == set(COMPONENTS)
+
+
+def test_the_pubsub_resiliency_policy_mirrors_dapr_components(rendered):
+    """daprd retries an event the app does not take until it takes or drops it (issue 22:
+    with a deadLetterTopic and no policy, daprd would dead-letter at the first failure)."""
+    _, docs = rendered
+    local = yaml.safe_load((ROOT / "dapr" / "components" / "resiliency.yaml").read_text())
+    deployed = _find(docs, "Resiliency", local["metadata"]["name"])
+    assert deployed["apiVersion"] == local["apiVersion"]
+    assert deployed["spec"] == local["spec"]
+    retry = local["spec"]["targets"]["components"]["pubsub"]["inbound"]["retry"]
+    assert local["spec"]["policies"]["retries"][retry]["maxRetries"] == -1
+    kinds = {
+        p.stem: yaml.safe_load(p.read_text())["kind"]
+        for p in (ROOT / "dapr" / "components").glob("*.yaml")
+    }
+    assert kinds["resiliency"] == "Resiliency"
 
 
 def test_dapr_configuration_mirrors_dapr_config(rendered):
