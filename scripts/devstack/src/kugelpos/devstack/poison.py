@@ -64,12 +64,12 @@ def _poisoning_consume(
     return wrap
 
 
-EventConsumer.consume = _poisoning_consume  # type: ignore[method-assign]
-
-
 def __getattr__(name: str) -> Any:
-    """`poison:stock` is the stock service's app, built with the poisoning consumer."""
+    """`poison:stock` is the stock service's app, built with the poisoning consumer. Only
+    then is `EventConsumer.consume` replaced: importing this module (for `POISON_FILE`)
+    changes nothing."""
     module = SERVICES.get(name)
     if module is None:
         raise AttributeError(name)
+    EventConsumer.consume = _poisoning_consume  # type: ignore[method-assign]
     return importlib.import_module(module).app
