@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.web.app import create_app, statestore_checks
+from kugelpos.common.web.dead_letters import dead_letters_router
 
 from . import errors as _errors  # noqa: F401  (registers the 410xxx messages)
 from .config import get_settings
@@ -29,6 +30,7 @@ def build_app() -> FastAPI:
             tenants_router,
             journals_router,
             transactions_router,
+            dead_letters_router(events.consumer),
             # Listed in OpenAPI: the journal's v1 contract names the subscriber routes.
             events.consumer.subscriptions.router(include_in_schema=True),
         ],

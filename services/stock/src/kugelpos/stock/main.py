@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.web.app import create_app
+from kugelpos.common.web.dead_letters import dead_letters_router
 
 from . import errors as _errors  # noqa: F401  (registers the stock error messages)
 from .alerts.router import router as alerts_router
@@ -41,6 +42,7 @@ def build_app() -> FastAPI:
             stocks_router,
             schedules_router,
             alerts_router,
+            dead_letters_router(events.consumer),
             subscriptions,
         ],
         welcome=WELCOME,
