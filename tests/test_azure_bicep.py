@@ -18,11 +18,12 @@ AZURE = ROOT / "deploy" / "azure"
 BICEP = (AZURE / "main.bicep").read_text()
 SERVICES_JSON = json.loads((AZURE / "services.json").read_text())
 # Container Apps components take secrets of their own (Key Vault): the compose secret store of
-# dapr/components has no counterpart there.
+# dapr/components has no counterpart there, nor has the resiliency policy (not a component).
 LOCAL_COMPONENTS = {
     path.stem: doc
     for path in (ROOT / "dapr" / "components").glob("*.yaml")
-    if not (doc := yaml.safe_load(path.read_text()))["spec"]["type"].startswith("secretstores.")
+    if (doc := yaml.safe_load(path.read_text()))["kind"] == "Component"
+    and not doc["spec"]["type"].startswith("secretstores.")
 }
 
 

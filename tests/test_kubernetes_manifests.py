@@ -199,11 +199,33 @@ def test_every_local_component_is_deployed():
     paths = (ROOT / "dapr" / "components").glob("*.yaml")
     docs = {path.stem: yaml.safe_load(path.read_text()) for path in paths}
     # The compose secret store (environment variables) has no place on a cluster, which
-    # reads secretKeyRef from its built-in `kubernetes` store.
-    local = {name for name, doc in docs.items() if not doc["spec"]["type"].startswith("secret")}
+    # reads secretKeyRef from its built-in `kubernetes` store; the resiliency policy is not a
+    # component (it has its own mirror).
+    local = {
+        name
+        for name, doc in docs.items()
+        if doc["kind"] == "Component" and not doc["spec"]["type"].startswith("secret")
+    }
     assert local == set(COMPONENTS)
     deployed = (KUBE / "base" / "dapr").glob("*.yaml")
     assert "secretstores.local.env" not in "".join(path.read_text() for path in deployed)
+
+
+def test_the_pubsub_resiliency_policy_mirrors_dapr_components(rendered):
+    """daprd retries an event the app does not take until it takes or drops it (issue 22:
+    with a deadLetterTopic and no policy, daprd would dead-letter at the first failure)."""
+    _, docs = rendered
+    local = yaml.safe_load((ROOT / "dapr" / "components" / "resiliency.yaml").read_text())
+    deployed = _find(docs, "Resiliency", local["metadata"]["name"])
+    assert deployed["apiVersion"] == local["apiVersion"]
+    assert deployed["spec"] == local["spec"]
+    retry = local["spec"]["targets"]["components"]["pubsub"]["inbound"]["retry"]
+    assert local["spec"]["policies"]["retries"][retry]["maxRetries"] == -1
+    kinds = {
+        p.stem: yaml.safe_load(p.read_text())["kind"]
+        for p in (ROOT / "dapr" / "components").glob("*.yaml")
+    }
+    assert kinds["resiliency"] == "Resiliency"
 
 
 def test_dapr_configuration_mirrors_dapr_config(rendered):

@@ -244,7 +244,8 @@ async def _keys(redis_url: str) -> set[bytes]:
 
 async def test_state_store_check_reads_the_real_store_and_writes_nothing(stack) -> None:
     http = HttpClientHelper(timeout=5, max_attempts=1, backoff=0, breakers=BreakerRegistry())
-    dapr = DaprClientHelper(http, stack.sidecar_url, "commons-test")
+    # As the report service reads its state store: with its own Dapr API token.
+    dapr = DaprClientHelper(http, stack.sidecar_url, "report", api_token=stack.dapr_token("report"))
     try:
         before = await _keys(stack.redis_url)
         check = state_store_check(dapr, "statestore")

@@ -268,3 +268,20 @@ async def test_a_given_up_event_leaves_the_backlog(outbox: Outbox) -> None:
     )
     backlog = await outbox.backlog()
     assert (backlog.pending, backlog.unacknowledged, backlog.oldest_seconds) == (0, 0, 0.0)
+
+
+async def test_given_up_events_have_their_own_gauge(outbox: Outbox) -> None:
+    record = await outbox.add(None, topic="tranlog_report", payload={}, tenant_id="T1")
+    await _published(outbox, record.event_id, recheck=True)
+    # journal made it a dead letter: nobody left will take it.
+    await outbox.acknowledge(record.event_id, "journal", "failed", "dead letter", final=True)
+    backlog = await outbox.backlog()
+    assert (backlog.given_up, backlog.unacknowledged, backlog.oldest_seconds) == (1, 0, 0.0)
+    m = Metrics("cart")
+    m.outbox(
+        pending=backlog.pending,
+        unacknowledged=backlog.unacknowledged,
+        oldest_seconds=backlog.oldest_seconds,
+        given_up=backlog.given_up,
+    )
+    assert value(m, "kugelpos_outbox_given_up", service="cart") == 1

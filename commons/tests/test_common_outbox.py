@@ -33,6 +33,7 @@ from kugelpos.common.events import (
 )
 from kugelpos.common.events.acks import ack_batcher
 from kugelpos.common.events.config import OutboxSettings
+from kugelpos.common.events.outbox import AckOutcome
 from kugelpos.common.events.publisher import OutboxEvents
 from kugelpos.common.observability.health import HealthStatus, UnhealthyError, run_checks
 from kugelpos.common.settings import CommonSettings
@@ -710,3 +711,129 @@ async def test_outbox_events_report_the_relay_as_background_jobs(db, dapr, sidec
         await check()  # stopped: unhealthy again, and says so in v1's keys
     assert stopped_again.value.details["scheduler_running"] is False
     assert stopped_again.value.details["job_names"] == []
+
+
+# ---- given up: consumers that will not take an event stop its republishing (issue 22) -------
+
+
+def _ack(event_id: str, **fields: object) -> CloudEvent:
+    body = {
+        "specversion": "1.0",
+        "id": "x",
+        "type": "t",
+        "source": "s",
+        "data": {"event_id": event_id, "topic": "cashlog_report", **fields},
+    }
+    return CloudEvent.parse(body, topic=ACK_TOPIC, pubsub="pubsub")
+
+
+async def _wait_recheck(outbox: Outbox, event_id: str) -> None:
+    record = await outbox.get(event_id)
+    if record.recheck_at is not None:
+        await asyncio.sleep(max(0.0, (record.recheck_at - utcnow()).total_seconds()) + 0.02)
+
+
+async def test_an_event_every_missing_consumer_gave_up_is_no_longer_republished(
+    db, dapr, sidecar
+) -> None:
+    outbox = Outbox(db, consumers={"cashlog_report": ["report", "stock"]})
+    await outbox.ensure_indexes()
+    event_id = await _add(outbox)
+    relay = OutboxRelay(outbox, dapr, ack_timeout=0.1, ack_timeout_max=0.1)
+    handle = acknowledgement_handler(outbox)
+    assert await relay.run_once() == 1
+    assert await handle(_ack(event_id, service="report", status="received")) == Outcome.SUCCESS
+    # stock's handler failed (a bug, try 1 of 5): it will try again, so republishing goes on.
+    await handle(_ack(event_id, service="stock", status="failed", attempt=1))
+    record = await outbox.get(event_id)
+    assert record.relay_status == "published" and record.status == "partially_delivered"
+    await _wait_recheck(outbox, event_id)
+    assert await relay.run_once() == 1
+    assert sidecar.count(event_id) == 2
+    # stock made it a dead letter: nobody who lacks the event will take it any more.
+    await handle(_ack(event_id, service="stock", status="failed", attempt=5, final=True))
+    record = await outbox.get(event_id)
+    assert record.relay_status == "given_up" and record.recheck_at is None
+    assert record.given_up_at is not None
+    stock = next(c for c in record.consumers if c.service_name == "stock")
+    assert (stock.status, stock.attempts, stock.final) == ("failed", 5, True)
+    await asyncio.sleep(0.15)
+    assert await relay.run_once() == 0
+    assert sidecar.count(event_id) == 2
+    backlog = await outbox.backlog()
+    assert (backlog.given_up, backlog.unacknowledged, backlog.pending) == (1, 0, 0)
+    # The same final report again changes nothing (settled by a read).
+    version = record.version
+    await handle(_ack(event_id, service="stock", status="failed", attempt=5, final=True))
+    assert (await outbox.get(event_id)).version == version
+
+
+async def test_failures_reported_up_to_the_bound_give_the_event_up(db, dapr, sidecar) -> None:
+    outbox = Outbox(db, consumers={"cashlog_report": ["stock"]}, failed_tries=3)
+    event_id = await _add(outbox)
+    relay = OutboxRelay(outbox, dapr, ack_timeout=600)
+    await relay.run_once()
+    for attempt in (1, 2):
+        record = await outbox.acknowledge(event_id, "stock", "failed", "bug", attempt=attempt)
+        assert record.relay_status == "published"
+    # An outage report (no attempt) does not count.
+    record = await outbox.acknowledge(event_id, "stock", "failed", "DatabaseError; will retry")
+    assert record.relay_status == "published"
+    record = await outbox.acknowledge(event_id, "stock", "failed", "bug", attempt=3)
+    assert record.relay_status == "given_up"
+
+
+async def test_a_replay_republishes_a_given_up_event_and_its_receipt_delivers_it(
+    db, dapr, sidecar
+) -> None:
+    outbox = Outbox(db, consumers={"cashlog_report": ["report", "stock"]})
+    await outbox.ensure_indexes()
+    event_id = await _add(outbox)
+    relay = OutboxRelay(outbox, dapr, ack_timeout=600, poll_interval=30)
+    assert await relay.run_once() == 1
+    await outbox.acknowledge_many(
+        [
+            AckOutcome(event_id, "report", "received"),
+            AckOutcome(event_id, "stock", "failed", "dead letter", attempt=5, final=True),
+        ]
+    )
+    assert (await outbox.get(event_id)).relay_status == "given_up"
+    assert await relay.run_once() == 0
+    # An operator replays it at stock: published again at once (the relay is told).
+    handle = acknowledgement_handler(outbox)
+    await handle(_ack(event_id, service="stock", status="failed", replay=True))
+    record = await outbox.get(event_id)
+    assert record.relay_status == "published" and record.rearmed_at is not None
+    stock = next(c for c in record.consumers if c.service_name == "stock")
+    assert (stock.attempts, stock.final) == (0, False)
+    assert await relay.run_once() == 1
+    assert sidecar.count(event_id) == 2
+    await handle(_ack(event_id, service="stock", status="received"))
+    record = await outbox.get(event_id)
+    assert record.status == "delivered" and record.recheck_at is None
+    assert record.relay_status == "published"
+    assert (await outbox.backlog()).given_up == 0
+
+
+async def test_an_event_nobody_acknowledged_for_a_day_is_given_up_until_replayed(
+    db, dapr, sidecar
+) -> None:
+    outbox = Outbox(db, consumers={"cashlog_report": ["report"]})
+    await outbox.ensure_indexes()
+    event_id = await _add(outbox)
+    relay = OutboxRelay(outbox, dapr, ack_timeout=600)
+    await relay.run_once()
+    await outbox.collection.update_one(
+        {"event_id": event_id}, {"$set": {"created_at": utcnow() - timedelta(days=2)}}
+    )
+    assert await relay.give_up_unacknowledged() == 1
+    record = await outbox.get(event_id)
+    assert record.gave_up and record.relay_status == "given_up"
+    assert (await outbox.backlog()).given_up == 1
+    await outbox.acknowledge(event_id, "report", "failed", "replay", replay=True)
+    record = await outbox.get(event_id)
+    assert not record.gave_up and record.relay_status == "published"
+    # The replay restarted the clock: not given up again at once.
+    relay._next_give_up_check = None
+    assert await relay.give_up_unacknowledged() == 0
+    assert await relay.run_once() == 1  # republished

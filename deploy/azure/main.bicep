@@ -107,8 +107,8 @@ var components = {
       { name: 'processingTimeout', value: '60s' }
       { name: 'redeliverInterval', value: '15s' }
       { name: 'maxLenApprox', value: '100000' }
-      { name: 'allowedTopics', value: 'tranlog_report,tranlog_status,cashlog_report,opencloselog_report' }
-      { name: 'publishingScopes', value: 'cart=tranlog_report;terminal=cashlog_report,opencloselog_report;report=tranlog_status;journal=tranlog_status;stock=tranlog_status;account=;master-data=' }
+      { name: 'allowedTopics', value: 'tranlog_report,tranlog_status,cashlog_report,opencloselog_report,report_dead_letters,journal_dead_letters,stock_dead_letters' }
+      { name: 'publishingScopes', value: 'cart=tranlog_report;terminal=cashlog_report,opencloselog_report;report=tranlog_status,report_dead_letters;journal=tranlog_status,journal_dead_letters;stock=tranlog_status,stock_dead_letters;account=;master-data=' }
       { name: 'subscriptionScopes', value: 'cart=tranlog_status,opencloselog_report;terminal=tranlog_status;report=tranlog_report,cashlog_report,opencloselog_report;journal=tranlog_report,cashlog_report,opencloselog_report;stock=tranlog_report;account=;master-data=' }
     ])
     scopes: ['cart', 'terminal', 'report', 'journal', 'stock']

@@ -17,6 +17,8 @@ the test (classify it there). Each rule says which credentials must be refused a
   tenant B's admin is served, but its answer must not mention tenant A.
 - subscriber routes (called by the sidecar only): without the app token (`dapr-api-token`),
   whatever else is sent, 401.
+- admin-only operations (dead letters): a manager, a plain user and a terminal of the tenant
+  are refused 403 (an API key, not a credential there, 401).
 - every write's declared policy (`x-kugelpos-access` in the served OpenAPI, the role matrix of
   docs/access.md): each caller it does not name is refused 403 — tenant A's admin, manager,
   plain user, a till of A's store, a service token of A — and a till of A's *other* store is
@@ -82,6 +84,7 @@ class Rule:
     notifier: bool = False  # service token or notify key only
     key_exchange: bool = False  # API key for a terminal JWT
     subscriber: bool = False
+    admin_only: bool = False  # the tenant's admin role only: manager, user, terminal 403
 
     def matches(self, op: Operation) -> bool:
         return (
@@ -239,6 +242,9 @@ RULES: tuple[Rule, ...] = (
         tenant_path=True,
         terminal_scoped=True,
     ),
+    # Dead letters of the consumers (journal, report, stock): list, read and replay are the
+    # tenant admin's only (issue 22).
+    Rule("dead letters", "*", ANY, rf"{T}/dead-letters(/.*)?", tenant_path=True, admin_only=True),
     Rule("report and journal read", "*", READ, rf"{T}/.+", tenant_path=True),
     # stock: v1 lets a till and a back office both adjust stock (stock/dependencies.py).
     Rule("stock", "stock", ANY, rf"{T}/.+", tenant_path=True),
@@ -352,6 +358,13 @@ def probes_for(op: Operation, rule: Rule, creds: Credentials) -> list[Probe]:
             Probe("JWT A1", w.bearer(a1), {}, FORBIDDEN),
             Probe("API key A1", a1.headers, on_a1, terminal_refusal),
         ]
+    if rule.admin_only:
+        probes += [
+            Probe("user A", w.user_a, {}, FORBIDDEN),
+            Probe("manager A", w.manager_a, {}, FORBIDDEN),
+            Probe("JWT A1", w.bearer(a1), {}, FORBIDDEN),
+            Probe("API key A1", a1.headers, on_a1, terminal_refusal),
+        ]
     if rule.user_only:
         probes += [
             Probe("JWT A1", w.bearer(a1), {}, FORBIDDEN),
@@ -429,6 +442,7 @@ def path_values(w: World) -> dict[str, str]:
         "transaction_no": "1",
         "receipt_no": "1",
         "snapshot_id": "S1",
+        "event_id": "E1",
     }
 
 
@@ -664,3 +678,10 @@ def test_a_new_operation_must_be_classified() -> None:
     rule = classify(known, set())
     assert rule is not None and rule.admin_write and rule.tenant_path
     assert classify(invented, {("stock", "/api/v1/stock-export")}).subscriber  # type: ignore[union-attr]
+    for service in ("journal", "report", "stock"):
+        for method, path in (
+            ("GET", "/api/v1/tenants/{tenant_id}/dead-letters"),
+            ("POST", "/api/v1/tenants/{tenant_id}/dead-letters/{event_id}/replay"),
+        ):
+            rule = classify(Operation(service, method, path, {}), set())
+            assert rule is not None and rule.admin_only and rule.tenant_path, (service, path)

@@ -53,6 +53,8 @@ def unscoped_components() -> Path:
     atexit.register(shutil.rmtree, target, True)
     for path in sorted(PRODUCT_COMPONENTS.glob("*.yaml")):
         doc = yaml.safe_load(path.read_text())
+        if doc.get("kind") != "Component":  # the resiliency policy: the sidecar skips it
+            continue
         doc.pop("scopes", None)
         spec = doc["spec"]
         spec["metadata"] = [m for m in spec["metadata"] if m["name"] not in SCOPE_METADATA]

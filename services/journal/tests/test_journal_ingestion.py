@@ -4,11 +4,12 @@ log whatever the redelivery, and the `received` acknowledgement back to the publ
 from __future__ import annotations
 
 import asyncio
+import uuid
 from decimal import Decimal
 
 import pytest
 
-from kugelpos.devstack.testing import assert_ok
+from kugelpos.devstack.testing import assert_error, assert_ok
 
 TRAN, CASH, OPENCLOSE = "tranlog_report", "cashlog_report", "opencloselog_report"
 
@@ -137,3 +138,27 @@ async def test_welcome(http):
     assert assert_ok is not None
     r = await http.get("/")
     assert r.json() == {"message": "Welcome to Kugel-POS Journal API. supoorted version: v1"}
+
+
+async def test_another_log_under_a_received_number_is_refused_both_ways(book, logs, publish, acked):
+    """Issue 21 (consumer side): a log whose natural key (store, terminal, number) was
+    received already with other content is refused, never taken for a duplicate: 409 on the
+    direct intake, a rejected event on the topic (a failed acknowledgement naming the first)."""
+    store = "CONFLICT"
+    real = logs.tran(book.tenant_id, store, terminal=2, no=5)
+    assert_ok(await book.post_tran(real), 201)
+    forged = real | {"transaction_type": 102, "event_id": str(uuid.uuid4())}
+    before = await book.snapshot()
+    assert_error(await book.post_tran(forged), 409, "410106")
+    await publish(TRAN, forged)
+    (ack,) = await acked(forged["event_id"])
+    assert ack["status"] == "failed" and ack["final"] is True
+    assert "received already" in ack["message"]
+    assert await book.snapshot() == before
+    # The same log again, posted or published under another id: a harmless duplicate.
+    assert_ok(await book.post_tran(real), 201)
+    again = real | {"event_id": str(uuid.uuid4())}
+    await publish(TRAN, again)
+    assert (await acked(again["event_id"]))[0]["status"] == "received"
+    entries = await book.entries(store_code=store)
+    assert [(e["transaction_no"], e["transaction_type"]) for e in entries] == [(5, 101)]

@@ -201,3 +201,21 @@ async def test_counters_beyond_mongodb_integers_are_a_422(book):
     for extra in ({"open_counter": huge}, {"business_counter": huge}, {"page": huge}):
         assert_error(await book.report("S1", **common, **extra), 422)
         assert_error(await book.report("S1", 1, **common, **extra), 422)
+
+
+async def test_another_log_under_a_received_number_is_refused_both_ways(book, logs, publish, acked):
+    """Issue 21 (consumer side): a forged return with the number of a real sale is refused:
+    409 412008 on the direct intake, a rejected event on the topic; the report counts the sale
+    once and nothing else."""
+    store = "CONF"
+    real = logs.tran(book.tenant_id, store, terminal=3, no=8)
+    assert_ok(await book.post_tran(real), 201)
+    forged = real | {"transaction_type": 102, "event_id": str(uuid.uuid4())}
+    before = await book.snapshot()
+    assert_error(await book.post_tran(forged), 409, "412008")
+    await publish("tranlog_report", forged)
+    (ack,) = await acked(forged["event_id"])
+    assert ack["status"] == "failed" and ack["final"] is True
+    assert await book.snapshot() == before
+    assert_ok(await book.post_tran(real), 201)  # the same log again: a duplicate
+    assert await book.snapshot() == before

@@ -66,6 +66,14 @@ class CommonSettings(BaseSettings):
     idempotency_in_flight_seconds: int = 60
     redis_url: str | None = None
 
+    # Events (consumers and publishers): a handler error (a bug, not a database or dependency
+    # outage, which is retried until it is back) is tried this many times, the second try at
+    # once, then after base, 2 x base, 4 x base... (5 tries, 120 s: about 14 minutes), then
+    # kept as a dead letter for an operator to replay. A publisher stops republishing an event
+    # a consumer reported failed after as many tries (`given_up`).
+    event_retry_tries: int = Field(default=5, ge=1, le=100)
+    event_retry_base_seconds: float = Field(default=120.0, ge=0.0)
+
     http_timeout_seconds: float = 10.0
     http_max_attempts: int = 3
     http_backoff_seconds: float = 0.2

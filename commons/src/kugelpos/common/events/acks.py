@@ -11,12 +11,14 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..clients.dapr import DaprClientHelper
-from .outbox import Outbox, OutboxRecord
+from .outbox import AckOutcome, Outbox, OutboxRecord
 from .subscriptions import CloudEvent, Handler, Outcome
 
 log = structlog.get_logger(__name__)
 
 ACK_TOPIC = "tranlog_status"
+# Sent only when set: an ordinary acknowledgement keeps the v1 shape (plus `topic`).
+_OPTIONAL = ("attempt", "final", "replay")
 
 
 class Acknowledgement(BaseModel):
@@ -33,6 +35,13 @@ class Acknowledgement(BaseModel):
     # acknowledgement on the shared topic; with it, one that does not publish the topic skips
     # the outbox lookup (at 10 tills the terminal looked up ~3 foreign acks per sale).
     topic: str | None = Field(default=None, max_length=128)
+    # Added to v1, with a `failed` status. `attempt`: the consumer's count of handler errors
+    # (bugs) for this event. `final`: it will not take the event again (rejected, invalid,
+    # or a dead letter): the publisher stops republishing it (`given_up`). `replay`: an
+    # operator replays it: the publisher publishes it again.
+    attempt: int | None = Field(default=None, ge=0, le=1_000_000)
+    final: bool | None = None
+    replay: bool | None = None
 
 
 def acknowledgements_for(topics: Iterable[str]) -> str | None:
@@ -50,7 +59,8 @@ async def publish_acknowledgement(
     dapr: DaprClientHelper, ack: Acknowledgement, *, pubsub: str = "pubsub"
 ) -> None:
     """For consumers: tell the publisher how its event went (raises DaprError when down)."""
-    await dapr.publish(pubsub, ACK_TOPIC, ack.model_dump(mode="json"))
+    unset = {name for name in _OPTIONAL if getattr(ack, name) is None}
+    await dapr.publish(pubsub, ACK_TOPIC, ack.model_dump(mode="json", exclude=unset))
 
 
 class AckBatcher:
@@ -81,7 +91,16 @@ class AckBatcher:
             )
             try:
                 records = await self.outbox.acknowledge_many(
-                    (a.event_id, a.service, a.status, a.message) for a, _ in batch
+                    AckOutcome(
+                        a.event_id,
+                        a.service,
+                        a.status,
+                        a.message,
+                        attempt=a.attempt,
+                        final=bool(a.final),
+                        replay=bool(a.replay),
+                    )
+                    for a, _ in batch
                 )
             except Exception as exc:  # every caller of this batch sees the failure
                 for _, future in batch:

@@ -8,8 +8,10 @@ from ..settings import CommonSettings
 class OutboxSettings(CommonSettings):
     pubsub_name: str = "pubsub"
     # The relay sleeps until a commit wakes it or until the earliest retry, lease expiry or
-    # recheck it knows of; at most this long (the safety net for work nobody told it about).
-    outbox_poll_interval_seconds: float = 30.0
+    # recheck it knows of; at most this long (the safety net for work nobody told it about: a
+    # dead replica's leases, another replica's rechecks). An idle round is a few indexed
+    # reads; once a minute keeps an idle stack idle.
+    outbox_poll_interval_seconds: float = 60.0
     # A claimed event belongs to one relay for this long; then another may take it over.
     outbox_lease_seconds: float = 30.0
     # A committed event is written leased to its own process's relay, which publishes it at

@@ -3,6 +3,11 @@ transaction as the record it describes, then published by `OutboxRelay`.
 
 The same document tracks delivery: overall status and one entry per expected consumer, updated
 from acknowledgements (the `tranlog_status` topic or an HTTP delivery-status endpoint).
+
+An event no consumer that still lacks it will ever take (each one reported it `failed` for
+good: rejected, invalid, or a dead letter after its bounded tries) is `given_up`: the relay
+stops republishing it. A consumer's `replay` acknowledgement (an operator replays its dead
+letter) re-arms it: it is published again at once.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import structlog
 from pydantic import BaseModel, Field
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -27,6 +33,8 @@ from ..db.indexes import index
 from ..db.mongo import Mongo
 from ..db.repository import Repository
 
+log = structlog.get_logger(__name__)
+
 OUTBOX_COLLECTION = "outbox"
 _MAX_STATUS_TRIES = 10
 
@@ -37,6 +45,9 @@ class RelayStatus(StrEnum):
     PENDING = "pending"  # waiting to be (re)published
     PUBLISHING = "publishing"  # claimed by one relay until its lease ends
     PUBLISHED = "published"  # the sidecar accepted it
+    # No longer republished: every consumer without it gave it up for good (or nothing
+    # acknowledged it within OUTBOX_GIVE_UP_SECONDS). A replay re-arms it.
+    GIVEN_UP = "given_up"
 
 
 class DeliveryStatus(StrEnum):
@@ -68,6 +79,64 @@ class ConsumerDelivery(BaseModel):
     status: ConsumerStatus = ConsumerStatus.PENDING
     received_at: datetime | None = None
     message: str | None = None
+    # Handler errors (bugs) the consumer reported for this event, and whether it gave the
+    # event up for good (it will not take it again without a replay).
+    attempts: int = 0
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AckOutcome:
+    """One consumer's acknowledgement as the outbox records it (see `Acknowledgement`)."""
+
+    event_id: str
+    service: str
+    status: ConsumerStatus | str
+    message: str | None = None
+    attempt: int | None = None
+    final: bool = False
+    replay: bool = False
+
+    @classmethod
+    def of(cls, value: AckOutcome | tuple) -> AckOutcome:
+        """An `AckOutcome`, or the (event id, service, status, message) tuple of before."""
+        return value if isinstance(value, AckOutcome) else cls(*value)
+
+
+def next_entry(
+    entry: ConsumerDelivery, ack: AckOutcome, tries: int, now: datetime
+) -> ConsumerDelivery | None:
+    """A consumer's entry after `ack`, or None when the acknowledgement changes nothing
+    (received stays received; the same failure reported again). A failure is final when the
+    consumer says so or has reported `tries` handler errors; a replay starts it afresh."""
+    status = ConsumerStatus(ack.status)
+    if entry.status is ConsumerStatus.RECEIVED:
+        return None
+    if status is ConsumerStatus.RECEIVED:
+        return entry.model_copy(
+            update={"status": status, "received_at": now, "message": ack.message, "final": False}
+        )
+    if ack.replay:
+        attempts, final = 0, False
+    else:
+        attempts = max(entry.attempts, ack.attempt or 0)
+        final = entry.final or ack.final or attempts >= tries
+    if (entry.status, entry.message, entry.attempts, entry.final) == (
+        status,
+        ack.message,
+        attempts,
+        final,
+    ):
+        return None
+    return entry.model_copy(
+        update={
+            "status": status,
+            "received_at": now,
+            "message": ack.message,
+            "attempts": attempts,
+            "final": final,
+        }
+    )
 
 
 class OutboxRecord(Document):
@@ -94,6 +163,9 @@ class OutboxRecord(Document):
     status: DeliveryStatus = DeliveryStatus.PENDING
     consumers: list[ConsumerDelivery] = Field(default_factory=list)
     gave_up: bool = False
+    given_up_at: datetime | None = None
+    # When a replay last re-armed it (the give-up clock of OUTBOX_GIVE_UP_SECONDS restarts).
+    rearmed_at: datetime | None = None
     # When the relay looks again at a published event not yet acknowledged by every consumer
     # (and publishes it again); None once nothing is awaited.
     recheck_at: datetime | None = None
@@ -140,11 +212,47 @@ _AWAITED = {"relay_status": RelayStatus.PUBLISHED.value, "recheck_at": {"$gte": 
 
 @dataclass(frozen=True, slots=True)
 class Backlog:
-    """What `/metrics` shows of an outbox (kugelpos_outbox_backlog and _oldest_...)."""
+    """What `/metrics` shows of an outbox (kugelpos_outbox_backlog, _oldest_..., _given_up)."""
 
     pending: int  # not published yet (waiting, retrying, or being published)
     unacknowledged: int  # published, at least one consumer has not acknowledged
     oldest_seconds: float  # age of the oldest event in either state; 0 when there is none
+    given_up: int = 0  # no longer republished (relay status `given_up`)
+
+
+def record_changes(
+    current: OutboxRecord, consumers: list[ConsumerDelivery], *, replayed: bool, now: datetime
+) -> dict[str, Any]:
+    """The record-level fields that follow from its consumers' entries (besides the entries
+    themselves): the overall status, whether to wait any longer (`recheck_at`), and the
+    `given_up` state. Empty when nothing changes."""
+    changes: dict[str, Any] = {}
+    wanted = overall_status(current.status, consumers)
+    if wanted is not current.status:
+        changes["status"] = wanted.value
+    given_up = current.relay_status is RelayStatus.GIVEN_UP
+    if wanted is DeliveryStatus.DELIVERED:
+        if current.recheck_at is not None or given_up:
+            changes["recheck_at"] = None  # nothing left to wait for
+        if given_up:
+            changes.update(relay_status=RelayStatus.PUBLISHED.value, gave_up=False)
+    elif replayed and (given_up or current.gave_up):
+        # An operator replays it at a consumer: publish it again now (the consumers that
+        # have it ignore the copy), and wait for acknowledgements as after a first publish.
+        changes.update(
+            relay_status=RelayStatus.PUBLISHED.value,
+            recheck_at=now,
+            gave_up=False,
+            given_up_at=None,
+            rearmed_at=now,
+        )
+    elif (
+        not given_up
+        and consumers
+        and all(c.status is ConsumerStatus.RECEIVED or c.final for c in consumers)
+    ):
+        changes.update(relay_status=RelayStatus.GIVEN_UP.value, recheck_at=None, given_up_at=now)
+    return changes
 
 
 class Outbox:
@@ -157,12 +265,17 @@ class Outbox:
         *,
         pubsub: str = "pubsub",
         consumers: Mapping[str, Iterable[str]] | None = None,
+        failed_tries: int = 5,
     ) -> None:
+        """`failed_tries`: handler errors a consumer may report for an event before it counts
+        as given up by that consumer (the consumers' EVENT_RETRY_TRIES)."""
         self.db = db
         self.pubsub = pubsub
         self.consumers = {topic: tuple(names) for topic, names in (consumers or {}).items()}
+        self.failed_tries = max(1, failed_tries)
         self.collection = db[OUTBOX_COLLECTION]
         self._listeners: list[Callable[[list[OutboxRecord]], None]] = []
+        self._recheck_listeners: list[Callable[[datetime], None]] = []
         # No lock around this process's outbox writes: MongoDB isolates a transaction itself,
         # and the embedded server runs each transaction alone (the launcher's gate). A process
         # lock here queued the relay's marks behind every bill at 10 tills (1.5 events/s
@@ -207,6 +320,14 @@ class Outbox:
     def on_added(self, callback: Callable[[list[OutboxRecord]], None]) -> None:
         """Register a callable run by `notify_added` with the committed records (the relay)."""
         self._listeners.append(callback)
+
+    def on_recheck(self, callback: Callable[[datetime], None]) -> None:
+        """Register a callable told when a recheck was set outside the relay (a replay)."""
+        self._recheck_listeners.append(callback)
+
+    def _rechecked(self, at: datetime) -> None:
+        for callback in self._recheck_listeners:
+            callback(at)
 
     def notify_added(self, records: list[OutboxRecord] | None = None) -> None:
         """Call after the transaction that added events committed: the relay starts at once,
@@ -269,6 +390,9 @@ class Outbox:
         now = now or utcnow()
         pending = await self.collection.count_documents({"relay_status": {"$in": _UNPUBLISHED}})
         awaited = await self.collection.count_documents(_AWAITED)
+        given_up = await self.collection.count_documents(
+            {"relay_status": RelayStatus.GIVEN_UP.value}
+        )
         seconds = 0.0
         if pending or awaited:
             raw = await self.collection.find_one(
@@ -285,7 +409,9 @@ class Outbox:
             )
             if raw is not None and isinstance(raw.get("created_at"), datetime):
                 seconds = max(0.0, (now - _as_utc(raw["created_at"])).total_seconds())
-        return Backlog(pending=pending, unacknowledged=awaited, oldest_seconds=seconds)
+        return Backlog(
+            pending=pending, unacknowledged=awaited, oldest_seconds=seconds, given_up=given_up
+        )
 
     async def get(self, event_id: str) -> OutboxRecord | None:
         # By `event_id` (unique index), which every record has: one read also for the other
@@ -295,14 +421,23 @@ class Outbox:
         return None if raw is None else OutboxRecord.model_validate(raw)
 
     async def acknowledge(
-        self, event_id: str, service: str, status: ConsumerStatus | str, message: str | None = None
+        self,
+        event_id: str,
+        service: str,
+        status: ConsumerStatus | str,
+        message: str | None = None,
+        *,
+        attempt: int | None = None,
+        final: bool = False,
+        replay: bool = False,
     ) -> OutboxRecord | None:
         """Record one consumer's outcome; returns the record, or None for an unknown event.
 
         A consumer that already received the event stays `received` (a late failure report of
-        a redelivery changes nothing). An unknown consumer name changes nothing.
+        a redelivery changes nothing). An unknown consumer name changes nothing. See
+        `next_entry` and `record_changes` for the rest (given up, re-armed by a replay).
         """
-        status = ConsumerStatus(status)
+        ack = AckOutcome(event_id, service, status, message, attempt, final, replay)
         # Every publisher hears every consumer's acknowledgement of every event (its own and
         # the other publishers'), and each redelivery is acknowledged again: most change
         # nothing. Settling those with a read writes nothing (under a consumer outage every
@@ -314,79 +449,76 @@ class Outbox:
             current = await self.get(event_id)
             if current is None:
                 return None
-            entry = next((c for c in current.consumers if c.service_name == service), None)
-            if entry is None or entry.status is ConsumerStatus.RECEIVED:
-                return await self._settle(current)
+            position = next(
+                (i for i, c in enumerate(current.consumers) if c.service_name == service), None
+            )
             now = utcnow()
-            consumers = [
-                c.model_copy(update={"status": status, "received_at": now, "message": message})
-                if c.service_name == service
-                else c
-                for c in current.consumers
-            ]
+            entry = (
+                None
+                if position is None
+                else next_entry(current.consumers[position], ack, self.failed_tries, now)
+            )
+            if entry is None:
+                return await self._settle(current)
+            consumers = list(current.consumers)
+            consumers[position] = entry  # type: ignore[index]
             changes: dict[str, Any] = {
-                "consumers.$[c].status": status.value,
-                "consumers.$[c].received_at": now,
-                "consumers.$[c].message": message,
+                f"consumers.{position}": entry.model_dump(mode="python"),
                 "last_updated_at": now,
+                **record_changes(current, consumers, replayed=ack.replay, now=now),
             }
-            wanted = overall_status(current.status, consumers)
-            if wanted is not current.status:
-                changes["status"] = wanted.value
-                if wanted is DeliveryStatus.DELIVERED:
-                    changes["recheck_at"] = None  # nothing left to wait for
             raw = await absorb_conflicts(
                 lambda changes=changes, current=current: self.collection.find_one_and_update(
                     {"_id": current.doc_id, "version": current.version},
                     {"$set": changes, "$inc": {"version": 1}},
-                    array_filters=[{"c.service_name": service}],
                     return_document=ReturnDocument.AFTER,
                 )
             )
             if raw is not None:
-                return OutboxRecord.model_validate(raw)
+                record = OutboxRecord.model_validate(raw)
+                self._after_change(current, record)
+                return record
         return await self.get(event_id)
 
     async def acknowledge_many(
-        self, acks: Iterable[tuple[str, str, ConsumerStatus | str, str | None]]
+        self, acks: Iterable[AckOutcome | tuple[str, str, ConsumerStatus | str, str | None]]
     ) -> dict[str, OutboxRecord]:
-        """Several outcomes (event id, consumer, status, message) with one read and one bulk
-        write, by the rules of `acknowledge`; returns the records they touched, by event id
-        (events that are not this outbox's are left out). Every acknowledgement of every event
-        is a write to the outbox at its publisher, three per sale: one at a time they were half
-        of the cart's commands. A record another writer changed meanwhile (its version moved)
-        takes the one-at-a-time path."""
-        grouped: dict[str, list[tuple[str, ConsumerStatus, str | None]]] = {}
-        for event_id, service, status, message in acks:
-            grouped.setdefault(event_id, []).append((service, ConsumerStatus(status), message))
+        """Several outcomes with one read and one bulk write, by the rules of `acknowledge`;
+        returns the records they touched, by event id (events that are not this outbox's are
+        left out). Every acknowledgement of every event is a write to the outbox at its
+        publisher, three per sale: one at a time they were half of the cart's commands. A
+        record another writer changed meanwhile (its version moved) takes the one-at-a-time
+        path. Outcomes (`AckOutcome`, or the tuple (event id, consumer, status, message)) are
+        applied in the order given."""
+        grouped: dict[str, list[AckOutcome]] = {}
+        for item in acks:
+            ack = AckOutcome.of(item)
+            grouped.setdefault(ack.event_id, []).append(ack)
         found = await self.collection.find({"event_id": {"$in": list(grouped)}}).to_list()
         records = {raw["event_id"]: OutboxRecord.model_validate(raw) for raw in found}
         now = utcnow()
         operations: list[UpdateOne] = []
         written: list[str] = []
+        before: dict[str, OutboxRecord] = {}
         for event_id, outcomes in grouped.items():
             current = records.get(event_id)
             if current is None:
                 continue
             consumers = list(current.consumers)
             changes: dict[str, Any] = {}
-            for service, status, message in outcomes:
+            for ack in outcomes:
                 position = next(
-                    (i for i, c in enumerate(consumers) if c.service_name == service), None
+                    (i for i, c in enumerate(consumers) if c.service_name == ack.service), None
                 )
-                if position is None or consumers[position].status is ConsumerStatus.RECEIVED:
+                if position is None:
                     continue
-                consumers[position] = consumers[position].model_copy(
-                    update={"status": status, "received_at": now, "message": message}
-                )
-                changes[f"consumers.{position}.status"] = status.value
-                changes[f"consumers.{position}.received_at"] = now
-                changes[f"consumers.{position}.message"] = message
-            wanted = overall_status(current.status, consumers)
-            if wanted is not current.status:
-                changes["status"] = wanted.value
-                if wanted is DeliveryStatus.DELIVERED:
-                    changes["recheck_at"] = None  # nothing left to wait for
+                entry = next_entry(consumers[position], ack, self.failed_tries, now)
+                if entry is None:
+                    continue
+                consumers[position] = entry
+                changes[f"consumers.{position}"] = entry.model_dump(mode="python")
+            replayed = any(ack.replay for ack in outcomes)
+            changes.update(record_changes(current, consumers, replayed=replayed, now=now))
             if not changes:
                 continue  # nothing new: settled by the read
             if any(key.startswith("consumers.") for key in changes):
@@ -398,27 +530,55 @@ class Outbox:
                 )
             )
             written.append(event_id)
-            records[event_id] = current.model_copy(
-                update={
-                    "consumers": consumers,
-                    "status": wanted,
+            before[event_id] = current
+            updated = OutboxRecord.model_validate(
+                {
+                    **current.model_dump(mode="python"),
+                    **{k: v for k, v in changes.items() if not k.startswith("consumers.")},
+                    "consumers": [c.model_dump(mode="python") for c in consumers],
                     "version": current.version + 1,
-                    "recheck_at": None
-                    if wanted is DeliveryStatus.DELIVERED
-                    else current.recheck_at,
                 }
             )
+            updated.doc_id = current.doc_id
+            records[event_id] = updated
         if operations:
             result = await absorb_conflicts(
                 lambda: self.collection.bulk_write(operations, ordered=False)
             )
             if result.matched_count < len(operations):
                 for event_id in written:  # which ones missed is not told: redo each (idempotent)
-                    for service, status, message in grouped[event_id]:
-                        updated = await self.acknowledge(event_id, service, status, message)
+                    for ack in grouped[event_id]:
+                        updated = await self.acknowledge(
+                            ack.event_id,
+                            ack.service,
+                            ack.status,
+                            ack.message,
+                            attempt=ack.attempt,
+                            final=ack.final,
+                            replay=ack.replay,
+                        )
                         if updated is not None:
                             records[event_id] = updated
+            else:
+                for event_id in written:
+                    self._after_change(before[event_id], records[event_id])
         return records
+
+    def _after_change(self, before: OutboxRecord, after: OutboxRecord) -> None:
+        """Tell the relay of a recheck a replay set; log an event given up."""
+        if after.relay_status is RelayStatus.GIVEN_UP and before.relay_status is not (
+            RelayStatus.GIVEN_UP
+        ):
+            log.warning(
+                "outbox_given_up",
+                event_id=after.event_id,
+                topic=after.topic,
+                consumers={c.service_name: c.status.value for c in after.consumers},
+            )
+        if after.rearmed_at is not None and after.rearmed_at != before.rearmed_at:
+            log.info("outbox_rearmed", event_id=after.event_id, topic=after.topic)
+            if after.recheck_at is not None:
+                self._rechecked(after.recheck_at)
 
     async def _settle(self, record: OutboxRecord) -> OutboxRecord:
         """Recompute the overall status; optimistic on `version` so concurrent acks agree."""
@@ -429,6 +589,8 @@ class Outbox:
             changes: dict[str, Any] = {"status": wanted.value}
             if wanted is DeliveryStatus.DELIVERED:
                 changes["recheck_at"] = None  # nothing left to wait for
+                if record.relay_status is RelayStatus.GIVEN_UP:
+                    changes.update(relay_status=RelayStatus.PUBLISHED.value, gave_up=False)
             raw = await absorb_conflicts(
                 lambda record=record, changes=changes: self.collection.find_one_and_update(
                     {"_id": record.doc_id, "version": record.version},

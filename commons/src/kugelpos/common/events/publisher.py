@@ -45,6 +45,7 @@ class OutboxEvents:
             infra.mongo.commons_db(),
             pubsub=self.settings.pubsub_name,
             consumers=self.settings.event_consumers,
+            failed_tries=self.settings.event_retry_tries,
         )
         await outbox.ensure_indexes()
         self.outbox = outbox
@@ -68,6 +69,7 @@ class OutboxEvents:
             pending=backlog.pending,
             unacknowledged=backlog.unacknowledged,
             oldest_seconds=backlog.oldest_seconds,
+            given_up=backlog.given_up,
         )
 
     async def stop(self, infra: Infrastructure) -> None:

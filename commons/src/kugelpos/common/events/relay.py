@@ -11,7 +11,10 @@ event pending with a growing backoff: events are delayed, never lost.
 
 An event its consumers have not all acknowledged is published again when its `recheck_at`
 comes: `ack_timeout` after the first publish, then twice as long after each republish (capped
-at `ack_timeout_max`), until `give_up_after` from its creation, when it is marked failed.
+at `ack_timeout_max`), until `give_up_after` from its creation, when it is marked failed and
+`given_up`; or until every consumer that lacks it gave it up for good (`Outbox.acknowledge`),
+which also makes it `given_up`. A given-up event is never looked at again unless a replay
+re-arms it.
 Every lookup is one indexed read of what is due: the relay never rescans the outbox, and its
 cost does not grow with history or with an unacknowledged backlog. The one lookup that spans
 every published event still awaited (is a recheck due?) runs only when a recheck this relay set
@@ -108,6 +111,7 @@ class OutboxRelay:
         self.last_run_at: datetime | None = None
         self.last_error: str | None = None
         outbox.on_added(self._on_committed)
+        outbox.on_recheck(self._on_recheck)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -125,6 +129,14 @@ class OutboxRelay:
             self._wake.set()
         else:
             self.wake()
+
+    def _on_recheck(self, at: datetime) -> None:
+        # A replay re-armed a given-up event: look at it when it is due (now), not at the next
+        # probe of the rechecks.
+        self._expect_recheck(at)
+        if self._recheck_probe_at is None or at < self._recheck_probe_at:
+            self._recheck_probe_at = at
+        self.wake()
 
     def start(self) -> None:
         if self._task is None:
@@ -520,19 +532,22 @@ class OutboxRelay:
         )
 
     async def give_up_unacknowledged(self) -> int:
-        """Mark failed what its consumers have not acknowledged within `give_up_after` of its
-        creation (left alone from then on). At most every `give_up_check_interval` seconds;
-        one indexed update of exactly those events."""
+        """Mark failed and `given_up` what its consumers have not acknowledged within
+        `give_up_after` of its creation or last replay (left alone from then on). At most
+        every `give_up_check_interval` seconds; one indexed update of exactly those events."""
         now = utcnow()
         if self._next_give_up_check is not None and now < self._next_give_up_check:
             return 0
         if self.give_up_check_interval > 0:
             self._next_give_up_check = now + timedelta(seconds=self.give_up_check_interval)
+        cutoff = now - self.give_up_after
         stale = {
             "gave_up": False,
             "status": {"$in": AWAITING_ACK},
-            "created_at": {"$lt": now - self.give_up_after},
+            "created_at": {"$lt": cutoff},
             "relay_status": RelayStatus.PUBLISHED.value,
+            # A replay restarts the clock.
+            "$or": [{"rearmed_at": None}, {"rearmed_at": {"$lt": cutoff}}],
         }
         if await self.outbox.collection.find_one(stale, {"_id": True}) is None:
             return 0  # read-only idle round
@@ -543,6 +558,8 @@ class OutboxRelay:
                     "$set": {
                         "status": DeliveryStatus.FAILED.value,
                         "gave_up": True,
+                        "relay_status": RelayStatus.GIVEN_UP.value,
+                        "given_up_at": now,
                         "recheck_at": None,
                         "last_updated_at": now,
                     },

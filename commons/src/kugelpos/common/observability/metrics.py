@@ -196,7 +196,7 @@ class Metrics:
         self.events = Counter(
             "kugelpos_events_consumed_total",
             "Events received by a consumer, by topic and outcome "
-            "(applied, duplicate, dropped, rejected, retry, error)",
+            "(applied, duplicate, dropped, rejected, retry, error, dead_letter)",
             ["service", "topic", "outcome"],
             registry=self.registry,
         )
@@ -218,6 +218,13 @@ class Metrics:
         self.outbox_oldest = Gauge(
             "kugelpos_outbox_oldest_unacknowledged_seconds",
             "Age of the oldest outbox event not yet acknowledged by every consumer (0: none)",
+            ["service"],
+            registry=self.registry,
+        )
+        self.outbox_given_up = Gauge(
+            "kugelpos_outbox_given_up",
+            "Outbox events no longer republished: every consumer without them gave them up "
+            "(rejected or dead letter), or none acknowledged them within the give-up time",
             ["service"],
             registry=self.registry,
         )
@@ -248,10 +255,13 @@ class Metrics:
         if age_seconds is not None:
             self.event_age.labels(self.service, topic).observe(age_seconds)
 
-    def outbox(self, *, pending: int, unacknowledged: int, oldest_seconds: float) -> None:
+    def outbox(
+        self, *, pending: int, unacknowledged: int, oldest_seconds: float, given_up: int = 0
+    ) -> None:
         self.outbox_backlog.labels(self.service, "pending").set(pending)
         self.outbox_backlog.labels(self.service, "unacknowledged").set(unacknowledged)
         self.outbox_oldest.labels(self.service).set(oldest_seconds)
+        self.outbox_given_up.labels(self.service).set(given_up)
 
     def watch_breakers(self, breakers: Callable[[], Iterator[tuple[str, BreakerView]]]) -> None:
         self.registry.register(_BreakerCollector(self.service, breakers))

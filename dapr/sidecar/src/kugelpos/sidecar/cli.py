@@ -11,6 +11,7 @@ import uvicorn
 from kugelpos.sidecar.access_control import AccessControlError, load_access_control
 from kugelpos.sidecar.app import create_app
 from kugelpos.sidecar.logs import configure_logging
+from kugelpos.sidecar.serving import QuietServer
 from kugelpos.sidecar.settings import AppTarget, Settings
 
 
@@ -160,7 +161,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
 def main(argv: Sequence[str] | None = None) -> None:
     settings = parse_settings(argv)
     configure_logging(settings.log_level)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -169,3 +170,4 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Deliveries in flight are cut short on shutdown; they stay pending and are redelivered.
         timeout_graceful_shutdown=5,
     )
+    QuietServer(config).run()

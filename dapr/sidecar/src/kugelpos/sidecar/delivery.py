@@ -17,6 +17,7 @@ class Outcome(StrEnum):
     SUCCESS = "success"  # acknowledged
     RETRY = "retry"  # left pending, redelivered with backoff
     DROP = "drop"  # acknowledged, sent to the dead-letter topic if there is one
+    SKIP = "skip"  # no route for it: acknowledged, never sent (not to the dead-letter topic)
 
 
 def _event_of(message: StreamMessage, sub: Subscription) -> dict[str, Any]:
@@ -61,9 +62,10 @@ async def deliver(
     event = _event_of(message, sub)
     route = sub.route_for(event)
     if not route:
-        # No rule matched and there is no default route: daprd drops such a message.
+        # No rule matched and there is no default route: daprd acknowledges such a message
+        # and sends it nowhere (it was not meant for this app; not a dead letter).
         log.debug("delivery_no_route", app_id=app.app_id, topic=sub.topic, id=message.id)
-        return Outcome.DROP
+        return Outcome.SKIP
     if sub.raw_payload:
         body = message.data
         content_type = message.content_type

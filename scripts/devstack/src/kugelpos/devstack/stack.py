@@ -65,6 +65,7 @@ def is_replica_sidecar(name: str) -> bool:
 DEV_PORTS = {REDIS: 6390, MONGO: 27027, SIDECAR: 3500}
 
 STATE_FILE = "stack.json"
+SUBSCRIBE_POLL_SECONDS = 60.0
 SIDECAR_MODULE = "kugelpos.sidecar"
 # `make run` keeps each app's Dapr API token in .data/dapr_api_tokens/<app id> (mode 0600).
 DAPR_TOKEN_DIR = "dapr_api_tokens"
@@ -393,6 +394,9 @@ class Stack:
         argv += ["--sidecar-id", "kugelpos-sidecar" if name == SIDECAR else f"kugelpos-{name}"]
         for spec, app_port in apps:
             argv += ["--app", f"{spec.dapr_app_id}=http://127.0.0.1:{app_port}"]
+        # The services declare their subscriptions once (daprd reads them once, at start): a
+        # look a minute is enough to follow a restart, where every 5 s cost each app a request.
+        argv += ["--subscribe-poll-interval", str(SUBSCRIBE_POLL_SECONDS)]
         argv += list(self.sidecar_options)
         probe = health.http_probe(f"http://127.0.0.1:{port}/v1.0/healthz", 204)
         env = self._infra_env() | {"APP_API_TOKEN": self.app_token}
@@ -410,7 +414,8 @@ class Stack:
 
     def _service_plan(self, name: str, spec: ServiceSpec, sidecar: str) -> _Plan:
         port = self._ports[name]
-        argv = [sys.executable, "-m", "uvicorn", spec.asgi, "--host", "127.0.0.1"]
+        # uvicorn without its tenth-of-a-second tick (kugelpos.devstack.serve): an idle stack.
+        argv = [sys.executable, "-m", "kugelpos.devstack.serve", spec.asgi, "--host", "127.0.0.1"]
         argv += ["--port", str(port)]
         probe = health.service_health_probe(f"http://127.0.0.1:{port}")
         return _Plan(name, tuple(argv), self.service_env(spec, sidecar), probe)

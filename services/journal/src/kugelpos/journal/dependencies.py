@@ -22,7 +22,7 @@ from kugelpos.common.events.intake import TransactionIntake
 from kugelpos.common.web.app import Infrastructure, infrastructure
 
 from .config import JournalSettings
-from .errors import JournalCreationError, TransactionValidationError
+from .errors import JournalCreationError, TransactionConflictError, TransactionValidationError
 
 type Infra = Annotated[Infrastructure, Depends(infrastructure)]
 read_access = store_reader("A terminal may read only its own store's journal")
@@ -65,6 +65,7 @@ async def get_transaction_intake(consumer: Consumer) -> TransactionIntake:
         consumer,
         invalid=TransactionValidationError,
         not_stored=(JournalCreationError, "Transaction could not be journalled"),
+        conflict=TransactionConflictError,
     )
 
 

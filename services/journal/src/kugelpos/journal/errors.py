@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from kugelpos.common.errors import BadRequestError, DatabaseError, NotFoundError
+from kugelpos.common.errors import (
+    AlreadyExistsError,
+    BadRequestError,
+    DatabaseError,
+    NotFoundError,
+)
 from kugelpos.common.messages import register_messages
 
 
@@ -38,6 +43,13 @@ class TransactionValidationError(BadRequestError):
     code = "410105"
 
 
+class TransactionConflictError(AlreadyExistsError):
+    """Another log under a natural key (store, terminal, transaction number) already received:
+    refused (409), never taken for a duplicate of the first."""
+
+    code = "410106"
+
+
 class ExportError(DatabaseError):
     code = "411003"
 
@@ -55,6 +67,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "410103": {"en": "Logs missing", "ja": "ログがありません"},
     "410104": {"en": "Log sequence error", "ja": "ログの順序が不正です"},
     "410105": {"en": "Invalid transaction", "ja": "取引データが不正です"},
+    "410106": {
+        "en": "A different transaction with this number was received already",
+        "ja": "この番号の別の取引を受信済みです",
+    },
     "411001": {"en": "Receipt generation failed", "ja": "レシートの生成に失敗しました"},
     "411002": {"en": "Journal text error", "ja": "ジャーナルテキストのエラー"},
     "411003": {"en": "Export failed", "ja": "エクスポートに失敗しました"},

@@ -20,7 +20,11 @@ from kugelpos.common.events.intake import TransactionIntake
 from kugelpos.common.web.app import Infrastructure, infrastructure
 
 from .config import ReportSettings
-from .errors import ReportGenerationError, TransactionValidationError
+from .errors import (
+    ReportGenerationError,
+    TransactionConflictError,
+    TransactionValidationError,
+)
 
 type Infra = Annotated[Infrastructure, Depends(infrastructure)]
 read_access = store_reader("A terminal may read only its own store's reports")
@@ -60,6 +64,7 @@ async def get_transaction_intake(consumer: Consumer) -> TransactionIntake:
         consumer,
         invalid=TransactionValidationError,
         not_stored=(ReportGenerationError, "Transaction could not be stored"),
+        conflict=TransactionConflictError,
     )
 
 

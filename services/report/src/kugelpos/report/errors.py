@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from kugelpos.common.errors import AppError, BadRequestError, NotFoundError, PermissionDeniedError
+from kugelpos.common.errors import (
+    AlreadyExistsError,
+    AppError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from kugelpos.common.messages import register_messages
 
 
@@ -37,6 +43,13 @@ class TransactionValidationError(BadRequestError):
     code = "412002"
 
 
+class TransactionConflictError(AlreadyExistsError):
+    """Another log under a natural key (store, terminal, transaction number) already received:
+    refused (409), never taken for a duplicate of the first."""
+
+    code = "412008"
+
+
 class ExternalServiceFault(AppError):
     code = "413006"
     status = 500
@@ -50,6 +63,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "412005": {"en": "Invalid report scope", "ja": "レポート範囲が不正です"},
     "412006": {"en": "Invalid business date", "ja": "営業日付が不正です"},
     "412007": {"en": "Report data error", "ja": "レポートのデータエラー"},
+    "412008": {
+        "en": "A different transaction with this number was received already",
+        "ja": "この番号の別の取引を受信済みです",
+    },
     "412101": {"en": "Terminal not closed", "ja": "端末が締められていません"},
     "412102": {"en": "Logs missing", "ja": "ログがありません"},
     "412103": {"en": "Log count mismatch", "ja": "ログの件数が一致しません"},

@@ -10,6 +10,7 @@ from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.events.consumer import EventConsumer
 from kugelpos.common.events.subscriptions import V1_SUBSCRIBER_ROUTES
 from kugelpos.common.web.app import Infrastructure, create_app, statestore_checks
+from kugelpos.common.web.dead_letters import dead_letters_router
 
 from . import errors as _errors  # noqa: F401  (registers the 412xxx messages)
 from .config import ReportSettings, get_settings
@@ -36,6 +37,7 @@ def build_app() -> FastAPI:
             tenants_router,
             reports_router,
             transactions_router,
+            dead_letters_router(events.consumer),
         ],
         welcome=WELCOME,
         terminal_credentials=remote_terminal_resolver,

@@ -30,7 +30,8 @@ class StockSettings(CommonSettings):
     # Scheduler: how often each replica looks for due jobs, how late a job may still run,
     # and how long a replica holds a job before another may take it over (crash).
     snapshot_scheduler_enabled: bool = True
-    snapshot_scheduler_poll_seconds: float = Field(default=30.0, gt=0)
+    # Once a minute: a schedule is per minute, and each poll reads every tenant's schedule.
+    snapshot_scheduler_poll_seconds: float = Field(default=60.0, gt=0)
     snapshot_misfire_grace_seconds: int = Field(default=3600, ge=1)
     snapshot_lease_seconds: int = Field(default=300, ge=1)
     # Rows a snapshot reads at most (v1: 10,000).

@@ -23,7 +23,7 @@ from kugelpos.common.web.app import Infrastructure
 from .alerts.messages import has_threshold
 from .alerts.service import STOCK_ALERTS
 from .dependencies import alert_service
-from .sales import BadLine, stock_changes
+from .sales import SALE_EFFECTS, BadLine, stock_changes
 from .snapshots.repository import SnapshotRepository
 from .stocks.documents import StockDocument
 from .stocks.repository import StockRepository, StockUpdateRepository
@@ -61,6 +61,11 @@ class StockEvents:
             changes = stock_changes(delivery.log, event_id=delivery.event_id)
         except BadLine as exc:
             raise EventRejected(str(exc)) from exc
+        if not changes:
+            # A cancelled sale, a cart cancelled or emptied line by line, a log of another kind:
+            # nothing moves stock. Recorded in the inbox (a redelivery stays a duplicate).
+            delivery.drop(_why_nothing(delivery.log))
+            return
         applied = await apply_changes(
             delivery.db,
             delivery.tenant_id,
@@ -103,3 +108,11 @@ class StockEvents:
             return Outcome.RETRY
         delivered = await alert_service(self.infra).on_broadcast(event.data)
         return Outcome.SUCCESS if delivered else Outcome.DROP
+
+
+def _why_nothing(log_: TransactionLog) -> str:
+    if log_.transaction_type not in SALE_EFFECTS:
+        return f"transaction type {log_.transaction_type} does not move stock"
+    if log_.is_cancelled:
+        return "cancelled sale"
+    return "no line moves stock (all cancelled, or none with a quantity)"

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.events.subscriptions import V1_SUBSCRIBER_ROUTES
 from kugelpos.common.web.app import create_app
+from kugelpos.common.web.dead_letters import dead_letters_router
 
 from . import errors as _errors  # noqa: F401  (registers the stock error messages)
 from .alerts.router import router as alerts_router
@@ -36,6 +37,7 @@ def build_app() -> FastAPI:
             stocks_router,
             schedules_router,
             alerts_router,
+            dead_letters_router(events.consumer),
         ],
         welcome=WELCOME,
         terminal_credentials=remote_terminal_resolver,

@@ -22,7 +22,7 @@ from ..errors import AlreadyRefundedError, AlreadyVoidedError, CartValidationErr
 from ..payments.rules import refund
 from ..pricing.money import ZERO, to_decimal
 from . import tranlog as build
-from .documents import PRIVATE_FIELDS, TranlogDocument
+from .documents import TranlogDocument
 from .repository import TransactionStatusRepository, status_key
 from .service import RefundRequest, TransactionService
 
@@ -209,30 +209,16 @@ class RefundService:
             if latest is not None and latest.is_voided:
                 raise AlreadyVoidedError("This transaction has already been voided")
             raise AlreadyRefundedError("This transaction has already been refunded")
-        event_id = str(uuid.uuid4())
-        fields = original.model_dump(
-            mode="json",
-            exclude=set(PRIVATE_FIELDS) | {"event_id", "receipt_text", "journal_text"},
-        )
-        fields.update(
-            store_code=terminal.store_code,
-            terminal_no=terminal.terminal_no,
-            terminal_id=terminal.terminal_id,
+        fields = build.reversal(
+            original,
+            terminal,
+            new_type=new_type,
             transaction_no=transaction_no,
-            transaction_type=new_type,
             receipt_no=receipt_no,
-            business_date=terminal.business_date,
-            open_counter=terminal.open_counter,
-            business_counter=terminal.business_counter,
-            generate_date_time=now,
-            source_id=f"{new_type}:{event_id}",
-            event_id=event_id,
-            origin=build.origin_of(original.model_dump(mode="json")),
-            payments=[build.payment_info(p) for p in payments],
+            now=now,
             staff=staff,
-            sales={**original.sales, "reference_date_time": now, "change_amount": 0.0},
-            is_voided=False,
-            is_refunded=False,
+            payments=payments,
+            event_id=str(uuid.uuid4()),
         )
         try:
             return await self._transactions.record(fields, actor=f"terminal:{terminal.terminal_id}")

@@ -12,6 +12,7 @@ from ..cache.terminals import TerminalInfo
 from ..carts.documents import CartDocument
 from ..domain.models import Cart, Discount, LineItem, Payment, Person, Tax
 from ..pricing.money import ZERO
+from .documents import PRIVATE_FIELDS, TranlogDocument
 
 INVOICE_REGISTRATION_NUMBER = "INVOICE_REGISTRATION_NUMBER"
 RECEIPT_HEADERS = "RECEIPT_HEADERS"
@@ -212,3 +213,44 @@ def origin_of(original: dict[str, Any]) -> dict[str, Any]:
             "receipt_no",
         )
     }
+
+
+def reversal(
+    original: TranlogDocument,
+    terminal: TerminalInfo,
+    *,
+    new_type: int,
+    transaction_no: int,
+    receipt_no: int,
+    now: str,
+    staff: dict[str, Any] | None,
+    payments: list[Payment],
+    event_id: str,
+) -> dict[str, Any]:
+    """The log of a void or return (spec §13): a copy of the original's lines, taxes and
+    totals, stamped with the acting terminal, its new numbers and the refund tenders (pure)."""
+    fields = original.model_dump(
+        mode="json",
+        exclude=set(PRIVATE_FIELDS) | {"event_id", "receipt_text", "journal_text"},
+    )
+    fields.update(
+        store_code=terminal.store_code,
+        terminal_no=terminal.terminal_no,
+        terminal_id=terminal.terminal_id,
+        transaction_no=transaction_no,
+        transaction_type=new_type,
+        receipt_no=receipt_no,
+        business_date=terminal.business_date,
+        open_counter=terminal.open_counter,
+        business_counter=terminal.business_counter,
+        generate_date_time=now,
+        source_id=f"{new_type}:{event_id}",
+        event_id=event_id,
+        origin=origin_of(original.model_dump(mode="json")),
+        payments=[payment_info(p) for p in payments],
+        staff=staff,
+        sales={**original.sales, "reference_date_time": now, "change_amount": 0.0},
+        is_voided=False,
+        is_refunded=False,
+    )
+    return fields

@@ -70,7 +70,10 @@ async def apply_changes(
 ) -> list[Applied]:
     """Apply changes in order inside the caller's transaction: the rows' atomic upserts (one
     command for all of a sale's lines; the same item twice chains its before/after), then
-    every history row in one insert."""
+    every history row in one insert. No changes: nothing is written (a bulk write of nothing
+    is refused by the driver)."""
+    if not changes:
+        return []
     stocks = StockRepository(db, actor=actor)
     units = [to_units(change.quantity_change) for change in changes]
     keys = [(change.store_code, change.item_code) for change in changes]
