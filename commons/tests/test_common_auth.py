@@ -38,6 +38,7 @@ from kugelpos.common.auth.passwords import (
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.auth.tokens import ISSUER, TERMINAL_ISSUER, TokenCodec
 from kugelpos.common.errors import AuthenticationError, PermissionDeniedError
+from kugelpos.common.events.subscriptions import DaprSubscriptions
 
 SECRET = "unit-test-secret-key-0123456789abcdef"  # the `settings` fixture's key
 NOTIFY_KEY = "notify-key-for-tests-0123456789abcdef"
@@ -259,8 +260,21 @@ async def test_tenant_setup_caller(principal: Principal, allowed: bool) -> None:
 
 
 class RecordingResolver:
+    """Terminal credentials: `good-key` is the key; a terminal JWT is current unless its
+    terminal is in `revoked`."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.revoked: set[str] = set()
+        self.forgotten: list[str] = []
+
+    async def verify_token(self, principal: Principal) -> Principal:
+        if principal.terminal_id in self.revoked:
+            raise AuthenticationError("Terminal credential revoked")
+        return principal
+
+    async def forget(self, terminal_id: str) -> None:
+        self.forgotten.append(terminal_id)
 
     async def __call__(self, terminal_id: str, api_key: str) -> Principal:
         self.calls.append((terminal_id, api_key))
@@ -328,7 +342,7 @@ def resolver() -> RecordingResolver:
 
 @pytest.fixture
 def client(make_app, client_for, resolver) -> httpx.AsyncClient:
-    return client_for(make_app([router], api_key_resolver=lambda infra: resolver))
+    return client_for(make_app([router], terminal_credentials=lambda infra: resolver))
 
 
 @pytest.fixture
@@ -602,3 +616,48 @@ def test_secrets_equal() -> None:
     assert not secrets_equal("abc", "abcd")
     assert not secrets_equal("", "abc")
     assert secrets_equal("ключ🔑", "ключ🔑")  # non-ASCII is fine
+
+
+async def test_a_revoked_terminal_token_is_refused_on_every_dependency(
+    client, codec, resolver
+) -> None:
+    """A terminal JWT is checked live: once its terminal is deleted or re-keyed, the same
+    signed, unexpired token is a 401 wherever a principal is taken from it."""
+    token = _terminal_token(codec, "A1234-5678-9")
+    assert (await client.get("/me", headers=_bearer(token))).status_code == 200
+    resolver.revoked.add("A1234-5678-9")
+    for path in ("/me", "/token-only", "/terminals/A1234-5678-9/status"):
+        r = await client.get(path, headers=_bearer(token))
+        assert r.status_code == 401, (path, r.text)
+        assert r.json()["code"] == "200001"
+    # A user token never asks the terminal check.
+    assert (await client.get("/me", headers=_bearer(_user_token(codec)))).status_code == 200
+
+
+async def test_terminal_changed_notices_drop_cached_approvals(
+    make_app, client_for, resolver
+) -> None:
+    """With `subscriptions=`, the app listens to `terminal_changed` on the broadcast pub/sub
+    and hands each well-formed notice to its terminal credentials' `forget`."""
+    subs = DaprSubscriptions()
+    app = make_app([router], terminal_credentials=lambda infra: resolver, subscriptions=subs)
+    client = client_for(app)
+    declared = (await client.get("/dapr/subscribe")).json()
+    assert {"pubsubname": "pubsub-broadcast", "topic": "terminal_changed"} in [
+        {k: entry[k] for k in ("pubsubname", "topic")} for entry in declared
+    ]
+    route = next(e["route"] for e in declared if e["topic"] == "terminal_changed")
+
+    async def deliver(data: object) -> str:
+        event = {"specversion": "1.0", "id": "e1", "datacontenttype": "application/json"}
+        r = await client.post(route, json=event | {"data": data})
+        assert r.status_code == 200
+        return r.json()["status"]
+
+    notice = {"tenant_id": "A1234", "terminal_id": "A1234-S1-1", "reason": "key_rotated"}
+    assert await deliver(notice) == "SUCCESS"
+    assert resolver.forgotten == ["A1234-S1-1"]
+    # Not a notice, or a terminal of another tenant than the one named: dropped, nothing done.
+    assert await deliver({"tenant_id": "A1234"}) == "DROP"
+    assert await deliver({"tenant_id": "B1", "terminal_id": "A1234-S1-1"}) == "DROP"
+    assert resolver.forgotten == ["A1234-S1-1"]

@@ -90,7 +90,7 @@ def client(make_app, client_for, counter, store) -> httpx.AsyncClient:
             terminal_id=terminal_id,
         )
 
-    app.state.auth.api_key_resolver = api_key
+    app.state.auth.terminals = api_key
     return client_for(app)
 
 

@@ -120,11 +120,11 @@ var components = {
       { name: 'processingTimeout', value: '10s' }
       { name: 'redeliverInterval', value: '5s' }
       { name: 'maxLenApprox', value: '10000' }
-      { name: 'allowedTopics', value: 'masterdata_changed,stock_alerts' }
-      { name: 'publishingScopes', value: 'master-data=masterdata_changed;stock=stock_alerts;cart=' }
-      { name: 'subscriptionScopes', value: 'master-data=masterdata_changed;cart=masterdata_changed;stock=stock_alerts' }
+      { name: 'allowedTopics', value: 'masterdata_changed,stock_alerts,terminal_changed' }
+      { name: 'publishingScopes', value: 'master-data=masterdata_changed;stock=stock_alerts;terminal=terminal_changed;cart=;report=;journal=' }
+      { name: 'subscriptionScopes', value: 'master-data=masterdata_changed,terminal_changed;cart=masterdata_changed,terminal_changed;stock=stock_alerts,terminal_changed;report=terminal_changed;journal=terminal_changed;terminal=' }
     ])
-    scopes: ['master-data', 'cart', 'stock']
+    scopes: ['master-data', 'cart', 'stock', 'terminal', 'report', 'journal']
   }
   statestore: {
     componentType: 'state.redis'

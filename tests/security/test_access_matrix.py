@@ -19,6 +19,10 @@ the test (classify it there). Each rule says which credentials must be refused a
   whatever else is sent, 401.
 - admin-only operations (dead letters): a manager, a plain user and a terminal of the tenant
   are refused 403 (an API key, not a credential there, 401).
+- every write's declared policy (`x-kugelpos-access` in the served OpenAPI, the role matrix of
+  docs/access.md): each caller it does not name is refused 403 — tenant A's admin, manager,
+  plain user, a till of A's store, a service token of A — and a till of A's *other* store is
+  refused (403; a cart addressed by id: 404) where only the path's store or till may act.
 
 Every refusal must be the error envelope. The matrix (operation x credential -> status) is
 written under the pytest tmp dir and summarized at the end of the run; a leak is any answer
@@ -38,6 +42,8 @@ from typing import Any
 import httpx
 import pytest
 
+from kugelpos.common.auth.access import ACCESS_EXTENSION
+from kugelpos.common.auth.policy import Caller
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.apispec import Operation, Synthesizer, fill_path, operations
 from kugelpos.devstack.security import World
@@ -270,7 +276,11 @@ class Credentials:
     codec: TokenCodec
     forged: str
     expired: str
-    manager: str  # a user of tenant A with the manager role
+
+    @property
+    def service_token(self) -> str:
+        """A service token of tenant A (short-lived: made when a probe needs it)."""
+        return self.codec.issue_service_token(service="cart", tenant_id=self.world.a.tenant_id)
 
     @classmethod
     def of(cls, world: World) -> Credentials:
@@ -285,14 +295,7 @@ class Credentials:
             **claims, lifetime=timedelta(hours=1)
         )
         expired = codec.issue_user_token(**claims, lifetime=timedelta(seconds=-60))
-        manager = codec.issue_user_token(
-            username="manager",
-            tenant_id=world.a.tenant_id,
-            is_superuser=False,
-            roles=["manager"],
-            lifetime=timedelta(hours=1),
-        )
-        return cls(world, codec, forged, expired, manager)
+        return cls(world, codec, forged, expired)
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -358,7 +361,7 @@ def probes_for(op: Operation, rule: Rule, creds: Credentials) -> list[Probe]:
     if rule.admin_only:
         probes += [
             Probe("user A", w.user_a, {}, FORBIDDEN),
-            Probe("manager A", _bearer(creds.manager), {}, FORBIDDEN),
+            Probe("manager A", w.manager_a, {}, FORBIDDEN),
             Probe("JWT A1", w.bearer(a1), {}, FORBIDDEN),
             Probe("API key A1", a1.headers, on_a1, terminal_refusal),
         ]
@@ -374,6 +377,7 @@ def probes_for(op: Operation, rule: Rule, creds: Credentials) -> list[Probe]:
         ]
     if rule.own_tenant:
         probes.append(Probe("admin B (own tenant)", w.b.admin, {}, frozenset()))
+    probes += policy_probes(op, creds)
     # One label per operation: the strictest expectation wins when two rules name it.
     unique: dict[str, Probe] = {}
     for probe in probes:
@@ -381,6 +385,37 @@ def probes_for(op: Operation, rule: Rule, creds: Credentials) -> list[Probe]:
         if known is None or (probe.allowed and len(probe.allowed) < len(known.allowed)):
             unique[probe.label] = probe
     return list(unique.values())
+
+
+def policy_probes(op: Operation, creds: Credentials) -> list[Probe]:
+    """Every caller of tenant A that a write's declared policy does not name: 403."""
+    declared = op.spec.get(ACCESS_EXTENSION)
+    if declared is None or op.method not in WRITE:
+        return []
+    w = creds.world
+    callers = set(declared)
+    a1 = w.a.tills[0]
+    other = w.other_store_a
+    assert other is not None
+    service = {"Authorization": f"Bearer {creds.service_token}"}
+    probes = []
+    if Caller.ADMIN.value not in callers:
+        probes.append(Probe("admin A", w.a.admin, {}, FORBIDDEN))
+    if Caller.MANAGER.value not in callers:
+        probes.append(Probe("manager A", w.manager_a, {}, FORBIDDEN))
+    if Caller.USER.value not in callers:
+        probes.append(Probe("user A", w.user_a, {}, FORBIDDEN))
+    if Caller.SERVICE.value not in callers:
+        probes.append(Probe("service A", service, {}, FORBIDDEN))
+    tills = callers & {Caller.STORE_TILL.value, Caller.OWN_TILL.value}
+    if not tills:
+        probes.append(Probe("JWT A1", w.bearer(a1), {}, FORBIDDEN))
+    elif "store_code" in op.path_params or "terminal_id" in op.path_params:
+        # A till of the tenant, in another store than the one the path names.
+        probes.append(Probe("JWT of A's other store", w.bearer(other), {}, FORBIDDEN))
+    elif "cart_id" in op.path_params:
+        probes.append(Probe("JWT of A's other store", w.bearer(other), {}, NOT_YOURS))
+    return probes
 
 
 def path_values(w: World) -> dict[str, str]:

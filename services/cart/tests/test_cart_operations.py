@@ -19,6 +19,7 @@ from kugelpos.cart.errors import (
     SignInOutError,
     TaxCodeNotFoundError,
     TerminalStatusError,
+    TransactionTypeNotAllowedError,
 )
 from kugelpos.cart.pricing.engine import PricingContext
 from kugelpos.cart.pricing.money import RoundMethod
@@ -43,7 +44,16 @@ def test_create_defaults():
     assert (cart.cart_status, cart.transaction_type) == (CartStatus.IDLE, 101)
     assert (cart.transaction_no, cart.receipt_no) == (-1, -1)
     assert (cart.total_amount, cart.balance_amount, cart.line_items) == (0, 0, ())
-    assert create(transaction_type=102).transaction_type == 102
+    assert create(transaction_type=101).transaction_type == 101
+
+
+@pytest.mark.parametrize("kind", [102, 201, 202, 999, 0, -101])
+def test_a_cart_is_a_sale(kind):
+    """Issue 21: a cart billed as a "return" (or any other type) would move stock and the
+    drawer without an original; returns and voids exist only through their own endpoints."""
+    with pytest.raises(TransactionTypeNotAllowedError) as err:
+        create(transaction_type=kind)
+    assert (err.value.error_code, err.value.status_code) == ("401004", 400)
 
 
 @pytest.mark.parametrize("status", ["Idle", "Closed", "opened", ""])

@@ -23,7 +23,7 @@ from pymongo import AsyncMongoClient
 
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_ok, register_tenant_admin
+from kugelpos.devstack.testing import assert_ok, register_tenant_admin, till_bearer
 
 SERVICE = "journal"
 HOUR = timedelta(hours=1)
@@ -143,6 +143,7 @@ class Book:
     admin_token: str
     http: httpx.AsyncClient
     mongo: AsyncMongoClient
+    terminal_url: str = ""
 
     @property
     def admin(self) -> dict[str, str]:
@@ -151,21 +152,10 @@ class Book:
     def service(self, name: str = "report") -> dict[str, str]:
         return bearer(self.codec.issue_service_token(service=name, tenant_id=self.tenant_id))
 
-    def terminal(self, store_code: str = "S1", terminal_no: int = 1) -> dict[str, str]:
-        terminal_id = f"{self.tenant_id}-{store_code}-{terminal_no}"
-        return bearer(
-            self.codec.encode(
-                {
-                    "sub": f"terminal:{terminal_id}",
-                    "tenant_id": self.tenant_id,
-                    "store_code": store_code,
-                    "terminal_no": terminal_no,
-                    "terminal_id": terminal_id,
-                    "status": "Opened",
-                    "token_type": "terminal",
-                },
-                HOUR,
-            )
+    async def till(self, store_code: str = "S1", terminal_no: int = 1) -> dict[str, str]:
+        """A real terminal's JWT (every service checks terminal credentials live)."""
+        return await till_bearer(
+            self.terminal_url, self.admin, self.tenant_id, store_code, terminal_no
         )
 
     def store_path(self, store: str) -> str:
@@ -234,7 +224,7 @@ async def new_book(stack: Stack, codec, http, mongo) -> Book:
         "/api/v1/tenants", json={"tenantId": admin.tenant_id}, headers=admin.headers
     )
     assert_ok(r, 201)
-    return Book(admin.tenant_id, codec, admin.token, http, mongo)
+    return Book(admin.tenant_id, codec, admin.token, http, mongo, stack.url("terminal"))
 
 
 @pytest.fixture(scope="module")

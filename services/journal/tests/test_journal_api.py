@@ -296,7 +296,7 @@ async def test_refused_requests_write_nothing(book, other_book, logs):
         ),
         # Another tenant's credential, no credential, a terminal writing for another.
         (await book.post_journal(STORE, 1, body, other_book.admin), 403, None),
-        (await book.post_journal(STORE, 1, body, book.terminal(STORE, 2)), 403, None),
+        (await book.post_journal(STORE, 1, body, await book.till(STORE, 2)), 403, None),
         (await book.post_tran(tran, other_book.service()), 403, None),
         (await book.http.post(f"{book.terminal_path(STORE, 1)}/journals", json=body), 401, None),
     ]
@@ -315,10 +315,10 @@ async def test_read_access(book, other_book):
     assert_error(await book.search(STORE, headers=other_book.admin), 403)
     assert_error(await book.http.get(f"{book.store_path(STORE)}/journals"), 401)
     # A terminal reads its own store only.
-    assert_ok(await book.search(STORE, headers=book.terminal(STORE, 9)))
-    assert_error(await book.search("OTHER", headers=book.terminal(STORE, 9)), 403)
+    assert_ok(await book.search(STORE, headers=await book.till(STORE, 9)))
+    assert_error(await book.search("OTHER", headers=await book.till(STORE, 9)), 403)
     receipt = f"{book.terminal_path('OTHER', 1)}/receipts/1"
-    assert_error(await book.http.get(receipt, headers=book.terminal(STORE, 9)), 403)
+    assert_error(await book.http.get(receipt, headers=await book.till(STORE, 9)), 403)
     assert_ok(await book.search(STORE, headers=book.service()))
 
 
@@ -332,7 +332,7 @@ async def test_tenant_setup(book, other_book, http):
     other = {"tenantId": other_book.tenant_id}
     assert_error(await http.post("/api/v1/tenants", json=other, headers=book.admin), 403)
     mine = {"tenantId": book.tenant_id}
-    assert_error(await http.post("/api/v1/tenants", json=mine, headers=book.terminal()), 403)
+    assert_error(await http.post("/api/v1/tenants", json=mine, headers=await book.till()), 403)
     assert_error(await http.post("/api/v1/tenants", json=mine), 401)
     names = {i["name"] for i in await (await book.db["journal"].list_indexes()).to_list()}
     assert (

@@ -125,6 +125,8 @@ async def test_subscriptions_and_app_token(http):
         TRAN: "/api/v1/tranlog",
         CASH: "/api/v1/cashlog",
         OPENCLOSE: "/api/v1/opencloselog",
+        # Terminal notices (pubsub-broadcast): cached credential approvals are dropped.
+        "terminal_changed": "/events/terminal_changed",
     }
     # Only the sidecar (with the app API token) may deliver.
     r = await http.post("/api/v1/tranlog", json={"data": {}})

@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import register_tenant_admin
+from kugelpos.devstack.testing import register_tenant_admin, till_bearer
 
 SERVICE = "master-data"
 HOUR = timedelta(hours=1)
@@ -32,6 +32,7 @@ class Tenant:
     tenant_id: str
     codec: TokenCodec
     admin_token: str
+    terminal_url: str = ""
 
     @property
     def base(self) -> str:
@@ -56,21 +57,10 @@ class Tenant:
     def manager(self) -> dict[str, str]:
         return self.user("manager", username="manager")
 
-    def terminal(self, store_code: str = "S1", terminal_no: int = 1) -> dict[str, str]:
-        terminal_id = f"{self.tenant_id}-{store_code}-{terminal_no}"
-        return bearer(
-            self.codec.encode(
-                {
-                    "sub": f"terminal:{terminal_id}",
-                    "tenant_id": self.tenant_id,
-                    "store_code": store_code,
-                    "terminal_no": terminal_no,
-                    "terminal_id": terminal_id,
-                    "status": "Opened",
-                    "token_type": "terminal",
-                },
-                HOUR,
-            )
+    async def till(self, store_code: str = "S1", terminal_no: int = 1) -> dict[str, str]:
+        """A real terminal's JWT (every service checks terminal credentials live)."""
+        return await till_bearer(
+            self.terminal_url, self.admin, self.tenant_id, store_code, terminal_no
         )
 
     @property
@@ -96,7 +86,7 @@ async def new_tenant(stack: Stack, codec: TokenCodec) -> Tenant:
             "/api/v1/tenants", json={"tenantId": admin.tenant_id}, headers=admin.headers
         )
         assert r.status_code == 201, r.text
-    return Tenant(admin.tenant_id, codec, admin.token)
+    return Tenant(admin.tenant_id, codec, admin.token, stack.url("terminal"))
 
 
 @pytest.fixture(scope="module")

@@ -44,7 +44,7 @@ async def test_tenant_setup_refusals(
     r = await md.post(url, json={"tenantId": other_tenant.tenant_id}, headers=tenant.admin)
     assert_error(r, 403, "200002")
     assert_error(await md.post(url, json={"tenantId": tenant.tenant_id}), 401, "200001")
-    r = await md.post(url, json={"tenantId": tenant.tenant_id}, headers=tenant.terminal())
+    r = await md.post(url, json={"tenantId": tenant.tenant_id}, headers=await tenant.till())
     assert_error(r, 403)
     r = await md.post(
         url,
@@ -64,12 +64,12 @@ async def test_reads_open_to_every_credential_of_the_tenant(
         tenant.admin,
         tenant.manager,
         tenant.user("user"),
-        tenant.terminal(),
+        await tenant.till(),
         tenant.service,
     ):
         assert_ok(await md.get(url, headers=headers))
     # v1's flag is accepted and changes nothing.
-    r = await md.get(url, params={"is_terminal_service": "true"}, headers=tenant.terminal())
+    r = await md.get(url, params={"is_terminal_service": "true"}, headers=await tenant.till())
     assert_ok(r)
     assert_error(await md.get(url), 401, "200001")
     assert_error(await md.get(url, headers=bearer("not-a-jwt")), 401)
@@ -77,13 +77,13 @@ async def test_reads_open_to_every_credential_of_the_tenant(
 
 async def test_writes_need_admin_or_manager(md: httpx.AsyncClient, tenant: Tenant) -> None:
     url = f"{tenant.base}/payments"
-    for headers in (tenant.terminal(), tenant.user("user"), tenant.service):
+    for headers in (await tenant.till(), tenant.user("user"), tenant.service):
         assert_error(await md.post(url, json=PAYMENT, headers=headers), 403, "200002")
     assert_error(await md.get(f"{url}/P-ACL", headers=tenant.admin), 404)  # nothing written
 
     assert_ok(await md.post(url, json=PAYMENT, headers=tenant.manager), 201)
     update = {k: v for k, v in PAYMENT.items() if k != "paymentCode"} | {"description": "Cash!"}
-    for headers in (tenant.terminal(), tenant.user("user")):
+    for headers in (await tenant.till(), tenant.user("user")):
         assert_error(await md.put(f"{url}/P-ACL", json=update, headers=headers), 403)
         assert_error(await md.delete(f"{url}/P-ACL", headers=headers), 403)
     assert_ok(await md.put(f"{url}/P-ACL", json=update, headers=tenant.manager))
@@ -127,7 +127,7 @@ async def test_plain_user_from_account_service_cannot_write(
 async def test_another_tenants_credential_is_403(
     md: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, method: str, path: str
 ) -> None:
-    for headers in (other_tenant.admin, other_tenant.terminal()):
+    for headers in (other_tenant.admin, await other_tenant.till()):
         r = await md.request(method, tenant.base + path, json={}, headers=headers)
         assert_error(r, 403, "200002")
 

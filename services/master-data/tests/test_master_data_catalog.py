@@ -40,7 +40,7 @@ async def test_category_crud(md: httpx.AsyncClient, tenant: Tenant) -> None:
         await md.post(url, json={"categoryCode": "C-Y"}, headers=tenant.admin), 422, "300002"
     )
 
-    got = assert_ok(await md.get(f"{url}/C-1", headers=tenant.terminal()))["data"]
+    got = assert_ok(await md.get(f"{url}/C-1", headers=await tenant.till()))["data"]
     assert got == data
     update = {"description": "Drinks", "descriptionShort": "DR", "taxCode": "11"}
     updated = assert_ok(await md.put(f"{url}/C-1", json=update, headers=tenant.admin))["data"]
@@ -84,13 +84,13 @@ async def test_payment_crud_and_list(md: httpx.AsyncClient, tenant: Tenant) -> N
 
     # Cached lookups see every change.
     assert (
-        assert_ok(await md.get(f"{url}/11", headers=tenant.terminal()))["data"]["limitAmount"]
+        assert_ok(await md.get(f"{url}/11", headers=await tenant.till()))["data"]["limitAmount"]
         == 100000.0
     )
     update = {k: v for k, v in payment("11", limitAmount=5000).items() if k != "paymentCode"}
     assert_ok(await md.put(f"{url}/11", json=update, headers=tenant.admin))
     assert (
-        assert_ok(await md.get(f"{url}/11", headers=tenant.terminal()))["data"]["limitAmount"]
+        assert_ok(await md.get(f"{url}/11", headers=await tenant.till()))["data"]["limitAmount"]
         == 5000.0
     )
 
@@ -102,13 +102,13 @@ async def test_payment_crud_and_list(md: httpx.AsyncClient, tenant: Tenant) -> N
     assert assert_ok(await md.delete(f"{url}/12", headers=tenant.admin))["data"] == {
         "paymentCode": "12"
     }
-    assert_error(await md.get(f"{url}/12", headers=tenant.terminal()), 404)
+    assert_error(await md.get(f"{url}/12", headers=await tenant.till()), 404)
     assert_error(await md.delete(f"{url}/12", headers=tenant.admin), 404)
     assert_error(await md.put(f"{url}/12", json=update, headers=tenant.admin), 404)
 
 
 async def test_taxes_default_master(md: httpx.AsyncClient, tenant: Tenant) -> None:
-    body = assert_ok(await md.get(f"{tenant.base}/taxes", headers=tenant.terminal()))
+    body = assert_ok(await md.get(f"{tenant.base}/taxes", headers=await tenant.till()))
     assert [t["taxCode"] for t in body["data"]] == ["00", "01", "02", "11", "12"]
     assert body["metadata"]["total"] == 5
     t01 = assert_ok(await md.get(f"{tenant.base}/taxes/01", headers=tenant.admin))["data"]

@@ -49,7 +49,7 @@ async def test_create_nested_and_read(md: httpx.AsyncClient, tenant: Tenant) -> 
     assert len(book["categories"][0]["tabs"][0]["buttons"]) == 9
     assert book["categories"][1]["tabs"] == []
     url = f"{tenant.base}/item_books/{book['itemBookId']}"
-    got = assert_ok(await md.get(url, params={"store_code": "S1"}, headers=tenant.terminal()))
+    got = assert_ok(await md.get(url, params={"store_code": "S1"}, headers=await tenant.till()))
     assert got["data"] == book
     button_out = got["data"]["categories"][0]["tabs"][0]["buttons"][0]
     assert button_out["unitPrice"] is None and button_out["description"] is None
@@ -150,7 +150,7 @@ async def test_sub_elements(md: httpx.AsyncClient, tenant: Tenant) -> None:
 
     # Terminals read but never write.
     assert_error(
-        await md.post(f"{url}/categories", json=category(5), headers=tenant.terminal()), 403
+        await md.post(f"{url}/categories", json=category(5), headers=await tenant.till()), 403
     )
 
 
@@ -180,7 +180,7 @@ async def test_update_list_delete_and_detail(md: httpx.AsyncClient, tenant: Tena
     url = f"{tenant.base}/item_books/{book['itemBookId']}"
 
     detail = assert_ok(
-        await md.get(f"{url}/detail", params={"store_code": "S1"}, headers=tenant.terminal())
+        await md.get(f"{url}/detail", params={"store_code": "S1"}, headers=await tenant.till())
     )
     b = detail["data"]["categories"][0]["tabs"][0]["buttons"]
     assert (b[0]["description"], b[0]["unitPrice"]) == ("Green tea", 100.0)

@@ -146,7 +146,7 @@ async def test_store_prices_and_details(md: httpx.AsyncClient, tenant: Tenant) -
     assert_error(r, 404)
     assert_ok(await md.post(f"{tenant.base}/items", json=item("SP-1"), headers=tenant.admin), 201)
 
-    details = assert_ok(await md.get(f"{stores}/SP-1/details", headers=tenant.terminal()))["data"]
+    details = assert_ok(await md.get(f"{stores}/SP-1/details", headers=await tenant.till()))["data"]
     assert details["storePrice"] is None and details["unitPrice"] == 120.0
 
     created = await md.post(
@@ -158,7 +158,7 @@ async def test_store_prices_and_details(md: httpx.AsyncClient, tenant: Tenant) -
     r = await md.post(stores, json={"itemCode": "SP-1", "storePrice": -5}, headers=tenant.admin)
     assert_error(r, 422)
 
-    details = assert_ok(await md.get(f"{stores}/SP-1/details", headers=tenant.terminal()))["data"]
+    details = assert_ok(await md.get(f"{stores}/SP-1/details", headers=await tenant.till()))["data"]
     assert details["storePrice"] == 90.0 and details["unitPrice"] == 120.0
     assert details["isDeleted"] is False and details["taxCode"] == "01"
 
@@ -189,7 +189,7 @@ async def test_store_prices_and_details(md: httpx.AsyncClient, tenant: Tenant) -
 async def test_price_change_is_seen_by_the_next_read(md: httpx.AsyncClient, tenant: Tenant) -> None:
     """The hot path is cached; every write invalidates, so the next sale sees the new price."""
     stores = f"{tenant.base}/stores/S9/items"
-    terminal = tenant.terminal("S9")
+    terminal = await tenant.till("S9")
     assert_ok(await md.post(f"{tenant.base}/items", json=item("HOT-1"), headers=tenant.admin), 201)
     assert_ok(
         await md.post(stores, json={"itemCode": "HOT-1", "storePrice": 100}, headers=tenant.admin),

@@ -46,7 +46,7 @@ async def test_promotion_crud(md: httpx.AsyncClient, tenant: Tenant) -> None:
     ):
         assert_error(await md.post(url, json=bad, headers=tenant.admin), 422)
 
-    got = assert_ok(await md.get(f"{url}/PR-1", headers=tenant.terminal()))["data"]
+    got = assert_ok(await md.get(f"{url}/PR-1", headers=await tenant.till()))["data"]
     assert got == data
     r = await md.put(
         f"{url}/PR-1", json={"name": "Renamed", "isActive": False}, headers=tenant.admin
@@ -99,7 +99,7 @@ async def test_list_and_active_selection(md: httpx.AsyncClient, other_tenant: Te
     assert [p["promotionCode"] for p in paged["data"]] == ["C-OFF", "B-S1"]
 
     async def active(**params) -> list[str]:
-        r = await md.get(f"{url}/active", params=params, headers=tenant.terminal())
+        r = await md.get(f"{url}/active", params=params, headers=await tenant.till())
         body = assert_ok(r)
         assert body["metadata"] is None
         return [p["promotionCode"] for p in body["data"]]

@@ -14,7 +14,7 @@ async def value(md: httpx.AsyncClient, tenant: Tenant, name: str, store: str, no
     r = await md.get(
         f"{tenant.base}/settings/{name}/value",
         params={"store_code": store, "terminal_no": no},
-        headers=tenant.terminal(store, no),
+        headers=await tenant.till(store, no),
     )
     return assert_ok(r)["data"]["value"]
 
@@ -70,7 +70,7 @@ async def test_settings_crud_and_normalization(md: httpx.AsyncClient, tenant: Te
     ]
     assert_error(await md.post(url, json=body, headers=tenant.admin), 409)
 
-    got = assert_ok(await md.get(f"{url}/RECEIPT_HEADERS", headers=tenant.terminal()))["data"]
+    got = assert_ok(await md.get(f"{url}/RECEIPT_HEADERS", headers=await tenant.till()))["data"]
     assert got["defaultValue"] == '["Thank you", "Come again"]'
 
     for bad_values in (

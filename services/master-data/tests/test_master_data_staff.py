@@ -71,7 +71,7 @@ async def test_verify_pin_and_lockout(md: httpx.AsyncClient, tenant: Tenant) -> 
     verify = f"{url}/PIN-1/verify-pin"
     good = await md.post(verify, json={"pin": "4321"}, headers=tenant.service)
     assert assert_ok(good)["data"] == {"valid": True}
-    assert assert_ok(await md.post(verify, json={"pin": "0000"}, headers=tenant.terminal()))[
+    assert assert_ok(await md.post(verify, json={"pin": "0000"}, headers=await tenant.till()))[
         "data"
     ] == {"valid": False}
     assert_error(

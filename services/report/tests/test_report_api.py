@@ -167,7 +167,13 @@ async def test_bad_requests(book, other_book):
 async def test_subscriptions_and_root(book):
     r = await book.http.get("/dapr/subscribe")
     routes = sorted(s["route"] for s in r.json())
-    assert routes == ["/api/v1/cashlog", "/api/v1/opencloselog", "/api/v1/tranlog"]
+    # The three log topics, and the terminal notices that drop cached credential approvals.
+    assert routes == [
+        "/api/v1/cashlog",
+        "/api/v1/opencloselog",
+        "/api/v1/tranlog",
+        "/events/terminal_changed",
+    ]
     assert (await book.http.get("/")).json()["message"].startswith("Welcome to Kugel-POS Report")
 
 
@@ -182,7 +188,7 @@ async def test_tenant_setup_refuses_a_plain_user_and_a_terminal(book):
         lifetime=timedelta(hours=1),
     )
     mine = {"tenantId": book.tenant_id}
-    for headers in ({"Authorization": f"Bearer {clerk}"}, book.terminal()):
+    for headers in ({"Authorization": f"Bearer {clerk}"}, await book.till()):
         assert_error(await book.http.post("/api/v1/tenants", json=mine, headers=headers), 403)
     assert_ok(await book.http.post("/api/v1/tenants", json=mine, headers=book.service()), 201)
 

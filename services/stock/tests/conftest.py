@@ -19,7 +19,7 @@ import pytest
 
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import new_tenant_id
+from kugelpos.devstack.testing import new_tenant_id, till_bearer
 
 HOUR = timedelta(hours=1)
 
@@ -32,6 +32,7 @@ def bearer(token: str) -> dict[str, str]:
 class Tenant:
     tenant_id: str
     codec: TokenCodec
+    terminal_url: str = ""
 
     @property
     def base(self) -> str:
@@ -54,19 +55,10 @@ class Tenant:
     def admin(self) -> dict[str, str]:
         return bearer(self.token)
 
-    def terminal(self, store_code: str = "S1", terminal_no: int = 1) -> dict[str, str]:
-        terminal_id = f"{self.tenant_id}-{store_code}-{terminal_no}"
-        return bearer(
-            self.codec.encode(
-                {
-                    "sub": f"terminal:{terminal_id}",
-                    "tenant_id": self.tenant_id,
-                    "terminal_id": terminal_id,
-                    "token_type": "terminal",
-                    "iss": "terminal-service",
-                },
-                HOUR,
-            )
+    async def till(self, store_code: str = "S1", terminal_no: int = 1) -> dict[str, str]:
+        """A real terminal's JWT (every service checks terminal credentials live)."""
+        return await till_bearer(
+            self.terminal_url, self.admin, self.tenant_id, store_code, terminal_no
         )
 
 
@@ -122,8 +114,10 @@ async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def setup_tenant(client: httpx.AsyncClient, codec: TokenCodec) -> Tenant:
-    tenant = Tenant(new_tenant_id(), codec)
+async def setup_tenant(
+    client: httpx.AsyncClient, codec: TokenCodec, terminal_url: str = ""
+) -> Tenant:
+    tenant = Tenant(new_tenant_id(), codec, terminal_url)
     r = await client.post(
         "/api/v1/tenants", json={"tenantId": tenant.tenant_id}, headers=tenant.admin
     )
@@ -132,8 +126,8 @@ async def setup_tenant(client: httpx.AsyncClient, codec: TokenCodec) -> Tenant:
 
 
 @pytest.fixture
-async def tenant(client: httpx.AsyncClient, codec: TokenCodec) -> Tenant:
-    return await setup_tenant(client, codec)
+async def tenant(stack: Stack, client: httpx.AsyncClient, codec: TokenCodec) -> Tenant:
+    return await setup_tenant(client, codec, stack.url("terminal"))
 
 
 async def publish(stack: Stack, data: dict[str, Any], topic: str = "tranlog_report") -> None:

@@ -124,7 +124,7 @@ async def test_credentials(client: httpx.AsyncClient, tenant: Tenant, codec) -> 
     r = await client.put(
         url,
         json=body,
-        headers=tenant.terminal(store),
+        headers=await tenant.till(store),
         params={"terminal_id": f"{tenant.tenant_id}-{store}-1"},
     )
     assert assert_ok(r)["data"]["operatorId"] == f"{tenant.tenant_id}-{store}-1"
@@ -188,6 +188,6 @@ async def test_tenant_setup_refuses_a_plain_user_and_a_terminal(
         lifetime=timedelta(hours=1),
     )
     mine = {"tenantId": tenant.tenant_id}
-    for headers in ({"Authorization": f"Bearer {clerk}"}, tenant.terminal()):
+    for headers in ({"Authorization": f"Bearer {clerk}"}, await tenant.till()):
         assert_error(await client.post("/api/v1/tenants", json=mine, headers=headers), 403)
     assert_ok(await client.post("/api/v1/tenants", json=mine, headers=tenant.admin), 201)

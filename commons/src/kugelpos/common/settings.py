@@ -88,6 +88,15 @@ class CommonSettings(BaseSettings):
     base_url_journal: str = "http://127.0.0.1:8005/api/v1"
     base_url_stock: str = "http://127.0.0.1:8006/api/v1"
 
+    # A terminal credential (API key or terminal JWT) the terminal service approved is
+    # trusted this long without asking again; a `terminal_changed` notice (key rotated,
+    # terminal deleted, opened or closed) drops the approval at once, so this only bounds
+    # how long a lost notice can leave a revoked credential working.
+    terminal_credential_cache_seconds: float = Field(default=10.0, ge=0, le=300)
+    # While the terminal service cannot be reached, the last approval of a credential is
+    # served this long (only the terminal service revokes, so nothing is given up).
+    terminal_credential_stale_seconds: float = Field(default=900.0, ge=0, le=86_400)
+
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
 
     @property

@@ -2,7 +2,8 @@
 
 Order: a Bearer token wins (user, service or terminal JWT); otherwise `X-API-KEY` with the
 terminal id from the path or the `terminal_id` query parameter. A present but invalid Bearer
-never falls back to the API key.
+never falls back to the API key. A terminal's credential, JWT or API key, is checked live
+(`TerminalCredentials`): a deleted terminal or a rotated key is refused everywhere.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..errors import AuthenticationError, PermissionDeniedError
 from .api_keys import secrets_equal
+from .policy import ADMIN, MANAGER, SERVICE, Access, declare
 from .principal import Principal, PrincipalKind, Role
 from .tokens import TokenCodec
 
@@ -23,19 +25,53 @@ class ApiKeyResolver(Protocol):
     async def __call__(self, terminal_id: str, api_key: str) -> Principal: ...
 
 
+class TerminalCredentials(ApiKeyResolver, Protocol):
+    """How a service checks a terminal's credentials against the terminal as it is now."""
+
+    async def verify_token(self, principal: Principal) -> Principal:
+        """A terminal JWT whose signature is valid: its terminal's live principal, or 401."""
+        ...
+
+    async def forget(self, terminal_id: str) -> None:
+        """Drop what is cached of one terminal (a `terminal_changed` notice)."""
+        ...
+
+
 class Authenticator:
-    """Lives on `app.state.auth`; services plug in how a terminal API key is checked."""
+    """Lives on `app.state.auth`; services plug in how terminal credentials are checked.
+
+    `terminals` checks terminal JWTs; `api_keys` says whether `X-API-KEY` is a credential
+    at all on this service (its contract declares it), checked by the same object."""
 
     def __init__(
         self,
         codec: TokenCodec,
         *,
-        api_key_resolver: ApiKeyResolver | None = None,
+        terminals: TerminalCredentials | None = None,
+        api_keys: bool = True,
         notify_api_key: str | None = None,
     ) -> None:
         self.codec = codec
-        self.api_key_resolver = api_key_resolver
+        self.terminals = terminals
+        self.api_keys = api_keys
         self.notify_api_key = notify_api_key
+
+    @property
+    def api_key_resolver(self) -> ApiKeyResolver | None:
+        return self.terminals if self.api_keys else None
+
+    async def token_principal(self, token: str) -> Principal:
+        """A verified bearer token; a terminal's is checked live (deleted, re-keyed: 401)."""
+        principal = self.codec.principal(token)
+        if principal.kind is PrincipalKind.TERMINAL:
+            if self.terminals is None:
+                raise AuthenticationError("Terminal credentials are not accepted here")
+            principal = await self.terminals.verify_token(principal)
+        return principal
+
+    async def forget_terminal(self, terminal_id: str) -> None:
+        if self.terminals is not None:
+            await self.terminals.forget(terminal_id)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -56,7 +92,7 @@ async def get_principal(
 ) -> Principal:
     auth = authenticator(request)
     if bearer is not None:
-        return auth.codec.principal(bearer.credentials)
+        return await auth.token_principal(bearer.credentials)
     if x_api_key:
         terminal_id = _terminal_id(request)
         if not terminal_id:
@@ -71,7 +107,7 @@ async def get_token_principal(request: Request, bearer: BearerCredentials) -> Pr
     """Bearer only (user, service or terminal token)."""
     if bearer is None:
         raise AuthenticationError("Not authenticated")
-    return authenticator(request).codec.principal(bearer.credentials)
+    return await authenticator(request).token_principal(bearer.credentials)
 
 
 type CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -112,6 +148,7 @@ async def get_tenant_setup_caller(principal: TokenPrincipal) -> Principal:
     return principal
 
 
+declare(get_tenant_setup_caller, Access(frozenset({ADMIN, MANAGER, SERVICE})))
 type TenantSetupCaller = Annotated[Principal, Depends(get_tenant_setup_caller)]
 
 
@@ -131,6 +168,9 @@ async def get_notifier(
     if x_api_key and auth.notify_api_key and secrets_equal(x_api_key, auth.notify_api_key):
         return None
     raise AuthenticationError("Not authenticated")
+
+
+declare(get_notifier, Access(frozenset({SERVICE}), note="or the notify key"))
 
 
 def ensure_tenant(principal: Principal, tenant_id: str) -> None:

@@ -1,6 +1,6 @@
 """Store-scoped access for services whose paths are `/tenants/{tenant_id}/stores/{store_code}/…`
 (journal, report): any credential of the tenant may read; a terminal credential reads only its
-own store and writes only for itself; user and service tokens act for any terminal.
+own store. Who may write is each operation's policy (`auth.access`).
 
 No `from __future__ import annotations` here: the dependencies built by the factories below are
 closures, and FastAPI must see their annotations as objects."""
@@ -12,6 +12,7 @@ from fastapi import Depends, Path, Query
 
 from ..errors import PermissionDeniedError
 from .dependencies import CurrentPrincipal, ensure_tenant
+from .policy import terminal_store
 from .principal import Principal, PrincipalKind
 
 TenantId = Annotated[str, Path(max_length=32)]
@@ -36,19 +37,6 @@ async def tenant_access(
 type TenantPrincipal = Annotated[Principal, Depends(tenant_access)]
 
 
-def terminal_store(principal: Principal) -> str | None:
-    """The store of a terminal credential: its claims (API key: the terminal service's
-    record; JWT: `store_code`), else the middle of `<tenant>-<store>-<no>`."""
-    claims = principal.claims or {}
-    store = claims.get("storeCode") or claims.get("store_code")
-    if isinstance(store, str) and store:
-        return store
-    terminal_id = principal.terminal_id or ""
-    _, _, rest = terminal_id.partition("-")
-    store, _, _ = rest.rpartition("-")
-    return store or None
-
-
 def store_reader(denied: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: a principal of the path's tenant; a terminal only for its own store."""
 
@@ -58,18 +46,3 @@ def store_reader(denied: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return read_access
-
-
-def terminal_writer(denied: str) -> Callable[..., Awaitable[Principal]]:
-    """Dependency: a principal of the path's tenant; a terminal only for its own number."""
-
-    async def write_access(
-        principal: TenantPrincipal, store_code: StoreCode, terminal_no: TerminalNo
-    ) -> Principal:
-        if principal.kind is PrincipalKind.TERMINAL:
-            expected = f"{principal.tenant_id}-{store_code}-{terminal_no}"
-            if principal.terminal_id != expected:
-                raise PermissionDeniedError(denied)
-        return principal
-
-    return write_access

@@ -1,9 +1,14 @@
-"""Master-data change notices: after a write, master-data announces what changed on topic
-`masterdata_changed`, so every process that caches master data (master-data's other
-replicas, the cart) drops the entries at once instead of waiting for their TTL.
+"""Change notices on the broadcast pub/sub, so every process that caches something drops it
+at once instead of waiting for its TTL:
+
+- `masterdata_changed`: after a write, master-data announces what changed (master-data's
+  other replicas and the cart drop their cached reads);
+- `terminal_changed`: after a terminal's key, state or existence changed, the terminal
+  service announces it (every service drops its cached approvals of that terminal's
+  credentials, so a rotated key or a deleted or closed terminal is refused within moments).
 
 Best effort by design, so not through the outbox: a lost notice only means the TTL bounds
-how long a stale price can live, and a notice never delays the write that caused it.
+how long a stale entry can live, and a notice never delays the write that caused it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ..errors import AppError
 log = structlog.get_logger(__name__)
 
 MASTERDATA_CHANGED = "masterdata_changed"
+TERMINAL_CHANGED = "terminal_changed"
 # A component whose consumer group is per sidecar instance, so every replica hears a notice
 # (on the shared `pubsub` component, replicas of one app compete for each message).
 BROADCAST_PUBSUB = "pubsub-broadcast"
@@ -63,6 +69,36 @@ class MasterChange:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TerminalChange:
+    """A terminal's credentials or state changed (key rotated, deleted, opened, closed,
+    staff signed in or out): cached approvals of it are stale."""
+
+    tenant_id: str
+    terminal_id: str
+    reason: str
+
+    def to_event(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_event(cls, data: Any) -> TerminalChange | None:
+        """None for anything that is not a well-formed notice."""
+        if not isinstance(data, dict):
+            return None
+        tenant_id, terminal_id = data.get("tenant_id"), data.get("terminal_id")
+        if not (isinstance(tenant_id, str) and tenant_id and isinstance(terminal_id, str)):
+            return None
+        if not terminal_id.startswith(f"{tenant_id}-"):
+            return None  # a terminal id embeds its tenant
+        reason = data.get("reason")
+        return cls(tenant_id, terminal_id, reason if isinstance(reason, str) else "")
+
+
+type Notice = MasterChange | TerminalChange
+_TOPICS: dict[type, str] = {MasterChange: MASTERDATA_CHANGED, TerminalChange: TERMINAL_CHANGED}
+
+
 class ChangeAnnouncer:
     """Publishes notices in the background; the caller never waits for the sidecar."""
 
@@ -71,16 +107,17 @@ class ChangeAnnouncer:
         self._pubsub = pubsub
         self._pending: set[asyncio.Task[None]] = set()
 
-    def announce(self, change: MasterChange) -> None:
+    def announce(self, change: Notice) -> None:
         task = asyncio.get_running_loop().create_task(self._publish(change))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _publish(self, change: MasterChange) -> None:
+    async def _publish(self, change: Notice) -> None:
+        topic = _TOPICS[type(change)]
         try:
-            await self._dapr.publish(self._pubsub, MASTERDATA_CHANGED, change.to_event())
+            await self._dapr.publish(self._pubsub, topic, change.to_event())
         except AppError as exc:
-            log.warning("master_change_not_announced", kind=change.kind, error=exc.message)
+            log.warning("change_not_announced", topic=topic, error=exc.message)
 
     async def drain(self) -> None:
         """Wait for notices in flight (shutdown, tests)."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -40,6 +40,11 @@ from ..errors import AuthenticationError, PermissionDeniedError
 log = structlog.get_logger(__name__)
 
 APP_API_TOKEN_HEADER = "dapr-api-token"
+# The subscriber routes the v1 contract documents (journal, report, stock list them in their
+# OpenAPI); the others stay out of the schema.
+V1_SUBSCRIBER_ROUTES = frozenset(
+    {"/dapr/subscribe", "/api/v1/tranlog", "/api/v1/cashlog", "/api/v1/opencloselog"}
+)
 # daprd sets it on every service invocation it hands to the app, never on a pub/sub delivery.
 CALLER_APP_ID_HEADER = "dapr-caller-app-id"
 
@@ -181,17 +186,33 @@ class DaprSubscriptions:
             result.append(item)
         return result
 
-    def router(self, *, include_in_schema: bool = False) -> APIRouter:
-        """`include_in_schema=True` lists the routes in OpenAPI (a contract that names them)."""
-        router = APIRouter(tags=["dapr"], include_in_schema=include_in_schema)
+    def router(self, *, include_in_schema: bool | Collection[str] = False) -> APIRouter:
+        """`include_in_schema` lists the routes in OpenAPI (a contract that names them): all
+        of them (True), or only the paths given."""
 
-        @router.get("/dapr/subscribe")
+        def listed(path: str) -> bool:
+            if isinstance(include_in_schema, bool):
+                return include_in_schema
+            return path in include_in_schema
+
+        router = APIRouter(tags=["dapr"])
+
         async def dapr_subscribe() -> list[dict[str, Any]]:
             return self.declaration()
 
+        router.add_api_route(
+            "/dapr/subscribe",
+            dapr_subscribe,
+            methods=["GET"],
+            include_in_schema=listed("/dapr/subscribe"),
+        )
         for entry in self._entries:
             router.add_api_route(
-                entry.route, self._endpoint(entry), methods=["POST"], name=f"on_{entry.topic}"
+                entry.route,
+                self._endpoint(entry),
+                methods=["POST"],
+                name=f"on_{entry.topic}",
+                include_in_schema=listed(entry.route),
             )
         return router
 

@@ -3,7 +3,7 @@ envelope errors, correlation ids, access logs, `/health`, `/metrics`, CORS and c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,13 +12,17 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
 
-from ..auth.dependencies import ApiKeyResolver, Authenticator
+from ..auth.access import publish_policies
+from ..auth.dependencies import Authenticator, TerminalCredentials
 from ..auth.tokens import TokenCodec
 from ..clients.breaker import BreakerRegistry
 from ..clients.dapr import DaprClientHelper
 from ..clients.http import HttpClientHelper
 from ..db.mongo import Mongo
+from ..events.changes import BROADCAST_PUBSUB, TERMINAL_CHANGED, TerminalChange
+from ..events.subscriptions import CloudEvent, DaprSubscriptions, Outcome
 from ..idempotency import DaprIdempotencyStore, IdempotencyMiddleware, IdempotencyStore
 from ..observability.health import (
     DAPR_STATESTORE_CHECK,
@@ -155,7 +159,10 @@ def create_app(
     db_prefix: str,
     routers: Sequence[APIRouter],
     welcome: str,
-    api_key_resolver: Callable[[Infrastructure], ApiKeyResolver] | None = None,
+    terminal_credentials: Callable[[Infrastructure], TerminalCredentials] | None = None,
+    api_keys: bool = True,
+    subscriptions: DaprSubscriptions | None = None,
+    subscriptions_in_schema: bool | Collection[str] = False,
     extra_checks: Callable[[Infrastructure], dict[str, HealthCheck]] | None = None,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
@@ -163,8 +170,13 @@ def create_app(
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     infra = build_infrastructure(settings, db_prefix)
-    if api_key_resolver is not None:
-        infra.auth.api_key_resolver = api_key_resolver(infra)
+    if terminal_credentials is not None:
+        infra.auth.terminals = terminal_credentials(infra)
+        infra.auth.api_keys = api_keys
+        if subscriptions is not None:
+            subscriptions.add(
+                TERMINAL_CHANGED, terminal_change_handler(infra.auth), pubsub=BROADCAST_PUBSUB
+            )
     checks = {**default_health_checks(infra), **(extra_checks(infra) if extra_checks else {})}
 
     @asynccontextmanager
@@ -220,4 +232,43 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    if subscriptions is not None:
+        app.include_router(subscriptions.router(include_in_schema=subscriptions_in_schema))
+    _publish_access_policies(app)
     return app
+
+
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route of an app, routers included (FastAPI keeps included routers nested)."""
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from api_routes(nested.routes)
+        else:
+            yield route
+
+
+def _publish_access_policies(app: FastAPI) -> None:
+    """The served OpenAPI names who may call each operation (`x-kugelpos-access`)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = publish_policies(build(), api_routes(app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def terminal_change_handler(auth: Authenticator) -> Callable[[CloudEvent], Awaitable[Outcome]]:
+    """`terminal_changed`: drop every cached approval of the terminal, so its rotated key,
+    deletion or closing takes effect here at once, not when a TTL runs out."""
+
+    async def on_terminal_changed(event: CloudEvent) -> Outcome:
+        change = TerminalChange.from_event(event.data)
+        if change is None:
+            return Outcome.DROP
+        await auth.forget_terminal(change.terminal_id)
+        return Outcome.SUCCESS
+
+    return on_terminal_changed

@@ -16,8 +16,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from ..auth.dependencies import ensure_tenant, require_roles
-from ..auth.principal import Principal, Role
+from ..auth.access import ADMIN, allow
+from ..auth.dependencies import get_token_principal
+from ..auth.principal import Principal
 from ..auth.store_scope import TenantId
 from ..envelope import ApiResponse, ok
 from ..events.consumer import EventConsumer, ReplayResult
@@ -30,14 +31,7 @@ StateFilter = Literal["open", "all", "retrying", "dead", "replayed", "resolved",
 MAX_REPLAY_BATCH = 500
 
 
-async def tenant_admin(
-    tenant_id: TenantId,
-    user: Annotated[Principal, Depends(require_roles(Role.ADMIN.value))],
-) -> Principal:
-    ensure_tenant(user, tenant_id)
-    return user
-
-
+tenant_admin = allow(ADMIN, source=get_token_principal)
 type TenantAdmin = Annotated[Principal, Depends(tenant_admin)]
 
 

@@ -1,6 +1,11 @@
 """`POST /api/v1/tenants/{tenant_id}/stores/{store_code}/terminals/{terminal_no}/transactions`,
 the direct transaction intake (§2.5 (7)) as journal and report serve it. Each service passes
-its own dependencies: the write access check and the `TransactionIntake`.
+its own `TransactionIntake`.
+
+Only the cart writes the books: the intake takes a log from a service token (a service
+re-sending what the cart recorded) or from a tenant admin importing logs, which is audited (a
+warning naming the admin and the log); a till, a clerk or a manager gets 403 and nothing is
+written. The normal path is the `tranlog_report` event.
 
 No `from __future__ import annotations` here: FastAPI must see the route's `Depends(...)` of
 the factory's arguments as objects, not as strings naming local variables."""
@@ -8,14 +13,20 @@ the factory's arguments as objects, not as strings naming local variables."""
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, status
 
-from ..auth.principal import Principal
-from ..auth.store_scope import StoreCode, TenantId, TerminalNo
+from ..auth.access import ADMIN, SERVICE, allow
+from ..auth.principal import Principal, PrincipalKind
+from ..auth.store_scope import StoreCode, TenantId, TerminalNo, tenant_access
 from ..envelope import ApiResponse, ok
 from ..events.intake import TransactionIntake
 from ..events.logs import TransactionLog
 from ..schemas import ApiModel
+
+log = structlog.get_logger(__name__)
+
+intake_access = allow(ADMIN, SERVICE, source=tenant_access, note="an admin's import is audited")
 
 
 class TranResponse(ApiModel):
@@ -27,7 +38,6 @@ class TranResponse(ApiModel):
 
 def transaction_intake_router(
     get_intake: Callable[..., Awaitable[TransactionIntake]],
-    writer: Callable[..., Awaitable[Principal]],
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1/tenants", tags=["transactions"])
 
@@ -41,10 +51,19 @@ def transaction_intake_router(
         store_code: StoreCode,
         terminal_no: TerminalNo,
         body: TransactionLog,
-        principal: Annotated[Principal, Depends(writer)],
+        principal: Annotated[Principal, Depends(intake_access)],
         intake: Annotated[TransactionIntake, Depends(get_intake)],
     ) -> ApiResponse[TranResponse]:
-        await intake.receive(tenant_id, store_code, terminal_no, body)
+        applied = await intake.receive(tenant_id, store_code, terminal_no, body)
+        if principal.kind is PrincipalKind.USER:
+            log.warning(
+                "transaction_imported",
+                by=principal.username,
+                tenant_id=tenant_id,
+                natural_key=body.natural_key(),
+                transaction_type=body.transaction_type,
+                result=applied.value,
+            )
         return ok(
             TranResponse(
                 tenant_id=body.tenant_id,

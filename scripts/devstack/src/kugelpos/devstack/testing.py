@@ -82,3 +82,51 @@ async def register_tenant_admin(
         token = await login(client, tenant_id, username)
         assert token.status_code == 200, token.text
     return Admin(tenant_id, username, token.json()["access_token"])
+
+
+# Real terminals, by (terminal service URL, terminal id): a terminal JWT is checked live on
+# every service, so a test that acts as a till needs one the terminal service knows.
+_TILL_TOKENS: dict[tuple[str, str], str] = {}
+
+
+async def till_bearer(
+    terminal_url: str,
+    admin: dict[str, str],
+    tenant_id: str,
+    store_code: str = "S1",
+    terminal_no: int = 1,
+) -> dict[str, str]:
+    """The bearer header of a real terminal's JWT: its tenant, store and terminal are created
+    at the terminal service when missing (a tenant admin's `admin` header), its key exchanged
+    for a token. Cached per terminal for the test session."""
+    terminal_id = f"{tenant_id}-{store_code}-{terminal_no}"
+    key = (terminal_url, terminal_id)
+    if key not in _TILL_TOKENS:
+        async with httpx.AsyncClient(base_url=terminal_url, timeout=30) as client:
+            r = await client.post(
+                "/api/v1/tenants",
+                headers=admin,
+                json={"tenantId": tenant_id, "tenantName": "Test tenant"},
+            )
+            assert r.status_code in (201, 409), r.text
+            r = await client.post(
+                f"/api/v1/tenants/{tenant_id}/stores",
+                headers=admin,
+                json={"storeCode": store_code, "storeName": f"Store {store_code}"},
+            )
+            assert r.status_code in (201, 409), r.text
+            r = await client.post(
+                "/api/v1/terminals",
+                headers=admin,
+                json={"storeCode": store_code, "terminalNo": terminal_no, "description": "till"},
+            )
+            if r.status_code == 409:  # created earlier: a new key is the way to a token
+                r = await client.post(f"/api/v1/terminals/{terminal_id}/api-key", headers=admin)
+            api_key = assert_ok(r, r.status_code if r.status_code in (200, 201) else 200)
+            r = await client.post(
+                "/api/v1/auth/token",
+                headers={"X-API-KEY": api_key["data"]["apiKey"]},
+                params={"terminal_id": terminal_id},
+            )
+            _TILL_TOKENS[key] = assert_ok(r)["data"]["access_token"]
+    return {"Authorization": f"Bearer {_TILL_TOKENS[key]}"}

@@ -6,6 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from kugelpos.common.auth.access import ADMIN, allow
+from kugelpos.common.auth.dependencies import get_token_principal
+from kugelpos.common.auth.principal import Principal
 from kugelpos.common.throttle import AttemptLimiter
 from kugelpos.common.web.app import Infrastructure, infrastructure
 
@@ -43,4 +46,7 @@ async def get_token_service(
 
 
 type Users = Annotated[UserService, Depends(get_user_service)]
+# Creating users: the tenant's admin (re-read from the database: a disabled admin's token is
+# refused by `UserService.ensure_active_admin`).
+type AccountAdmin = Annotated[Principal, Depends(allow(ADMIN, source=get_token_principal))]
 type Tokens = Annotated[TokenService, Depends(get_token_service)]

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from kugelpos.common.auth.access import OWN_TILL, STORE_TILL, allow
 from kugelpos.common.auth.dependencies import CurrentPrincipal
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.errors import PermissionDeniedError
@@ -21,6 +22,8 @@ from .cache.terminals import TerminalInfo, TerminalInfoCache
 from .carts.repository import CartStore
 from .carts.service import CartService
 from .config import CartSettings
+from .errors import TerminalStatusError
+from .operations import TERMINAL_OPENED
 from .plugins.registry import Plugins
 from .transactions.refunds import RefundService
 from .transactions.service import TransactionService
@@ -85,11 +88,34 @@ class CallingTerminal:
     refresh: Callable[[], Awaitable[TerminalInfo]] | None = None
 
 
+# Carts and voids belong to the till itself (a cart by id: the cart service checks the owner;
+# a void: the till that recorded the sale); a return may be taken at any till of the store.
+own_till = allow(OWN_TILL)
+store_till = allow(STORE_TILL)
+
+
 async def get_calling_terminal(
-    request: Request, principal: CurrentPrincipal, terminal_id: TerminalIdQuery = None
+    request: Request,
+    principal: Annotated[Principal, Depends(own_till)],
+    terminal_id: TerminalIdQuery = None,
 ) -> CallingTerminal:
-    """Cart and transaction writes: only a terminal credential (API key or terminal JWT);
-    a `terminal_id` given must be that terminal."""
+    """Cart and void writes: only the till's own credential (API key or terminal JWT); a
+    `terminal_id` given must be that terminal."""
+    return _calling_terminal(request, principal, terminal_id)
+
+
+async def get_store_terminal(
+    request: Request,
+    principal: Annotated[Principal, Depends(store_till)],
+    terminal_id: TerminalIdQuery = None,
+) -> CallingTerminal:
+    """Returns: a till of the sale's store."""
+    return _calling_terminal(request, principal, terminal_id)
+
+
+def _calling_terminal(
+    request: Request, principal: Principal, terminal_id: str | None
+) -> CallingTerminal:
     if principal.kind is not PrincipalKind.TERMINAL or not principal.terminal_id:
         raise PermissionDeniedError("A terminal credential (terminal JWT or API key) is required")
     if terminal_id is not None and terminal_id != principal.terminal_id:
@@ -109,6 +135,34 @@ async def get_calling_terminal(
 
 
 type Terminal = Annotated[CallingTerminal, Depends(get_calling_terminal)]
+type StoreTerminal = Annotated[CallingTerminal, Depends(get_store_terminal)]
+
+
+async def get_selling_terminal(terminal: Terminal) -> CallingTerminal:
+    """Selling (a cart's items, discounts, payments, bill; voids): the till itself, open."""
+    return await _open_now(terminal)
+
+
+async def get_returning_terminal(terminal: StoreTerminal) -> CallingTerminal:
+    """Taking a return: a till of the store, open."""
+    return await _open_now(terminal)
+
+
+async def _open_now(terminal: CallingTerminal) -> CallingTerminal:
+    """The terminal must be open now. Its state is live (the terminal service's answer,
+    dropped by a `terminal_changed` notice), re-read once past the caches before refusing."""
+    if terminal.info.status != TERMINAL_OPENED and terminal.refresh is not None:
+        terminal = CallingTerminal(await terminal.refresh(), terminal.refresh)
+    if terminal.info.status != TERMINAL_OPENED:
+        raise TerminalStatusError(
+            f"terminal status is {terminal.info.status!r}, not {TERMINAL_OPENED!r}: a closed "
+            "terminal does not sell"
+        )
+    return terminal
+
+
+type SellingTerminal = Annotated[CallingTerminal, Depends(get_selling_terminal)]
+type ReturningTerminal = Annotated[CallingTerminal, Depends(get_returning_terminal)]
 
 
 async def get_reader(principal: CurrentPrincipal, terminal_id: TerminalIdQuery = None) -> Principal:

@@ -24,6 +24,7 @@ class CartErrorCode:
     CART_CREATE_FAILED = "401001"
     CART_NOT_FOUND = "401002"
     CART_SAVE_FAILED = "401003"
+    TRANSACTION_TYPE_NOT_ALLOWED = "401004"
     ITEM_NOT_FOUND = "402001"
     AMOUNT_LESS_THAN_DISCOUNT = "402002"
     BALANCE_LESS_THAN_DISCOUNT = "402003"
@@ -67,6 +68,13 @@ class CartNotFoundError(NotFoundError):
 class CartSaveError(CartError):
     code = CartErrorCode.CART_SAVE_FAILED
     status = 500
+
+
+class TransactionTypeNotAllowedError(CartError):
+    """A cart is a sale (101): returns and voids are made only through their own endpoints,
+    against the transaction they undo."""
+
+    code = CartErrorCode.TRANSACTION_TYPE_NOT_ALLOWED
 
 
 # --- state machine and input (300xxx, 100001) --------------------------------------------
@@ -195,6 +203,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     C.CART_CREATE_FAILED: {"en": "Cart creation failed", "ja": "カートの作成に失敗しました"},
     C.CART_NOT_FOUND: {"en": "Cart not found", "ja": "カートが見つかりません"},
     C.CART_SAVE_FAILED: {"en": "Failed to save cart", "ja": "カートの保存に失敗しました"},
+    C.TRANSACTION_TYPE_NOT_ALLOWED: {
+        "en": "A cart is a sale; returns and voids have their own endpoints",
+        "ja": "カートは売上取引のみです。返品・取消は専用の操作で行ってください",
+    },
     C.ITEM_NOT_FOUND: {"en": "Item not found", "ja": "対象商品が見つかりません"},
     C.AMOUNT_LESS_THAN_DISCOUNT: {
         "en": "Amount is less than discount",

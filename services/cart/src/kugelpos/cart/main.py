@@ -31,6 +31,8 @@ def terminal_cache(settings: CartSettings):
             store=settings.terminal_store,
             store_ttl_seconds=settings.terminal_cache_ttl_seconds,
             local_ttl_seconds=settings.terminal_local_cache_seconds,
+            stale_max_age=settings.terminal_credential_stale_seconds,
+            on_stale=lambda: infra.metrics.fallback("terminal", "credential"),
         )
         infra.extras["terminal_cache"] = cache
         return cache
@@ -62,10 +64,10 @@ def build_app() -> FastAPI:
             carts_router,
             transactions_router,
             cache_router,
-            events.subscriptions.router(),
         ],
         welcome=WELCOME,
-        api_key_resolver=terminal_cache(settings),
+        terminal_credentials=terminal_cache(settings),
+        subscriptions=events.subscriptions,
         extra_checks=health_checks(settings, events),
         on_startup=[events.start],
         on_shutdown=[events.stop],

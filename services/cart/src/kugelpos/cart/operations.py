@@ -28,6 +28,7 @@ from .errors import (
     InvalidCartOperationError,
     SignInOutError,
     TerminalStatusError,
+    TransactionTypeNotAllowedError,
 )
 from .payments.limits import CashLimits
 from .payments.rules import PaymentRule, tender
@@ -121,8 +122,14 @@ def create_cart(
     user: Person | None = None,
     business_date: str | None = None,
 ) -> Cart:
-    """Initial → Idle. The terminal must be open (404001) with a staff signed in (404002)."""
+    """Initial → Idle. The terminal must be open (404001) with a staff signed in (404002).
+    A cart is a sale: `transaction_type` 101 or none (401004)."""
     status = transition(CartStatus.INITIAL, CartOperation.CREATE)
+    if transaction_type not in (None, DEFAULT_TRANSACTION_TYPE):
+        raise TransactionTypeNotAllowedError(
+            f"a cart is a sale ({DEFAULT_TRANSACTION_TYPE}); transaction type "
+            f"{transaction_type} is not allowed (returns and voids have their own endpoints)"
+        )
     if terminal_status != TERMINAL_OPENED:
         raise TerminalStatusError(
             f"terminal status is {terminal_status!r}, not {TERMINAL_OPENED!r}"
@@ -136,7 +143,7 @@ def create_cart(
         store_code=store_code,
         store_name=store_name,
         terminal_no=terminal_no,
-        transaction_type=DEFAULT_TRANSACTION_TYPE if transaction_type is None else transaction_type,
+        transaction_type=DEFAULT_TRANSACTION_TYPE,
         user=user,
         staff=staff,
         business_date=business_date,

@@ -12,8 +12,6 @@ from kugelpos.common.settings import CommonSettings
 class JournalSettings(CommonSettings):
     service_name: str = "journal"
     db_name_prefix: str = "db_journal"
-    # Terminal API keys verified by the terminal service are trusted this long.
-    api_key_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Rows fetched per round trip while a CSV export streams.
     csv_batch_size: int = Field(default=500, ge=1, le=10_000)
 

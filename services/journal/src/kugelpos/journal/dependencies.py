@@ -2,8 +2,10 @@
 
 Read scope: any credential of the tenant (user, service or terminal JWT, terminal API key);
 a terminal credential reads only its own store (its receipts are that store's business, and
-a till may reprint another till's receipt in the same store). Write scope: a terminal writes
-only for itself; user and service tokens (Report archiving reports) for any terminal.
+a till may reprint another till's receipt in the same store). Writes (docs/access.md): a
+journal entry is archived by the till itself, a service (the report archiving a report) or
+an admin; the direct transaction intake takes service tokens and an admin's audited import
+(commons).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from kugelpos.common.auth.access import ADMIN, OWN_TILL, SERVICE, allow
 from kugelpos.common.auth.principal import Principal
-from kugelpos.common.auth.store_scope import store_reader, terminal_writer
+from kugelpos.common.auth.store_scope import store_reader, tenant_access
 from kugelpos.common.events.consumer import EventConsumer
 from kugelpos.common.events.intake import TransactionIntake
 from kugelpos.common.web.app import Infrastructure, infrastructure
@@ -23,7 +26,7 @@ from .errors import JournalCreationError, TransactionConflictError, TransactionV
 
 type Infra = Annotated[Infrastructure, Depends(infrastructure)]
 read_access = store_reader("A terminal may read only its own store's journal")
-write_access = terminal_writer("A terminal may write only its own journal")
+write_access = allow(OWN_TILL, SERVICE, ADMIN, source=tenant_access)
 type Reader = Annotated[Principal, Depends(read_access)]
 type Writer = Annotated[Principal, Depends(write_access)]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
+from kugelpos.common.events.subscriptions import V1_SUBSCRIBER_ROUTES
 from kugelpos.common.web.app import create_app, statestore_checks
 from kugelpos.common.web.dead_letters import dead_letters_router
 
@@ -31,11 +32,12 @@ def build_app() -> FastAPI:
             journals_router,
             transactions_router,
             dead_letters_router(events.consumer),
-            # Listed in OpenAPI: the journal's v1 contract names the subscriber routes.
-            events.consumer.subscriptions.router(include_in_schema=True),
         ],
         welcome=WELCOME,
-        api_key_resolver=remote_terminal_resolver,
+        terminal_credentials=remote_terminal_resolver,
+        subscriptions=events.consumer.subscriptions,
+        # Listed in OpenAPI: the journal's v1 contract names the subscriber routes.
+        subscriptions_in_schema=V1_SUBSCRIBER_ROUTES,
         # `dapr_statestore`, as v1 monitors read it (a read, never a write).
         extra_checks=statestore_checks,
         on_startup=[events.consumer.start],

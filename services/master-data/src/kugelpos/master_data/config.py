@@ -87,8 +87,6 @@ class MasterDataSettings(CommonSettings):
     # Read-through cache of the hot read path (items, details, payments, settings).
     cache_ttl_seconds: float = Field(default=5.0, ge=0, le=3600)
     cache_max_entries: int = Field(default=20_000, ge=1)
-    # Terminal API keys verified by the terminal service are trusted this long.
-    api_key_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
     # Staff PINs: bcrypt cost and wrong-PIN throttling per staff member.
     pin_bcrypt_rounds: int = Field(default=10, ge=4, le=16)

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
+from kugelpos.common.auth.access import ADMIN, MANAGER, SERVICE, STORE_TILL, allow
 from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
-from kugelpos.common.auth.principal import Principal, PrincipalKind, Role
-from kugelpos.common.errors import BadRequestError, ErrorCode, PermissionDeniedError
+from kugelpos.common.auth.principal import Principal
+from kugelpos.common.errors import BadRequestError, ErrorCode
 from kugelpos.common.events.changes import ChangeAnnouncer
 from kugelpos.common.pagination import PageParams, SortSpec, page_params
 from kugelpos.common.throttle import AttemptLimiter
@@ -19,7 +20,6 @@ from .cache import MasterCache
 from .config import MasterDataSettings
 
 type Infra = Annotated[Infrastructure, Depends(infrastructure)]
-WRITER_ROLES = (Role.ADMIN.value, Role.MANAGER.value)
 
 
 async def read_access(
@@ -40,16 +40,14 @@ async def read_access(
 type Reader = Annotated[Principal, Depends(read_access)]
 
 
-async def write_access(principal: Reader) -> Principal:
-    """Changing master data: a user token of the tenant with the admin or manager role."""
-    if principal.kind is not PrincipalKind.USER:
-        raise PermissionDeniedError("Changing master data needs a user token")
-    if not principal.has_any_role(*WRITER_ROLES):
-        raise PermissionDeniedError("Changing master data needs the admin or manager role")
-    return principal
-
-
+# Changing master data: the tenant's back office (a user with the admin or manager role).
+write_access = allow(ADMIN, MANAGER, source=read_access)
 type Writer = Annotated[Principal, Depends(write_access)]
+# A staff PIN check (sign-in at a till, a manager's approval): the back office, a till of the
+# tenant or a service (the terminal service signing staff in); not a clerk's token.
+type PinChecker = Annotated[
+    Principal, Depends(allow(ADMIN, MANAGER, STORE_TILL, SERVICE, source=read_access))
+]
 
 
 def list_params(

@@ -42,10 +42,10 @@ def build_app() -> FastAPI:
             settings_router,
             taxes_router,
             promotions_router,
-            events.subscriptions.router(),
         ],
         welcome=WELCOME,
-        api_key_resolver=remote_terminal_resolver,
+        terminal_credentials=remote_terminal_resolver,
+        subscriptions=events.subscriptions,
         on_startup=[events.start],
     )
 

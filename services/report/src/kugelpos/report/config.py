@@ -12,8 +12,6 @@ from kugelpos.common.settings import CommonSettings
 class ReportSettings(CommonSettings):
     service_name: str = "report"
     db_name_prefix: str = "db_report"
-    # Terminal API keys verified by the terminal service are trusted this long.
-    api_key_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Master-data names (categories, items, payments) are cached this long per tenant.
     master_names_cache_seconds: float = Field(default=300.0, ge=0, le=86_400)
     # Alternative plugin registry (JSON); empty = the built-in plugins.json.

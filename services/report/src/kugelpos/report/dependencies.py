@@ -1,8 +1,9 @@
 """Wiring: who may call, and the services a request needs.
 
 Read scope: any credential of the tenant (user, service or terminal JWT, terminal API key);
-a terminal credential reads only its own store's reports. Write scope (direct intake): a
-terminal writes only for itself; user and service tokens for any terminal.
+a terminal credential reads only its own store's reports. Writes (docs/access.md): the direct
+intake takes service tokens and an admin's audited import (commons); rebuilding the tenant's
+aggregates is an admin's.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from kugelpos.common.auth.access import ADMIN, allow
 from kugelpos.common.auth.principal import Principal
-from kugelpos.common.auth.store_scope import store_reader, terminal_writer
+from kugelpos.common.auth.store_scope import store_reader, tenant_access
 from kugelpos.common.events.consumer import EventConsumer
 from kugelpos.common.events.intake import TransactionIntake
 from kugelpos.common.web.app import Infrastructure, infrastructure
@@ -26,9 +28,8 @@ from .errors import (
 
 type Infra = Annotated[Infrastructure, Depends(infrastructure)]
 read_access = store_reader("A terminal may read only its own store's reports")
-write_access = terminal_writer("A terminal may post only its own transactions")
 type Reader = Annotated[Principal, Depends(read_access)]
-type Writer = Annotated[Principal, Depends(write_access)]
+type Admin = Annotated[Principal, Depends(allow(ADMIN, source=tenant_access))]
 
 
 def settings_of(infra: Infrastructure) -> ReportSettings:

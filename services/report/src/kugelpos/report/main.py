@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.events.consumer import EventConsumer
+from kugelpos.common.events.subscriptions import V1_SUBSCRIBER_ROUTES
 from kugelpos.common.web.app import Infrastructure, create_app, statestore_checks
 from kugelpos.common.web.dead_letters import dead_letters_router
 
@@ -37,10 +38,11 @@ def build_app() -> FastAPI:
             reports_router,
             transactions_router,
             dead_letters_router(events.consumer),
-            events.consumer.subscriptions.router(include_in_schema=True),
         ],
         welcome=WELCOME,
-        api_key_resolver=remote_terminal_resolver,
+        terminal_credentials=remote_terminal_resolver,
+        subscriptions=events.consumer.subscriptions,
+        subscriptions_in_schema=V1_SUBSCRIBER_ROUTES,
         # `dapr_statestore`, as v1 monitors read it (a read, never a write).
         extra_checks=statestore_checks,
         on_startup=[events.consumer.start],

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
+from kugelpos.common.auth.access import ADMIN, MANAGER, STORE_TILL, allow
 from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.web.app import Infrastructure, infrastructure
@@ -35,6 +36,13 @@ async def tenant_access(
 
 
 type Caller = Annotated[Principal, Depends(tenant_access)]
+# Writes (docs/access.md): a store's stock is changed by its back office or its own tills
+# (v1: a till adjusts stock), never by a clerk's token or another store's till; the
+# tenant-wide snapshot schedule by the back office only.
+type StoreWriter = Annotated[
+    Principal, Depends(allow(ADMIN, MANAGER, STORE_TILL, source=tenant_access))
+]
+type BackOffice = Annotated[Principal, Depends(allow(ADMIN, MANAGER, source=tenant_access))]
 
 
 def settings_of(infra: Infrastructure) -> StockSettings:

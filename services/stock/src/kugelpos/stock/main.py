@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
+from kugelpos.common.events.subscriptions import V1_SUBSCRIBER_ROUTES
 from kugelpos.common.web.app import create_app
 from kugelpos.common.web.dead_letters import dead_letters_router
 
@@ -25,12 +26,6 @@ def build_app() -> FastAPI:
     settings = get_settings()
     events = StockEvents()
     scheduler = SnapshotScheduler(settings)
-    subscriptions = events.consumer.subscriptions.router()
-    # The v1 contract documents `POST /api/v1/tranlog` and `GET /dapr/subscribe`.
-    subscriptions.include_in_schema = True
-    for route in subscriptions.routes:
-        if getattr(route, "path", None) in ("/api/v1/tranlog", "/dapr/subscribe"):
-            route.include_in_schema = True  # type: ignore[attr-defined]
     app = create_app(
         settings=settings,
         title="Kugel POS Stock",
@@ -43,10 +38,12 @@ def build_app() -> FastAPI:
             schedules_router,
             alerts_router,
             dead_letters_router(events.consumer),
-            subscriptions,
         ],
         welcome=WELCOME,
-        api_key_resolver=remote_terminal_resolver,
+        terminal_credentials=remote_terminal_resolver,
+        subscriptions=events.consumer.subscriptions,
+        # The v1 contract documents `POST /api/v1/tranlog` and `GET /dapr/subscribe`.
+        subscriptions_in_schema=V1_SUBSCRIBER_ROUTES,
         extra_checks=scheduler.health_checks,
         on_startup=[events.start, scheduler.start],
         on_shutdown=[scheduler.stop],

@@ -1,47 +1,38 @@
-"""Who may do what: the rules every router applies before calling a service.
+"""Who may do what at the terminal service (docs/access.md): the policies its routers use.
 
 - Tenant data belongs to the credential's tenant only (another tenant ⇒ 403).
-- Writes to tenants, stores and terminals need a user with the admin or manager role.
-- A terminal credential (API key or terminal JWT) acts only for its own terminal (⇒ 403).
-- Service tokens may read.
+- Tenants, stores and terminals are created, changed and deleted by the back office (a user
+  with the admin or manager role); a key is rotated by the back office too.
+- A terminal's lifecycle (sign-in/out, open/close, cash in/out, description, function mode) is
+  the terminal's own (its API key or JWT) or the back office's.
+- Reading a terminal: users and services of the tenant, or the terminal itself.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
+
+from kugelpos.common.auth.access import ADMIN, MANAGER, OWN_TILL, Access, allow, declare
 from kugelpos.common.auth.dependencies import ensure_tenant, ensure_terminal
-from kugelpos.common.auth.principal import Principal, PrincipalKind, Role
-from kugelpos.common.errors import PermissionDeniedError
+from kugelpos.common.auth.principal import Principal
 
 from .terminals.documents import tenant_of
 
-MANAGERS = (Role.ADMIN.value, Role.MANAGER.value)
+type BackOffice = Annotated[Principal, Depends(allow(ADMIN, MANAGER))]
+type Operator = Annotated[Principal, Depends(allow(ADMIN, MANAGER, OWN_TILL))]
 
 
-def ensure_manager(principal: Principal) -> None:
-    if principal.kind is not PrincipalKind.USER or not principal.has_any_role(*MANAGERS):
-        raise PermissionDeniedError("A user with the admin or manager role is required")
+async def key_holder() -> None:
+    """Key exchange and the key-owner endpoints: the terminal's own API key (or JWT) is the
+    credential, checked by the handler's dependency."""
 
 
-def ensure_tenant_reader(principal: Principal, tenant_id: str) -> None:
-    ensure_tenant(principal, tenant_id)
+declare(key_holder, Access(frozenset({OWN_TILL}), note="its own API key"))
 
 
 def ensure_terminal_reader(principal: Principal, terminal_id: str) -> None:
     """Users and services of the tenant, or the terminal itself."""
     ensure_tenant(principal, tenant_of(terminal_id))
     ensure_terminal(principal, terminal_id)
-
-
-def ensure_terminal_operator(principal: Principal, terminal_id: str) -> None:
-    """Lifecycle operations: the terminal itself, or a manager of the tenant."""
-    ensure_tenant(principal, tenant_of(terminal_id))
-    if principal.kind is PrincipalKind.TERMINAL:
-        ensure_terminal(principal, terminal_id)
-        return
-    ensure_manager(principal)
-
-
-def ensure_terminal_manager(principal: Principal, terminal_id: str) -> None:
-    """Create/delete/regenerate key: managers of the tenant only."""
-    ensure_tenant(principal, tenant_of(terminal_id))
-    ensure_manager(principal)

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from kugelpos.common.auth.dependencies import BearerCredentials, authenticator
+from kugelpos.common.auth.policy import OWN_TILL, Access, declare
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.errors import AuthenticationError, PermissionDeniedError
+from kugelpos.common.events.changes import ChangeAnnouncer
 from kugelpos.common.events.outbox import Outbox
 from kugelpos.common.events.publisher import outbox_of
 from kugelpos.common.throttle import AttemptLimiter
@@ -44,8 +46,16 @@ async def get_store_service(infra: Infra, tenants: Tenants) -> StoreService:
     return StoreService(infra.mongo, tenants)
 
 
+def _announcer(infra: Infrastructure) -> ChangeAnnouncer:
+    """One per process: it keeps the notices in flight alive until published."""
+    announcer = infra.extras.get("terminal_announcer")
+    if announcer is None:
+        announcer = infra.extras["terminal_announcer"] = ChangeAnnouncer(infra.dapr)
+    return announcer
+
+
 async def get_terminal_service(infra: Infra, tenants: Tenants) -> TerminalService:
-    return TerminalService(infra.mongo, tenants)
+    return TerminalService(infra.mongo, tenants, _announcer(infra).announce)
 
 
 type Stores = Annotated[StoreService, Depends(get_store_service)]
@@ -94,11 +104,27 @@ async def get_lifecycle_service(
 type Lifecycle = Annotated[LifecycleService, Depends(get_lifecycle_service)]
 
 
-def api_key_resolver(infra: Infrastructure):
-    """Plugged into commons' `get_principal`: X-API-KEY + terminal_id → the terminal."""
+class LocalTerminalCredentials:
+    """The terminal service checks terminal credentials against its own database (the
+    other services ask it over HTTP: commons `RemoteTerminalResolver`)."""
+
+    def __init__(self, terminals: TerminalService) -> None:
+        self._terminals = terminals
+
+    async def __call__(self, terminal_id: str, api_key: str) -> Principal:
+        return await self._terminals.resolve_api_key(terminal_id, api_key)
+
+    async def verify_token(self, principal: Principal) -> Principal:
+        return await self._terminals.verify_token(principal)
+
+    async def forget(self, terminal_id: str) -> None:
+        """Nothing cached here: every check reads the terminal."""
+
+
+def terminal_credentials(infra: Infrastructure) -> LocalTerminalCredentials:
+    """Plugged into commons' `get_principal`: X-API-KEY + terminal_id, or a terminal JWT."""
     tenants = TenantService(infra.mongo, infra.http, _settings(infra))
-    service = TerminalService(infra.mongo, tenants)
-    return service.resolve_api_key
+    return LocalTerminalCredentials(TerminalService(infra.mongo, tenants))
 
 
 type ApiKey = Annotated[str | None, Header(alias="X-API-KEY")]
@@ -114,7 +140,7 @@ async def get_key_owner(
     """The terminal behind the credential itself (product endpoints without a path id):
     its API key, or its terminal JWT. A `terminal_id` given must be that terminal."""
     if bearer is not None:
-        principal = authenticator(request).codec.principal(bearer.credentials)
+        principal = await authenticator(request).token_principal(bearer.credentials)
         if principal.kind is not PrincipalKind.TERMINAL or not principal.terminal_id:
             raise PermissionDeniedError("Only a terminal credential may call this endpoint")
         terminal = await terminals.get(principal.terminal_id)
@@ -127,6 +153,7 @@ async def get_key_owner(
     return terminal
 
 
+declare(get_key_owner, Access(frozenset({OWN_TILL}), note="its own API key or JWT"))
 type KeyOwner = Annotated[TerminalDocument, Depends(get_key_owner)]
 
 

@@ -10,7 +10,7 @@ from . import errors  # noqa: F401  (registers the 406xxx/407xxx messages)
 from .auth.router import router as auth_router
 from .config import get_settings
 from .delivery.router import router as delivery_router
-from .dependencies import api_key_resolver
+from .dependencies import terminal_credentials
 from .events import TerminalEvents
 from .lifecycle.router import router as lifecycle_router
 from .stores.router import router as stores_router
@@ -35,10 +35,12 @@ def build_app() -> FastAPI:
             lifecycle_router,
             terminals_router,
             delivery_router,
+            # Not `subscriptions=`: the terminal announces `terminal_changed` and caches no
+            # approvals, so it does not listen to it.
             events.subscriptions.router(),
         ],
         welcome=WELCOME,
-        api_key_resolver=api_key_resolver,
+        terminal_credentials=terminal_credentials,
         # `background_jobs` (the outbox relay), as v1 dashboards read it.
         extra_checks=events.health_checks,
         on_startup=[events.start],

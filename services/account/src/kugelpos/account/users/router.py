@@ -10,7 +10,7 @@ from kugelpos.common.auth.dependencies import CurrentUser
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 
-from ..dependencies import Users
+from ..dependencies import AccountAdmin, Users
 from .documents import UserDocument
 from .schemas import UserAccount, UserAccountInDB, UserCreate
 
@@ -41,7 +41,7 @@ async def register_super_user(body: UserAccount, users: Users) -> ApiResponse[Us
     response_model=ApiResponse[UserAccountInDB],
 )
 async def register_user_by_superuser(
-    body: UserAccount, users: Users, actor: CurrentUser
+    body: UserAccount, users: Users, actor: AccountAdmin
 ) -> ApiResponse[UserAccountInDB]:
     await users.ensure_active_admin(actor)
     user = await users.create_user(
@@ -59,7 +59,7 @@ async def register_user_by_superuser(
     "/users", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[UserAccountInDB]
 )
 async def create_user(
-    body: UserCreate, users: Users, actor: CurrentUser
+    body: UserCreate, users: Users, actor: AccountAdmin
 ) -> ApiResponse[UserAccountInDB]:
     await users.ensure_active_admin(actor)
     user = await users.create_user(

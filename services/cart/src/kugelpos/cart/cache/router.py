@@ -3,11 +3,13 @@ clearing it (the v1 handlers failed with 422; these answer the envelope, spec §
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
-from kugelpos.common.auth.dependencies import TokenPrincipal
+from kugelpos.common.auth.access import ADMIN, MANAGER, SERVICE, allow
+from kugelpos.common.auth.dependencies import TokenPrincipal, get_token_principal
+from kugelpos.common.auth.principal import Principal
 from kugelpos.common.envelope import ApiResponse, ok
 
 from .terminals import TerminalInfoCache
@@ -38,8 +40,14 @@ async def get_cache_status(request: Request, principal: TokenPrincipal) -> ApiRe
     )
 
 
+# Clearing only forces fresh checks, but it is the back office's (or a service's) to do.
+type CacheClearer = Annotated[
+    Principal, Depends(allow(ADMIN, MANAGER, SERVICE, source=get_token_principal))
+]
+
+
 @router.delete("/terminal", response_model=ApiResponse[dict[str, Any]])
-async def clear_cache(request: Request, principal: TokenPrincipal) -> ApiResponse[dict]:
+async def clear_cache(request: Request, principal: CacheClearer) -> ApiResponse[dict]:
     cleared = await _cache(request).clear(principal.tenant_id)
     return ok(
         {

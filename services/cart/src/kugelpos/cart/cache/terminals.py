@@ -10,14 +10,21 @@ call). With `X-API-KEY` it is looked up, in order:
    check, spec §18.3);
 3. the terminal service (`GET /terminals/{id}` with the same key), whose answer refills both.
 
-Open and close events (`opencloselog_report`) drop a terminal's entries at once (spec §18.13);
-create-cart re-reads the terminal service before refusing on a stale "not open"/"no staff".
+A terminal JWT is checked the same way (commons `RemoteTerminalResolver.verify_token`, level
+1 only): the terminal service answers while the token's key version is current, and its
+answer, the terminal as it is now, replaces the token's claims.
+
+A `terminal_changed` notice (key rotated, terminal deleted, opened, closed, staff signed in or
+out) and the open and close events (`opencloselog_report`) drop a terminal's entries at once
+(spec §18.13); create-cart re-reads the terminal service before refusing on a stale "not
+open"/"no staff".
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,8 +112,24 @@ class TerminalInfoCache:
         store_ttl_seconds: int = 60,
         local_ttl_seconds: float = 5.0,
         max_entries: int = 10_000,
+        stale_max_age: float = 900.0,
+        on_stale: Callable[[], None] | None = None,
     ) -> None:
-        self.remote = RemoteTerminalResolver(http, base_url_terminal, ttl=0)
+        # Both serve a credential's last approval while the terminal service is unreachable.
+        self.remote = RemoteTerminalResolver(
+            http, base_url_terminal, ttl=0, stale_max_age=stale_max_age, on_stale=on_stale
+        )
+        self.tokens = RemoteTerminalResolver(
+            http,
+            base_url_terminal,
+            ttl=local_ttl_seconds,
+            max_entries=max_entries,
+            stale_max_age=stale_max_age,
+            on_stale=on_stale,
+        )
+        # Bumped per terminal by `forget`: a fetch that a forget overtook must not put what
+        # it read into the shared store (a rotated key's approval would outlive the notice).
+        self._generation: dict[str, int] = {}
         self.dapr = dapr
         self.store = store
         self.store_ttl_seconds = store_ttl_seconds
@@ -163,9 +186,15 @@ class TerminalInfoCache:
             claims=claims,
         )
 
+    async def verify_token(self, principal: Principal) -> Principal:
+        return await self.tokens.verify_token(principal)
+
     async def _fetch(self, terminal_id: str, api_key: str, digest: str) -> Principal:
         self.remote_calls += 1
+        generation = self._generation.get(terminal_id, 0)
         principal = await self.remote(terminal_id, api_key)
+        if generation != self._generation.get(terminal_id, 0):
+            return principal  # forgotten meanwhile: answer this request, share nothing
         value = {"tenant_id": principal.tenant_id, "key_digest": digest, "claims": principal.claims}
         try:
             await self.dapr.save_state(
@@ -180,7 +209,10 @@ class TerminalInfoCache:
 
     async def forget(self, terminal_id: str) -> None:
         """Drop a terminal's entries here and in `terminalstore` (lifecycle changed)."""
+        self._generation[terminal_id] = self._generation.get(terminal_id, 0) + 1
         self.local.invalidate_where(lambda key: key[0] == terminal_id)
+        await self.remote.forget(terminal_id)
+        await self.tokens.forget(terminal_id)
         try:
             await self.dapr.delete_state(self.store, self.state_key(terminal_id))
         except AppError as exc:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, status
 
 from kugelpos.common.envelope import ApiResponse, ok
 
-from ..dependencies import Carts, Terminal, TerminalIdQuery
+from ..dependencies import Carts, SellingTerminal, Terminal, TerminalIdQuery
 from .documents import CartDocument
 from .schemas import (
     CartCreateRequest,
@@ -39,7 +39,7 @@ def _reply(doc: CartDocument, message: str, operation: str) -> Reply:
     "", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[CartCreateResponse]
 )
 async def create_cart(
-    terminal: Terminal,
+    terminal: SellingTerminal,
     carts: Carts,
     terminal_id: TerminalIdQuery = None,
     body: CartCreateRequest | None = Body(default=None),
@@ -72,7 +72,7 @@ async def cancel_transaction(
 async def add_items(
     cart_id: CartId,
     items: list[ItemRequest],
-    terminal: Terminal,
+    terminal: SellingTerminal,
     carts: Carts,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
@@ -84,7 +84,7 @@ async def add_items(
 async def cancel_line_item(
     cart_id: CartId,
     line_no: LineNo,
-    terminal: Terminal,
+    terminal: SellingTerminal,
     carts: Carts,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
@@ -97,7 +97,7 @@ async def update_item_unit_price(
     cart_id: CartId,
     line_no: LineNo,
     body: ItemUnitPriceUpdateRequest,
-    terminal: Terminal,
+    terminal: SellingTerminal,
     carts: Carts,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
@@ -110,7 +110,7 @@ async def update_item_quantity(
     cart_id: CartId,
     line_no: LineNo,
     body: ItemQuantityUpdateRequest,
-    terminal: Terminal,
+    terminal: SellingTerminal,
     carts: Carts,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
@@ -123,7 +123,7 @@ async def add_discount_to_line_item(
     cart_id: CartId,
     line_no: LineNo,
     discounts: list[DiscountRequest],
-    terminal: Terminal,
+    terminal: SellingTerminal,
     carts: Carts,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
@@ -133,7 +133,7 @@ async def add_discount_to_line_item(
 
 @router.post("/{cart_id}/subtotal", response_model=Reply)
 async def subtotal(
-    cart_id: CartId, terminal: Terminal, carts: Carts, terminal_id: TerminalIdQuery = None
+    cart_id: CartId, terminal: SellingTerminal, carts: Carts, terminal_id: TerminalIdQuery = None
 ) -> Reply:
     return _reply(await carts.subtotal(terminal.info, cart_id), "Subtotal", "subtotal")
 
@@ -142,7 +142,7 @@ async def subtotal(
 async def discount_to_cart(
     cart_id: CartId,
     discounts: list[DiscountRequest],
-    terminal: Terminal,
+    terminal: SellingTerminal,
     carts: Carts,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
@@ -154,7 +154,7 @@ async def discount_to_cart(
 async def payments(
     cart_id: CartId,
     body: list[PaymentRequest],
-    terminal: Terminal,
+    terminal: SellingTerminal,
     carts: Carts,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
@@ -164,7 +164,7 @@ async def payments(
 
 @router.post("/{cart_id}/bill", response_model=Reply)
 async def bill(
-    cart_id: CartId, terminal: Terminal, carts: Carts, terminal_id: TerminalIdQuery = None
+    cart_id: CartId, terminal: SellingTerminal, carts: Carts, terminal_id: TerminalIdQuery = None
 ) -> Reply:
     doc = await carts.bill(terminal.info, cart_id)
     return _reply(doc, f"Billed, transaction_no: {doc.cart.transaction_no}", "bill")
@@ -172,7 +172,7 @@ async def bill(
 
 @router.post("/{cart_id}/resume-item-entry", response_model=Reply)
 async def resume_item_entry(
-    cart_id: CartId, terminal: Terminal, carts: Carts, terminal_id: TerminalIdQuery = None
+    cart_id: CartId, terminal: SellingTerminal, carts: Carts, terminal_id: TerminalIdQuery = None
 ) -> Reply:
     doc = await carts.resume_item_entry(terminal.info, cart_id)
     return _reply(doc, "Item entry resumed", "resume_item_entry")

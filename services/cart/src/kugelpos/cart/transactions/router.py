@@ -19,7 +19,14 @@ from kugelpos.common.pagination import PageParams, page_params, parse_sort
 from kugelpos.common.schemas import INT32_MAX, INT64_MAX
 
 from ..carts.schemas import PaymentRequest
-from ..dependencies import Reader, Refunds, Terminal, TerminalIdQuery, Transactions
+from ..dependencies import (
+    Reader,
+    Refunds,
+    ReturningTerminal,
+    SellingTerminal,
+    TerminalIdQuery,
+    Transactions,
+)
 from .schemas import SessionSummaryResponse, TranResponse
 from .service import SORTABLE, RefundRequest, TransactionQuery
 
@@ -147,7 +154,7 @@ async def void_transaction_by_transaction_no(
     terminal_no: TerminalNo,
     transaction_no: TransactionNo,
     body: list[PaymentRequest],
-    terminal: Terminal,
+    terminal: SellingTerminal,
     refunds: Refunds,
     terminal_id: TerminalIdQuery = None,
     is_terminal_service: TerminalService = False,
@@ -171,7 +178,7 @@ async def return_transaction_by_transaction_no(
     terminal_no: TerminalNo,
     transaction_no: TransactionNo,
     body: list[PaymentRequest],
-    terminal: Terminal,
+    terminal: ReturningTerminal,
     refunds: Refunds,
     terminal_id: TerminalIdQuery = None,
     is_terminal_service: TerminalService = False,

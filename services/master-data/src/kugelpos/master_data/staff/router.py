@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, status
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams
 
-from ..dependencies import Reader, StaffServiceDep, Writer, list_params
+from ..dependencies import PinChecker, Reader, StaffServiceDep, Writer, list_params
 from ..schemas import display_time
 from .documents import StaffDocument
 from .schemas import (
@@ -108,7 +108,7 @@ async def delete_staff_master_async(
 
 @router.post("/{staff_id}/verify-pin", response_model=ApiResponse[PinVerifyResponse])
 async def verify_staff_pin(
-    tenant_id: str, staff_id: StaffId, body: PinVerifyRequest, _: Reader, staff: StaffServiceDep
+    tenant_id: str, staff_id: StaffId, body: PinVerifyRequest, _: PinChecker, staff: StaffServiceDep
 ) -> ApiResponse[PinVerifyResponse]:
     valid = await staff.verify_pin(tenant_id, staff_id, body.pin)
     return ok(

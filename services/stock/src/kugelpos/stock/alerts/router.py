@@ -38,7 +38,8 @@ async def alerts_socket(websocket: WebSocket, tenant_id: str, store_code: str) -
         return
     infra = websocket.app.state.infra
     try:
-        principal = infra.auth.codec.principal(token)
+        # A terminal's token is checked live, as on every route (deleted or re-keyed: refused).
+        principal = await infra.auth.token_principal(token)
     except AppError:
         await websocket.close(code=POLICY_VIOLATION, reason="Authentication failed")
         return

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.web.app import Infrastructure, infrastructure
 
-from ..dependencies import Caller, settings_of
+from ..dependencies import BackOffice, Caller, settings_of
 from .schemas import SnapshotScheduleCreate, SnapshotScheduleResponse
 from .service import ScheduleService
 
@@ -35,7 +35,7 @@ async def get_snapshot_schedule(
 
 @router.put("/snapshot-schedule", response_model=ApiResponse[SnapshotScheduleResponse])
 async def update_snapshot_schedule(
-    tenant_id: str, body: SnapshotScheduleCreate, caller: Caller, schedules: Schedules
+    tenant_id: str, body: SnapshotScheduleCreate, caller: BackOffice, schedules: Schedules
 ) -> ApiResponse[SnapshotScheduleResponse]:
     doc = await schedules.put(tenant_id, body, caller.subject)
     return ok(schedules.response(doc), message="Snapshot schedule updated successfully")
@@ -43,7 +43,7 @@ async def update_snapshot_schedule(
 
 @router.delete("/snapshot-schedule", response_model=ApiResponse[dict[str, bool]])
 async def delete_snapshot_schedule(
-    tenant_id: str, _: Caller, schedules: Schedules
+    tenant_id: str, _: BackOffice, schedules: Schedules
 ) -> ApiResponse[dict[str, bool]]:
     await schedules.delete(tenant_id)
     return ok({"deleted": True}, message="Snapshot schedule deleted successfully")

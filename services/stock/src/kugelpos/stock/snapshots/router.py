@@ -10,7 +10,7 @@ from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams
 from kugelpos.common.web.app import Infrastructure, infrastructure
 
-from ..dependencies import Caller, TerminalId, settings_of
+from ..dependencies import Caller, StoreWriter, TerminalId, settings_of
 from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params
 from .documents import SnapshotDocument
@@ -69,7 +69,7 @@ def snapshot_out(snapshot_id: str, doc: SnapshotDocument) -> StockSnapshotRespon
 async def create_snapshot(
     tenant_id: str,
     store_code: StoreCode,
-    _: Caller,
+    _: StoreWriter,
     snapshots: Snapshots,
     body: Annotated[CreateSnapshotRequest | None, Body()] = None,
     terminal_id: TerminalId = None,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams
 
-from ..dependencies import AlertsDep, Caller, StockServiceDep, TerminalId
+from ..dependencies import AlertsDep, Caller, StockServiceDep, StoreWriter, TerminalId
 from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params, unpaged
 from .documents import StockDocument, StockUpdateDocument
@@ -118,7 +118,7 @@ async def update_stock(
     store_code: StoreCode,
     item_code: ItemCode,
     body: StockUpdateRequest,
-    caller: Caller,
+    caller: StoreWriter,
     stocks: StockServiceDep,
     alerts: AlertsDep,
     terminal_id: TerminalId = None,
@@ -172,7 +172,7 @@ async def set_minimum_quantity(
     store_code: StoreCode,
     item_code: ItemCode,
     body: SetMinimumQuantityRequest,
-    caller: Caller,
+    caller: StoreWriter,
     stocks: StockServiceDep,
 ) -> ApiResponse[None]:
     """v1: no alert evaluation here (only quantity changes and reorder parameters alert)."""
@@ -192,7 +192,7 @@ async def set_reorder_parameters(
     store_code: StoreCode,
     item_code: ItemCode,
     body: SetReorderParametersRequest,
-    caller: Caller,
+    caller: StoreWriter,
     stocks: StockServiceDep,
     alerts: AlertsDep,
 ) -> ApiResponse[None]:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import AuthenticationError
 
+from ..access import key_holder
 from ..dependencies import ApiKey, Terminals, TerminalTokens
 from .schemas import TokenResponse
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=ApiResponse[TokenResponse])
+@router.post(
+    "/token", response_model=ApiResponse[TokenResponse], dependencies=[Depends(key_holder)]
+)
 async def issue_terminal_token(
     terminals: Terminals,
     tokens: TerminalTokens,

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from kugelpos.common.auth.principal import PrincipalKind
+from kugelpos.common.auth.remote_terminal import KEY_VERSION_CLAIM
 from kugelpos.common.auth.tokens import TERMINAL_ISSUER, TokenCodec
 
 from ..terminals.documents import TerminalDocument
@@ -33,6 +34,8 @@ class TerminalTokenService:
             "status": terminal.status.value,
             "open_counter": terminal.open_counter,
             "business_counter": terminal.business_counter,
+            # Every service refuses the token once the terminal's key is rotated.
+            KEY_VERSION_CLAIM: terminal.key_version,
         }
         if terminal.business_date is not None:
             claims["business_date"] = terminal.business_date

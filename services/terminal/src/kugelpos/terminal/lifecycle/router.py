@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Response
 
-from kugelpos.common.auth.dependencies import CurrentPrincipal
 from kugelpos.common.envelope import ApiResponse, ok
 
-from ..access import ensure_terminal_operator
+from ..access import Operator
 from ..dependencies import KeyOwner, Lifecycle, TerminalTokens, owner_principal
 from ..terminals.documents import TerminalDocument
 from ..terminals.schemas import Terminal
@@ -84,12 +83,11 @@ async def cash_in_out(
 async def terminal_signin(
     terminal_id: str,
     body: TerminalSignInRequest,
-    principal: CurrentPrincipal,
+    principal: Operator,
     lifecycle: Lifecycle,
     tokens: TerminalTokens,
     response: Response,
 ) -> ApiResponse[Terminal]:
-    ensure_terminal_operator(principal, terminal_id)
     terminal = await lifecycle.sign_in(principal, terminal_id, body.staff_id, body.pin)
     _reissue(response, tokens, terminal)
     return ok(
@@ -102,12 +100,11 @@ async def terminal_signin(
 @router.post("/{terminal_id}/sign-out", response_model=ApiResponse[Terminal])
 async def terminal_signout(
     terminal_id: str,
-    principal: CurrentPrincipal,
+    principal: Operator,
     lifecycle: Lifecycle,
     tokens: TerminalTokens,
     response: Response,
 ) -> ApiResponse[Terminal]:
-    ensure_terminal_operator(principal, terminal_id)
     terminal = await lifecycle.sign_out(principal, terminal_id)
     _reissue(response, tokens, terminal)
     return ok(
@@ -120,34 +117,31 @@ async def terminal_signout(
 @router.post("/{terminal_id}/open", response_model=ApiResponse[TerminalOpenResponse])
 async def terminal_open(
     terminal_id: str,
-    principal: CurrentPrincipal,
+    principal: Operator,
     lifecycle: Lifecycle,
     tokens: TerminalTokens,
     response: Response,
     body: TerminalOpenRequest | None = Body(default=None),
 ) -> ApiResponse[TerminalOpenResponse]:
-    ensure_terminal_operator(principal, terminal_id)
     return await _open(terminal_id, principal, body, lifecycle, tokens, response)
 
 
 @router.post("/{terminal_id}/close", response_model=ApiResponse[TerminalCloseResponse])
 async def terminal_close(
     terminal_id: str,
-    principal: CurrentPrincipal,
+    principal: Operator,
     lifecycle: Lifecycle,
     tokens: TerminalTokens,
     response: Response,
     body: TerminalCloseRequest | None = Body(default=None),
 ) -> ApiResponse[TerminalCloseResponse]:
-    ensure_terminal_operator(principal, terminal_id)
     return await _close(terminal_id, principal, body, lifecycle, tokens, response)
 
 
 @router.post("/{terminal_id}/cash-in", response_model=ApiResponse[CashInOutResponse])
 async def terminal_cash_in(
-    terminal_id: str, body: CashInOutRequest, principal: CurrentPrincipal, lifecycle: Lifecycle
+    terminal_id: str, body: CashInOutRequest, principal: Operator, lifecycle: Lifecycle
 ) -> ApiResponse[CashInOutResponse]:
-    ensure_terminal_operator(principal, terminal_id)
     entry = await lifecycle.cash(principal, terminal_id, body.amount, body.description)
     return ok(
         CashInOutResponse.of(entry),
@@ -159,9 +153,8 @@ async def terminal_cash_in(
 
 @router.post("/{terminal_id}/cash-out", response_model=ApiResponse[CashInOutResponse])
 async def terminal_cash_out(
-    terminal_id: str, body: CashInOutRequest, principal: CurrentPrincipal, lifecycle: Lifecycle
+    terminal_id: str, body: CashInOutRequest, principal: Operator, lifecycle: Lifecycle
 ) -> ApiResponse[CashInOutResponse]:
-    ensure_terminal_operator(principal, terminal_id)
     entry = await lifecycle.cash(principal, terminal_id, -body.amount, body.description)
     return ok(
         CashInOutResponse.of(entry),

@@ -158,6 +158,7 @@ class LifecycleService:
         )
         if updated is None:
             raise AlreadySignedInError("A staff member signed in concurrently")
+        self._terminals.changed(terminal_id, "signed_in")
         return updated
 
     async def sign_out(self, actor: Principal, terminal_id: str) -> TerminalDocument:
@@ -166,6 +167,7 @@ class LifecycleService:
             return terminal  # idempotent
         terminals, _, _ = self._repos(terminal.tenant_id, actor.username)
         updated = await terminals.update({"terminal_id": terminal_id}, {"staff": None})
+        self._terminals.changed(terminal_id, "signed_out")
         return updated or terminal
 
     # ---- open / close ------------------------------------------------------------------------
@@ -336,7 +338,9 @@ class LifecycleService:
             )
             return updated
 
-        return await self._outbox.transaction(self._mongo, work)
+        updated = await self._outbox.transaction(self._mongo, work)
+        self._terminals.changed(before.terminal_id, event_type.value)
+        return updated
 
     def _session_lines(
         self,

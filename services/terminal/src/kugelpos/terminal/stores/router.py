@@ -10,7 +10,7 @@ from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 
-from ..access import ensure_manager
+from ..access import BackOffice
 from ..dependencies import Stores
 from ..tenants.schemas import (
     Store,
@@ -33,10 +33,8 @@ async def _store_params(params: Annotated[PageParams, Depends(page_params)]) -> 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[Tenant])
 async def add_store(
-    tenant_id: str, body: StoreCreateRequest, principal: CurrentPrincipal, stores: Stores
+    tenant_id: str, body: StoreCreateRequest, principal: BackOffice, stores: Stores
 ) -> ApiResponse[Tenant]:
-    ensure_tenant(principal, tenant_id)
-    ensure_manager(principal)
     tenant = await stores.add(principal, tenant_id, body)
     return ok(
         Tenant.of(tenant),
@@ -82,11 +80,9 @@ async def update_store(
     tenant_id: str,
     store_code: str,
     body: StoreUpdateRequest,
-    principal: CurrentPrincipal,
+    principal: BackOffice,
     stores: Stores,
 ) -> ApiResponse[Store]:
-    ensure_tenant(principal, tenant_id)
-    ensure_manager(principal)
     store = await stores.update(principal, tenant_id, store_code, body)
     return ok(
         Store.of(store),
@@ -97,10 +93,8 @@ async def update_store(
 
 @router.delete("/{store_code}", response_model=ApiResponse[StoreDeleteResponse])
 async def delete_store(
-    tenant_id: str, store_code: str, principal: CurrentPrincipal, stores: Stores
+    tenant_id: str, store_code: str, principal: BackOffice, stores: Stores
 ) -> ApiResponse[StoreDeleteResponse]:
-    ensure_tenant(principal, tenant_id)
-    ensure_manager(principal)
     await stores.delete(principal, tenant_id, store_code)
     return ok(
         StoreDeleteResponse(store_code=store_code),

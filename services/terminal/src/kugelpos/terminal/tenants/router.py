@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
 from kugelpos.common.envelope import ApiResponse, ok
 
-from ..access import ensure_manager
+from ..access import BackOffice
 from ..dependencies import Tenants
 from .schemas import Tenant, TenantCreateRequest, TenantDeleteResponse, TenantUpdateRequest
 
@@ -18,9 +18,8 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[Tenant])
 async def create_tenant(
-    body: TenantCreateRequest, principal: CurrentPrincipal, tenants: Tenants
+    body: TenantCreateRequest, principal: BackOffice, tenants: Tenants
 ) -> ApiResponse[Tenant]:
-    ensure_manager(principal)
     ensure_tenant(principal, body.tenant_id)
     tenant = await tenants.create(principal, body)
     return ok(
@@ -47,10 +46,8 @@ async def get_tenant(
 
 @router.put("/{tenant_id}", response_model=ApiResponse[Tenant])
 async def update_tenant(
-    tenant_id: str, body: TenantUpdateRequest, principal: CurrentPrincipal, tenants: Tenants
+    tenant_id: str, body: TenantUpdateRequest, principal: BackOffice, tenants: Tenants
 ) -> ApiResponse[Tenant]:
-    ensure_tenant(principal, tenant_id)
-    ensure_manager(principal)
     tenant = await tenants.update(principal, tenant_id, body)
     return ok(
         Tenant.of(tenant),
@@ -61,10 +58,8 @@ async def update_tenant(
 
 @router.delete("/{tenant_id}", response_model=ApiResponse[TenantDeleteResponse])
 async def delete_tenant(
-    tenant_id: str, principal: CurrentPrincipal, tenants: Tenants
+    tenant_id: str, principal: BackOffice, tenants: Tenants
 ) -> ApiResponse[TenantDeleteResponse]:
-    ensure_tenant(principal, tenant_id)
-    ensure_manager(principal)
     await tenants.delete(principal, tenant_id)
     return ok(
         TenantDeleteResponse(tenant_id=tenant_id),

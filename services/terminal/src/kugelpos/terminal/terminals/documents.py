@@ -66,6 +66,9 @@ class TerminalDocument(StoredDocument):
     initial_amount: Money | None = None
     physical_amount: Money | None = None
     api_key_hash: str
+    # Raised by every key rotation; terminal JWTs carry the version they were issued under,
+    # so a rotation retires the old key's tokens too.
+    key_version: int = 0
     tags: list[str] | None = None
     # Cash movements recorded in the current session (touched in each cash transaction so a
     # concurrent close and cash movement conflict instead of both succeeding).

@@ -12,12 +12,7 @@ from kugelpos.common.auth.principal import PrincipalKind
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 
-from ..access import (
-    ensure_manager,
-    ensure_terminal_manager,
-    ensure_terminal_operator,
-    ensure_terminal_reader,
-)
+from ..access import BackOffice, Operator, ensure_terminal_reader
 from ..dependencies import Terminals
 from .schemas import (
     Terminal,
@@ -41,9 +36,8 @@ async def _terminal_params(params: Annotated[PageParams, Depends(page_params)]) 
 
 
 async def _create(
-    body: TerminalCreateRequest, principal: CurrentPrincipal, terminals: Terminals, operation: str
+    body: TerminalCreateRequest, principal: BackOffice, terminals: Terminals, operation: str
 ) -> ApiResponse[Terminal]:
-    ensure_manager(principal)
     terminal, api_key = await terminals.create(principal, body)
     return ok(
         Terminal.of(terminal, api_key=api_key),
@@ -55,14 +49,14 @@ async def _create(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[Terminal])
 async def create_terminal(
-    body: TerminalCreateRequest, principal: CurrentPrincipal, terminals: Terminals
+    body: TerminalCreateRequest, principal: BackOffice, terminals: Terminals
 ) -> ApiResponse[Terminal]:
     return await _create(body, principal, terminals, "create_terminal")
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[Terminal])
 async def register_terminal(
-    body: TerminalCreateRequest, principal: CurrentPrincipal, terminals: Terminals
+    body: TerminalCreateRequest, principal: BackOffice, terminals: Terminals
 ) -> ApiResponse[Terminal]:
     """The product's name for creating a terminal; the API key is shown once."""
     return await _create(body, principal, terminals, "register_terminal")
@@ -107,9 +101,8 @@ async def get_terminal(
 
 @router.delete("/{terminal_id}", response_model=ApiResponse[TerminalDeleteResponse])
 async def delete_terminal(
-    terminal_id: str, principal: CurrentPrincipal, terminals: Terminals
+    terminal_id: str, principal: BackOffice, terminals: Terminals
 ) -> ApiResponse[TerminalDeleteResponse]:
-    ensure_terminal_manager(principal, terminal_id)
     await terminals.delete(principal, terminal_id)
     return ok(
         TerminalDeleteResponse(terminal_id=terminal_id),
@@ -120,10 +113,9 @@ async def delete_terminal(
 
 @router.post("/{terminal_id}/api-key", response_model=ApiResponse[Terminal])
 async def regenerate_api_key(
-    terminal_id: str, principal: CurrentPrincipal, terminals: Terminals
+    terminal_id: str, principal: BackOffice, terminals: Terminals
 ) -> ApiResponse[Terminal]:
     """A new key, shown once; the previous key stops working immediately."""
-    ensure_terminal_manager(principal, terminal_id)
     terminal, api_key = await terminals.regenerate_key(principal, terminal_id)
     return ok(
         Terminal.of(terminal, api_key=api_key),
@@ -136,10 +128,9 @@ async def regenerate_api_key(
 async def update_terminal_description(
     terminal_id: str,
     body: TerminalUpdateRequest,
-    principal: CurrentPrincipal,
+    principal: Operator,
     terminals: Terminals,
 ) -> ApiResponse[Terminal]:
-    ensure_terminal_operator(principal, terminal_id)
     terminal = await terminals.update_description(principal, terminal_id, body.description)
     return ok(
         Terminal.of(terminal),
@@ -152,10 +143,9 @@ async def update_terminal_description(
 async def update_terminal_function_mode(
     terminal_id: str,
     body: UpdateFunctionModeRequest,
-    principal: CurrentPrincipal,
+    principal: Operator,
     terminals: Terminals,
 ) -> ApiResponse[Terminal]:
-    ensure_terminal_operator(principal, terminal_id)
     terminal = await terminals.update_function_mode(principal, terminal_id, body.function_mode)
     return ok(
         Terminal.of(terminal),

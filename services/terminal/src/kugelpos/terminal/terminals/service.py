@@ -3,12 +3,16 @@ function mode, key regeneration, and API-key verification."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from kugelpos.common.auth.api_keys import generate_api_key, hash_api_key, verify_api_key
 from kugelpos.common.auth.principal import Principal, PrincipalKind
+from kugelpos.common.auth.remote_terminal import key_version_of
 from kugelpos.common.db.mongo import TENANT_ID_PATTERN, Mongo
 from kugelpos.common.errors import AlreadyExistsError, AuthenticationError
+from kugelpos.common.events.changes import TerminalChange
 from kugelpos.common.pagination import Page, PageParams
 
 from ..errors import (
@@ -44,10 +48,22 @@ def terminal_principal(terminal: TerminalDocument) -> Principal:
     )
 
 
+type Announce = Callable[[TerminalChange], None]
+
+
 class TerminalService:
-    def __init__(self, mongo: Mongo, tenants: TenantService) -> None:
+    def __init__(
+        self, mongo: Mongo, tenants: TenantService, announce: Announce | None = None
+    ) -> None:
         self._mongo = mongo
         self._tenants = tenants
+        self._announce = announce
+
+    def changed(self, terminal_id: str, reason: str) -> None:
+        """Tell every service that cached approvals of this terminal are stale (its key,
+        state, staff or existence changed); called after the change committed."""
+        if self._announce is not None:
+            self._announce(TerminalChange(tenant_of(terminal_id), terminal_id, reason))
 
     def terminals(self, tenant_id: str, actor: str | None = None) -> TerminalRepository:
         return TerminalRepository(self._mongo.tenant_db(tenant_id), actor=actor)
@@ -94,6 +110,18 @@ class TerminalService:
         if terminal is None or not verify_api_key(api_key, expected):
             raise AuthenticationError(INVALID_KEY)
         return terminal_principal(terminal)
+
+    async def verify_token(self, principal: Principal) -> Principal:
+        """A terminal JWT (signature valid): its terminal must still exist and the token's
+        key version be the current one, else 401."""
+        terminal_id = principal.terminal_id or ""
+        tenant_id = tenant_of(terminal_id)
+        terminal = None
+        if tenant_id == principal.tenant_id and TENANT_ID_PATTERN.match(tenant_id):
+            terminal = await self.terminals(tenant_id).find_one({"terminal_id": terminal_id})
+        if terminal is None or key_version_of(principal) != terminal.key_version:
+            raise AuthenticationError("Terminal credential revoked")
+        return principal
 
     async def find_by_api_key(self, api_key: str) -> TerminalDocument:
         """`X-API-KEY` alone: the terminal that owns it, or 401."""
@@ -162,7 +190,10 @@ class TerminalService:
 
         async def work(session: AsyncClientSession) -> TerminalDocument | None:
             updated = await terminals.update(
-                {"terminal_id": terminal_id}, {"api_key_hash": hashed}, session=session
+                {"terminal_id": terminal_id},
+                {"api_key_hash": hashed},
+                extra={"$inc": {"key_version": 1}},
+                session=session,
             )
             await keys.collection.update_one(
                 {"terminal_id": terminal_id},
@@ -175,6 +206,7 @@ class TerminalService:
         updated = await self._mongo.in_transaction(work)
         if updated is None:
             raise TerminalNotFoundError(f"Terminal {terminal_id} not found")
+        self.changed(terminal_id, "key_rotated")
         return updated, api_key
 
     async def delete(self, actor: Principal, terminal_id: str) -> None:
@@ -189,6 +221,7 @@ class TerminalService:
 
         if not await self._mongo.in_transaction(work):
             raise TerminalNotFoundError(f"Terminal {terminal_id} not found")
+        self.changed(terminal_id, "deleted")
 
     async def update_description(
         self, actor: Principal, terminal_id: str, description: str
