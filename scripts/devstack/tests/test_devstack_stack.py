@@ -46,7 +46,10 @@ def test_redis_and_mongo_start_serve_and_stop(tmp_path):
         assert (tmp_path / "logs" / "redis.log").exists()
         assert (tmp_path / "pids" / "mongo.pid").exists()
         pids = [ProcessRecord.load(tmp_path / "pids" / f"{n}.pid") for n in ("redis", "mongo")]
+        # What the bench reads CPU time of: each running component's pid, as its pid file says.
+        assert stack.pids() == {record.name: record.pid for record in pids}
     assert not any(is_alive(record) for record in pids)
+    assert stack.pids() == {}
     assert not list((tmp_path / "pids").glob("*.pid"))
 
 

@@ -513,6 +513,13 @@ class Stack:
         self._write_state()
         return replica
 
+    def pids(self) -> dict[str, int]:
+        """The pid of each running component this stack started, in start order (replicas
+        last): what the bench reads CPU time of."""
+        return {
+            name: process.record.pid for name, process in self._running.items() if process.running()
+        }
+
     @property
     def replicas(self) -> list[Replica]:
         return list(self._replicas.values())
