@@ -30,7 +30,12 @@ format:
 	$(VENV_PY) -m ruff format .
 	$(VENV_PY) -m ruff check --fix .
 
+# `make test MONGODB_URI=mongodb://HOST:27017/?replicaSet=rs0`: every test stack uses that
+# MongoDB (a replica set: transactions) instead of starting its own wire servers, each in
+# databases of its own (docs/operations.md, "Tests against a MongoDB of your own"). make puts
+# a variable given on its command line into the recipe's environment, where the tests read it.
 test: lint
+	@if [ -n "$$MONGODB_URI" ]; then echo "tests against the MongoDB of MONGODB_URI"; fi
 	$(VENV_PY) -m pytest -q
 
 bench:

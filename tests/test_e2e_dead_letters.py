@@ -143,7 +143,7 @@ async def test_a_poison_event_is_dead_lettered_the_stack_goes_quiet_and_a_replay
 
         # The cart's outbox gave it up: stock will not take it, so it is not republished.
         cart_mongo = AsyncMongoClient(stack.mongo_uri_for("cart"), tz_aware=True)
-        outbox = cart_mongo["db_cart_commons"]["outbox"]
+        outbox = cart_mongo[stack.db_name("cart", "commons")]["outbox"]
 
         async def record() -> dict[str, Any]:
             return await outbox.find_one({"event_id": event_id})

@@ -134,7 +134,7 @@ class Harness:
         self.headers = {"Authorization": f"Bearer {token}"}
         self.http = httpx.AsyncClient(timeout=30)
         self.mongo = AsyncMongoClient(stack.mongo_uri_for("journal"), tz_aware=True)
-        self.db = self.mongo[f"db_journal_{self.tenant}"]
+        self.db = self.mongo[stack.db_name("journal", self.tenant)]
 
     async def setup_tenant(self) -> None:
         r = await self.http.post(

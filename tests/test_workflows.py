@@ -1,12 +1,15 @@
 """The delivery workflow, validated offline against the GitHub Actions workflow schema that
 the pinned check-jsonschema wheel ships, and its shape: every stage in order, every registered
-service built from the one Dockerfile, production behind its environment."""
+service built from the one Dockerfile, production behind its environment, the suite run once
+more against a MongoDB 7 replica set before any image is built."""
 
 from __future__ import annotations
 
 import copy
 import itertools
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -58,6 +61,56 @@ def test_stages_run_in_order_and_production_is_protected():
     assert jobs["deploy-staging"]["environment"] == "staging"
     steps = " ".join(step.get("run", "") for step in jobs["test"]["steps"])
     assert "make install" in steps and "make test" in steps
+
+
+def _run(step: dict) -> str:
+    return step.get("run", "")
+
+
+def test_the_suite_also_runs_against_a_mongodb_7_replica_set():
+    jobs = _load(DELIVER)["jobs"]
+    job = jobs["test-mongodb"]
+    # Beside the embedded-stack job, and no image is built unless both passed.
+    assert "needs" not in job
+    assert {"test", "test-mongodb"} <= set(jobs["image"]["needs"])
+    steps = job["steps"]
+    names = [step.get("name", step.get("uses", _run(step))) for step in steps]
+
+    def index(predicate) -> int:
+        (found,) = [n for n, step in enumerate(steps) if predicate(step)]
+        return found
+
+    start = index(lambda s: "docker run" in _run(s))
+    script = _run(steps[start])
+    # mongo:7 started as a replica set member, initiated, and waited for until it is primary.
+    assert re.search(r"docker run .*\bmongo:7\s+--replSet rs0\b", script.replace("\\\n", " "))
+    assert "--publish 127.0.0.1:27017:27017" in script
+    initiate = script.index("rs.initiate(")
+    assert '_id: "rs0"' in script[initiate:] and "127.0.0.1:27017" in script[initiate:]
+    assert "isWritablePrimary" in script[initiate:]
+    assert script.count("timeout ") >= 2  # neither wait can hang the job
+
+    install = index(lambda s: _run(s) == "make install")
+    run_tests = index(lambda s: "make test" in _run(s))
+    assert start < run_tests and install < run_tests, names
+    test_step = steps[run_tests]
+    uri = test_step["env"]["MONGODB_URI"]
+    assert uri.startswith("mongodb://127.0.0.1:27017/") and "replicaSet=rs0" in uri
+    assert 'MONGODB_URI="$MONGODB_URI"' in _run(test_step)  # the documented make form
+    (logs,) = [s for s in steps if s.get("if") == "failure()"]
+    assert "docker logs" in _run(logs)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash to parse the scripts with")
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_every_run_script_is_valid_bash(path):
+    for job_name, job in _load(path)["jobs"].items():
+        for step in job.get("steps", []):
+            if "run" in step:
+                check = subprocess.run(
+                    ["bash", "-n"], input=step["run"], capture_output=True, text=True
+                )
+                assert check.returncode == 0, (job_name, step.get("name"), check.stderr)
 
 
 def test_every_registered_service_is_built_pushed_and_deployed():

@@ -17,6 +17,7 @@ SHOWN = (
     "APP_API_TOKEN",
     "DAPR_API_TOKEN",
     "MONGODB_URI",
+    "DB_NAME_PREFIX",
     "REDIS_URL",
     "DAPR_HTTP_ENDPOINT",
     "SERVICE_NAME",

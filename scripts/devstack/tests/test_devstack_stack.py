@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,10 @@ def test_redis_and_mongo_start_serve_and_stop(tmp_path):
         assert (tmp_path / "logs" / "redis.log").exists()
         assert (tmp_path / "pids" / "mongo.pid").exists()
         pids = [ProcessRecord.load(tmp_path / "pids" / f"{n}.pid") for n in ("redis", "mongo")]
+        # What the bench reads CPU time of: each running component's pid, as its pid file says.
+        assert stack.pids() == {record.name: record.pid for record in pids}
     assert not any(is_alive(record) for record in pids)
+    assert stack.pids() == {}
     assert not list((tmp_path / "pids").glob("*.pid"))
 
 
@@ -183,6 +187,7 @@ def test_services_get_their_settings_and_each_others_urls(tmp_path):
         assert env["PUBSUB_NOTIFY_API_KEY"] == stack.pubsub_key
         assert env["APP_API_TOKEN"] == stack.app_token and len(stack.app_token) == 64
         assert env["MONGODB_URI"] == stack.mongo_uri_for("echo")
+        assert env["DB_NAME_PREFIX"] == stack.db_prefix("echo") == "db_echo"  # no namespace
         assert env["REDIS_URL"] == stack.redis_url
         assert env["DAPR_HTTP_ENDPOINT"] == stack.sidecar_url
         assert env["SERVICE_NAME"] == "echo"
@@ -196,6 +201,35 @@ def test_services_get_their_settings_and_each_others_urls(tmp_path):
         with MongoClient(two["MONGODB_URI"]) as mongo:
             assert mongo.admin.command("ping")["ok"] == 1
         assert two["SECRET_KEY"] == stack.secret_key
+
+
+def test_stacks_sharing_one_external_mongodb_keep_apart_by_namespace(tmp_path, mongo_uri):
+    # The plugin's wire server stands in for the MongoDB of MONGODB_URI.
+    stacks = [
+        Stack(
+            tmp_path / namespace,
+            services=(ECHO,),
+            include_sidecar=False,
+            die_with_parent=True,
+            mongodb_uri=mongo_uri,
+            db_namespace=namespace,
+            extra_env={"PYTHONPATH": str(HERE)},
+        )
+        for namespace in ("ta", "tb")
+    ]
+    with stacks[0], stacks[1]:
+        assert stacks[0].component_names == ["redis", "echo"]  # no wire server started
+        seen = [httpx.get(f"{stack.url('echo')}/env").json() for stack in stacks]
+        assert seen[0]["MONGODB_URI"] == seen[1]["MONGODB_URI"] == mongo_uri
+        assert [env["DB_NAME_PREFIX"] for env in seen] == ["ta_db_echo", "tb_db_echo"]
+        assert stacks[0].db_name("echo", "T1") == "ta_db_echo_T1"
+        assert stacks[1].db_name("echo", "commons") == "tb_db_echo_commons"
+        state = json.loads((tmp_path / "ta" / "stack.json").read_text())
+        assert state["db_prefixes"] == {"echo": "ta_db_echo"}
+        assert state["mongo_uris"] == {"echo": mongo_uri}
+    for bad in ("", "Upper", "has_underscore", "x" * 13):
+        with pytest.raises(ValueError, match="db_namespace"):
+            Stack(tmp_path / "bad", services=(ECHO,), db_namespace=bad)
 
 
 def test_a_crashing_service_fails_start_with_its_log_and_stops_the_rest(tmp_path):

@@ -24,12 +24,10 @@ def test_the_shipped_list_holds_the_usual_suspects() -> None:
     assert all(len(p) >= 8 and p == p.strip().lower() for p in listed)
 
 
-async def _databases(mongo) -> set[str]:
-    return set(await mongo.list_database_names())
-
-
-async def test_registration_refuses_weak_passwords_and_odd_names(client, mongo) -> None:
-    before = await _databases(mongo)
+async def test_registration_refuses_weak_passwords_and_odd_names(
+    client, mongo, db_name, databases
+) -> None:
+    before = await databases()
     cases = [(p, "408001") for p in COMMON + COMMON_VARIANTS] + [
         (" " * 10, "408002"),
         ("\t \t \t \t \t", "408002"),
@@ -64,16 +62,16 @@ async def test_registration_refuses_weak_passwords_and_odd_names(client, mongo) 
         "/api/v1/accounts/register", content=raw, headers={"content-type": "application/json"}
     )
     assert_error(r, 422, "300001")
-    assert await _databases(mongo) == before
-    claims = mongo["db_account_commons"]["tenants"]
+    assert await databases() == before
+    claims = mongo[db_name("commons")]["tenants"]
     assert await claims.count_documents({"tenant_id": {"$in": tenants}}) == 0
 
 
 @pytest.mark.parametrize("path", ["/api/v1/accounts/users", "/api/v1/accounts/register/user"])
 async def test_an_admin_cannot_create_a_user_with_a_weak_password(
-    client, mongo, admin, path: str
+    client, mongo, db_name, admin, path: str
 ) -> None:
-    users = mongo[f"db_account_{admin.tenant_id}"]["user_accounts"]
+    users = mongo[db_name(admin.tenant_id)]["user_accounts"]
     before = await users.count_documents({})
     for username, password, code in (
         ("clerk", "Password", "408001"),

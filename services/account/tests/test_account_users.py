@@ -17,7 +17,7 @@ async def _token(client, tenant_id: str, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-async def test_superuser_registers_a_plain_user(client, admin, mongo):
+async def test_superuser_registers_a_plain_user(client, admin, db_name, databases):
     r = await client.post(
         "/api/v1/accounts/register/user",
         headers=admin.headers,
@@ -29,7 +29,7 @@ async def test_superuser_registers_a_plain_user(client, admin, mongo):
     assert data["tenantId"] == admin.tenant_id
     assert data["isSuperuser"] is False and data["roles"] == ["user"]
     assert "$2b$" not in r.text
-    assert "db_account_IGNORED1" not in await mongo.list_database_names()
+    assert db_name("IGNORED1") not in await databases()
 
 
 async def test_duplicate_username_is_409_not_500(client, admin):
@@ -43,14 +43,14 @@ async def test_duplicate_username_is_409_not_500(client, admin):
     assert_error(r, 409, "500005")
 
 
-async def test_plain_user_cannot_create_or_list_users(client, admin, mongo):
+async def test_plain_user_cannot_create_or_list_users(client, admin, mongo, db_name):
     await client.post(
         "/api/v1/accounts/users",
         headers=admin.headers,
         json={"username": "plain", "password": PASSWORD, "roles": ["user"]},
     )
     plain = await _token(client, admin.tenant_id, "plain")
-    users = mongo[f"db_account_{admin.tenant_id}"]["user_accounts"]
+    users = mongo[db_name(admin.tenant_id)]["user_accounts"]
     before = await users.count_documents({})
     for path in ("/api/v1/accounts/users", "/api/v1/accounts/register/user"):
         r = await client.post(path, headers=plain, json={"username": "x1", "password": PASSWORD})

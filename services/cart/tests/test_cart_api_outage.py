@@ -57,7 +57,7 @@ async def published(stack: Stack, event_id: str) -> int:
 async def event_of(stack: Stack, tenant_id: str, transaction_no: int) -> str:
     mongo = AsyncMongoClient(stack.mongo_uri_for("cart"), tz_aware=True)
     try:
-        record = await mongo["db_cart_commons"]["outbox"].find_one(
+        record = await mongo[stack.db_name("cart", "commons")]["outbox"].find_one(
             {"tenant_id": tenant_id, "keys.transaction_no": transaction_no}
         )
         assert record is not None

@@ -138,7 +138,7 @@ async def _outbox_record(stack, tenant_id, transaction_no, till):
 
     mongo = AsyncMongoClient(stack.mongo_uri_for("cart"), tz_aware=True)
     try:
-        return await mongo["db_cart_commons"]["outbox"].find_one(
+        return await mongo[stack.db_name("cart", "commons")]["outbox"].find_one(
             {
                 "tenant_id": tenant_id,
                 "keys.terminal_id": till.till.terminal_id,

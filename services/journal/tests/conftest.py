@@ -143,6 +143,7 @@ class Book:
     admin_token: str
     http: httpx.AsyncClient
     mongo: AsyncMongoClient
+    db_name: str  # the tenant's database (stack.db_name)
     terminal_url: str = ""
 
     @property
@@ -166,7 +167,7 @@ class Book:
 
     @property
     def db(self):
-        return self.mongo[f"db_journal_{self.tenant_id}"]
+        return self.mongo[self.db_name]
 
     async def search(
         self, store: str, headers: dict[str, str] | None = None, **params: Any
@@ -224,7 +225,15 @@ async def new_book(stack: Stack, codec, http, mongo) -> Book:
         "/api/v1/tenants", json={"tenantId": admin.tenant_id}, headers=admin.headers
     )
     assert_ok(r, 201)
-    return Book(admin.tenant_id, codec, admin.token, http, mongo, stack.url("terminal"))
+    return Book(
+        admin.tenant_id,
+        codec,
+        admin.token,
+        http,
+        mongo,
+        stack.db_name(SERVICE, admin.tenant_id),
+        stack.url("terminal"),
+    )
 
 
 @pytest.fixture(scope="module")

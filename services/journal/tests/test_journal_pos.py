@@ -30,7 +30,9 @@ async def shop(stack: Stack, client) -> Shop:
 async def consumer_status(stack: Stack, service: str, event_id: str) -> str | None:
     mongo = AsyncMongoClient(stack.mongo_uri_for(service), tz_aware=True)
     try:
-        record = await mongo[f"db_{service}_commons"]["outbox"].find_one({"event_id": event_id})
+        record = await mongo[stack.db_name(service, "commons")]["outbox"].find_one(
+            {"event_id": event_id}
+        )
     finally:
         await mongo.close()
     if record is None:
@@ -41,7 +43,7 @@ async def consumer_status(stack: Stack, service: str, event_id: str) -> str | No
 async def test_terminal_tenant_setup_reports_journal_ok(stack, shop):
     mongo = AsyncMongoClient(stack.mongo_uri_for("terminal"), tz_aware=True)
     try:
-        tenant = await mongo[f"db_terminal_{shop.tenant_id}"]["info_tenant"].find_one({})
+        tenant = await mongo[stack.db_name("terminal", shop.tenant_id)]["info_tenant"].find_one({})
     finally:
         await mongo.close()
     setup = {r["service"]: r["status"] for r in tenant["setup"]}
@@ -57,7 +59,7 @@ async def test_a_store_day_lands_in_the_journal(stack, client, shop, mongo, wait
         await client.post(f"{terminal}/cash-in", headers=till.headers, json={"amount": 1234})
     )["data"]
     closed = assert_ok(await client.post(f"{terminal}/close", headers=till.headers))["data"]
-    db = mongo[f"db_journal_{shop.tenant_id}"]
+    db = mongo[stack.db_name("journal", shop.tenant_id)]
 
     async def journalled():
         types = [e["transaction_type"] async for e in db["journal"].find({})]
@@ -74,7 +76,7 @@ async def test_a_store_day_lands_in_the_journal(stack, client, shop, mongo, wait
     # Every publisher hears `received` from the journal.
     cart_mongo = AsyncMongoClient(stack.mongo_uri_for("cart"), tz_aware=True)
     try:
-        record = await cart_mongo["db_cart_commons"]["outbox"].find_one(
+        record = await cart_mongo[stack.db_name("cart", "commons")]["outbox"].find_one(
             {"tenant_id": shop.tenant_id, "keys.transaction_no": billed["transactionNo"]}
         )
     finally:

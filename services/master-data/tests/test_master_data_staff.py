@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from pymongo import AsyncMongoClient
 
+from kugelpos.devstack.stack import Stack
 from kugelpos.devstack.testing import assert_error, assert_ok
 
 from .conftest import Tenant
@@ -14,14 +15,16 @@ def staff(staff_id: str, **over) -> dict:
     return {"id": staff_id, "name": f"Staff {staff_id}", "pin": "1234", "roles": ["cashier"]} | over
 
 
-async def test_staff_crud(md: httpx.AsyncClient, tenant: Tenant, mongo: AsyncMongoClient) -> None:
+async def test_staff_crud(
+    md: httpx.AsyncClient, tenant: Tenant, mongo: AsyncMongoClient, stack: Stack
+) -> None:
     url = f"{tenant.base}/staff"
     data = assert_ok(await md.post(url, json=staff("ST-1"), headers=tenant.admin), 201)["data"]
     assert data["id"] == "ST-1" and data["roles"] == ["cashier"]
     assert data["pin"] == "*****" and data["hasPin"] is True
     assert_error(await md.post(url, json=staff("ST-1"), headers=tenant.admin), 409, "500005")
 
-    stored = await mongo[f"db_master_data_{tenant.tenant_id}"]["master_staff"].find_one(
+    stored = await mongo[stack.db_name("master-data", tenant.tenant_id)]["master_staff"].find_one(
         {"id": "ST-1"}
     )
     assert "pin" not in stored and stored["pin_hash"].startswith("$2")

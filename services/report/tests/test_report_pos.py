@@ -31,7 +31,7 @@ async def shop(stack: Stack, client) -> Shop:
 async def test_terminal_tenant_setup_reports_report_ok(stack, shop):
     mongo = AsyncMongoClient(stack.mongo_uri_for("terminal"), tz_aware=True)
     try:
-        tenant = await mongo[f"db_terminal_{shop.tenant_id}"]["info_tenant"].find_one({})
+        tenant = await mongo[stack.db_name("terminal", shop.tenant_id)]["info_tenant"].find_one({})
     finally:
         await mongo.close()
     setup = {r["service"]: r["status"] for r in tenant["setup"]}
@@ -80,7 +80,7 @@ async def test_a_store_day_in_reports(stack, client, shop, mongo, wait):
     try:
 
         async def archived():
-            db = journal[f"db_journal_{shop.tenant_id}"]
+            db = journal[stack.db_name("journal", shop.tenant_id)]
             types = {e["transaction_type"] async for e in db["journal"].find({})}
             return {501, 502} <= types
 

@@ -216,7 +216,7 @@ class TenantDb:
 
     def __init__(self, stack: Stack, tenant_id: str) -> None:
         self.client: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri_for("stock"))
-        self.db = self.client[f"db_stock_{tenant_id}"]
+        self.db = self.client[stack.db_name("stock", tenant_id)]
 
     async def runs(self) -> list[dict[str, Any]]:
         return await self.db.snapshot_runs.find({}, {"_id": 0}).to_list(None)

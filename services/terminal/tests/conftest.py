@@ -56,11 +56,11 @@ class Env:
         return {"Authorization": f"Bearer {token}"}
 
     def db(self, tenant_id: str):
-        return self.mongo[f"db_terminal_{tenant_id}"]
+        return self.mongo[self.stack.db_name("terminal", tenant_id)]
 
     @property
     def outbox(self):
-        return self.mongo["db_terminal_commons"]["outbox"]
+        return self.mongo[self.stack.db_name("terminal", "commons")]["outbox"]
 
     async def published(self, topic: str, event_id: str) -> int:
         """How many times the sidecar appended this event to the topic's stream."""

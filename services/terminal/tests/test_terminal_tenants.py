@@ -19,7 +19,9 @@ async def test_create_tenant_sets_up_master_data_and_is_409_when_repeated(env) -
     assert all(status in {"ok", "skipped"} for status in results.values())
     master_data = AsyncMongoClient(env.stack.mongo_uri_for("master-data"))
     try:
-        assert await master_data[f"db_master_data_{tenant_id}"].list_collection_names()
+        assert await master_data[
+            env.stack.db_name("master-data", tenant_id)
+        ].list_collection_names()
     finally:
         await master_data.close()
     again = await env.http.post("/api/v1/tenants", headers=env.user(tenant_id), json=body)
@@ -36,7 +38,7 @@ async def test_a_tenant_id_that_differs_only_in_case_is_409_and_creates_nothing(
         r = await env.http.post("/api/v1/tenants", headers=env.user(variant), json=clash)
         error = assert_error(r, 409, "407007")
         assert tenant_id in error["message"]
-        assert f"db_terminal_{variant}" not in await env.mongo.list_database_names()
+        assert env.stack.db_name("terminal", variant) not in await env.mongo.list_database_names()
     # The first keeps its case and is intact.
     r = await env.http.get(f"/api/v1/tenants/{tenant_id}", headers=env.user(tenant_id))
     assert assert_ok(r)["data"]["tenantId"] == tenant_id

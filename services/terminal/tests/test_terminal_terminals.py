@@ -244,5 +244,5 @@ async def test_delete_terminal(world) -> None:
     assert_error(await env.http.delete(world.path, headers=world.admin), 404, "406001")
     # Its key is gone with it.
     assert_error(await env.http.post("/api/v1/auth/token", headers=world.key), 401)
-    keys = env.mongo["db_terminal_commons"]["terminal_keys"]
+    keys = env.mongo[env.stack.db_name("terminal", "commons")]["terminal_keys"]
     assert await keys.count_documents({"terminal_id": world.terminal_id}) == 0

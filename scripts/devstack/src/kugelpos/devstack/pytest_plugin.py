@@ -11,17 +11,26 @@ Session fixtures:
 
 Options: `--devstack-dir DIR` (or KUGELPOS_DEVSTACK_DIR) keeps logs and pids in DIR;
 `--devstack-log-lines N` sets how many lines of each log a failing stack test shows.
+
+MONGODB_URI (`make test MONGODB_URI=...`): every stack uses that MongoDB (a replica set)
+instead of starting wire servers. Each stack with services has a database namespace of its
+own (`stack.db_name(service, tenant)` names its databases), so the session's stack, the
+private ones and another run on the same server never read each other's data or outboxes; a
+run that passed drops its databases there, one that failed keeps them and says where.
+Tests of the embedded engine itself (`requires_embedded_mongo`) are skipped.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo import MongoClient
 
 from kugelpos.devstack import processes
 from kugelpos.devstack.stack import MONGO, REDIS, SIDECAR, SIDECAR_MODULE, Stack, is_infra
@@ -30,6 +39,29 @@ _HOLDER = pytest.StashKey["_SessionStacks"]()
 # The full stack starts about fifteen processes at once; on two busy cores that can take a
 # while, and how long it takes is not what any test checks.
 STARTUP_TIMEOUT_SECONDS = 90.0
+EMBEDDED_ONLY = "requires_embedded_mongo"
+
+
+def external_mongodb_uri() -> str | None:
+    """The MongoDB every test stack uses instead of its own wire servers, if one is given."""
+    return os.environ.get("MONGODB_URI") or None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{EMBEDDED_ONLY}: exercises the embedded MongoDB wire servers themselves (kills one, "
+        "compares its engines); skipped when MONGODB_URI points the stacks at another MongoDB",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if external_mongodb_uri() is None:
+        return
+    skip = pytest.mark.skip(reason="MONGODB_URI is set: the stacks start no embedded MongoDB")
+    for item in items:
+        if item.get_closest_marker(EMBEDDED_ONLY) is not None:
+            item.add_marker(skip)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,12 +97,19 @@ class _SessionStacks:
         self._extra: list[Stack] = []
         self._main_env: dict[str, str] | None = None
         self.notes: list[str] = []
+        self.namespaces: list[str] = []
 
     def _new(self, name: str, **options: Any) -> Stack:
         options.setdefault("startup_timeout", STARTUP_TIMEOUT_SECONDS)
+        if options.get("services", True) and "db_namespace" not in options:
+            # Also on the embedded engine, where nothing is shared: a test that names a
+            # database itself instead of asking `stack.db_name` fails here, not only on CI's
+            # MongoDB.
+            options["db_namespace"] = "t" + secrets.token_hex(4)
+            self.namespaces.append(options["db_namespace"])
         return Stack(
             self.base_dir / name,
-            mongodb_uri=os.environ.get("MONGODB_URI") or None,
+            mongodb_uri=external_mongodb_uri(),
             die_with_parent=True,
             **options,
         )
@@ -120,10 +159,31 @@ class _SessionStacks:
         self._extra.append(stack)
         return stack.start()
 
-    def stop_all(self) -> None:
+    def stop_all(self, *, keep_data: bool) -> None:
         for stack in [*self._extra, self._main, self._redis, self._mongo]:
             if stack is not None:
                 stack.stop()
+        uri = external_mongodb_uri()
+        if uri is None or not self.namespaces:
+            return
+        if keep_data:
+            self.notes.append(
+                "databases kept on the MongoDB of MONGODB_URI, names starting with "
+                + ", ".join(f"{namespace}_" for namespace in self.namespaces)
+            )
+            return
+        dropped = drop_namespaced_databases(uri, self.namespaces)
+        self.notes.append(f"dropped this run's {dropped} databases on the MongoDB of MONGODB_URI")
+
+
+def drop_namespaced_databases(uri: str, namespaces: list[str]) -> int:
+    """Drop every database whose name starts with `<namespace>_`; returns how many."""
+    prefixes = tuple(f"{namespace}_" for namespace in namespaces)
+    with MongoClient(uri, serverSelectionTimeoutMS=5_000) as client:
+        names = [name for name in client.list_database_names() if name.startswith(prefixes)]
+        for name in names:
+            client.drop_database(name)
+    return len(names)
 
 
 @pytest.fixture(scope="session")
@@ -137,7 +197,7 @@ def devstack_sessions(
     try:
         yield holder
     finally:
-        holder.stop_all()
+        holder.stop_all(keep_data=request.session.testsfailed > 0)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -70,6 +71,9 @@ SIDECAR_MODULE = "kugelpos.sidecar"
 # `make run` keeps each app's Dapr API token in .data/dapr_api_tokens/<app id> (mode 0600).
 DAPR_TOKEN_DIR = "dapr_api_tokens"
 DAPR_API_TOKEN_HEADER = "dapr-api-token"
+# A database namespace goes in front of every database name (MongoDB allows 63 characters;
+# the longest name is then 12 + 1 + len("db_master_data") + 1 + 32 = 60).
+DB_NAMESPACE_PATTERN = re.compile(r"[a-z0-9]{1,12}")
 
 
 def _process_env() -> dict[str, str]:
@@ -134,12 +138,18 @@ class Stack:
     # Extra command-line options of the local sidecar (e.g. `--max-backoff 2`).
     sidecar_options: Sequence[str] = ()
     mongodb_uri: str | None = None  # external MongoDB: nothing is started for it
+    # Put in front of every database name (`<namespace>_db_cart_<tenant>`): stacks that share
+    # one MongoDB (an external MONGODB_URI) keep their data, and above all their outboxes,
+    # apart. None: the plain names (`db_cart_<tenant>`).
+    db_namespace: str | None = None
     root: Path | None = None
     startup_timeout: float = 30.0
     stop_grace: float = 5.0
     die_with_parent: bool = False
 
     def __post_init__(self) -> None:
+        if self.db_namespace is not None and not DB_NAMESPACE_PATTERN.fullmatch(self.db_namespace):
+            raise ValueError(f"db_namespace must match {DB_NAMESPACE_PATTERN.pattern}")
         self.base_dir = Path(self.base_dir).resolve()
         self.root = repo_root() if self.root is None else Path(self.root)
         self._fixed_ports = self.ports is not None
@@ -247,6 +257,15 @@ class Stack:
             raise StackError("this stack has no MongoDB (include_mongo=False)")
         return self._wire_uri(name)
 
+    def db_prefix(self, service: str) -> str:
+        """The DB_NAME_PREFIX a service gets: its registered prefix, after the namespace."""
+        prefix = self._spec(service).db_prefix
+        return f"{self.db_namespace}_{prefix}" if self.db_namespace else prefix
+
+    def db_name(self, service: str, tenant_id: str) -> str:
+        """The database a service keeps a tenant's data in ("commons": its shared one)."""
+        return f"{self.db_prefix(service)}_{tenant_id}"
+
     def _wire_uri(self, name: str) -> str:
         return f"mongodb://127.0.0.1:{self._ports[name]}/?directConnection=true"
 
@@ -335,6 +354,7 @@ class Stack:
             # The other way: the sidecar accepts only calls presenting the app's own token.
             DAPR_API_TOKEN=self.dapr_token(spec.dapr_app_id),
             MONGODB_URI=self.mongo_uri_for(spec.name),
+            DB_NAME_PREFIX=self.db_prefix(spec.name),
             REDIS_URL=self.redis_url,
             DAPR_HTTP_ENDPOINT=sidecar_url,
             DAPR_HTTP_PORT=str(self._ports[sidecar]),
@@ -493,6 +513,13 @@ class Stack:
         self._write_state()
         return replica
 
+    def pids(self) -> dict[str, int]:
+        """The pid of each running component this stack started, in start order (replicas
+        last): what the bench reads CPU time of."""
+        return {
+            name: process.record.pid for name, process in self._running.items() if process.running()
+        }
+
     @property
     def replicas(self) -> list[Replica]:
         return list(self._replicas.values())
@@ -606,6 +633,7 @@ class Stack:
             "mongo_uris": {spec.name: self.mongo_uri_for(spec.name) for spec in self.services}
             if self.include_mongo or self.external_mongo
             else {},
+            "db_prefixes": {spec.name: self.db_prefix(spec.name) for spec in self.services},
             "sidecar_url": self.sidecar_url if self.include_sidecar else None,
             "services": {spec.name: self.url(spec.name) for spec in self.services},
             "urls": {name: self.address(name) for name in self.component_names},

@@ -11,15 +11,23 @@ on the same two cores. Per concurrency level (the headline is 10 terminals):
   warm-up sale per terminal that every consumer has taken);
 - `system.lag_journal`, `system.lag_report`, `system.lag_stock`: bill response → the sale is
   searchable in the journal / counted by the store's flash report / in the stock history
-  (one watcher per consumer, see `lag.py` and `visible.py`).
+  (one watcher per consumer, see `lag.py` and `visible.py`);
+- `system.checkout` also carries `cpu_ms_per_sale`: the CPU time each process (each service,
+  each embedded MongoDB wire server, the sidecar, Redis, and the bench itself) spent over the
+  timed sales, per billed sale (`cpu.py`), and the same added up by kind, so the services' own
+  cost shows apart from the local stand-ins'. The window ends when every watcher has seen the
+  last sale, so the consumers' work on the sales is in it, and so are the watchers' polls
+  (one request per watcher every 20 ms) on journal, report and stock.
 
 Each figure carries `ratio_to_floor` and, where the issue sets one, its `goal` and `met`.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
+from kugelpos.devstack.bench import cpu
 from kugelpos.devstack.bench.checkout import timed_checkout
 from kugelpos.devstack.bench.floor_app import serve_floor
 from kugelpos.devstack.bench.lag import Tills, Watcher
@@ -70,12 +78,18 @@ async def _level(context: BenchContext, floor_url: str, concurrency: int) -> dic
     adds.clear()
     bills.clear()
     watchers = {name: Watcher(probe) for name, probe in probes.items()}
+    pids = context.stack.pids() | {cpu.LOAD_GENERATOR: os.getpid()}
+    before = cpu.sample(pids)
     run = await tills.run(sales, watchers.values())
+    after = cpu.sample(pids)
+    used = {"cpu_ms_per_sale": cpu.cpu_figures(before, after, run.sales - run.failed)}
     results = {
         "floor": floor,
         "add_item": LoadResult(len(adds), run.failed, concurrency, run.wall_seconds, tuple(adds)),
         "bill": LoadResult(len(bills), run.failed, concurrency, run.wall_seconds, tuple(bills)),
-        "checkout": LoadResult(sales, run.failed, concurrency, run.wall_seconds, run.sale_ms),
+        "checkout": LoadResult(
+            sales, run.failed, concurrency, run.wall_seconds, run.sale_ms, details=used
+        ),
     }
     for name, watcher in watchers.items():
         # A sale that failed has no lag: counted with the ones never seen.
