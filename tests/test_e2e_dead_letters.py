@@ -194,10 +194,14 @@ async def test_a_poison_event_is_dead_lettered_the_stack_goes_quiet_and_a_replay
             assert await stock() == want
             again = assert_ok(await client.post(replay_url, headers=shop.admin))["data"]
             assert again["outcome"] == "already_replayed"
-            # The publisher was asked to publish it again: a duplicate for everyone now.
+            # The publisher was asked to publish it again (re-armed, no longer given up), and
+            # stock's receipt delivered it. Whether the relay republished before that receipt
+            # came depends on how the two acknowledgements were batched; a republish is a
+            # duplicate for everyone either way.
             delivered = await eventually(record, lambda r: r["status"] == "delivered")
             assert delivered["relay_status"] == "published"
-            assert delivered["publish_count"] > published
+            assert delivered["rearmed_at"] is not None
+            assert delivered["publish_count"] >= published
             await asyncio.sleep(2)
             assert await stock() == want
             assert assert_ok(await client.get(letters_url, headers=shop.admin))["data"] == []
