@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image definition for every service; the build argument SERVICE_NAME picks which one
-# (a name from scripts/devstack/src/kugelpos/devstack/services.py). Build from the repo root:
+# (a name from the registry, tools/registry/src/kugelpos/registry/services.py). Build from the
+# repo root:
 #
 #   docker build --build-arg SERVICE_NAME=cart --build-arg PORT=8003 -t kugelpos/cart .
 #

@@ -39,11 +39,12 @@ test: lint
 	$(VENV_PY) -m pytest -q
 
 bench:
-	@$(VENV_PY) -m kugelpos.devstack.bench
+	@$(VENV_PY) -m kugelpos.bench
 
-# Rewrites the per-service files under deploy/ from the service registry (services.py).
+# Rewrites the per-service files under deploy/ from the service registry
+# (tools/registry: kugelpos.registry.services).
 deploy-files:
-	$(VENV_PY) -m kugelpos.devstack.deploy
+	$(VENV_PY) -m kugelpos.registry.deploy
 
 # A demo tenant on the running `make run` stack (idempotent).
 demo:

@@ -1,6 +1,6 @@
 """Cross-service end-to-end tests: everything here runs through HTTP against the session stack.
 
-The `stack` fixture (kugelpos.devstack.pytest_plugin) starts Redis, MongoDB, the local Dapr
+The `stack` fixture (kugelpos.testkit.pytest_plugin) starts Redis, MongoDB, the local Dapr
 sidecar and every registered service once per test session; the fixtures below only add
 clients and a fresh tenant per test, so tests never share data.
 """
@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from kugelpos.devstack.services import SERVICES
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import Admin, register_tenant_admin
+from kugelpos.registry.services import SERVICES
+from kugelpos.testkit.testing import Admin, register_tenant_admin
 
 
 @pytest.fixture

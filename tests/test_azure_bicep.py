@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kugelpos.devstack.deploy import service_env
-from kugelpos.devstack.services import SERVICES
+from kugelpos.registry.deploy import service_env
+from kugelpos.registry.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 AZURE = ROOT / "deploy" / "azure"

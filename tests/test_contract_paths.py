@@ -9,8 +9,8 @@ import json
 import httpx
 import pytest
 
-from kugelpos.devstack.paths import repo_root
-from kugelpos.devstack.services import SERVICES
+from kugelpos.registry.paths import repo_root
+from kugelpos.registry.services import SERVICES
 
 CONTRACTS = repo_root().parent / "shared" / "contract" / "openapi"
 # Services whose contract is served; report, journal and stock join as they land.

@@ -13,7 +13,7 @@ import httpx
 
 from kugelpos.devstack import pos
 from kugelpos.devstack.demo import CATEGORIES, demo_items, figure_row, run_demo
-from kugelpos.devstack.services import SERVICES
+from kugelpos.registry.services import SERVICES
 
 
 async def test_demo_builds_a_tenant_and_a_second_run_reuses_it(stack, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kugelpos.devstack.services import SERVICES
+from kugelpos.registry.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"

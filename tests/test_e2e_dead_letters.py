@@ -1,5 +1,5 @@
 """A poison event on a whole stack (issue 22): the stock service's handler raises (a bug) for
-every log with one item in it (`kugelpos.devstack.poison`), with short retry settings.
+every log with one item in it (`kugelpos.testkit.poison`), with short retry settings.
 
 Sales keep flowing around it (stock applies the others, a cancelled cart is dropped on
 purpose); the poison is tried three times and lands in stock's dead letters; the cart's outbox
@@ -24,11 +24,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from kugelpos.common.auth.tokens import TokenCodec
-from kugelpos.devstack.poison import POISON_FILE
 from kugelpos.devstack.pos import Register, open_shop
-from kugelpos.devstack.services import SERVICES
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.registry.services import SERVICES
+from kugelpos.testkit.poison import POISON_FILE
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 POISON_ITEM = "4903"
 TRIES = 3
@@ -37,7 +37,7 @@ DEADLINE = 60.0
 
 def poisoned_services() -> tuple:
     return tuple(
-        replace(spec, asgi="kugelpos.devstack.poison:stock") if spec.name == "stock" else spec
+        replace(spec, asgi="kugelpos.testkit.poison:stock") if spec.name == "stock" else spec
         for spec in SERVICES
     )
 

@@ -20,9 +20,9 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from kugelpos.common.auth.tokens import TokenCodec
-from kugelpos.devstack.services import service
 from kugelpos.devstack.stack import SIDECAR, Stack
-from kugelpos.devstack.testing import new_tenant_id
+from kugelpos.registry.services import service
+from kugelpos.testkit.testing import new_tenant_id
 
 PER_TOPIC = 40
 STORE = "S1"

@@ -16,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.pos import Register, open_shop
-from kugelpos.devstack.services import SERVICES, service
 from kugelpos.devstack.stack import SIDECAR, Stack
-from kugelpos.devstack.testing import assert_ok, new_tenant_id
+from kugelpos.registry.services import SERVICES, service
+from kugelpos.testkit.testing import assert_ok, new_tenant_id
 
 TOPIC = "tranlog_report"
 CONSUMERS = ("report", "journal", "stock")

@@ -9,7 +9,7 @@ import asyncio
 import httpx
 
 from kugelpos.devstack.pos import Register, open_shop
-from kugelpos.devstack.testing import assert_ok
+from kugelpos.testkit.testing import assert_ok
 
 # Well under both cache TTLs: only the notice can explain the new price this fast.
 WITHIN_SECONDS = 3.0

@@ -27,7 +27,7 @@ from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.observability.redaction import is_secret_name
 from kugelpos.devstack.pos import Register, open_shop
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 NAMES = ("account", "terminal", "master-data", "cart", "report", "journal", "stock")
 

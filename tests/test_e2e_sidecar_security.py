@@ -25,10 +25,10 @@ import yaml
 from kugelpos.common.events.acks import ACK_TOPIC
 from kugelpos.common.events.changes import BROADCAST_PUBSUB, MASTERDATA_CHANGED
 from kugelpos.common.events.logs import TOPIC_CASHLOG, TOPIC_OPENCLOSELOG, TOPIC_TRANLOG
-from kugelpos.devstack.deploy import TERMINAL_LOG_CONSUMERS, TRANLOG_CONSUMERS
 from kugelpos.devstack.pos import Register, Shop, open_shop
-from kugelpos.devstack.services import SERVICES
 from kugelpos.devstack.stack import Stack
+from kugelpos.registry.deploy import TERMINAL_LOG_CONSUMERS, TRANLOG_CONSUMERS
+from kugelpos.registry.services import SERVICES
 from kugelpos.sidecar.components import Component
 from kugelpos.sidecar.scopes import TopicScopes
 

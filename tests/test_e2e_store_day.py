@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from kugelpos.devstack.pos import Register, open_shop
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 OPENING_STOCK = 100
 # (update type, sign) the stock service books for each transaction type (§B4).

@@ -14,8 +14,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from kugelpos.devstack import deploy
-from kugelpos.devstack.services import SERVICES
+from kugelpos.registry import deploy
+from kugelpos.registry.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBE = ROOT / "deploy" / "kubernetes"
@@ -61,7 +61,7 @@ def test_generated_files_are_up_to_date_with_the_registry():
     stale = deploy.stale_files(ROOT)
     assert not stale, (
         f"out of date with services.py: {[str(p) for p in stale]}; "
-        f"run `.venv/bin/python -m kugelpos.devstack.deploy` and commit"
+        f"run `.venv/bin/python -m kugelpos.registry.deploy` and commit"
     )
 
 

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from kugelpos.devstack.services import SERVICES
+from kugelpos.registry.services import SERVICES
 
 
 @pytest.mark.parametrize("name", [spec.name for spec in SERVICES])

@@ -116,7 +116,7 @@ def test_every_run_script_is_valid_bash(path):
 def test_every_registered_service_is_built_pushed_and_deployed():
     jobs = _load(DELIVER)["jobs"]
     registry = " ".join(step.get("run", "") for step in jobs["test"]["steps"])
-    assert "from kugelpos.devstack.services import SERVICES" in registry
+    assert "from kugelpos.registry.services import SERVICES" in registry
     image = jobs["image"]
     assert image["strategy"]["matrix"]["service"] == "${{ fromJSON(needs.test.outputs.services) }}"
     (build,) = [s for s in image["steps"] if s.get("uses", "").startswith("docker/build-push")]

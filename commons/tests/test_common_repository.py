@@ -1,4 +1,4 @@
-"""Repository and Mongo against a real MongoDB wire server (the devstack `mongo_uri`)."""
+"""Repository and Mongo against a real MongoDB wire server (the test kit's `mongo_uri`)."""
 
 from __future__ import annotations
 

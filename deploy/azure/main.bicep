@@ -1,7 +1,7 @@
 // Kugel POS on Azure Container Apps: one environment with the Dapr components (Azure Cache for
 // Redis for pub/sub and state), one container app per registered service with Dapr enabled.
 // The service list is services.json, generated from the service registry
-// (python -m kugelpos.devstack.deploy); the rest of this file is hand-written.
+// (python -m kugelpos.registry.deploy); the rest of this file is hand-written.
 // Deploy: see README.md (az deployment group create ... --template-file main.bicep).
 
 @description('Location of every resource.')

@@ -10,7 +10,7 @@ report and applied once to stock; no other transaction exists anywhere; every ou
 the day is `delivered`. A table of the faults, their timing and outcome is printed.
 
 The day also holds a cancelled cart (journalled as -101, counted as cancelled, dropped by
-stock on purpose) and a poison event: stock's handler raises (a bug, `kugelpos.devstack.
+stock on purpose) and a poison event: stock's handler raises (a bug, `kugelpos.testkit.
 poison`) on the one sale of item 4906. Whatever the faults did meanwhile, that sale ends up in
 stock's dead letters after its bounded tries (an outage in between is retried, not counted),
 nothing else does, and the cart's outbox gives it up; the bug "fixed", the admin's replay
@@ -42,10 +42,10 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kugelpos.devstack.poison import POISON_FILE
 from kugelpos.devstack.pos import Register, Shop, Till, open_shop
-from kugelpos.devstack.services import SERVICES
 from kugelpos.devstack.stack import REDIS, SIDECAR, Stack, mongo_component
+from kugelpos.registry.services import SERVICES
+from kugelpos.testkit.poison import POISON_FILE
 
 FAULT_ENV = {
     "BCRYPT_ROUNDS": "4",
@@ -489,7 +489,7 @@ async def test_store_day_under_faults(
     poison_file.write_text(f"item:{POISON_ITEM}\n")
     stack = stack_factory(
         services=tuple(
-            replace(spec, asgi="kugelpos.devstack.poison:stock") if spec.name == "stock" else spec
+            replace(spec, asgi="kugelpos.testkit.poison:stock") if spec.name == "stock" else spec
             for spec in SERVICES
         ),
         mongo_engine="sqlite",

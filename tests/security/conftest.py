@@ -1,4 +1,4 @@
-"""Fixtures of the security tests: the two-tenant world (kugelpos.devstack.security) and an
+"""Fixtures of the security tests: the two-tenant world (kugelpos.testkit.security) and an
 end-of-run summary of the access matrix and the fuzz run.
 
 Session-scoped: the access matrix and the fuzz run share one world (set-up costs a few seconds
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from kugelpos.devstack.security import SUMMARY, World, build_world
 from kugelpos.devstack.stack import Stack
+from kugelpos.testkit.security import SUMMARY, World, build_world
 
 
 @pytest.fixture(scope="session")

@@ -45,9 +45,9 @@ import pytest
 from kugelpos.common.auth.access import ACCESS_EXTENSION
 from kugelpos.common.auth.policy import Caller
 from kugelpos.common.auth.tokens import TokenCodec
-from kugelpos.devstack.apispec import Operation, Synthesizer, fill_path, operations
-from kugelpos.devstack.security import World
-from kugelpos.devstack.testing import assert_error
+from kugelpos.testkit.apispec import Operation, Synthesizer, fill_path, operations
+from kugelpos.testkit.security import World
+from kugelpos.testkit.testing import assert_error
 
 # Operations anyone may call: health, discovery, registration and password login.
 PUBLIC: frozenset[tuple[str, str]] = frozenset(

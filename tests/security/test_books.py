@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from kugelpos.devstack.pos import Register, Shop, add_till, open_shop
-from kugelpos.devstack.security import user_bearer
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.security import user_bearer
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 SERVICES = ("account", "terminal", "master-data", "cart", "journal", "report", "stock")
 

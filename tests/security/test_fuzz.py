@@ -37,11 +37,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from kugelpos.common.auth.tokens import TokenCodec
-from kugelpos.devstack.apispec import secret_findings
 from kugelpos.devstack.pos import Shop, open_shop
-from kugelpos.devstack.security import URL_NAMES, World
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import ENVELOPE_KEYS
+from kugelpos.testkit.apispec import secret_findings
+from kugelpos.testkit.security import URL_NAMES, World
+from kugelpos.testkit.testing import ENVELOPE_KEYS
 
 # A deeper hunt on demand: KUGELPOS_FUZZ_EXAMPLES=50 KUGELPOS_FUZZ_RANDOM=1 pytest tests/security
 EXAMPLES = int(os.environ.get("KUGELPOS_FUZZ_EXAMPLES", "3"))

@@ -19,7 +19,7 @@ import pytest
 
 from kugelpos.devstack.pos import Shop, Till, open_shop
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 # The promise in docs/operations.md: a revoked credential stops working within 2 seconds.
 WITHIN_SECONDS = 2.0

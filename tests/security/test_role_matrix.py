@@ -4,8 +4,8 @@ Pure: the seven apps are built in process and their OpenAPI documents read; no s
 
 from __future__ import annotations
 
-from kugelpos.devstack.access_matrix import render, write_operations
-from kugelpos.devstack.paths import repo_root
+from kugelpos.registry.paths import repo_root
+from kugelpos.testkit.access_matrix import render, write_operations
 
 
 def test_every_write_operation_declares_who_may_call_it() -> None:
@@ -39,5 +39,5 @@ def test_docs_access_page_is_the_generated_matrix() -> None:
     expected = render()
     assert page.read_text() == expected, (
         "docs/access.md is out of date: run "
-        "`.venv/bin/python -m kugelpos.devstack.access_matrix > docs/access.md`"
+        "`.venv/bin/python -m kugelpos.testkit.access_matrix > docs/access.md`"
     )

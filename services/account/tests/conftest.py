@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kugelpos.devstack.testing import Admin, register_tenant_admin
+from kugelpos.testkit.testing import Admin, register_tenant_admin
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from kugelpos.account.users.policy import common_passwords
-from kugelpos.devstack.testing import PASSWORD, assert_error, assert_ok, new_tenant_id
+from kugelpos.testkit.testing import PASSWORD, assert_error, assert_ok, new_tenant_id
 
 COMMON = ("password", "12345678", "qwertyuiop", "iloveyou1")
 # As people type them: capitals, spaces around.

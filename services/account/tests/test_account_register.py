@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from kugelpos.devstack.testing import PASSWORD, assert_error, assert_ok, login, new_tenant_id
+from kugelpos.testkit.testing import PASSWORD, assert_error, assert_ok, login, new_tenant_id
 
 
 async def test_register_creates_tenant_admin_without_exposing_the_hash(client, mongo, db_name):
@@ -149,7 +149,7 @@ async def test_a_one_megabyte_username_is_refused_without_echo(client, databases
 
 
 async def test_registration_can_be_closed(stack_factory):
-    from kugelpos.devstack.services import service
+    from kugelpos.registry.services import service
 
     closed = stack_factory(services=[service("account")], extra_env={"REGISTRATION_OPEN": "false"})
     async with httpx.AsyncClient(base_url=closed.url("account")) as c:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 
-from kugelpos.devstack.testing import PASSWORD, assert_error, assert_ok, login, new_tenant_id
+from kugelpos.testkit.testing import PASSWORD, assert_error, assert_ok, login, new_tenant_id
 
 
 async def test_login_issues_a_token_with_tenant_roles_and_expiry(client, admin, stack):

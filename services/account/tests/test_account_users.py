@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kugelpos.devstack.testing import (
+from kugelpos.testkit.testing import (
     PASSWORD,
     assert_error,
     assert_ok,

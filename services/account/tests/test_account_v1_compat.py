@@ -3,7 +3,7 @@ every error body."""
 
 from __future__ import annotations
 
-from kugelpos.devstack.testing import PASSWORD, assert_error, assert_ok, login, new_tenant_id
+from kugelpos.testkit.testing import PASSWORD, assert_error, assert_ok, login, new_tenant_id
 
 
 async def test_register_answers_exactly_the_v1_message(client) -> None:

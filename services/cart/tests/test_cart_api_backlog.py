@@ -14,8 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from kugelpos.devstack.pos import Register, open_shop
-from kugelpos.devstack.services import service
 from kugelpos.devstack.stack import Stack
+from kugelpos.registry.services import service
 
 TILLS = 4
 SALES_PER_TILL = 3

@@ -11,7 +11,7 @@ import pytest
 
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 SERVICES = ("account", "terminal", "master-data", "cart")
 

@@ -14,9 +14,9 @@ import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
 from kugelpos.devstack.pos import Register, open_shop
-from kugelpos.devstack.services import service
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.registry.services import service
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 TOPIC = "tranlog_report"
 OUTAGE_ENV = {

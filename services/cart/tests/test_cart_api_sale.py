@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 TOPIC = "tranlog_report"
 

@@ -12,7 +12,7 @@ from kugelpos.cart.domain.models import CartStatus
 from kugelpos.cart.state_machine import CartOperation, is_allowed
 from kugelpos.devstack.pos import Register, Shop, add_till, open_shop
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 Op = CartOperation
 S = CartStatus

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 STORE = "Q"
 

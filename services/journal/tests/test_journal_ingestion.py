@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 TRAN, CASH, OPENCLOSE = "tranlog_report", "cashlog_report", "opencloselog_report"
 

@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import register_tenant_admin, till_bearer
+from kugelpos.testkit.testing import register_tenant_admin, till_bearer
 
 SERVICE = "master-data"
 HOUR = timedelta(hours=1)

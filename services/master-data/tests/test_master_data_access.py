@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import PASSWORD, assert_error, assert_ok, login
+from kugelpos.testkit.testing import PASSWORD, assert_error, assert_ok, login
 
 from .conftest import Tenant, bearer
 

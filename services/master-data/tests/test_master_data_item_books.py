@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 from .conftest import Tenant
 

@@ -6,7 +6,7 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 from .conftest import Tenant
 

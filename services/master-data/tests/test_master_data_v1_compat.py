@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 from .conftest import Tenant
 from .test_master_data_catalog import payment

@@ -23,7 +23,7 @@ from pymongo import AsyncMongoClient
 
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_ok, register_tenant_admin, till_bearer
+from kugelpos.testkit.testing import assert_ok, register_tenant_admin, till_bearer
 
 SERVICE = "report"
 HOUR = timedelta(hours=1)

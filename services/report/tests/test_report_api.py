@@ -7,8 +7,8 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from kugelpos.devstack.testing import assert_error, assert_ok
 from kugelpos.report import samples
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 TOPIC = {"tran": "tranlog_report", "cash": "cashlog_report", "openclose": "opencloselog_report"}
 DAY = samples.DATE

@@ -19,7 +19,7 @@ import pytest
 
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import new_tenant_id, till_bearer
+from kugelpos.testkit.testing import new_tenant_id, till_bearer
 
 HOUR = timedelta(hours=1)
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from kugelpos.common.auth.tokens import TokenCodec
-from kugelpos.devstack.services import service
 from kugelpos.devstack.stack import Stack
+from kugelpos.registry.services import service
 
 from .conftest import eventually, history, new_store, publish, quantity, setup_tenant, tranlog
 

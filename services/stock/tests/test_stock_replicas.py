@@ -24,9 +24,9 @@ import websockets
 from pymongo import AsyncMongoClient
 
 from kugelpos.common.auth.tokens import TokenCodec
-from kugelpos.devstack.services import service
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_ok, new_tenant_id
+from kugelpos.registry.services import service
+from kugelpos.testkit.testing import assert_ok, new_tenant_id
 
 from .conftest import Tenant, new_store
 

@@ -11,7 +11,7 @@ import httpx
 import websockets
 
 from kugelpos.devstack.stack import Stack
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 from .conftest import Tenant, new_store
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 from .conftest import Tenant, history, new_store, quantity
 

@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 
-from kugelpos.devstack.testing import assert_error, assert_ok, new_tenant_id
+from kugelpos.testkit.testing import assert_error, assert_ok, new_tenant_id
 
 CASH = "cashlog_report"
 OPENCLOSE = "opencloselog_report"

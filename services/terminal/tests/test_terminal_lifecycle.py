@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import jwt
 
-from kugelpos.devstack.testing import assert_error, assert_ok, new_tenant_id
+from kugelpos.testkit.testing import assert_error, assert_ok, new_tenant_id
 
 PIN = "4321"  # the PIN `world.add_staff` gives
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from kugelpos.devstack.stack import SIDECAR
-from kugelpos.devstack.testing import assert_error, assert_ok, new_tenant_id
+from kugelpos.testkit.testing import assert_error, assert_ok, new_tenant_id
 
 CASH = "cashlog_report"
 OPENCLOSE = "opencloselog_report"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pymongo import AsyncMongoClient
 
-from kugelpos.devstack.testing import assert_error, assert_ok, new_tenant_id, register_tenant_admin
+from kugelpos.testkit.testing import assert_error, assert_ok, new_tenant_id, register_tenant_admin
 
 
 async def test_create_tenant_sets_up_master_data_and_is_409_when_repeated(env) -> None:

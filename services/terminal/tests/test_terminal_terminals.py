@@ -7,7 +7,7 @@ import hashlib
 
 import jwt
 
-from kugelpos.devstack.testing import assert_error, assert_ok, new_tenant_id
+from kugelpos.testkit.testing import assert_error, assert_ok, new_tenant_id
 
 
 async def test_create_returns_the_key_once_and_stores_only_its_hash(world) -> None:

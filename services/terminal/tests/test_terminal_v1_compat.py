@@ -9,7 +9,7 @@ from datetime import timedelta
 import jwt
 
 from kugelpos.common.auth.tokens import TERMINAL_ISSUER
-from kugelpos.devstack.testing import assert_error, assert_ok
+from kugelpos.testkit.testing import assert_error, assert_ok
 
 
 async def test_amounts_sent_as_whole_floats_are_accepted(world) -> None:

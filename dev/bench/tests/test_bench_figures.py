@@ -1,0 +1,124 @@
+"""The bench's figures read against a floor and goals, and the lag watcher, without a stack."""
+
+import asyncio
+from types import SimpleNamespace
+
+from kugelpos.bench import lag
+from kugelpos.bench.lag import Tills, Watcher
+from kugelpos.bench.timing import Goal, LoadResult
+
+
+def _result(*latencies: float, **extra) -> LoadResult:
+    return LoadResult(len(latencies), 0, 1, 1.0, tuple(latencies), **extra)
+
+
+def test_figures_without_floor_or_goals_are_unchanged():
+    figures = _result(1.0, 2.0).figures()
+    assert set(figures) == {
+        "concurrency",
+        "requests",
+        "errors",
+        "latency_ms",
+        "throughput_rps",
+    }
+
+
+def test_ratio_to_floor_per_percentile():
+    floor = _result(*[1.0] * 19, 2.0)  # p50 1, p95 1.05 (interpolated)
+    figures = _result(*[3.0] * 19, 21.0, floor=floor).figures()  # p50 3, p95 3.9
+    assert figures["ratio_to_floor"] == {"p50": 3.0, "p95": 3.71}
+
+
+def test_ratio_to_an_empty_floor_is_none():
+    assert _result(1.0, floor=_result()).figures()["ratio_to_floor"] == {"p50": None, "p95": None}
+
+
+def test_goals_against_milliseconds_and_the_floor():
+    floor = _result(2.0, 2.0)
+    goals = (Goal(50, times_floor=3), Goal(95, ms=20))
+    met = _result(5.0, 6.0, floor=floor, goals=goals).figures()
+    assert met["goal"] == "p50 <= 3x floor, p95 <= 20 ms"
+    assert met["met"] is True
+    assert _result(7.0, 7.0, floor=floor, goals=goals).figures()["met"] is False
+    assert _result(5.0, 30.0, floor=floor, goals=goals).figures()["met"] is False
+
+
+def test_a_goal_that_cannot_be_judged_leaves_met_open_unless_another_failed():
+    goals = (Goal(50, times_floor=3), Goal(95, ms=20))
+    assert _result(5.0, goals=goals).figures()["met"] is None  # no floor
+    assert _result(50.0, goals=goals).figures()["met"] is False
+    assert _result(goals=(Goal(95, ms=500),)).figures()["met"] is None  # no latencies
+
+
+def _register(terminal_no: int) -> SimpleNamespace:
+    return SimpleNamespace(till=SimpleNamespace(terminal_no=terminal_no))
+
+
+async def test_watcher_sees_each_bill_once_and_times_out_the_rest(monkeypatch):
+    monkeypatch.setattr(lag, "POLL_SECONDS", 0.001)
+    numbers = iter(range(1, 100))
+
+    async def sale(register):
+        n = next(numbers)
+        return {"transactionNo": n, "receiptNo": n, "businessDate": "20260101"}
+
+    polls: list[int] = []
+
+    async def odd_ones(bills):
+        polls.append(len(bills))
+        return [bill for bill in bills if bill.transaction_no % 2]
+
+    async def broken(bills):
+        raise RuntimeError("consumer down")
+
+    seen, dead = Watcher(odd_ones, timeout=0.05), Watcher(broken, timeout=0.05)
+    tills = Tills([_register(1), _register(2)], sale)
+    run = await asyncio.wait_for(tills.run(6, [seen, dead]), 5)
+    assert (run.sales, run.failed, len(run.sale_ms)) == (6, 0, 6)
+    assert tills.billed == 6
+    assert (len(seen.lags), seen.timeouts) == (3, 3)
+    assert (len(dead.lags), dead.timeouts) == (0, 6)
+    assert max(polls) <= 6  # one poll asks for every outstanding bill
+
+
+async def test_a_refused_or_raising_sale_is_counted_failed():
+    outcomes = iter([None, RuntimeError("500"), {"transactionNo": 1}])  # the last lacks keys
+
+    async def sale(register):
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    run = await Tills([_register(1)], sale).run(3)
+    assert (run.failed, len(run.sale_ms)) == (3, 3)
+
+
+def test_a_refused_step_is_counted_by_step_status_and_code():
+    # The soak reports what failed; a cart that answers add-item with 503 ends the sale there.
+    from collections import Counter
+
+    import httpx
+
+    from kugelpos.bench.checkout import timed_checkout
+    from kugelpos.devstack.pos import Register, Shop, Till
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/carts"):
+            return httpx.Response(201, json={"data": {"cartId": "c1"}})
+        return httpx.Response(503, json={"code": "900503", "message": "Circuit open"})
+
+    async def sale() -> tuple[object, Counter[str], list[float]]:
+        refused: Counter[str] = Counter()
+        adds: list[float] = []
+        transport = httpx.MockTransport(answer)
+        async with httpx.AsyncClient(transport=transport) as client:
+            shop = Shop("T1", "S1", {}, {"cart": "http://cart"})
+            register = Register(client, shop, Till("t1", "key", "S1", 1))
+            billed = await timed_checkout(register, ["A", "B"], adds, refused=refused)
+        return billed, refused, adds
+
+    billed, refused, adds = asyncio.run(sale())
+    assert billed is None
+    assert refused == Counter({"add_item 503 900503": 1})
+    assert len(adds) == 1

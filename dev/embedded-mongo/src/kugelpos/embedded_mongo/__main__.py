@@ -1,0 +1,3 @@
+from kugelpos.embedded_mongo.server import main
+
+main()

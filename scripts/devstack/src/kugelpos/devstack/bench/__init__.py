@@ -1,4 +1,0 @@
-"""Benchmarks against a local stack: `python -m kugelpos.devstack.bench` (make bench).
-
-Figures are printed as JSON and never asserted: speed is measured here, not tested.
-"""
