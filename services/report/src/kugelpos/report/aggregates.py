@@ -2,9 +2,11 @@
 
 A log's contribution (`figures.contribute`) is `$inc`ed into documents of three layouts, cut by
 counter family (`figures.family`), so that a report reads a few small documents whatever the
-size and the variety of the day. The embedded MongoDB decodes and re-encodes every document it
-returns or updates in Python: a report costs about the number of counters it reads, a log about
-the size of the documents it updates, and one hour of a big day holds thousands of item counters.
+size and the variety of the day: MongoDB's pre-aggregation pattern (an `$inc` upsert on a
+document found by a unique key is one indexed, atomic update; a report is one indexed range
+read), not a pipeline over the raw logs at each report. A report costs about the number of
+counters it reads, on any MongoDB: each one travels, is decoded by the driver and summed here
+in Python; and one hour of a big day holds thousands of item counters.
 
 - `agg_hour`: one per (store, terminal, business date, open counter, hour): the hour's `core`
   counters (sales, discount, tax, payment and cash figures: a few dozen). The hourly report
@@ -18,10 +20,14 @@ the size of the documents it updates, and one hour of a big day holds thousands 
   item list. The other families are a few dozen counters per session, not worth another write.
 
 Each holds `c` (integer counters) and `names`. A log costs one `$inc` upsert per document it
-touches: two for a cash or close log, five for a sale with items (six with a promotion). Item
-documents are not cut further (say into parts by item code): each line of a basket would then
-rewrite a part of its own, and the embedded MongoDB's cost per write outweighs its cost per
-counter of a bigger document (measured: the store day's report lag grew several times more).
+touches: two for a cash or close log, five for a sale with items (six with a promotion), sent
+as one command per collection. Item documents are not cut further (say into parts by item
+code): each line of a basket would then write a part of its own. Their size is MongoDB's
+limit to watch: a store's item document holds about 260 bytes per distinct item of the day,
+so the 16 MB document limit is some 60,000 distinct items per store, date and open counter;
+a store selling more than that in a day needs the item documents cut by item code. The
+store's documents are written by every terminal's logs: concurrent transactions on one of
+them conflict, and the driver runs the loser again (`Mongo.in_transaction`).
 
 - `report_sessions`: one per (store, terminal, business date, open counter): what daily
   verification needs (§3.5): opened/closed, the counts and last numbers the close log announced,
@@ -107,9 +113,9 @@ class FigureRepository(Repository[_Loose]):
             "$setOnInsert": {"created_at": now},
         }
         if c.counters:
-            # Plain integers, not `Int64`: MongoDB widens an int32 sum that overflows to int64
-            # (mongoeco too), and the embedded MongoDB copies `Int64` values several times
-            # slower than integers, on every read and every `$inc`.
+            # Plain integers, not `Int64`: the driver writes each as int32 or int64 by its size,
+            # and MongoDB's `$inc` widens an int32 sum that overflows to int64, so sums stay
+            # exact without wrapping every value.
             update["$inc"] = {f"c.{k}": v for k, v in c.counters.items()}
         for key, name in c.names.items():
             # a code keeps one name in practice; the last one written wins
@@ -267,9 +273,8 @@ async def report_figures(
     if legacy:
         reads.append((LegacyHourlyRepository, frozenset(FAMILIES)))
     for repo, wanted in reads:
-        # Whole documents: the key fields and timestamps are a few bytes beside `c`, and the
-        # embedded MongoDB copies a projected sub-document several times slower than it
-        # returns the document as stored.
+        # Whole documents: the key fields and timestamps are a few bytes beside `c`, nothing
+        # a projection would save.
         async for doc in db[repo.collection_name].find(repo.query(tenant_id, selection, wanted)):
             repo.add_to(figures, doc)
     return figures
