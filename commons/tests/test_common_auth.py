@@ -342,7 +342,7 @@ def resolver() -> RecordingResolver:
 
 @pytest.fixture
 def client(make_app, client_for, resolver) -> httpx.AsyncClient:
-    return client_for(make_app([router], terminal_credentials=lambda infra: resolver))
+    return client_for(make_app([router], terminal_credentials=lambda self: resolver))
 
 
 @pytest.fixture
@@ -637,10 +637,10 @@ async def test_a_revoked_terminal_token_is_refused_on_every_dependency(
 async def test_terminal_changed_notices_drop_cached_approvals(
     make_app, client_for, resolver
 ) -> None:
-    """With `subscriptions=`, the app listens to `terminal_changed` on the broadcast pub/sub
-    and hands each well-formed notice to its terminal credentials' `forget`."""
+    """With subscriptions, the app listens to `terminal_changed` on the broadcast pub/sub and
+    hands each well-formed notice to its terminal credentials' `forget`."""
     subs = DaprSubscriptions()
-    app = make_app([router], terminal_credentials=lambda infra: resolver, subscriptions=subs)
+    app = make_app([router], terminal_credentials=lambda self: resolver, subscriptions=subs)
     client = client_for(app)
     declared = (await client.get("/dapr/subscribe")).json()
     assert {"pubsubname": "pubsub-broadcast", "topic": "terminal_changed"} in [

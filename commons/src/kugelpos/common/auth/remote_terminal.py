@@ -43,7 +43,7 @@ from .principal import Principal, PrincipalKind
 
 if TYPE_CHECKING:
     from ..clients.http import HttpClientHelper
-    from ..web.app import Infrastructure
+    from ..infrastructure import Infrastructure
 
 log = structlog.get_logger(__name__)
 

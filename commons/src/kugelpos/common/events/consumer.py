@@ -51,9 +51,9 @@ from ..db.mongo import validate_tenant_id
 from ..db.repository import Repository
 from ..db.tenants import ensure_collections
 from ..errors import AlreadyExistsError, AppError, BadRequestError, NotFoundError
+from ..infrastructure import Infrastructure
 from ..observability.metrics import event_age_seconds
 from ..pagination import Page, PageParams
-from ..web.app import Infrastructure
 from .acks import Acknowledgement, publish_acknowledgement
 from .dead_letters import (
     DEAD_LETTERS,

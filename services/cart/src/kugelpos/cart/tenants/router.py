@@ -9,7 +9,7 @@ from kugelpos.common.auth.dependencies import TenantSetupCaller, ensure_tenant
 from kugelpos.common.db.mongo import validate_tenant_id
 from kugelpos.common.envelope import ApiResponse, ok
 
-from ..dependencies import Transactions
+from ..dependencies import TransactionServiceDep
 from .schemas import TenantCreateRequest, TenantCreateResponse
 
 router = APIRouter(prefix="/api/v1/tenants", tags=["tenant"])
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenant"])
 async def create_tenant(
     body: TenantCreateRequest,
     principal: TenantSetupCaller,
-    transactions: Transactions,
+    transactions: TransactionServiceDep,
     is_terminal_service: bool | None = False,
 ) -> ApiResponse[TenantCreateResponse]:
     ensure_tenant(principal, body.tenant_id)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
 from kugelpos.common.auth.dependencies import TenantSetupCaller, ensure_tenant
 from kugelpos.common.db.tenants import ensure_collections
 from kugelpos.common.envelope import ApiResponse, ok
-from kugelpos.common.web.app import Infrastructure, infrastructure
 
+from ..dependencies import StockWiringDep
 from ..schemas import TenantCreateRequest, TenantCreateResponse
 
 router = APIRouter(prefix="/api/v1/tenants", tags=["tenant"])
@@ -22,7 +20,7 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenant"])
 async def create_tenant(
     body: TenantCreateRequest,
     principal: TenantSetupCaller,
-    infra: Annotated[Infrastructure, Depends(infrastructure)],
+    wiring: StockWiringDep,
     is_terminal_service: bool | None = Query(
         default=False, description="v1 compatibility: accepted and ignored"
     ),
@@ -34,7 +32,7 @@ async def create_tenant(
     from ..events import REPOSITORIES  # the consumer's repositories and the inbox
 
     await ensure_collections(
-        infra.mongo.tenant_db(body.tenant_id), (InboxRepository, *REPOSITORIES)
+        wiring.infra.mongo.tenant_db(body.tenant_id), (InboxRepository, *REPOSITORIES)
     )
     return ok(
         TenantCreateResponse(tenant_id=body.tenant_id),
