@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import HTTPConnection
@@ -17,12 +17,13 @@ from starlette.routing import BaseRoute
 from ..auth.access import publish_policies
 from ..auth.dependencies import Authenticator
 from ..events.changes import BROADCAST_PUBSUB, TERMINAL_CHANGED, TerminalChange
+from ..events.consumer import EventConsumer
 from ..events.subscriptions import CloudEvent, Outcome
 from ..idempotency import DaprIdempotencyStore, IdempotencyMiddleware, IdempotencyStore
 from ..infrastructure import Infrastructure
 from ..observability.health import HealthCheck, HealthStatus, run_checks
 from ..observability.middleware import RequestContextMiddleware
-from ..wiring import Wiring
+from ..wiring import ConsumerWiring, Wiring
 from .handlers import install_exception_handlers
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -32,6 +33,14 @@ async def get_wiring(connection: HTTPConnection) -> Wiring[Any]:
     """FastAPI dependency: the app's `Wiring` (HTTP and WebSocket routes alike). Each service
     aliases it with its own type: `Annotated[CartWiring, Depends(get_wiring)]`."""
     return connection.app.state.wiring
+
+
+async def get_event_consumer(
+    wiring: Annotated[ConsumerWiring[Any], Depends(get_wiring)],
+) -> EventConsumer:
+    """FastAPI dependency: the event consumer of a service whose wiring is a `ConsumerWiring`
+    (its tenant set-up, its direct transaction intake)."""
+    return wiring.consumer
 
 
 def default_health_checks(infra: Infrastructure) -> dict[str, HealthCheck]:

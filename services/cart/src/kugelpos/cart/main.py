@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from kugelpos.common.web.app import create_app
 
-from . import errors  # noqa: F401  (registers the 40xxxx messages)
 from .cache.router import router as cache_router
 from .carts.router import router as carts_router
 from .config import get_settings

@@ -17,12 +17,9 @@ from fastapi import Depends
 from kugelpos.common.auth.access import ADMIN, OWN_TILL, SERVICE, allow
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.auth.store_scope import store_reader, tenant_access
-from kugelpos.common.events.intake import TransactionIntake
 from kugelpos.common.web.app import get_wiring
 
-from .errors import JournalCreationError, TransactionConflictError, TransactionValidationError
 from .journals.service import JournalService
-from .tenants.service import TenantService
 from .wiring import JournalWiring
 
 type JournalWiringDep = Annotated[JournalWiring, Depends(get_wiring)]
@@ -40,18 +37,4 @@ async def get_journal_service(wiring: JournalWiringDep) -> JournalService:
     )
 
 
-async def get_tenant_service(wiring: JournalWiringDep) -> TenantService:
-    return TenantService(wiring.infra.mongo)
-
-
-async def get_transaction_intake(wiring: JournalWiringDep) -> TransactionIntake:
-    return TransactionIntake(
-        wiring.consumer,
-        invalid=TransactionValidationError,
-        not_stored=(JournalCreationError, "Transaction could not be journalled"),
-        conflict=TransactionConflictError,
-    )
-
-
 type JournalServiceDep = Annotated[JournalService, Depends(get_journal_service)]
-type TransactionIntakeDep = Annotated[TransactionIntake, Depends(get_transaction_intake)]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends
 
 from kugelpos.common.auth.access import ADMIN, MANAGER, SERVICE, STORE_TILL, allow
-from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
 from kugelpos.common.auth.principal import Principal
+from kugelpos.common.auth.store_scope import tenant_access
 from kugelpos.common.errors import BadRequestError, ErrorCode
 from kugelpos.common.pagination import PageParams, SortSpec, page_params
 from kugelpos.common.web.app import get_wiring
@@ -19,21 +19,9 @@ from .wiring import MasterDataWiring
 type MasterDataWiringDep = Annotated[MasterDataWiring, Depends(get_wiring)]
 
 
-async def read_access(
-    tenant_id: Annotated[str, Path(max_length=64)],
-    principal: CurrentPrincipal,
-    terminal_id: Annotated[
-        str | None, Query(max_length=128, description="with X-API-KEY: the calling terminal")
-    ] = None,
-    is_terminal_service: Annotated[
-        bool | None, Query(description="v1 compatibility: accepted and ignored")
-    ] = False,
-) -> Principal:
-    """Any credential of the tenant: user, service or terminal JWT, or terminal API key."""
-    ensure_tenant(principal, tenant_id)
-    return principal
-
-
+# Reading master data: any credential of the tenant (user, service or terminal JWT, terminal
+# API key).
+read_access = tenant_access
 type Reader = Annotated[Principal, Depends(read_access)]
 
 

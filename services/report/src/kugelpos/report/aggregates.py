@@ -56,6 +56,7 @@ from kugelpos.common.events.raw_logs import (
     RawOpenCloseLogRepository,
     RawTranLogRepository,
 )
+from kugelpos.common.transactions import TillSession
 
 from .figures import (
     CORE,
@@ -331,33 +332,17 @@ class DailyInfoRepository(Repository[_Loose]):
     document_type = _Loose
     indexes = (index(*_SESSION, unique=True),)
 
-    async def record(
-        self,
-        *,
-        tenant_id: str,
-        store_code: str,
-        terminal_no: int,
-        business_date: str,
-        open_counter: int,
-        verified: bool,
-        message: str,
-    ) -> None:
-        now = utcnow()
+    async def record(self, session: TillSession, *, verified: bool, message: str) -> None:
+        now, s = utcnow(), session
         await self.collection.update_one(
-            {
-                "tenant_id": tenant_id,
-                "store_code": store_code,
-                "business_date": business_date,
-                "terminal_no": terminal_no,
-                "open_counter": open_counter,
-            },
+            session.query(),
             {
                 "$set": {
                     "verified": verified,
                     "verified_message": message,
                     "verified_update_time": now.isoformat(),
                     "updated_at": now,
-                    "shard_key": f"{tenant_id}_{store_code}_{terminal_no}_{business_date}",
+                    "shard_key": f"{s.tenant_id}_{s.store_code}_{s.terminal_no}_{s.business_date}",
                 },
                 "$setOnInsert": {"created_at": now, "etag": None},
             },

@@ -15,16 +15,9 @@ from fastapi import Depends
 from kugelpos.common.auth.access import ADMIN, allow
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.auth.store_scope import store_reader, tenant_access
-from kugelpos.common.events.intake import TransactionIntake
 from kugelpos.common.web.app import get_wiring
 
-from .errors import (
-    ReportGenerationError,
-    TransactionConflictError,
-    TransactionValidationError,
-)
 from .reports.service import ReportService
-from .tenants.service import TenantService
 from .wiring import ReportWiring
 
 type ReportWiringDep = Annotated[ReportWiring, Depends(get_wiring)]
@@ -37,18 +30,4 @@ async def get_report_service(wiring: ReportWiringDep) -> ReportService:
     return wiring.report_service
 
 
-async def get_tenant_service(wiring: ReportWiringDep) -> TenantService:
-    return TenantService(wiring.infra.mongo)
-
-
-async def get_transaction_intake(wiring: ReportWiringDep) -> TransactionIntake:
-    return TransactionIntake(
-        wiring.consumer,
-        invalid=TransactionValidationError,
-        not_stored=(ReportGenerationError, "Transaction could not be stored"),
-        conflict=TransactionConflictError,
-    )
-
-
 type ReportServiceDep = Annotated[ReportService, Depends(get_report_service)]
-type TransactionIntakeDep = Annotated[TransactionIntake, Depends(get_transaction_intake)]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from kugelpos.common.web.app import create_app
+from kugelpos.common.web.app import create_app, get_event_consumer
 from kugelpos.common.web.dead_letters import dead_letters_router
+from kugelpos.common.web.tenant_setup import tenant_setup_router
 
-from . import errors as _errors  # noqa: F401  (registers the 412xxx messages)
 from .config import get_settings
 from .reports.router import router as reports_router
-from .tenants.router import router as tenants_router
 from .transactions.router import router as transactions_router
 from .wiring import ReportWiring
 
@@ -24,7 +23,7 @@ def build_app() -> FastAPI:
         wiring,
         title="Kugel POS Report",
         routers=[
-            tenants_router,
+            tenant_setup_router(get_event_consumer),
             reports_router,
             transactions_router,
             dead_letters_router(wiring.consumer),

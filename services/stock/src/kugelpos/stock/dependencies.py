@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 
 from kugelpos.common.auth.access import ADMIN, MANAGER, STORE_TILL, allow
-from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
 from kugelpos.common.auth.principal import Principal
+from kugelpos.common.auth.store_scope import tenant_access
 from kugelpos.common.web.app import get_wiring
 
 from .alerts.service import AlertService
@@ -23,20 +23,8 @@ TerminalId = Annotated[
 ]
 
 
-async def tenant_access(
-    tenant_id: Annotated[str, Path(max_length=64)],
-    principal: CurrentPrincipal,
-    terminal_id: TerminalId = None,
-    is_terminal_service: Annotated[
-        bool | None, Query(description="v1 compatibility: accepted and ignored")
-    ] = False,
-) -> Principal:
-    """Any credential of the tenant (user, service or terminal JWT, terminal API key), as in
-    v1: a till and a back office both read and adjust stock."""
-    ensure_tenant(principal, tenant_id)
-    return principal
-
-
+# Any credential of the tenant (user, service or terminal JWT, terminal API key), as in v1: a
+# till and a back office both read and adjust stock.
 type Reader = Annotated[Principal, Depends(tenant_access)]
 # Writes (docs/access.md): a store's stock is changed by its back office or its own tills
 # (v1: a till adjusts stock), never by a clerk's token or another store's till; the

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from kugelpos.common.web.app import create_app
+from kugelpos.common.web.app import create_app, get_event_consumer
 from kugelpos.common.web.dead_letters import dead_letters_router
+from kugelpos.common.web.tenant_setup import tenant_setup_router
 
-from . import errors as _errors  # noqa: F401  (registers the stock error messages)
 from .alerts.router import router as alerts_router
 from .config import get_settings
 from .schedules.router import router as schedules_router
 from .snapshots.router import router as snapshots_router
 from .stocks.router import router as stocks_router
-from .tenants.router import router as tenants_router
 from .wiring import StockWiring
 
 WELCOME = "Welcome to Kugel-POS Stock API. supported version: v1"
@@ -25,7 +24,7 @@ def build_app() -> FastAPI:
         wiring,
         title="Kugel POS Stock",
         routers=[
-            tenants_router,
+            tenant_setup_router(get_event_consumer),
             # Fixed segments (snapshot, snapshots) before `{item_code}`.
             snapshots_router,
             stocks_router,

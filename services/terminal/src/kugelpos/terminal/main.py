@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from kugelpos.common.web.app import create_app
 
-from . import errors  # noqa: F401  (registers the 406xxx/407xxx messages)
 from .auth.router import router as auth_router
 from .config import get_settings
 from .delivery.router import router as delivery_router

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from kugelpos.common.taxes import TaxType
+
 from ..pricing.money import ZERO
 
 DEFAULT_TRANSACTION_TYPE = 101  # NormalSales (spec §14)
@@ -32,12 +34,6 @@ class CartStatus(StrEnum):
 class DiscountType(StrEnum):
     AMOUNT = "DiscountAmount"
     PERCENTAGE = "DiscountPercentage"
-
-
-class TaxType(StrEnum):
-    EXTERNAL = "External"
-    INTERNAL = "Internal"
-    EXEMPT = "Exempt"
 
 
 class _Frozen(BaseModel):

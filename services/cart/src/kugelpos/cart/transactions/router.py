@@ -17,6 +17,7 @@ from kugelpos.common.events.publisher import (
 )
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 from kugelpos.common.schemas import INT32_MAX, INT64_MAX
+from kugelpos.common.transactions import TillSession
 
 from ..carts.schemas import PaymentRequest
 from ..dependencies import (
@@ -111,7 +112,7 @@ async def get_session_summary(
     terminal service closes with (expected drawer = float + cash in - cash out + cash sales)."""
     _may_read(principal, tenant_id, store_code)
     summary = await transactions.session_summary(
-        tenant_id, store_code, terminal_no, business_date, open_counter
+        TillSession(tenant_id, store_code, terminal_no, business_date, open_counter)
     )
     data = SessionSummaryResponse(
         business_date=business_date,

@@ -33,6 +33,6 @@ class TenantService:
         self._mongo = mongo
         self._cache = cache
 
-    async def setup(self, tenant_id: str) -> None:
+    async def setup_tenant(self, tenant_id: str) -> None:
         await ensure_collections(self._mongo.tenant_db(tenant_id), REPOSITORIES)
         self._cache.tenant_changed(tenant_id)

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from kugelpos.common.auth.principal import Principal
-from kugelpos.common.auth.store_scope import StoreCode, TenantId, TerminalNo
+from kugelpos.common.auth.store_scope import StoreCode, TerminalNo
 from kugelpos.common.envelope import ApiResponse, ok
-from kugelpos.common.schemas import INT32_MAX
+from kugelpos.common.schemas import INT32_MAX, TenantId
 
 from ..aggregates import rebuild
 from ..dependencies import Admin, Reader, ReportServiceDep, ReportWiringDep

@@ -18,6 +18,7 @@ import structlog
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.errors import AppError
+from kugelpos.common.transactions import TillSession
 
 from ..aggregates import (
     DailyInfoRepository,
@@ -202,11 +203,13 @@ class ReportService:
             seen_terminals.add((s["terminal_no"], s["business_date"]))
             problem = session_problem(s)
             await info.record(
-                tenant_id=request.tenant_id,
-                store_code=request.store_code,
-                terminal_no=s["terminal_no"],
-                business_date=s["business_date"],
-                open_counter=s["open_counter"],
+                TillSession(
+                    request.tenant_id,
+                    request.store_code,
+                    s["terminal_no"],
+                    s["business_date"],
+                    s["open_counter"],
+                ),
                 verified=problem is None,
                 message=problem or "all logs received",
             )
@@ -220,11 +223,13 @@ class ReportService:
                 if (terminal_no, day) in seen_terminals:
                     continue
                 await info.record(
-                    tenant_id=request.tenant_id,
-                    store_code=request.store_code,
-                    terminal_no=terminal_no,
-                    business_date=day,
-                    open_counter=request.open_counter or 0,
+                    TillSession(
+                        request.tenant_id,
+                        request.store_code,
+                        terminal_no,
+                        day,
+                        request.open_counter or 0,
+                    ),
                     verified=True,
                     message="not opened on this date (no logs)",
                 )
