@@ -36,7 +36,7 @@ from kugelpos.cart.carts.documents import CartDocument
 from kugelpos.cart.domain.masters import ItemMaster, PaymentMaster
 from kugelpos.cart.domain.models import Cart, CartStatus, Person
 from kugelpos.cart.payments.rules import DEFAULT_RULES, refund
-from kugelpos.cart.plugins.receipt import ReceiptDataSample
+from kugelpos.cart.plugins.receipt import ReceiptRenderer
 from kugelpos.cart.pricing.engine import PricingContext
 from kugelpos.cart.promotions.category import ActivePromotion, CategoryPromotion
 from kugelpos.cart.transactions import tranlog as build
@@ -92,7 +92,7 @@ PROMOTION = ActivePromotion(
     detail={"targetCategoryCodes": ["001"], "discountRate": 10},
 )
 CTX = PricingContext(promotions=(CategoryPromotion((PROMOTION,)),))
-RECEIPTS = ReceiptDataSample()
+RECEIPTS = ReceiptRenderer()
 
 STEPS = ("add", "cancel_line", "qty", "price", "line_disc", "subtotal", "cart_disc", "pay",
          "resume")  # fmt: skip

@@ -20,7 +20,6 @@ from kugelpos.common.errors import (
 
 
 class CartErrorCode:
-    CART_CREATE_FAILED = "401001"
     CART_NOT_FOUND = "401002"
     CART_SAVE_FAILED = "401003"
     TRANSACTION_TYPE_NOT_ALLOWED = "401004"
@@ -42,9 +41,7 @@ class CartErrorCode:
     CASH_CHANGE_OVER_LIMIT = "403011"
     TERMINAL_STATUS = "404001"
     SIGN_IN_OUT = "404002"
-    EXTERNAL_SERVICE = "404003"
     INTERNAL = "404004"
-    UNEXPECTED = "404999"
 
 
 class CartError(AppError):
@@ -54,11 +51,6 @@ class CartError(AppError):
 
 
 # --- cart (401) -------------------------------------------------------------------------
-
-
-class CartCreateError(CartError):
-    code = CartErrorCode.CART_CREATE_FAILED
-    messages = {"en": "Cart creation failed", "ja": "カートの作成に失敗しました"}
 
 
 class CartNotFoundError(NotFoundError):
@@ -225,12 +217,6 @@ class TerminalStatusError(CartError):
 class SignInOutError(CartError):
     code = CartErrorCode.SIGN_IN_OUT
     messages = {"en": "Check sign-in/out status", "ja": "担当者の登録状況を確認してください"}
-
-
-class CartExternalServiceError(CartError):
-    code = CartErrorCode.EXTERNAL_SERVICE
-    messages = {"en": "External service error occurred", "ja": "外部サービスエラーが発生しました"}
-    status = 500
 
 
 class CartInternalError(CartError):

@@ -23,9 +23,9 @@ from kugelpos.common.events.changes import BROADCAST_PUBSUB, MASTERDATA_CHANGED,
 from kugelpos.common.events.publisher import OutboxEvents
 from kugelpos.common.events.subscriptions import CloudEvent, Outcome
 
-from .cache.masters import MasterDataClient
 from .cache.terminals import TerminalInfoCache
 from .config import TOPIC_OPENCLOSELOG, CartSettings
+from .master_data_client import MasterDataClient
 
 log = structlog.get_logger(__name__)
 

@@ -6,11 +6,11 @@ from kugelpos.common.events.outbox import Outbox
 from kugelpos.common.observability.health import HealthCheck, state_store_check
 from kugelpos.common.wiring import Wiring
 
-from .cache.masters import MasterDataClient
 from .cache.terminals import TerminalInfoCache
 from .carts.repository import CartStore
 from .config import CartSettings
 from .events import CartEvents
+from .master_data_client import MasterDataClient
 from .plugins.registry import load_plugins
 
 
@@ -31,7 +31,7 @@ class CartWiring(Wiring[CartSettings]):
             stale_max_age=settings.terminal_credential_stale_seconds,
             on_stale=lambda: infra.metrics.fallback("terminal", "credential"),
         )
-        # Items, payments, taxes, settings, promotions and store names, read over HTTP.
+        # Items, payments, taxes, parameters, promotions and store names, read over HTTP.
         self.master_data = MasterDataClient(
             infra.http,
             infra.auth.codec,

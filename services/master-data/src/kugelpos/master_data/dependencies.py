@@ -60,9 +60,9 @@ def list_params(
 from .categories.service import CategoryService  # noqa: E402
 from .item_books.service import ItemBookService  # noqa: E402
 from .items.service import ItemService  # noqa: E402
+from .parameters.service import ParameterService  # noqa: E402
 from .payments.service import PaymentService  # noqa: E402
 from .promotions.service import PromotionService  # noqa: E402
-from .settings.service import SettingsService  # noqa: E402
 from .staff.service import StaffService  # noqa: E402
 from .store_items.service import StoreItemService  # noqa: E402
 from .taxes.service import TaxService  # noqa: E402
@@ -93,8 +93,8 @@ async def get_payment_service(wiring: MasterDataWiringDep) -> PaymentService:
     return PaymentService(wiring.infra.mongo, wiring.cache)
 
 
-async def get_settings_service(wiring: MasterDataWiringDep) -> SettingsService:
-    return SettingsService(wiring.infra.mongo, wiring.cache)
+async def get_parameter_service(wiring: MasterDataWiringDep) -> ParameterService:
+    return ParameterService(wiring.infra.mongo, wiring.cache)
 
 
 async def get_tax_service(wiring: MasterDataWiringDep) -> TaxService:
@@ -118,7 +118,7 @@ type ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
 type StoreItemServiceDep = Annotated[StoreItemService, Depends(get_store_item_service)]
 type CategoryServiceDep = Annotated[CategoryService, Depends(get_category_service)]
 type PaymentServiceDep = Annotated[PaymentService, Depends(get_payment_service)]
-type SettingsServiceDep = Annotated[SettingsService, Depends(get_settings_service)]
+type ParameterServiceDep = Annotated[ParameterService, Depends(get_parameter_service)]
 type TaxServiceDep = Annotated[TaxService, Depends(get_tax_service)]
 type ItemBookServiceDep = Annotated[ItemBookService, Depends(get_item_book_service)]
 type PromotionServiceDep = Annotated[PromotionService, Depends(get_promotion_service)]

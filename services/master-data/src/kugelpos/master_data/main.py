@@ -10,9 +10,9 @@ from .categories.router import router as categories_router
 from .config import get_settings
 from .item_books.router import router as item_books_router
 from .items.router import router as items_router
+from .parameters.router import router as parameters_router
 from .payments.router import router as payments_router
 from .promotions.router import router as promotions_router
-from .settings.router import router as settings_router
 from .staff.router import router as staff_router
 from .store_items.router import router as store_items_router
 from .taxes.router import router as taxes_router
@@ -35,7 +35,7 @@ def build_app() -> FastAPI:
             categories_router,
             item_books_router,
             payments_router,
-            settings_router,
+            parameters_router,
             taxes_router,
             promotions_router,
         ],

@@ -18,11 +18,6 @@ class ReportNotFoundError(NotFoundError):
     messages = {"en": "Report type not found", "ja": "レポート種別が見つかりません"}
 
 
-class ReportValidationError(BadRequestError):
-    code = "412002"
-    messages = {"en": "Invalid report request", "ja": "レポートの要求が不正です"}
-
-
 class ReportGenerationError(AppError):
     code = "412003"
     messages = {"en": "Report generation failed", "ja": "レポートの生成に失敗しました"}

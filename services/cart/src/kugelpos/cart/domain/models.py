@@ -164,8 +164,3 @@ class Cart(_Frozen):
 
     receipt_text: str | None = None
     journal_text: str | None = None
-
-    @property
-    def active_lines(self) -> tuple[LineItem, ...]:
-        """Lines that count: not cancelled."""
-        return tuple(line for line in self.line_items if not line.is_cancelled)

@@ -59,8 +59,10 @@ def percent(value: Any) -> str:
     return f"{text.zfill(2)}%"
 
 
-class ReceiptDataSample:
-    """Named `default`; `width` is the paper width in display columns (32)."""
+class ReceiptRenderer:
+    """The receipt plugin every cart uses by default (v1 shipped it as `ReceiptDataSample`):
+    a transaction log to its `receipt_text` and `journal_text`. Named `default`; `width` is
+    the paper width in display columns (32)."""
 
     def __init__(self, name: str = "default", width: str | int = 32) -> None:
         self.name = name

@@ -36,13 +36,13 @@ from kugelpos.common.observability.metrics import Metrics, transaction_kind
 from kugelpos.common.pagination import Page, PageParams
 from kugelpos.common.transactions import TillSession, TransactionType
 
-from ..cache.masters import MasterDataClient
 from ..cache.terminals import TerminalInfo
 from ..carts.documents import CartDocument
 from ..config import TOPIC_TRANLOG, CartSettings
 from ..errors import (
     CartInternalError,
 )
+from ..master_data_client import MasterDataClient
 from ..plugins.registry import Plugins
 from . import tranlog as build
 from .documents import TranlogDocument, TransactionStatusDocument
@@ -231,7 +231,7 @@ class TransactionService:
         if existing is not None:
             return existing
         start, end = build.receipt_range(
-            doc.masters.settings,
+            doc.masters.parameters,
             self._settings.receipt_no_start_value,
             self._settings.receipt_no_end_value,
         )

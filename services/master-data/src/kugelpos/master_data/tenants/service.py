@@ -10,9 +10,9 @@ from ..cache import MasterCache
 from ..categories.repository import CategoryRepository
 from ..item_books.repository import ItemBookRepository
 from ..items.repository import ItemRepository
+from ..parameters.repository import ParameterRepository
 from ..payments.repository import PaymentRepository
 from ..promotions.repository import PromotionRepository
-from ..settings.repository import SettingsRepository
 from ..staff.repository import StaffRepository
 from ..store_items.repository import StoreItemRepository
 
@@ -22,7 +22,7 @@ REPOSITORIES: tuple[type[Repository], ...] = (
     StoreItemRepository,
     CategoryRepository,
     PaymentRepository,
-    SettingsRepository,
+    ParameterRepository,
     PromotionRepository,
     ItemBookRepository,
 )

@@ -23,7 +23,6 @@ from kugelpos.common.transactions import TillSession
 from ..aggregates import (
     DailyInfoRepository,
     SessionRepository,
-    has_legacy_aggregates,
     report_figures,
 )
 from ..errors import (
@@ -123,7 +122,6 @@ class ReportService:
         self._tz = ZoneInfo(timezone)
         # Tenants seen without aggregates of the old layout: nothing writes that layout any
         # more, so they never get some and their reports skip that query.
-        self._current_layout: set[str] = set()
 
     async def report(self, request: ReportRequest, caller: Caller) -> dict[str, Any]:
         db = await self._ensure_tenant(request.tenant_id)
@@ -154,7 +152,6 @@ class ReportService:
                 selection,
                 families=maker.families,
                 per_hour=maker.per_hour,
-                legacy=await self._legacy(db, request.tenant_id),
             )
             data = await maker.generate_report(request, figures)
             receipt, journal = render(maker, request, data)
@@ -170,15 +167,6 @@ class ReportService:
         if caller.terminal_id:
             await self.archive(request, caller, data, maker)
         return data
-
-    async def _legacy(self, db: Any, tenant_id: str) -> bool:
-        """Whether the tenant still has aggregates of the old layout (until `rebuild`)."""
-        if tenant_id in self._current_layout:
-            return False
-        if await has_legacy_aggregates(db, tenant_id):
-            return True
-        self._current_layout.add(tenant_id)
-        return False
 
     # ---- daily verification (§3.5) -------------------------------------------------------
 
