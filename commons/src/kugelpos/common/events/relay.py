@@ -163,8 +163,6 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         log.info("outbox_relay_started", owner=self.owner)
-        with contextlib.suppress(PyMongoError):
-            await self.adopt_legacy()
         loop = asyncio.get_running_loop()
         next_round = loop.time()
         while not self._stopping.is_set():
@@ -557,23 +555,6 @@ class OutboxRelay:
         if given_up.modified_count:
             log.warning("outbox_undelivered_given_up", count=given_up.modified_count)
         return given_up.modified_count
-
-    async def adopt_legacy(self) -> int:
-        """Records written before `recheck_at` existed, still awaiting acknowledgements, get
-        one (due now), so they are rechecked like the others. Runs once, at start."""
-        legacy = {
-            "relay_status": RelayStatus.PUBLISHED.value,
-            "status": {"$in": AWAITING_ACK},
-            "gave_up": False,
-            "recheck_at": {"$exists": False},
-            "consumers.0": {"$exists": True},
-        }
-        if await self.outbox.collection.find_one(legacy, {"_id": True}) is None:
-            return 0
-        adopted = await self.outbox.collection.update_many(
-            legacy, {"$set": {"recheck_at": utcnow()}}
-        )
-        return adopted.modified_count
 
 
 def relay_from_settings(outbox: Outbox, dapr: DaprClientHelper, settings: Any) -> OutboxRelay:

@@ -33,9 +33,6 @@ them conflict, and the driver runs the loser again (`Mongo.in_transaction`).
   verification needs (§3.5): opened/closed, the counts and last numbers the close log announced,
   and the counts and last numbers received (cancelled sales included).
 - `info_daily`: verification results, upserted on their natural key.
-- `agg_hourly`: the layout before the split (one document per hour holding every family).
-  Nothing writes it any more; a report adds what a tenant still has there, so figures stay
-  right after an upgrade, and `rebuild` moves it into the current layout (docs/report.md).
 
 The live ingestion (`apply_log`), `rebuild` (`Aggregator`) and the property tests place a
 contribution with the same `parts` of each layout, and a report reads what `plan` names, so the
@@ -62,6 +59,7 @@ from kugelpos.common.events.raw_logs import (
     RawOpenCloseLogRepository,
     RawTranLogRepository,
 )
+from kugelpos.common.transactions import TillSession
 
 from .figures import (
     CORE,
@@ -200,13 +198,6 @@ class StoreAggregateRepository(FigureRepository):
         }
 
 
-class LegacyHourlyRepository(FigureRepository):
-    """The layout before the split: read until `rebuild` empties it, never written."""
-
-    collection_name = "agg_hourly"
-    key_fields = _BUCKET
-
-
 # The layouts every contribution is written to.
 LAYOUTS: tuple[type[FigureRepository], ...] = (
     HourlyAggregateRepository,
@@ -252,11 +243,6 @@ def selection_query(tenant_id: str, selection: Selection) -> dict[str, Any]:
     return query
 
 
-async def has_legacy_aggregates(db: AsyncDatabase, tenant_id: str) -> bool:
-    legacy = db[LegacyHourlyRepository.collection_name]
-    return await legacy.find_one({"tenant_id": tenant_id}, {"_id": True}) is not None
-
-
 async def report_figures(
     db: AsyncDatabase,
     tenant_id: str,
@@ -264,15 +250,10 @@ async def report_figures(
     *,
     families: Iterable[str] = FAMILIES,
     per_hour: bool = True,
-    legacy: bool = True,
 ) -> Figures:
-    """The summed figures of a selection, from the documents `plan` names; `legacy`: add the
-    tenant's documents of the old layout (every family, per hour) too."""
+    """The summed figures of a selection, from the documents `plan` names."""
     figures = Figures()
-    reads = plan(families, per_hour, selection)
-    if legacy:
-        reads.append((LegacyHourlyRepository, frozenset(FAMILIES)))
-    for repo, wanted in reads:
+    for repo, wanted in plan(families, per_hour, selection):
         # Whole documents: the key fields and timestamps are a few bytes beside `c`, nothing
         # a projection would save.
         async for doc in db[repo.collection_name].find(repo.query(tenant_id, selection, wanted)):
@@ -336,33 +317,17 @@ class DailyInfoRepository(Repository[_Loose]):
     document_type = _Loose
     indexes = (index(*_SESSION, unique=True),)
 
-    async def record(
-        self,
-        *,
-        tenant_id: str,
-        store_code: str,
-        terminal_no: int,
-        business_date: str,
-        open_counter: int,
-        verified: bool,
-        message: str,
-    ) -> None:
-        now = utcnow()
+    async def record(self, session: TillSession, *, verified: bool, message: str) -> None:
+        now, s = utcnow(), session
         await self.collection.update_one(
-            {
-                "tenant_id": tenant_id,
-                "store_code": store_code,
-                "business_date": business_date,
-                "terminal_no": terminal_no,
-                "open_counter": open_counter,
-            },
+            session.query(),
             {
                 "$set": {
                     "verified": verified,
                     "verified_message": message,
                     "verified_update_time": now.isoformat(),
                     "updated_at": now,
-                    "shard_key": f"{tenant_id}_{store_code}_{terminal_no}_{business_date}",
+                    "shard_key": f"{s.tenant_id}_{s.store_code}_{s.terminal_no}_{s.business_date}",
                 },
                 "$setOnInsert": {"created_at": now, "etag": None},
             },
@@ -447,7 +412,7 @@ async def rebuild(db: AsyncDatabase, tenant_id: str, tz: ZoneInfo) -> dict[str, 
     for topic, repo in RAW_BY_TOPIC.items():
         async for log in db[repo.collection_name].find({"tenant_id": tenant_id}, {"_id": False}):
             merged.add(topic, log)
-    for repo in (*LAYOUTS, LegacyHourlyRepository, SessionRepository):
+    for repo in (*LAYOUTS, SessionRepository):
         await db[repo.collection_name].delete_many({"tenant_id": tenant_id})
     await add_aggregates(db, tenant_id, merged)
     return {

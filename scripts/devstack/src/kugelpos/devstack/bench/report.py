@@ -30,7 +30,7 @@ from pymongo import AsyncMongoClient
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.events.logs import TOPIC_TRANLOG, TransactionLog
 from kugelpos.common.events.raw_logs import raw_document
-from kugelpos.common.web.app import build_infrastructure
+from kugelpos.common.infrastructure import build_infrastructure
 from kugelpos.devstack.bench.lag import Tills, Watcher, quick_sale
 from kugelpos.devstack.bench.scenarios import BenchContext, scenario
 from kugelpos.devstack.bench.timing import LoadResult, run_load

@@ -31,15 +31,15 @@ from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.events.outbox import Outbox, OutboxRecord, OutboxRepository
 from kugelpos.common.observability.metrics import Metrics, transaction_kind
 from kugelpos.common.pagination import Page, PageParams
-from kugelpos.common.transactions import TransactionType
+from kugelpos.common.transactions import TillSession, TransactionType
 
-from ..cache.masters import MasterDataClient
 from ..cache.terminals import TerminalInfo
 from ..carts.documents import CartDocument
 from ..config import TOPIC_TRANLOG, CartSettings
 from ..errors import (
     CartInternalError,
 )
+from ..master_data_client import MasterDataClient
 from ..plugins.registry import Plugins
 from . import tranlog as build
 from .documents import TranlogDocument, TransactionStatusDocument
@@ -211,7 +211,7 @@ class TransactionService:
         if existing is not None:
             return existing
         start, end = build.receipt_range(
-            doc.masters.settings,
+            doc.masters.parameters,
             self._settings.receipt_no_start_value,
             self._settings.receipt_no_end_value,
         )
@@ -249,23 +249,10 @@ class TransactionService:
         status = await TransactionStatusRepository(self.db(tenant_id)).find_one(key)
         return tran, status
 
-    async def session_summary(
-        self,
-        tenant_id: str,
-        store_code: str,
-        terminal_no: int,
-        business_date: str,
-        open_counter: int,
-    ) -> SessionSummary:
+    async def session_summary(self, session: TillSession) -> SessionSummary:
         """Count, last number and net cash of one session (served by the session index)."""
-        cursor = self.db(tenant_id)[TranlogRepository.collection_name].find(
-            {
-                "tenant_id": tenant_id,
-                "store_code": store_code,
-                "terminal_no": terminal_no,
-                "business_date": business_date,
-                "open_counter": open_counter,
-            },
+        cursor = self.db(session.tenant_id)[TranlogRepository.collection_name].find(
+            session.query(),
             {
                 "_id": False,
                 "transaction_no": True,
