@@ -36,7 +36,7 @@ from kugelpos.cart.carts.documents import CartDocument
 from kugelpos.cart.domain.masters import ItemMaster, PaymentMaster
 from kugelpos.cart.domain.models import Cart, CartStatus, Person
 from kugelpos.cart.payments.rules import DEFAULT_RULES, refund
-from kugelpos.cart.plugins.receipt import ReceiptDataSample
+from kugelpos.cart.plugins.receipt import ReceiptRenderer
 from kugelpos.cart.pricing.engine import PricingContext
 from kugelpos.cart.promotions.category import ActivePromotion, CategoryPromotion
 from kugelpos.cart.transactions import tranlog as build
@@ -44,13 +44,15 @@ from kugelpos.cart.transactions.documents import TranlogDocument
 from kugelpos.common.errors import AppError
 from kugelpos.common.events.consumer import Applied, EventConsumer
 from kugelpos.common.events.logs import TOPIC_TRANLOG, TransactionLog
+from kugelpos.common.infrastructure import Infrastructure, build_infrastructure
 from kugelpos.common.settings import CommonSettings
 from kugelpos.common.transactions import TransactionType
-from kugelpos.common.web.app import Infrastructure, build_infrastructure
 from kugelpos.journal.events import JournalEvents
 from kugelpos.report.aggregates import report_figures
 from kugelpos.report.events import ReportEvents
 from kugelpos.report.figures import Selection
+from kugelpos.stock.alerts.hub import AlertHub
+from kugelpos.stock.alerts.service import AlertService
 from kugelpos.stock.events import StockEvents
 
 TZ = "Asia/Tokyo"
@@ -90,7 +92,7 @@ PROMOTION = ActivePromotion(
     detail={"targetCategoryCodes": ["001"], "discountRate": 10},
 )
 CTX = PricingContext(promotions=(CategoryPromotion((PROMOTION,)),))
-RECEIPTS = ReceiptDataSample()
+RECEIPTS = ReceiptRenderer()
 
 STEPS = ("add", "cancel_line", "qty", "price", "line_disc", "subtotal", "cart_disc", "pay",
          "resume")  # fmt: skip
@@ -349,16 +351,20 @@ async def consumers(mongo_uri: str) -> AsyncIterator[Consumers]:
     """The journal's, report's and stock's own consumers on the stack's MongoDB."""
     prefix = f"db_everylog{secrets.token_hex(3)}"
     settings = CommonSettings(environment="development", mongodb_uri=mongo_uri, timezone=TZ)
-    stock = StockEvents()
+    infra = {
+        name: build_infrastructure(settings, f"{prefix}_{name}")
+        for name in ("journal", "report", "stock")
+    }
+    alerts = AlertService(
+        infra["stock"].dapr, AlertHub(), state_store="statestore", cooldown_seconds=60
+    )
     made = {
         "journal": JournalEvents().consumer,
         "report": ReportEvents(TZ).consumer,
-        "stock": stock.consumer,
+        "stock": StockEvents(alerts).consumer,
     }
-    infra = {name: build_infrastructure(settings, f"{prefix}_{name}") for name in made}
-    await stock.start(infra["stock"])
-    for name in ("journal", "report"):
-        await made[name].start(infra[name])
+    for name, consumer in made.items():
+        await consumer.start(infra[name])
     yield Consumers(infra, made, prefix)
     client = infra["journal"].mongo.client
     for name in await client.list_database_names():

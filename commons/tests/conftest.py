@@ -1,5 +1,6 @@
 """Shared fixtures of the commons unit tests: settings that never connect, and a factory for
-small apps built with `create_app` exactly as a service builds its own."""
+small apps built with `create_app` exactly as a service builds its own (a `Wiring` subclass
+whose hooks the test gives)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 
 from kugelpos.common.settings import CommonSettings
 from kugelpos.common.web.app import create_app
+from kugelpos.common.wiring import Wiring
 
 # Nothing listens on these: a test that reaches them by mistake fails fast.
 UNUSED_MONGO = "mongodb://127.0.0.1:9/?directConnection=true&serverSelectionTimeoutMS=200"
@@ -37,14 +39,24 @@ type AppFactory = Callable[..., FastAPI]
 
 @pytest.fixture
 def make_app(settings: CommonSettings) -> AppFactory:
-    def factory(routers: Sequence[APIRouter] = (), **kwargs: Any) -> FastAPI:
+    """`make_app(routers, settings=..., idempotency_store=..., **hooks)`: `hooks` are what a
+    service's `Wiring` subclass overrides (`terminal_credentials=lambda self: resolver`,
+    `health_checks=...`, `start=...`, `subscriptions=...`)."""
+
+    def factory(
+        routers: Sequence[APIRouter] = (),
+        *,
+        settings: CommonSettings = settings,
+        idempotency_store: Any = None,
+        **hooks: Any,
+    ) -> FastAPI:
+        wiring_type = type("TestWiring", (Wiring,), hooks)
         return create_app(
-            settings=kwargs.pop("settings", settings),
+            wiring_type(settings, db_prefix="db_test"),
             title="commons-test",
-            db_prefix="db_test",
             routers=routers,
             welcome="Welcome to the commons test app",
-            **kwargs,
+            idempotency_store=idempotency_store,
         )
 
     return factory

@@ -68,6 +68,7 @@ def _terminal_token(codec: TokenCodec, terminal_id: str = "A1234-5678-9") -> str
             "tenant_id": "A1234",
             "terminal_id": terminal_id,
             "token_type": "terminal",
+            "iss": TERMINAL_ISSUER,
             "is_superuser": True,  # must not make a terminal a superuser
         },
         HOUR,
@@ -85,14 +86,13 @@ def _future() -> datetime:
 # --- tokens ---------------------------------------------------------------------------------
 
 
-def test_terminal_tokens_of_either_issuer_are_accepted(codec: TokenCodec) -> None:
-    # v1's and the spec's `terminal-service`, and during the migration window the
-    # `kugelpos` this backend issued before; any other issuer is refused.
-    for issuer in (TERMINAL_ISSUER, ISSUER):
-        claims = {"sub": "terminal:T1", "tenant_id": "A1234", "terminal_id": "T1"}
-        token = _raw(claims | {"token_type": "terminal", "iss": issuer, "exp": _future()})
-        assert codec.principal(token).kind is PrincipalKind.TERMINAL
-    for issuer in ("someone-else", None):
+def test_terminal_tokens_of_the_terminal_issuer_only_are_accepted(codec: TokenCodec) -> None:
+    # v1's and the spec's `terminal-service`; any other issuer is refused, the `kugelpos` of
+    # user and service tokens included.
+    claims = {"sub": "terminal:T1", "tenant_id": "A1234", "terminal_id": "T1"}
+    token = _raw(claims | {"token_type": "terminal", "iss": TERMINAL_ISSUER, "exp": _future()})
+    assert codec.principal(token).kind is PrincipalKind.TERMINAL
+    for issuer in ("someone-else", ISSUER, None):
         claims = {"sub": "terminal:T1", "tenant_id": "A1234", "token_type": "terminal"}
         if issuer:
             claims["iss"] = issuer
@@ -342,7 +342,7 @@ def resolver() -> RecordingResolver:
 
 @pytest.fixture
 def client(make_app, client_for, resolver) -> httpx.AsyncClient:
-    return client_for(make_app([router], terminal_credentials=lambda infra: resolver))
+    return client_for(make_app([router], terminal_credentials=lambda self: resolver))
 
 
 @pytest.fixture
@@ -637,10 +637,10 @@ async def test_a_revoked_terminal_token_is_refused_on_every_dependency(
 async def test_terminal_changed_notices_drop_cached_approvals(
     make_app, client_for, resolver
 ) -> None:
-    """With `subscriptions=`, the app listens to `terminal_changed` on the broadcast pub/sub
-    and hands each well-formed notice to its terminal credentials' `forget`."""
+    """With subscriptions, the app listens to `terminal_changed` on the broadcast pub/sub and
+    hands each well-formed notice to its terminal credentials' `forget`."""
     subs = DaprSubscriptions()
-    app = make_app([router], terminal_credentials=lambda infra: resolver, subscriptions=subs)
+    app = make_app([router], terminal_credentials=lambda self: resolver, subscriptions=subs)
     client = client_for(app)
     declared = (await client.get("/dapr/subscribe")).json()
     assert {"pubsubname": "pubsub-broadcast", "topic": "terminal_changed"} in [

@@ -30,9 +30,9 @@ from kugelpos.common.events.dead_letters import (
     RetryPolicy,
 )
 from kugelpos.common.events.logs import TOPIC_CASHLOG, CashLog
+from kugelpos.common.infrastructure import build_infrastructure
 from kugelpos.common.pagination import PageParams
 from kugelpos.common.settings import CommonSettings
-from kugelpos.common.web.app import build_infrastructure
 from kugelpos.common.web.handlers import install_exception_handlers
 
 UNUSED_MONGO = "mongodb://127.0.0.1:9/?directConnection=true&serverSelectionTimeoutMS=300"

@@ -7,8 +7,8 @@ import pytest
 from fastapi import APIRouter
 
 from kugelpos.common.envelope import ApiResponse, Metadata, error_body, ok
-from kugelpos.common.errors import ErrorCode, NotFoundError
-from kugelpos.common.messages import language_from_header, register_messages, user_message
+from kugelpos.common.errors import AppError, ErrorCode, NotFoundError
+from kugelpos.common.messages import language_from_header, user_message
 from kugelpos.common.schemas import ApiModel, StrictApiModel
 
 KEYS = {"success", "code", "message", "userError", "data", "metadata", "operation"}
@@ -144,10 +144,41 @@ def test_user_message_fallbacks() -> None:
     assert user_message(ErrorCode.NOT_FOUND, "xx") == "Resource not found"
 
 
-def test_register_messages_for_service_codes() -> None:
-    register_messages({"406001": {"en": "Terminal not found", "ja": "端末が見つかりません"}})
-    assert user_message("406001") == "Terminal not found"
-    assert user_message("406001", "ja") == "端末が見つかりません"
+def test_a_service_code_reads_the_messages_its_error_class_declares() -> None:
+    class TerminalMissingError(AppError):
+        code = "406001"
+        status = 404
+        messages = {"en": "Terminal not found", "ja": "端末が見つかりません"}
+
+    class ItsSubclassError(TerminalMissingError):
+        """Same code: the ancestor's texts."""
+
+    class OtherCodeError(TerminalMissingError):
+        code = ErrorCode.NOT_FOUND  # a common code: the common texts, not the ancestor's
+
+    error = TerminalMissingError()
+    assert user_message("406001", error=error) == "Terminal not found"
+    assert user_message("406001", "ja", error) == "端末が見つかりません"
+    assert user_message("406001", "ja", ItsSubclassError()) == "端末が見つかりません"
+    assert user_message(ErrorCode.NOT_FOUND, error=OtherCodeError()) == "Resource not found"
+    # Raised with a common code given at raise time: that code's text.
+    given = TerminalMissingError(code=ErrorCode.INVALID_INPUT)
+    assert user_message(given.error_code, error=given) == "Invalid input data"
+    # Nothing is registered anywhere: without the error, the code is unknown.
+    assert user_message("406001") == user_message(ErrorCode.GENERAL)
+
+
+def test_a_code_of_its_own_without_messages_is_refused_at_definition() -> None:
+    with pytest.raises(TypeError, match="406098"):
+
+        class Forgotten(AppError):
+            code = "406098"
+
+    with pytest.raises(TypeError, match="406097"):
+
+        class NoEnglish(AppError):
+            code = "406097"
+            messages = {"ja": "日本語だけ"}
 
 
 def test_error_body_shape() -> None:

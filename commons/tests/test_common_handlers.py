@@ -44,6 +44,7 @@ class Wide(BaseModel):
 class TeapotError(AppError):
     code = "406099"
     status = 418
+    messages = {"en": "I am a teapot", "ja": "ティーポットです"}
 
 
 ERRORS: dict[str, type[AppError]] = {
@@ -147,6 +148,8 @@ async def test_app_errors_map_to_status_and_code(
     assert body["code"] == code
     assert body["userError"]["code"] == code
     assert body["message"] == f"raised {kind}"
+    if kind == "teapot":  # a code of its own: the texts its class declares, through the handler
+        assert body["userError"]["message"] == "I am a teapot"
     assert body["data"] is None
     assert body["operation"] == "raise_app_error"
 

@@ -85,7 +85,7 @@ async def test_no_checks_is_healthy() -> None:
 
 def _app(make_app, checks: dict):
     # Extra checks replace the defaults of the same name (mongodb, dapr_sidecar).
-    return make_app([], extra_checks=lambda infra: checks)
+    return make_app([], health_checks=lambda self: checks)
 
 
 async def test_health_endpoint_200(make_app, client_for) -> None:
@@ -120,7 +120,7 @@ async def test_health_endpoint_503_when_a_check_fails(make_app, client_for) -> N
 async def test_default_checks_use_mongo_ping_and_dapr_healthz(make_app, client_for) -> None:
     """The built-in checks call the process-wide clients (replaced here: no network)."""
     app = make_app([])
-    infra = app.state.infra
+    infra = app.state.wiring.infra
     pings: list[str] = []
 
     async def ping() -> None:
@@ -151,8 +151,12 @@ async def test_redis_check_added_when_configured(make_app, settings) -> None:
     from kugelpos.common.web.app import default_health_checks
 
     app = make_app([], settings=settings.model_copy(update={"redis_url": "redis://127.0.0.1:9"}))
-    assert set(default_health_checks(app.state.infra)) == {"mongodb", "dapr_sidecar", "redis"}
-    assert set(default_health_checks(make_app([]).state.infra)) == {"mongodb", "dapr_sidecar"}
+    infra = app.state.wiring.infra
+    assert set(default_health_checks(infra)) == {"mongodb", "dapr_sidecar", "redis"}
+    assert set(default_health_checks(make_app([]).state.wiring.infra)) == {
+        "mongodb",
+        "dapr_sidecar",
+    }
 
 
 async def test_root_welcome(make_app, client_for) -> None:
@@ -172,13 +176,13 @@ async def test_cors_preflight(make_app, client_for) -> None:
 async def test_lifespan_hooks_run(make_app) -> None:
     calls: list[str] = []
 
-    async def start(infra) -> None:
+    async def start(self) -> None:
         calls.append("start")
 
-    async def stop(infra) -> None:
+    async def stop(self) -> None:
         calls.append("stop")
 
-    app = make_app([], on_startup=[start], on_shutdown=[stop])
+    app = make_app([], start=start, stop=stop)
     async with app.router.lifespan_context(app):
         assert calls == ["start"]
     assert calls == ["start", "stop"]
@@ -263,10 +267,10 @@ async def test_state_store_check_reads_the_real_store_and_writes_nothing(stack) 
 
 
 async def test_statestore_checks_read_the_services_idempotency_store(make_app, settings) -> None:
-    from kugelpos.common.web.app import statestore_checks
+    from kugelpos.common.wiring import statestore_checks
 
     app = make_app([], settings=settings.model_copy(update={"idempotency_store": "idem"}))
-    infra = app.state.infra
+    infra = app.state.wiring.infra
     asked: list[tuple[str, str]] = []
 
     async def get_state(store: str, key: str) -> None:

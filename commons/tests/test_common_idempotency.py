@@ -12,7 +12,7 @@ import pytest
 from fastapi import APIRouter, Body, Response
 
 from kugelpos.common.auth.principal import Principal, PrincipalKind
-from kugelpos.common.auth.tokens import TokenCodec
+from kugelpos.common.auth.tokens import TERMINAL_ISSUER, TokenCodec
 from kugelpos.common.clients.breaker import BreakerRegistry
 from kugelpos.common.clients.dapr import DaprClientHelper
 from kugelpos.common.clients.http import HttpClientHelper
@@ -62,7 +62,12 @@ def _token(tenant: str, terminal: str | None = None) -> dict[str, str]:
     codec = TokenCodec(TEST_SECRET)
     claims: dict[str, Any] = {"sub": "someone", "tenant_id": tenant}
     if terminal:
-        claims |= {"sub": f"terminal:{terminal}", "token_type": "terminal", "terminal_id": terminal}
+        claims |= {
+            "sub": f"terminal:{terminal}",
+            "token_type": "terminal",
+            "terminal_id": terminal,
+            "iss": TERMINAL_ISSUER,
+        }
     return {"Authorization": f"Bearer {codec.encode(claims, HOUR)}"}
 
 

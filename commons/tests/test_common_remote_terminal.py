@@ -164,8 +164,8 @@ async def test_empty_inputs_are_refused_without_a_call() -> None:
 
 
 async def test_plugged_into_create_app(make_app, client_for, settings) -> None:
-    """`create_app(terminal_credentials=remote_terminal_resolver)`: X-API-KEY + terminal_id
-    work."""
+    """A wiring whose `terminal_credentials` is `remote_terminal_resolver`: X-API-KEY +
+    terminal_id work."""
     fake = FakeTerminal()
     router = APIRouter()
 
@@ -174,8 +174,8 @@ async def test_plugged_into_create_app(make_app, client_for, settings) -> None:
         return {"tenant": principal.tenant_id, "terminal": principal.terminal_id}
 
     settings.base_url_terminal = BASE
-    app = make_app([router], terminal_credentials=remote_terminal_resolver)
-    infra = app.state.infra
+    app = make_app([router], terminal_credentials=lambda self: remote_terminal_resolver(self.infra))
+    infra = app.state.wiring.infra
     infra.http = HttpClientHelper(transport=httpx.MockTransport(fake), backoff=0)
     infra.auth.terminals = remote_terminal_resolver(infra)
     client = client_for(app)

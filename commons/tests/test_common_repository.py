@@ -354,25 +354,6 @@ async def test_explicit_session(mongo: Mongo, repo: ItemRepository) -> None:
         assert (await repo.get({"item_code": "S1"}, session=session)).name == "s"
 
 
-def test_a_failed_transaction_discards_its_server_session() -> None:
-    """mongoeco leaves a session whose commit failed broken; the driver must not reuse it."""
-    from kugelpos.common.db.mongo import discard_server_session
-
-    class ServerSession:
-        dirty = False
-
-        def mark_dirty(self) -> None:
-            self.dirty = True
-
-    class Session:
-        _server_session = ServerSession()
-
-    session = Session()
-    discard_server_session(session)  # type: ignore[arg-type]
-    assert session._server_session.dirty
-    discard_server_session(object())  # type: ignore[arg-type]  (no server session: no-op)
-
-
 # ---- tenant ids unique without regard to case ----------------------------------------------
 
 

@@ -127,7 +127,7 @@ async def test_success_and_quiet_time_forget_the_failures(
 
 def test_stored_records_of_either_shape() -> None:
     assert Attempts.from_state({"failures": 3, "not_before": 12.5}) == Attempts(3, 12.5)
-    assert Attempts.from_state(4) == Attempts(4, 0.0)  # a count from before delays
+    assert Attempts.from_state(4) is None  # not a record of this layout: a fresh start
     assert Attempts.from_state("junk") is None
     assert Attempts.from_state({"failures": "x"}) is None
     assert Attempts(2, 1.0).to_state() == {"failures": 2, "not_before": 1.0}

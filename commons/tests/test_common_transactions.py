@@ -1,8 +1,8 @@
 """Concurrent writers on one MongoDB wire server: `Mongo.in_transaction` absorbs conflicts.
 
-The embedded mongoeco server fails a commit when any other write reached it meanwhile (and
-labels nothing transient); MongoDB reports WriteConflict. Either way no writer may fail and no
-write may be lost.
+MongoDB reports a conflict as WriteConflict labelled `TransientTransactionError` (the embedded
+server answers the same, `kugelpos.embedded_mongo.gate`), and the driver runs the transaction
+again. No writer may fail and no write may be lost.
 """
 
 from __future__ import annotations
@@ -15,11 +15,21 @@ import pytest
 import pytest_asyncio
 from pymongo.errors import OperationFailure
 
-from kugelpos.common.db.mongo import Mongo, conflict_backoff, is_write_conflict
+from kugelpos.common.db.mongo import (
+    ConflictPersisted,
+    Mongo,
+    commit_unknown,
+    is_write_conflict,
+)
 from kugelpos.common.errors import DatabaseError
 from kugelpos.common.settings import CommonSettings
 
 WRITERS = 24
+
+
+def labelled(message: str, label: str = "TransientTransactionError", code: int | None = 112):
+    """An error as MongoDB sends it: code and error labels."""
+    return OperationFailure(message, code=code, details={"errorLabels": [label]})
 
 
 @pytest_asyncio.fixture
@@ -91,26 +101,47 @@ async def test_a_conflict_that_persists_gives_up_after_the_bound(
         nonlocal calls
         calls += 1
         await db["log"].insert_one({"n": calls}, session=session)
-        raise OperationFailure("Write conflict during transaction commit")
+        raise labelled("WriteConflict")
 
-    with pytest.raises(OperationFailure):
+    with pytest.raises(ConflictPersisted) as raised:
         await mongo.in_transaction(work, attempts=3)
     assert calls == 3
+    assert is_write_conflict(raised.value)  # the caller still sees what it was
     assert await db["log"].count_documents({}) == 0  # every failed attempt was rolled back
 
 
-def test_conflict_recognised_by_code_message_and_cause() -> None:
+async def test_a_labelled_conflict_runs_the_transaction_again(
+    mongo: Mongo, tenants: list[str]
+) -> None:
+    calls = 0
+    db = mongo.tenant_db(tenants[0])
+
+    async def work(session) -> str:
+        nonlocal calls
+        calls += 1
+        await db["log"].insert_one({"n": calls}, session=session)
+        if calls == 1:
+            raise labelled("WriteConflict")
+        return "done"
+
+    assert await mongo.in_transaction(work) == "done"
+    assert calls == 2
+    assert [d["n"] for d in await db["log"].find({}, {"_id": False}).to_list()] == [2]
+
+
+def test_conflict_recognised_by_code_label_and_cause() -> None:
     assert is_write_conflict(OperationFailure("WriteConflict", code=112))
-    assert is_write_conflict(OperationFailure("Write conflict during transaction commit"))
+    assert is_write_conflict(labelled("Transaction 3 has been aborted.", code=251))
     wrapped = DatabaseError("log_tran: insert failed")
-    wrapped.__cause__ = OperationFailure("Write conflict: publication is in progress")
+    wrapped.__cause__ = labelled("WriteConflict")
     assert is_write_conflict(wrapped)
     assert not is_write_conflict(OperationFailure("E11000 duplicate key", code=11000))
     assert not is_write_conflict(ValueError("write conflict"))  # not a database error
+    # A message alone is no conflict: MongoDB (and the embedded server) always send the code.
+    assert not is_write_conflict(OperationFailure("Write conflict during transaction commit"))
 
 
-def test_backoff_is_bounded_and_jittered() -> None:
-    for attempt in range(12):
-        delays = {conflict_backoff(attempt) for _ in range(20)}
-        assert all(0 <= d <= 0.25 for d in delays)
-        assert len(delays) > 1
+def test_an_unknown_commit_outcome_is_recognised_by_its_label() -> None:
+    assert commit_unknown(labelled("connection closed", "UnknownTransactionCommitResult", None))
+    assert not commit_unknown(labelled("WriteConflict"))
+    assert not commit_unknown(ValueError("UnknownTransactionCommitResult"))

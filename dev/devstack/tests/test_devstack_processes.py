@@ -129,3 +129,21 @@ def test_kill_is_sigkill_at_once_and_runs_no_shutdown_hook(tmp_path):
     assert b"graceful" not in process.log_path.read_bytes()
     assert not process.pid_path.exists()
     assert not kill(process)  # already gone: nothing signalled
+
+
+def test_a_process_caught_mid_exec_is_still_ours(tmp_path, monkeypatch):
+    """Right after Popen returns, /proc/<pid>/cmdline can read empty for a moment (seen under
+    load): the start time and executable still identify the process; a different start time
+    (a reused pid) still does not pass."""
+    from dataclasses import replace
+
+    from kugelpos.devstack import processes
+
+    process = _spawn(tmp_path, SLEEP)
+    try:
+        monkeypatch.setattr(processes, "_proc_argv", lambda pid: ("",))
+        assert is_alive(process.record)
+        assert not is_alive(replace(process.record, start_ticks=process.record.start_ticks - 1))
+    finally:
+        monkeypatch.undo()
+        assert terminate(process, grace_seconds=5)

@@ -501,3 +501,29 @@ def test_id_and_string_in_filters_become_key_lookups(tmp_path):
     finally:
         engine._connection.close()
         engine._connection = None
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_comparisons_stay_within_their_type_bracket(kind, tmp_path):
+    """MongoDB: `$lt`/`$lte`/`$gt`/`$gte` match values of the query value's bracket only (a null
+    or a string is never `<= 10`); numbers of every type compare with each other."""
+    async with Served(engine_for(kind, str(tmp_path / "bracket.sqlite3"))) as served:
+        coll = served.client.db.entries
+        await coll.insert_many(
+            [
+                {"n": 1, "r": 5},
+                {"n": 2, "r": None},
+                {"n": 3},
+                {"n": 4, "r": 0.5},
+                {"n": 5, "r": "7"},
+                {"n": 6, "r": [3, "x"]},
+            ]
+        )
+
+        async def found(filter_: dict) -> list[int]:
+            return sorted(d["n"] for d in await coll.find(filter_).to_list())
+
+        assert await found({"r": {"$lte": 10}}) == [1, 4, 6]
+        assert await found({"r": {"$lt": 3}}) == [4]
+        assert await found({"r": {"$gte": 0, "$lte": 10}}) == [1, 4, 6]
+        assert await found({"r": {"$gt": "6"}}) == [5, 6]

@@ -1,6 +1,7 @@
 """The embedded MongoDB server runs each transaction alone: concurrent transactions, reads and
 writes of other sessions all succeed (ungated, mongoeco fails most of them), and a transaction
-its client abandoned is aborted instead of blocking the server."""
+its client abandoned is aborted instead of blocking the server. It answers conflicts and
+transaction outcomes as a replica set does, so the services need no workaround of their own."""
 
 import asyncio
 import random
@@ -9,8 +10,15 @@ import pytest
 from mongoeco.engines.memory import MemoryEngine
 from mongoeco.engines.sqlite import SQLiteEngine
 from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
 
-from kugelpos.embedded_mongo.gate import GatedProxyServer, transaction_key
+from kugelpos.embedded_mongo.gate import (
+    NO_SUCH_TRANSACTION,
+    WRITE_CONFLICT,
+    GatedProxyServer,
+    single_document_write,
+    transaction_key,
+)
 
 OPERATIONS = 160
 
@@ -79,3 +87,161 @@ def test_only_multi_document_transaction_commands_are_exclusive():
     # A retryable write carries a txnNumber but is not a transaction.
     assert transaction_key({"insert": "c", "lsid": lsid, "txnNumber": 1}) is None
     assert transaction_key({"find": "c", "lsid": lsid}) is None
+
+
+# ---- a replica set's answers (what production code relies on instead of workarounds) ----
+
+
+COMMIT_CONFLICT = "Write conflict during transaction commit"
+
+
+def _conflict_once(engine: MemoryEngine, method: str, message: str) -> list[int]:
+    """Make the engine's `method` fail once with mongoeco's own (unlabelled) conflict."""
+    original = getattr(engine, method)
+    calls: list[int] = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationFailure(message)
+        return original(*args, **kwargs)
+
+    setattr(engine, method, failing)
+    return calls
+
+
+async def _served(engine, **kwargs):
+    server = GatedProxyServer(engine=engine, port=0, **kwargs)
+    address = await server.start()
+    return server, AsyncMongoClient(address.uri)
+
+
+async def test_a_conflict_at_commit_is_a_labelled_write_conflict_and_nothing_is_applied():
+    engine = MemoryEngine()
+    _conflict_once(engine, "_commit_session_transaction", COMMIT_CONFLICT)
+    server, client = await _served(engine)
+    try:
+        async with client.start_session() as session:
+            await session.start_transaction()
+            await client.a.log.insert_one({"n": 1}, session=session)
+            with pytest.raises(OperationFailure) as raised:
+                await session.commit_transaction()
+        assert raised.value.code == WRITE_CONFLICT
+        assert raised.value.has_error_label("TransientTransactionError")
+        assert await client.a.log.count_documents({}) == 0
+    finally:
+        await client.close()
+        await server.close()
+
+
+async def test_with_transaction_alone_runs_a_conflicting_transaction_again():
+    """PyMongo's own retry is enough: no retry loop or session discarding of ours."""
+    engine = MemoryEngine()
+    _conflict_once(engine, "_commit_session_transaction", COMMIT_CONFLICT)
+    server, client = await _served(engine)
+    runs = 0
+    try:
+
+        async def work(session):
+            nonlocal runs
+            runs += 1
+            await client.a.log.insert_one({"run": runs}, session=session)
+            await client.commons.outbox.insert_one({"run": runs}, session=session)
+
+        async with client.start_session() as session:
+            await session.with_transaction(work)
+        assert runs == 2
+        assert [d["run"] for d in await client.a.log.find().to_list()] == [2]
+        assert [d["run"] for d in await client.commons.outbox.find().to_list()] == [2]
+        assert server.sessions.aborted_by_server == 1
+    finally:
+        await client.close()
+        await server.close()
+
+
+async def test_a_session_whose_commit_failed_starts_its_next_transaction_afresh():
+    """mongoeco kept the failed transaction open on the session, and the next one carried on
+    with its writes; a new txnNumber now ends it, as in MongoDB."""
+    engine = MemoryEngine()
+    _conflict_once(engine, "_commit_session_transaction", COMMIT_CONFLICT)
+    server, client = await _served(engine)
+    try:
+        async with client.start_session() as session:
+            await session.start_transaction()
+            await client.a.log.insert_one({"n": "failed"}, session=session)
+            with pytest.raises(OperationFailure):
+                await session.commit_transaction()
+            await session.start_transaction()
+            await client.a.log.insert_one({"n": "next"}, session=session)
+            await session.commit_transaction()
+        assert [d["n"] for d in await client.a.log.find().to_list()] == ["next"]
+    finally:
+        await client.close()
+        await server.close()
+
+
+async def test_a_commit_sent_again_after_it_succeeded_answers_ok_and_applies_once():
+    server, client = await _served(MemoryEngine())
+    try:
+        async with client.start_session() as session:
+            await session.start_transaction()
+            await client.a.log.insert_one({"n": 1}, session=session)
+            await session.commit_transaction()
+            await session.commit_transaction()  # the driver resends a commit it lost the answer of
+        assert await client.a.log.count_documents({}) == 1
+    finally:
+        await client.close()
+        await server.close()
+
+
+@pytest.mark.parametrize("engine", ["memory", "sqlite"])
+async def test_a_transaction_the_server_aborted_is_over(engine, tmp_path):
+    """Its later statements are not applied outside it, and its commit is NoSuchTransaction,
+    labelled transient (it used to answer ok, having applied only the second half)."""
+    server, client = await _served(_engine(engine, tmp_path), idle_timeout=0.3)
+    try:
+        session = client.start_session()
+        await session.start_transaction()
+        await client.a.log.insert_one({"n": "first"}, session=session)
+        # Another session waits, the gate aborts the idle transaction, the other one runs.
+        await asyncio.wait_for(client.a.log.insert_one({"n": "other"}), 10)
+        with pytest.raises(OperationFailure) as statement:
+            await client.a.log.insert_one({"n": "second"}, session=session)
+        assert statement.value.code == NO_SUCH_TRANSACTION
+        assert statement.value.has_error_label("TransientTransactionError")
+        with pytest.raises(OperationFailure) as commit:
+            await session.commit_transaction()
+        assert commit.value.code == NO_SUCH_TRANSACTION
+        assert commit.value.has_error_label("TransientTransactionError")
+        assert sorted(d["n"] for d in await client.a.log.find().to_list()) == ["other"]
+        await session.end_session()
+    finally:
+        await client.close()
+        await server.close()
+
+
+async def test_a_single_write_outside_a_transaction_that_conflicts_is_retried_in_the_server():
+    """MongoDB retries a single-document write's conflict itself; the client never sees it."""
+    engine = MemoryEngine()
+    calls = _conflict_once(engine, "insert_document", "Write conflict: publication is in progress")
+    server, client = await _served(engine)
+    try:
+        await client.a.log.insert_one({"n": 1})
+        assert await client.a.log.count_documents({}) == 1
+        assert len(calls) >= 2
+        assert server.plain_conflicts_retried == 1
+    finally:
+        await client.close()
+        await server.close()
+
+
+def test_only_single_document_writes_are_retried_by_the_server():
+    assert single_document_write({"insert": "c", "documents": [{}]})
+    assert not single_document_write({"insert": "c", "documents": [{}, {}]})
+    assert single_document_write({"update": "c", "updates": [{"q": {}, "u": {}}]})
+    many = {"q": {}, "u": {}, "multi": True}
+    assert not single_document_write({"update": "c", "updates": [many]})
+    assert single_document_write({"delete": "c", "deletes": [{"q": {}, "limit": 1}]})
+    assert not single_document_write({"delete": "c", "deletes": [{"q": {}, "limit": 0}]})
+    assert single_document_write({"findAndModify": "c"})
+    assert not single_document_write({"find": "c"})

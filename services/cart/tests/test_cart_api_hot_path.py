@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from kugelpos.cart.cache.masters import MasterDataClient
 from kugelpos.cart.cache.terminals import TerminalInfo, TerminalInfoCache
 from kugelpos.cart.carts.repository import CartConflictError, CartStore
 from kugelpos.cart.carts.schemas import CartCreateRequest, ItemRequest, PaymentRequest
@@ -24,6 +23,7 @@ from kugelpos.cart.carts.service import CartService
 from kugelpos.cart.config import CartSettings
 from kugelpos.cart.domain.models import Person
 from kugelpos.cart.errors import CartInternalError, CashTenderOverLimitError
+from kugelpos.cart.master_data_client import MasterDataClient
 from kugelpos.cart.plugins.registry import load_plugins
 from kugelpos.cart.transactions.service import TransactionService
 from kugelpos.common.auth.tokens import TokenCodec
@@ -260,7 +260,7 @@ async def test_terminal_key_checked_through_terminalstore(http, upstreams):
 
 
 def test_token_lifetime_is_enough_for_the_token_cache() -> None:
-    from kugelpos.cart.cache.masters import TOKEN_CACHE_SECONDS
+    from kugelpos.cart.master_data_client import TOKEN_CACHE_SECONDS
     from kugelpos.common.auth.tokens import SERVICE_TOKEN_MINUTES
 
     assert timedelta(minutes=SERVICE_TOKEN_MINUTES).total_seconds() > TOKEN_CACHE_SECONDS

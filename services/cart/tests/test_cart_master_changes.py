@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kugelpos.cart.cache.masters import MasterDataClient
+from kugelpos.cart.master_data_client import MasterDataClient
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.events.changes import ChangeKind, MasterChange
@@ -13,7 +13,7 @@ KEYS = [
     ("item", "T1", "S1", "4902"),
     ("item", "T2", "S1", "4901"),
     ("payment", "T1", "01"),
-    ("settings", "T1"),
+    ("parameters", "T1"),
     ("promotions", "T1", "S1"),
     ("taxes", "T1"),
 ]
@@ -49,8 +49,8 @@ def test_each_kind_drops_only_what_it_affects() -> None:
     assert everything - _left_after(MasterChange("T1", ChangeKind.PAYMENT, "01")) == {
         ("payment", "T1", "01")
     }
-    assert everything - _left_after(MasterChange("T1", ChangeKind.SETTING, "X")) == {
-        ("settings", "T1")
+    assert everything - _left_after(MasterChange("T1", ChangeKind.PARAMETER, "X")) == {
+        ("parameters", "T1")
     }
     assert everything - _left_after(MasterChange("T1", ChangeKind.PROMOTION, "P")) == {
         ("promotions", "T1", "S1")

@@ -15,9 +15,9 @@ from pydantic import TypeAdapter, ValidationError
 from kugelpos.master_data.cache import MasterCache
 from kugelpos.master_data.config import MasterDataSettings, TaxEntry
 from kugelpos.master_data.documents import StoredDecimal, to_bson
+from kugelpos.master_data.parameters.documents import ParameterDocument, ParameterValue
+from kugelpos.master_data.parameters.service import normalize_value, resolve_value
 from kugelpos.master_data.schemas import Money, display_time
-from kugelpos.master_data.settings.documents import SettingsDocument, SettingValue
-from kugelpos.master_data.settings.service import normalize_value, resolve_value
 
 SECRET = "unit-test-secret-key-0123456789abcdef"
 
@@ -78,11 +78,11 @@ def test_resolution_order(entries, store: str, terminal: int) -> None:
         if s is None and t is not None:
             continue  # refused by the API
         seen.setdefault((s, t), v)
-    doc = SettingsDocument(
+    doc = ParameterDocument(
         tenant_id="T",
         name="N",
         default_value="default",
-        values=[SettingValue(store_code=s, terminal_no=t, value=v) for (s, t), v in seen.items()],
+        values=[ParameterValue(store_code=s, terminal_no=t, value=v) for (s, t), v in seen.items()],
     )
     expected = seen.get(
         (store, terminal), seen.get((store, None), seen.get((None, None), "default"))

@@ -31,7 +31,6 @@ COLLECTIONS = (
     "agg_hour",
     "agg_session",
     "agg_store",
-    "agg_hourly",
     "report_sessions",
     "log_tran",
     "log_cash_in_out",

@@ -9,7 +9,7 @@ sums the documents of the selection. `test_report_api` checks the same on the re
 
 `test_stored_layout_equals_raw_logs` checks the stored layout end to end: the service's own
 ingestion (`apply_log`), the `Aggregator` of `rebuild`, and `report_figures` reading what each
-report type needs, also for a tenant with aggregates of the layout before the split.
+report type needs.
 """
 
 from __future__ import annotations
@@ -22,11 +22,8 @@ from hypothesis import strategies as st
 
 from kugelpos.report.aggregates import (
     Aggregator,
-    FigureRepository,
     HourlyAggregateRepository,
-    LegacyHourlyRepository,
     apply_log,
-    has_legacy_aggregates,
     plan,
     report_figures,
 )
@@ -273,28 +270,16 @@ def rebuilt(logs) -> FakeDb:
     return db
 
 
-def old_layout(db: FakeDb, logs) -> None:
-    """Aggregates as the layout before the split wrote them: every family in its hour."""
-    for topic, log in delivered_once(logs):
-        c = contribute(topic, log, TZ)
-        if c.counters or c.names:
-            b = c.bucket
-            slot = (b.store_code, b.business_date, b.terminal_no, b.open_counter, b.hour)
-            db[LegacyHourlyRepository.collection_name].upsert(
-                LegacyHourlyRepository.key("T1", slot), FigureRepository.update(c)
-            )
-
-
 def figures_of(figures: Figures, families) -> dict:
     return {k: v for k, v in figures.counters.items() if v and family(k) in families}
 
 
-async def assert_reports_equal(db: FakeDb, logs, selection: Selection, *, legacy: bool) -> None:
+async def assert_reports_equal(db: FakeDb, logs, selection: Selection) -> None:
     from_raw = figures_from_logs(logs, selection, TZ)
     for report_type in TYPES:
         maker = MAKERS[report_type]
         from_agg = await report_figures(
-            db, "T1", selection, families=maker.families, per_hour=maker.per_hour, legacy=legacy
+            db, "T1", selection, families=maker.families, per_hour=maker.per_hour
         )
         assert figures_of(from_agg, maker.families) == figures_of(from_raw, maker.families)
         if maker.per_hour:
@@ -309,17 +294,10 @@ async def assert_reports_equal(db: FakeDb, logs, selection: Selection, *, legacy
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(logs=a_day(), selection=selections, old=st.integers(0, 20))
-async def test_stored_layout_equals_raw_logs(logs, selection, old):
-    await assert_reports_equal(await live(logs), logs, selection, legacy=False)
-    await assert_reports_equal(rebuilt(logs), logs, selection, legacy=False)
-    # a tenant upgraded mid-day: its first logs in the old layout, the rest in the new one
-    once = list(delivered_once(logs))
-    db = await live(once[old:])
-    old_layout(db, once[:old])
-    stored = bool(db[LegacyHourlyRepository.collection_name].docs)
-    assert await has_legacy_aggregates(db, "T1") == stored
-    await assert_reports_equal(db, logs, selection, legacy=True)
+@given(logs=a_day(), selection=selections)
+async def test_stored_layout_equals_raw_logs(logs, selection):
+    await assert_reports_equal(await live(logs), logs, selection)
+    await assert_reports_equal(rebuilt(logs), logs, selection)
 
 
 async def test_a_report_reads_only_what_its_type_needs():

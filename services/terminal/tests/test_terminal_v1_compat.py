@@ -92,20 +92,23 @@ async def test_terminal_tokens_are_issued_by_terminal_service(world) -> None:
     )
 
 
-async def test_tokens_issued_before_the_change_still_work(world) -> None:
+async def test_a_terminal_token_of_another_issuer_is_refused(world) -> None:
+    # Terminal tokens carry v1's issuer `terminal-service`; one otherwise the same but signed
+    # with the issuer of user and service tokens (`kugelpos`) is not a terminal's credential.
     env = world.env
-    old = jwt.decode(
+    issued = jwt.decode(
         assert_ok(await env.http.post("/api/v1/auth/token", headers=world.key))["data"][
             "access_token"
         ],
         env.stack.secret_key,
         algorithms=["HS256"],
     )
-    kept = {k: v for k, v in old.items() if k not in ("iss", "iat", "exp")}
+    assert issued["iss"] == TERMINAL_ISSUER
+    kept = {k: v for k, v in issued.items() if k not in ("iss", "iat", "exp")}
     token = env.codec.encode(kept, timedelta(hours=1))  # the codec's default `kugelpos`
     assert jwt.decode(token, env.stack.secret_key, algorithms=["HS256"])["iss"] == "kugelpos"
-    bearer = {"Authorization": f"Bearer {token}"}
-    assert_ok(await env.http.get(world.path, headers=bearer))
+    r = await env.http.get(world.path, headers={"Authorization": f"Bearer {token}"})
+    assert_error(r, 401, "200001")
 
 
 async def test_health_reports_background_jobs(world) -> None:

@@ -7,6 +7,7 @@ Services raise these (or subclasses carrying their own 40xxxx codes); the handle
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
@@ -35,11 +36,42 @@ class ErrorCode:
     UNEXPECTED = "900999"
 
 
+_COMMON_CODES = frozenset(
+    value for name, value in vars(ErrorCode).items() if not name.startswith("_")
+)
+
+
 class AppError(Exception):
-    """Base of every error a client may see. Subclasses set `code` and `status`."""
+    """Base of every error a client may see. Subclasses set `code` and `status`, and a class
+    that introduces a code of its own (a service's `40xxxx`...) declares what users read for
+    it, `messages` (`{"en": ..., "ja": ...}`): the envelope's `userError.message` in the
+    request's language. Defining such a class without them fails at once, so no service can
+    forget them; the common codes' texts are in `messages.py`."""
 
     code: ClassVar[str] = ErrorCode.GENERAL
     status: ClassVar[int] = 500
+    messages: ClassVar[Mapping[str, str] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "code" in own and own["code"] not in _COMMON_CODES:
+            texts = own.get("messages")
+            if not texts or not texts.get("en"):
+                raise TypeError(
+                    f"{cls.__qualname__} introduces error code {own['code']} without the "
+                    "messages users read for it (`messages = {'en': ..., 'ja': ...}`)"
+                )
+
+    @classmethod
+    def messages_for(cls, code: str) -> Mapping[str, str] | None:
+        """The texts this class or an ancestor declares for `code` (None: the code is not
+        theirs, e.g. a common code given at raise time)."""
+        for klass in cls.__mro__:
+            texts = vars(klass).get("messages")
+            if texts is not None:
+                return texts if vars(klass).get("code") == code else None
+        return None
 
     def __init__(
         self,

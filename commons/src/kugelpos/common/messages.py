@@ -1,12 +1,16 @@
-"""User-facing messages per error code, English by default and Japanese on request."""
+"""User-facing messages per error code, English by default and Japanese on request: the common
+codes' here, a service's own codes on the error classes that introduce them
+(`AppError.messages`)."""
 
 from __future__ import annotations
 
-from .errors import ErrorCode
+from collections.abc import Mapping
+
+from .errors import AppError, ErrorCode
 
 DEFAULT_LANGUAGE = "en"
 
-_MESSAGES: dict[str, dict[str, str]] = {
+_MESSAGES: dict[str, Mapping[str, str]] = {
     ErrorCode.GENERAL: {"en": "An error occurred", "ja": "エラーが発生しました"},
     ErrorCode.NOT_FOUND: {"en": "Resource not found", "ja": "リソースが見つかりません"},
     ErrorCode.AUTHENTICATION_FAILED: {"en": "Authentication failed", "ja": "認証に失敗しました"},
@@ -45,11 +49,6 @@ _MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def register_messages(messages: dict[str, dict[str, str]]) -> None:
-    """Services add the texts of their own codes at import time."""
-    _MESSAGES.update(messages)
-
-
 def language_from_header(accept_language: str | None) -> str:
     """`ja` when the client's first preference is Japanese, else English."""
     if not accept_language:
@@ -58,6 +57,13 @@ def language_from_header(accept_language: str | None) -> str:
     return "ja" if first.startswith("ja") else DEFAULT_LANGUAGE
 
 
-def user_message(code: str, language: str = DEFAULT_LANGUAGE) -> str:
-    texts = _MESSAGES.get(code) or _MESSAGES.get(code[:2] + "0000") or _MESSAGES[ErrorCode.GENERAL]
+def user_message(code: str, language: str = DEFAULT_LANGUAGE, error: AppError | None = None) -> str:
+    """What a user reads for `code`: the texts the raised error's class declares for it (a
+    service's own codes), else the common code's, its category's, or the general text."""
+    texts = (
+        (error.messages_for(code) if error is not None else None)
+        or _MESSAGES.get(code)
+        or _MESSAGES.get(code[:2] + "0000")
+        or _MESSAGES[ErrorCode.GENERAL]
+    )
     return texts.get(language) or texts[DEFAULT_LANGUAGE]

@@ -2,10 +2,21 @@
 
 A double is exact here, not approximate: amounts are limited to 15 significant digits, and
 an IEEE double round-trips every decimal of up to 15 significant digits through its shortest
-repr, so `Decimal(repr(float(d))) == d`. Doubles also let MongoDB sum amounts in
-aggregations. (Decimal128 would be the other choice, but the embedded MongoDB could not size
-a database holding one, which broke `listDatabases` for every service sharing it.) Values
-stored as Decimal128 or as decimal text are read too.
+repr, so `Decimal(repr(float(d))) == d`. Values stored as Decimal128 or as decimal text are
+read too.
+
+Why a double and not Decimal128 or integer minor units (MongoDB and Cosmos DB for MongoDB
+store all three, compare numbers of every type with each other and index them alike):
+- nothing sums a stored amount in the database. What is summed there is integers: the
+  report's counters (millionths, `$inc`) and stock levels (units of 1/10,000, `$inc`). Every
+  other amount is written and read back whole, which a double does exactly. A pipeline that
+  ever sums stored amounts must sum whole units (`$round` of the amount times 10^places),
+  never the doubles themselves;
+- a transaction log is stored in the shape it is published in, and the journal and the report
+  keep the logs they receive as they arrived: JSON numbers, for consumers in any language. A
+  double is that number; Decimal128 or minor units would be a conversion at every boundary
+  (and minor units a second set of field names and a currency's decimal places to know);
+- 8 bytes against Decimal128's 16, in documents and indexes alike.
 
 Arithmetic is always on `Decimal`; floats only exist in storage and JSON.
 

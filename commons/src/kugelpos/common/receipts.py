@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from xml.etree import ElementTree as ET
 
 PAPER_WIDTH = 32
+WEEKDAYS = "月火水木金土日"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,16 @@ def split(item1: str, item2: str) -> Line:
 
 
 BORDER = Line("Line")
+
+
+def till_line(terminal_no: object, staff: str) -> Line:
+    """`レジNo. 1              責# 000123`: the till and the staff member on duty."""
+    return split(f"レジNo. {terminal_no}", f"責# {staff}")
+
+
+def moment_text(moment: datetime) -> str:
+    """`2026年11月29日(日) 12:37`: when, as a receipt prints it (in the moment's own zone)."""
+    return f"{moment:%Y年%m月%d日}({WEEKDAYS[moment.weekday()]}) {moment:%H:%M}"
 
 
 def width_of(text: str) -> int:

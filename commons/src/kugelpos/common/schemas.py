@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic.alias_generators import to_camel
+
+from .db.mongo import TENANT_ID_PATTERN
 
 # The largest integers MongoDB stores (BSON int32 and int64). Numbers from a request that reach
 # a query or a document are bounded by them: above, PyMongo raises OverflowError, a 500 where
@@ -11,6 +15,11 @@ from pydantic.alias_generators import to_camel
 # receipt) int64, as the journal's schemas have them.
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
+
+# A tenant id wherever one comes in (path, query, body, event): 1-32 letters, digits or `_`,
+# the rule tenants are registered under; it ends up in database names (`db.mongo`, which also
+# refuses the reserved names).
+TenantId = Annotated[str, StringConstraints(pattern=TENANT_ID_PATTERN.pattern)]
 
 
 class ApiModel(BaseModel):

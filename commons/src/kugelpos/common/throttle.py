@@ -48,8 +48,6 @@ class Attempts:
                 return cls(int(value.get("failures", 0)), float(value.get("not_before", 0.0)))
             except (TypeError, ValueError):
                 return None
-        if isinstance(value, int):  # a count written before delays existed
-            return cls(value)
         return None
 
 

@@ -38,3 +38,16 @@ class Principal:
 
     def has_any_role(self, *roles: str) -> bool:
         return self.is_superuser or bool(self.roles.intersection(roles))
+
+    @classmethod
+    def of_terminal(
+        cls, terminal_id: str, tenant_id: str, claims: dict[str, Any] | None = None
+    ) -> Principal:
+        """A terminal, as its API key (checked by the terminal service) makes it the caller."""
+        return cls(
+            kind=PrincipalKind.TERMINAL,
+            subject=f"terminal:{terminal_id}",
+            tenant_id=tenant_id,
+            terminal_id=terminal_id,
+            claims=claims or {},
+        )

@@ -43,7 +43,7 @@ from .principal import Principal, PrincipalKind
 
 if TYPE_CHECKING:
     from ..clients.http import HttpClientHelper
-    from ..web.app import Infrastructure
+    from ..infrastructure import Infrastructure
 
 log = structlog.get_logger(__name__)
 
@@ -166,13 +166,7 @@ class RemoteTerminalResolver:
             # A 2xx that does not describe this terminal proves nothing.
             raise AuthenticationError("Invalid API key")
         claims = {k: v for k, v in data.items() if k not in _SECRET_FIELDS}
-        return Principal(
-            kind=PrincipalKind.TERMINAL,
-            subject=f"terminal:{terminal_id}",
-            tenant_id=tenant_id,
-            terminal_id=terminal_id,
-            claims=claims,
-        )
+        return Principal.of_terminal(terminal_id, tenant_id, claims)
 
 
 def _terminal_data(response: Any) -> dict[str, Any]:
@@ -187,7 +181,8 @@ def _terminal_data(response: Any) -> dict[str, Any]:
 
 
 def remote_terminal_resolver(infra: Infrastructure) -> RemoteTerminalResolver:
-    """Factory for `create_app(terminal_credentials=...)`: API keys and terminal JWTs."""
+    """A wiring's `terminal_credentials` for a service other than the terminal service: API
+    keys and terminal JWTs (`wiring.RemoteTerminalsWiring`)."""
     settings = infra.settings
     return RemoteTerminalResolver(
         infra.http,

@@ -1,6 +1,8 @@
-"""Store-scoped access for services whose paths are `/tenants/{tenant_id}/stores/{store_code}/…`
-(journal, report): any credential of the tenant may read; a terminal credential reads only its
-own store. Who may write is each operation's policy (`auth.access`).
+"""Tenant- and store-scoped access: `tenant_access`, any credential of the path's tenant (user,
+service or terminal JWT, terminal API key), for every service whose paths start with
+`/tenants/{tenant_id}`; `store_reader` for paths `/tenants/{tenant_id}/stores/{store_code}/…`
+(journal, report), where a terminal credential reads only its own store. Who may write is each
+operation's policy (`auth.access`).
 
 No `from __future__ import annotations` here: the dependencies built by the factories below are
 closures, and FastAPI must see their annotations as objects."""
@@ -11,11 +13,11 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 
 from ..errors import PermissionDeniedError
+from ..schemas import TenantId
 from .dependencies import CurrentPrincipal, ensure_tenant
 from .policy import terminal_store
 from .principal import Principal, PrincipalKind
 
-TenantId = Annotated[str, Path(max_length=32)]
 StoreCode = Annotated[str, Path(min_length=1, max_length=64)]
 TerminalNo = Annotated[int, Path(ge=0, le=2**31 - 1)]
 
@@ -30,6 +32,7 @@ async def tenant_access(
         bool | None, Query(description="v1 compatibility: accepted and ignored")
     ] = False,
 ) -> Principal:
+    """Any credential of the path's tenant."""
     ensure_tenant(principal, tenant_id)
     return principal
 

@@ -12,11 +12,8 @@ from ..errors import AuthenticationError
 from .principal import Principal, PrincipalKind
 
 ISSUER = "kugelpos"
-# Terminal tokens carry the spec's (and v1's) issuer. Until every terminal has been handed a
-# new token, verification accepts the one this backend used to issue too (migration window;
-# drop ISSUER from the set once tokens issued before the change have expired, 24 h).
+# Terminal tokens carry the spec's (and v1's) issuer; a terminal token of any other is refused.
 TERMINAL_ISSUER = "terminal-service"
-TERMINAL_ISSUERS = frozenset({TERMINAL_ISSUER, ISSUER})
 SERVICE_TOKEN_MINUTES = 5
 
 
@@ -84,7 +81,7 @@ class TokenCodec:
             raise AuthenticationError("Could not validate credentials")
         token_type = claims.get("token_type")
         if token_type == PrincipalKind.TERMINAL.value:
-            if claims.get("iss") not in TERMINAL_ISSUERS:
+            if claims.get("iss") != TERMINAL_ISSUER:
                 raise AuthenticationError("Could not validate credentials")
             kind = PrincipalKind.TERMINAL
         elif token_type == PrincipalKind.SERVICE.value or claims.get("is_service_account"):

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 import re
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -25,32 +22,45 @@ log = structlog.get_logger(__name__)
 TENANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 RESERVED_TENANT_IDS = frozenset({"commons", "admin", "local", "config"})
 PING_TIMEOUT_SECONDS = 5.0
-# MongoDB's WriteConflict; mongoeco raises the same condition without a code or label.
+# MongoDB's WriteConflict, and the label it puts on every error after which a transaction may
+# be run again (a conflict, a transaction the server aborted).
 WRITE_CONFLICT_CODE = 112
+TRANSIENT_TRANSACTION_ERROR = "TransientTransactionError"
+UNKNOWN_COMMIT_RESULT = "UnknownTransactionCommitResult"
+# Attempts of one transaction before its caller hears of the conflict (PyMongo would go on
+# for 120 s, longer than any till waits for an answer).
 CONFLICT_ATTEMPTS = 8
-CONFLICT_BACKOFF_BASE_SECONDS = 0.005
-CONFLICT_BACKOFF_MAX_SECONDS = 0.25
-_JITTER = random.SystemRandom()
 
 
 def is_write_conflict(exc: BaseException | None) -> bool:
-    """A conflict another attempt would absorb: MongoDB's WriteConflict or mongoeco's
-    unlabelled "Write conflict" failure, also when a repository wrapped it (`__cause__`)."""
+    """A conflict another attempt would absorb: MongoDB's WriteConflict, or any error labelled
+    `TransientTransactionError`, also when a repository wrapped it (`__cause__`)."""
     seen = 0
     while exc is not None and seen < 5:
         if isinstance(exc, PyMongoError):
             if isinstance(exc, OperationFailure) and exc.code == WRITE_CONFLICT_CODE:
                 return True
-            if "write conflict" in str(exc).lower():
+            if exc.has_error_label(TRANSIENT_TRANSACTION_ERROR):
                 return True
         exc, seen = exc.__cause__, seen + 1
     return False
 
 
-def conflict_backoff(attempt: int) -> float:
-    """Full jitter: uniform in [0, base * 2^attempt], capped; spreads writers that collided."""
-    ceiling = min(CONFLICT_BACKOFF_BASE_SECONDS * 2**attempt, CONFLICT_BACKOFF_MAX_SECONDS)
-    return _JITTER.uniform(0, ceiling)
+def commit_unknown(exc: BaseException) -> bool:
+    """A commit whose outcome the driver could not learn within its own retries (the
+    connection dropped at commit, a primary stepped down): it may have been applied."""
+    return isinstance(exc, PyMongoError) and exc.has_error_label(UNKNOWN_COMMIT_RESULT)
+
+
+class ConflictPersisted(OperationFailure):
+    """A transaction still lost its write conflict after `attempts` runs (not labelled
+    transient, so the driver stops; `is_write_conflict` still says what it is)."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(
+            f"Write conflict: the transaction lost {attempts} attempts in a row",
+            code=WRITE_CONFLICT_CODE,
+        )
 
 
 def tenant_key(tenant_id: str) -> str:
@@ -76,9 +86,6 @@ class Mongo:
         self.prefix = prefix or settings.db_name_prefix
         self._settings = settings
         self._client: AsyncMongoClient | None = None
-        self._lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
 
     @property
     def client(self) -> AsyncMongoClient:
@@ -136,45 +143,41 @@ class Mongo:
         *,
         attempts: int = CONFLICT_ATTEMPTS,
     ) -> R:
-        """Run `work(session)` in one multi-document transaction; a write conflict runs it again.
+        """Run `work(session)` in one multi-document transaction (PyMongo's `with_transaction`).
 
-        PyMongo's `with_transaction` already retries errors labelled transient; a conflict the
-        server reports without the label (mongoeco, or a label lost at commit) is retried here,
-        up to `attempts` times with jittered backoff. `work` must therefore be repeatable:
-        everything it writes goes through `session`, so a failed attempt leaves nothing behind.
-        A commit whose outcome is unknown (connection lost) is not retried here: the caller
-        resolves it by looking (e.g. a unique key that the first attempt would have written).
-
-        A failed transaction's server session is discarded instead of going back to the pool:
-        the local mongoeco server keeps a session whose commit failed in a broken state, and
-        every later transaction on it would fail too (MongoDB is unaffected either way).
+        What a replica set asks of a client, and no more: the driver runs `work` again after
+        an error labelled `TransientTransactionError` (a write conflict, a transaction the
+        server aborted), with its own jittered backoff, and sends a commit again while its
+        outcome is unknown. `work` must therefore be repeatable: everything it writes goes
+        through `session`, so a failed attempt leaves nothing behind. A `WriteConflict` raised
+        without the label (a server that leaves it off) counts as labelled. Here the attempts are
+        bounded: the `attempts`-th conflict in a row raises `ConflictPersisted`. A commit whose
+        outcome stays unknown after the driver's retries raises with the
+        `UnknownTransactionCommitResult` label (`commit_unknown`): the caller resolves it by
+        looking (e.g. for a unique key the transaction wrote).
         """
-        for attempt in range(attempts):
-            # First attempts run side by side; a writer that lost a conflict retries in this
-            # process's single lane, so retries cannot keep colliding with one another.
-            lane = self._retry_lane() if attempt else contextlib.nullcontext()
-            async with lane, self.client.start_session() as session:
-                try:
-                    return await session.with_transaction(work)
-                except BaseException as exc:
-                    discard_server_session(session)
-                    if attempt + 1 >= attempts or not is_write_conflict(exc):
-                        raise
-                    log.info("transaction_conflict_retried", attempt=attempt + 1)
-            await asyncio.sleep(conflict_backoff(attempt))
-        raise AssertionError("unreachable")  # the loop either returns or raises
+        runs = 0
 
-    def _retry_lane(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        lane = self._lanes.get(loop)
-        if lane is None:
-            lane = self._lanes[loop] = asyncio.Lock()
-        return lane
+        async def bounded(session: AsyncClientSession) -> R:
+            nonlocal runs
+            runs += 1
+            if runs > attempts:
+                raise ConflictPersisted(attempts)
+            if runs > 1:
+                log.info("transaction_conflict_retried", attempt=runs - 1)
+            try:
+                return await work(session)
+            except OperationFailure as exc:
+                # A WriteConflict is never applied, so it is always worth another run; a
+                # server (or `work` itself) may send the code without MongoDB's label.
+                if exc.code != WRITE_CONFLICT_CODE or exc.has_error_label(
+                    TRANSIENT_TRANSACTION_ERROR
+                ):
+                    raise
+                details = {**(exc.details or {}), "errorLabels": [TRANSIENT_TRANSACTION_ERROR]}
+                raise OperationFailure(
+                    str(details.get("errmsg") or exc), code=WRITE_CONFLICT_CODE, details=details
+                ) from exc
 
-
-def discard_server_session(session: AsyncClientSession) -> None:
-    """Mark the pooled server session dirty so the driver drops it when the session ends."""
-    server_session = getattr(session, "_server_session", None)
-    mark_dirty = getattr(server_session, "mark_dirty", None)
-    if callable(mark_dirty):
-        mark_dirty()
+        async with self.client.start_session() as session:
+            return await session.with_transaction(bounded)

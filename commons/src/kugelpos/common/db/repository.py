@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
@@ -14,9 +13,9 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from ..clock import utcnow
 from ..errors import AlreadyExistsError, DatabaseError, NotFoundError
 from ..pagination import Page, PageParams
-from .conflicts import absorb_conflicts, in_transaction, is_write_conflict
 from .documents import Document
 from .indexes import Index
+from .mongo import is_write_conflict
 
 type Filter = dict[str, Any]
 _PROJECTION = {"_id": False}
@@ -52,33 +51,16 @@ class Repository[D: Document]:
         return self.document_type.model_validate(raw)
 
     async def create(self, doc: D, *, session: AsyncClientSession | None = None) -> D:
-        """Insert. A write conflict is retried here outside a transaction (the `_id` chosen
-        before the first attempt tells whether a failed attempt was applied anyway), and
-        re-raised unchanged inside one, for the transaction's retry (never a DatabaseError)."""
+        """Insert. A write conflict inside a transaction is re-raised unchanged, for the
+        transaction's retry (never a DatabaseError)."""
         doc.created_at = utcnow()
         doc.created_by = doc.created_by or self.actor
-        raw = doc.to_mongo()
-        raw["_id"] = ObjectId()
-        retried = False
-
-        async def insert() -> bool:
-            nonlocal retried
-            try:
-                await self.collection.insert_one(raw, session=session)
-            except DuplicateKeyError:
-                if retried and await self.collection.find_one({"_id": raw["_id"]}) is not None:
-                    return True  # the attempt that reported a conflict had been applied
-                raise
-            finally:
-                retried = True
-            return True
-
         try:
-            await absorb_conflicts(insert, session=session)
+            await self.collection.insert_one(doc.to_mongo(), session=session)
         except DuplicateKeyError as exc:
             raise AlreadyExistsError(f"{self.collection_name}: record already exists") from exc
         except PyMongoError as exc:
-            if in_transaction(session) and is_write_conflict(exc):
+            if session is not None and session.in_transaction and is_write_conflict(exc):
                 raise
             raise DatabaseError(f"{self.collection_name}: insert failed") from exc
         return doc
@@ -112,14 +94,11 @@ class Repository[D: Document]:
         if extra:
             update.update(extra)
         try:
-            raw = await absorb_conflicts(
-                lambda: self.collection.find_one_and_update(
-                    filter_,
-                    update,
-                    projection=_PROJECTION,
-                    return_document=ReturnDocument.AFTER,
-                    session=session,
-                ),
+            raw = await self.collection.find_one_and_update(
+                filter_,
+                update,
+                projection=_PROJECTION,
+                return_document=ReturnDocument.AFTER,
                 session=session,
             )
         except DuplicateKeyError as exc:
@@ -132,18 +111,13 @@ class Repository[D: Document]:
         doc.updated_at = utcnow()
         doc.updated_by = self.actor
         try:
-            result = await absorb_conflicts(
-                lambda: self.collection.replace_one(filter_, doc.to_mongo(), session=session),
-                session=session,
-            )
+            result = await self.collection.replace_one(filter_, doc.to_mongo(), session=session)
         except DuplicateKeyError as exc:
             raise AlreadyExistsError(f"{self.collection_name}: record already exists") from exc
         return result.matched_count == 1
 
     async def delete(self, filter_: Filter, *, session: AsyncClientSession | None = None) -> bool:
-        result = await absorb_conflicts(
-            lambda: self.collection.delete_one(filter_, session=session), session=session
-        )
+        result = await self.collection.delete_one(filter_, session=session)
         return result.deleted_count == 1
 
     async def count(self, filter_: Filter, *, session: AsyncClientSession | None = None) -> int:

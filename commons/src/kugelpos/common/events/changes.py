@@ -36,7 +36,7 @@ class ChangeKind(StrEnum):
     ITEM = "item"  # common item master: every store's view of the item
     STORE_ITEM = "store_item"
     PAYMENT = "payment"
-    SETTING = "setting"
+    PARAMETER = "setting"  # the parameter master (v1: settings master; the value is on the wire)
     PROMOTION = "promotion"
     TENANT = "tenant"  # anything of the tenant
 

@@ -51,9 +51,9 @@ from ..db.mongo import validate_tenant_id
 from ..db.repository import Repository
 from ..db.tenants import ensure_collections
 from ..errors import AlreadyExistsError, AppError, BadRequestError, NotFoundError
+from ..infrastructure import Infrastructure
 from ..observability.metrics import event_age_seconds
 from ..pagination import Page, PageParams
-from ..web.app import Infrastructure
 from .acks import Acknowledgement, publish_acknowledgement
 from .dead_letters import (
     DEAD_LETTERS,
@@ -67,7 +67,7 @@ from .dead_letters import (
     record_failure,
 )
 from .inbox import PROCESSED_EVENTS, InboxRepository, ProcessedEvent, content_digest
-from .logs import InboundLog
+from .logs import LOG_TOPICS, InboundLog
 from .subscriptions import CloudEvent, DaprSubscriptions, Outcome
 
 log = structlog.get_logger(__name__)
@@ -202,6 +202,12 @@ class EventConsumer:
 
         return register
 
+    def consume_logs(self, handler: Handler[InboundLog]) -> None:
+        """`handler` for every log topic at its v1 route (`/api/v1/tranlog`, `/cashlog`,
+        `/opencloselog`), for a service that takes every log (journal, report)."""
+        for topic, model, route in LOG_TOPICS:
+            self.consume(topic, model, route=route)(handler)
+
     async def start(self, infra: Infrastructure) -> None:
         self._infra = infra
         if not self._retry_given:
@@ -214,6 +220,14 @@ class EventConsumer:
         return self._infra
 
     # ---- applying --------------------------------------------------------------------------
+
+    async def setup_tenant(self, tenant_id: str) -> None:
+        """Tenant set-up (`POST /api/v1/tenants`): the collections and indexes of the inbox,
+        the dead letters and the handlers' repositories, made now (idempotent) rather than
+        before the tenant's first event."""
+        db = self.infra.mongo.tenant_db(tenant_id)
+        await ensure_collections(db, self.repositories)
+        self._ready.add(db.name)
 
     async def ensure_tenant(self, tenant_id: str) -> AsyncDatabase:
         """The tenant's database with the consumer's indexes (created once per process)."""

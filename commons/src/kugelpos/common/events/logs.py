@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..schemas import TenantId
 from ..transactions import TransactionType
 
 TOPIC_TRANLOG = "tranlog_report"
@@ -29,7 +30,7 @@ _DATE = Field(pattern=r"^\d{8}$")
 class InboundLog(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    tenant_id: str = Field(min_length=1, max_length=32)
+    tenant_id: TenantId
     store_code: str = _CODE
     store_name: str | None = None
     terminal_no: int = Field(ge=0)
@@ -111,3 +112,11 @@ class OpenCloseLog(InboundLog):
             f"{self.store_code}:{self.terminal_no}:{self.business_date}:"
             f"{self.open_counter}:{self.operation}"
         )
+
+
+# The three log topics, the model each is read into and the route the v1 contracts give it.
+LOG_TOPICS: tuple[tuple[str, type[InboundLog], str], ...] = (
+    (TOPIC_TRANLOG, TransactionLog, "/api/v1/tranlog"),
+    (TOPIC_CASHLOG, CashLog, "/api/v1/cashlog"),
+    (TOPIC_OPENCLOSELOG, OpenCloseLog, "/api/v1/opencloselog"),
+)

@@ -27,7 +27,6 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..clock import utcnow
-from ..db.conflicts import absorb_conflicts
 from ..db.documents import Document
 from ..db.indexes import index
 from ..db.mongo import Mongo
@@ -467,12 +466,10 @@ class Outbox:
                 "last_updated_at": now,
                 **record_changes(current, consumers, replayed=ack.replay, now=now),
             }
-            raw = await absorb_conflicts(
-                lambda changes=changes, current=current: self.collection.find_one_and_update(
-                    {"_id": current.doc_id, "version": current.version},
-                    {"$set": changes, "$inc": {"version": 1}},
-                    return_document=ReturnDocument.AFTER,
-                )
+            raw = await self.collection.find_one_and_update(
+                {"_id": current.doc_id, "version": current.version},
+                {"$set": changes, "$inc": {"version": 1}},
+                return_document=ReturnDocument.AFTER,
             )
             if raw is not None:
                 record = OutboxRecord.model_validate(raw)
@@ -542,9 +539,7 @@ class Outbox:
             updated.doc_id = current.doc_id
             records[event_id] = updated
         if operations:
-            result = await absorb_conflicts(
-                lambda: self.collection.bulk_write(operations, ordered=False)
-            )
+            result = await self.collection.bulk_write(operations, ordered=False)
             if result.matched_count < len(operations):
                 for event_id in written:  # which ones missed is not told: redo each (idempotent)
                     for ack in grouped[event_id]:
@@ -591,12 +586,10 @@ class Outbox:
                 changes["recheck_at"] = None  # nothing left to wait for
                 if record.relay_status is RelayStatus.GIVEN_UP:
                     changes.update(relay_status=RelayStatus.PUBLISHED.value, gave_up=False)
-            raw = await absorb_conflicts(
-                lambda record=record, changes=changes: self.collection.find_one_and_update(
-                    {"_id": record.doc_id, "version": record.version},
-                    {"$set": changes, "$inc": {"version": 1}},
-                    return_document=ReturnDocument.AFTER,
-                )
+            raw = await self.collection.find_one_and_update(
+                {"_id": record.doc_id, "version": record.version},
+                {"$set": changes, "$inc": {"version": 1}},
+                return_document=ReturnDocument.AFTER,
             )
             if raw is not None:
                 return OutboxRecord.model_validate(raw)

@@ -1,11 +1,11 @@
 """A publishing service's event machinery in one place: its outbox, the relay that publishes
 it, and the `tranlog_status` subscription that records consumers' acknowledgements.
 
-Created with the app (so its subscriptions can be routed) and brought to life in the lifespan:
-`create_app(..., routers=[..., events.subscriptions.router()], extra_checks=events.health_checks,
-on_startup=[events.start], on_shutdown=[events.stop])`. A service adds its own subscriptions
-to `subscriptions`. `health_checks` gives `/health` the `background_jobs` check v1 monitoring
-reads, so every service that publishes through this class reports its relay the same way.
+Created with the service's wiring (so its subscriptions can be routed) and brought to life in
+the lifespan: the wiring's `subscriptions` are `events.subscriptions`, its `health_checks`,
+`start` and `stop` call this class's. A service adds its own subscriptions to `subscriptions`.
+`health_checks` gives `/health` the `background_jobs` check v1 monitoring reads, so every
+service that publishes through this class reports its relay the same way.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..infrastructure import Infrastructure
 from ..observability.health import BACKGROUND_JOBS_CHECK, HealthCheck, background_jobs
-from ..web.app import Infrastructure
 from .acks import ACK_TOPIC, acknowledgement_handler, acknowledgements_for
 from .config import OutboxSettings
 from .outbox import Outbox, RelayStatus
@@ -33,6 +33,7 @@ class OutboxEvents:
         self.outbox: Outbox | None = None
         self.relay: OutboxRelay | None = None
         self.infra: Infrastructure | None = None
+        self._scraping = False
 
     async def _on_status(self, event: CloudEvent) -> Outcome:
         if self.outbox is None:
@@ -49,14 +50,12 @@ class OutboxEvents:
         )
         await outbox.ensure_indexes()
         self.outbox = outbox
-        infra.extras["outbox"] = outbox
         self.relay = relay_from_settings(outbox, infra.dapr, self.settings)
-        infra.extras["relay"] = self.relay
         self.relay.start()
         # Read when scraped rather than kept by the relay: the relay knows what it published,
         # not what consumers acknowledged since (acknowledgements reach any replica).
-        if not infra.extras.get("outbox_metrics"):  # once per app, however often started
-            infra.extras["outbox_metrics"] = True
+        if not self._scraping:  # once, however often started
+            self._scraping = True
             infra.metrics.on_scrape(
                 self._scrape_backlog, min_interval=self.settings.metrics_outbox_interval_seconds
             )
@@ -75,6 +74,12 @@ class OutboxEvents:
     async def stop(self, infra: Infrastructure) -> None:
         if self.relay is not None:
             await self.relay.stop()
+
+    def started_outbox(self) -> Outbox:
+        """The outbox `start` opened (in a served app, always: the lifespan ran)."""
+        if self.outbox is None:
+            raise RuntimeError("outbox not started")
+        return self.outbox
 
     # ---- /health -----------------------------------------------------------------------------
 
@@ -110,14 +115,6 @@ class OutboxEvents:
             "last_error": relay.last_error,
         }
         return background_jobs({self.RELAY_JOB: True}, details)
-
-
-def outbox_of(infra: Infrastructure) -> Outbox:
-    """The outbox `OutboxEvents.start` put on the infrastructure."""
-    outbox = infra.extras.get("outbox")
-    if outbox is None:  # the lifespan did not run (should not happen in a served app)
-        raise RuntimeError("outbox not started")
-    return outbox
 
 
 class DeliveryStatusUpdateRequest(BaseModel):

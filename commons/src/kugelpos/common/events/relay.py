@@ -40,7 +40,6 @@ from pymongo.errors import PyMongoError
 
 from ..clients.dapr import DaprClientHelper
 from ..clock import utcnow
-from ..db.conflicts import absorb_conflicts
 from ..errors import AppError
 from .outbox import AWAITING_ACK, DeliveryStatus, Outbox, OutboxRecord, RelayStatus
 
@@ -86,10 +85,10 @@ class OutboxRelay:
         self.republish_pause = republish_pause
         self.fresh_lease_seconds = fresh_lease_seconds
         self._next_give_up_check: datetime | None = None
-        # When to look for published events whose acknowledgement wait ran out. The awaited
-        # events are most of a busy outbox's history, and an engine without a usable index on
-        # that query (the embedded one) reads them all: so it is asked when a recheck this
-        # relay set falls due, or after `poll_interval` (another replica's), not every round.
+        # When to look for published events whose acknowledgement wait ran out. Rechecks are
+        # minutes apart and this relay knows the ones it set, so the look is made when one of
+        # those falls due, or after `poll_interval` (another replica's), not every round: a
+        # round is a read fewer, and an idle relay stays idle.
         # None: at the next round. `_recheck_expected`: the nearest recheck known (a wake-up
         # time for `next_due_in`), None if none is.
         self._recheck_probe_at: datetime | None = None
@@ -164,8 +163,6 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         log.info("outbox_relay_started", owner=self.owner)
-        with contextlib.suppress(PyMongoError):
-            await self.adopt_legacy()
         loop = asyncio.get_running_loop()
         next_round = loop.time()
         while not self._stopping.is_set():
@@ -326,11 +323,7 @@ class OutboxRelay:
             if not due:
                 continue
             ids = [raw["_id"] for raw in due]
-            await absorb_conflicts(
-                lambda filter_=filter_, ids=ids: self.outbox.collection.update_many(
-                    {**filter_, "_id": {"$in": ids}}, lease
-                )
-            )
+            await self.outbox.collection.update_many({**filter_, "_id": {"$in": ids}}, lease)
             mine = await self.outbox.collection.find(
                 {"_id": {"$in": ids}, "lease_token": token}
             ).to_list()
@@ -472,13 +465,9 @@ class OutboxRelay:
                 ({"status": {"$in": unacknowledged}}, {"status": DeliveryStatus.PUBLISHED.value}),
                 ({}, {}),
             ):
-                result = await absorb_conflicts(
-                    lambda group=group, changes=changes, f=extra_filter, x=extra_set: (
-                        self.outbox.collection.update_many(
-                            {**self._mine(group), **f},
-                            {"$set": {**changes, **x}, "$inc": {"publish_count": 1, "version": 1}},
-                        )
-                    )
+                result = await self.outbox.collection.update_many(
+                    {**self._mine(group), **extra_filter},
+                    {"$set": {**changes, **extra_set}, "$inc": {"publish_count": 1, "version": 1}},
                 )
                 marked += result.matched_count
                 if marked == len(group):
@@ -506,21 +495,19 @@ class OutboxRelay:
     async def _back_off(self, record: OutboxRecord, error: str) -> None:
         attempts = record.attempts + 1
         delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
-        await absorb_conflicts(
-            lambda: self.outbox.collection.update_one(
-                self._mine([record]),
-                {
-                    "$set": {
-                        "relay_status": RelayStatus.PENDING.value,
-                        "next_attempt_at": utcnow() + timedelta(seconds=delay),
-                        "lease_owner": None,
-                        "lease_until": None,
-                        "lease_token": None,
-                        "last_error": error[:500],
-                    },
-                    "$inc": {"attempts": 1},
+        await self.outbox.collection.update_one(
+            self._mine([record]),
+            {
+                "$set": {
+                    "relay_status": RelayStatus.PENDING.value,
+                    "next_attempt_at": utcnow() + timedelta(seconds=delay),
+                    "lease_owner": None,
+                    "lease_until": None,
+                    "lease_token": None,
+                    "last_error": error[:500],
                 },
-            )
+                "$inc": {"attempts": 1},
+            },
         )
         log.warning(
             "outbox_publish_failed",
@@ -551,42 +538,23 @@ class OutboxRelay:
         }
         if await self.outbox.collection.find_one(stale, {"_id": True}) is None:
             return 0  # read-only idle round
-        given_up = await absorb_conflicts(
-            lambda: self.outbox.collection.update_many(
-                stale,
-                {
-                    "$set": {
-                        "status": DeliveryStatus.FAILED.value,
-                        "gave_up": True,
-                        "relay_status": RelayStatus.GIVEN_UP.value,
-                        "given_up_at": now,
-                        "recheck_at": None,
-                        "last_updated_at": now,
-                    },
-                    "$inc": {"version": 1},
+        given_up = await self.outbox.collection.update_many(
+            stale,
+            {
+                "$set": {
+                    "status": DeliveryStatus.FAILED.value,
+                    "gave_up": True,
+                    "relay_status": RelayStatus.GIVEN_UP.value,
+                    "given_up_at": now,
+                    "recheck_at": None,
+                    "last_updated_at": now,
                 },
-            )
+                "$inc": {"version": 1},
+            },
         )
         if given_up.modified_count:
             log.warning("outbox_undelivered_given_up", count=given_up.modified_count)
         return given_up.modified_count
-
-    async def adopt_legacy(self) -> int:
-        """Records written before `recheck_at` existed, still awaiting acknowledgements, get
-        one (due now), so they are rechecked like the others. Runs once, at start."""
-        legacy = {
-            "relay_status": RelayStatus.PUBLISHED.value,
-            "status": {"$in": AWAITING_ACK},
-            "gave_up": False,
-            "recheck_at": {"$exists": False},
-            "consumers.0": {"$exists": True},
-        }
-        if await self.outbox.collection.find_one(legacy, {"_id": True}) is None:
-            return 0
-        adopted = await absorb_conflicts(
-            lambda: self.outbox.collection.update_many(legacy, {"$set": {"recheck_at": utcnow()}})
-        )
-        return adopted.modified_count
 
 
 def relay_from_settings(outbox: Outbox, dapr: DaprClientHelper, settings: Any) -> OutboxRelay:

@@ -103,9 +103,9 @@ class _Entry:
 
 
 def configured_app_token(request: Request) -> str | None:
-    """The app's APP_API_TOKEN, from the settings `create_app` put on the app."""
-    infra = getattr(request.app.state, "infra", None)
-    settings = getattr(infra, "settings", None)
+    """The app's APP_API_TOKEN, from the settings of the wiring `create_app` put on the app."""
+    wiring = getattr(request.app.state, "wiring", None)
+    settings = getattr(wiring, "settings", None)
     return getattr(settings, "app_api_token", None) or None
 
 

@@ -3,120 +3,44 @@ envelope errors, correlation ids, access logs, `/health`, `/metrics`, CORS and c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 
 from ..auth.access import publish_policies
-from ..auth.dependencies import Authenticator, TerminalCredentials
-from ..auth.tokens import TokenCodec
-from ..clients.breaker import BreakerRegistry
-from ..clients.dapr import DaprClientHelper
-from ..clients.http import HttpClientHelper
-from ..db.mongo import Mongo
+from ..auth.dependencies import Authenticator
 from ..events.changes import BROADCAST_PUBSUB, TERMINAL_CHANGED, TerminalChange
-from ..events.subscriptions import CloudEvent, DaprSubscriptions, Outcome
+from ..events.consumer import EventConsumer
+from ..events.subscriptions import CloudEvent, Outcome
 from ..idempotency import DaprIdempotencyStore, IdempotencyMiddleware, IdempotencyStore
-from ..observability.health import (
-    DAPR_STATESTORE_CHECK,
-    HealthCheck,
-    HealthStatus,
-    run_checks,
-    state_store_check,
-)
-from ..observability.logging import configure_logging
-from ..observability.metrics import Metrics
+from ..infrastructure import Infrastructure
+from ..observability.health import HealthCheck, HealthStatus, run_checks
 from ..observability.middleware import RequestContextMiddleware
-from ..settings import CommonSettings
-from ..throttle import AttemptLimiter
+from ..wiring import ConsumerWiring, Wiring
 from .handlers import install_exception_handlers
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
-@dataclass
-class Infrastructure:
-    """Process-wide clients, created once at start-up and shared by every request."""
-
-    settings: CommonSettings
-    mongo: Mongo
-    http: HttpClientHelper
-    dapr: DaprClientHelper
-    auth: Authenticator
-    metrics: Metrics
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def limiter(
-        self,
-        namespace: str,
-        *,
-        free_attempts: int,
-        forget_after_seconds: float,
-        base_delay_seconds: float,
-        max_delay_seconds: float,
-    ) -> AttemptLimiter:
-        """One limiter per namespace and process: it holds the in-memory fallback records."""
-        key = f"limiter:{namespace}"
-        limiter = self.extras.get(key)
-        if limiter is None:
-            limiter = AttemptLimiter(
-                self.dapr,
-                store=self.settings.throttle_state_store,
-                namespace=namespace,
-                free_attempts=free_attempts,
-                forget_after_seconds=forget_after_seconds,
-                base_delay_seconds=base_delay_seconds,
-                max_delay_seconds=max_delay_seconds,
-            )
-            self.extras[key] = limiter
-        return limiter
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        await self.mongo.close()
+async def get_wiring(connection: HTTPConnection) -> Wiring[Any]:
+    """FastAPI dependency: the app's `Wiring` (HTTP and WebSocket routes alike). Each service
+    aliases it with its own type: `Annotated[CartWiring, Depends(get_wiring)]`."""
+    return connection.app.state.wiring
 
 
-def build_infrastructure(settings: CommonSettings, db_prefix: str) -> Infrastructure:
-    breakers = BreakerRegistry(
-        failure_threshold=settings.breaker_failure_threshold,
-        reset_timeout=settings.breaker_reset_seconds,
-    )
-    http = HttpClientHelper(
-        timeout=settings.http_timeout_seconds,
-        max_attempts=settings.http_max_attempts,
-        backoff=settings.http_backoff_seconds,
-        breakers=breakers,
-    )
-    metrics = Metrics(settings.service_name)
-    metrics.watch_breakers(breakers.items)
-    return Infrastructure(
-        settings=settings,
-        mongo=Mongo(settings, prefix=db_prefix),
-        http=http,
-        dapr=DaprClientHelper(
-            http,
-            settings.dapr_http_endpoint,
-            settings.service_name,
-            api_token=settings.dapr_api_token,
-        ),
-        auth=Authenticator(
-            TokenCodec(settings.secret_key, settings.algorithm),
-            notify_api_key=settings.pubsub_notify_api_key,
-        ),
-        metrics=metrics,
-    )
-
-
-async def infrastructure(request: Request) -> Infrastructure:
-    """FastAPI dependency: the process-wide clients."""
-    return request.app.state.infra
+async def get_event_consumer(
+    wiring: Annotated[ConsumerWiring[Any], Depends(get_wiring)],
+) -> EventConsumer:
+    """FastAPI dependency: the event consumer of a service whose wiring is a `ConsumerWiring`
+    (its tenant set-up, its direct transaction intake)."""
+    return wiring.consumer
 
 
 def default_health_checks(infra: Infrastructure) -> dict[str, HealthCheck]:
@@ -142,56 +66,40 @@ def default_health_checks(infra: Infrastructure) -> dict[str, HealthCheck]:
     return checks
 
 
-def statestore_checks(infra: Infrastructure) -> dict[str, HealthCheck]:
-    """`dapr_statestore` as v1 named it: a read (never a write) of the state store the service
-    keeps its `Idempotency-Key` records and attempt counters in. For `extra_checks`."""
-    store = infra.settings.idempotency_store
-    return {DAPR_STATESTORE_CHECK: state_store_check(infra.dapr, store)}
-
-
-type Hook = Callable[[Infrastructure], Awaitable[None]]
-
-
 def create_app(
+    wiring: Wiring[Any],
     *,
-    settings: CommonSettings,
     title: str,
-    db_prefix: str,
     routers: Sequence[APIRouter],
     welcome: str,
-    terminal_credentials: Callable[[Infrastructure], TerminalCredentials] | None = None,
-    api_keys: bool = True,
-    subscriptions: DaprSubscriptions | None = None,
-    subscriptions_in_schema: bool | Collection[str] = False,
-    extra_checks: Callable[[Infrastructure], dict[str, HealthCheck]] | None = None,
-    on_startup: Sequence[Hook] = (),
-    on_shutdown: Sequence[Hook] = (),
     idempotency_store: IdempotencyStore | None = None,
 ) -> FastAPI:
-    configure_logging(settings.service_name, settings.log_level)
-    infra = build_infrastructure(settings, db_prefix)
-    if terminal_credentials is not None:
-        infra.auth.terminals = terminal_credentials(infra)
-        infra.auth.api_keys = api_keys
-        if subscriptions is not None:
+    """The app of one service: its `wiring` (the typed process-wide objects and the hooks
+    this calls: terminal credentials, subscriptions, health checks, start and stop), its
+    routers, and everything every service shares."""
+    settings, infra = wiring.settings, wiring.infra
+    credentials = wiring.terminal_credentials()
+    subscriptions = wiring.subscriptions
+    if credentials is not None:
+        infra.auth.terminals = credentials
+        infra.auth.api_keys = wiring.api_keys
+        if subscriptions is not None and wiring.drops_terminal_approvals:
             subscriptions.add(
                 TERMINAL_CHANGED, terminal_change_handler(infra.auth), pubsub=BROADCAST_PUBSUB
             )
-    checks = {**default_health_checks(infra), **(extra_checks(infra) if extra_checks else {})}
+    checks = {**default_health_checks(infra), **wiring.health_checks()}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for hook in on_startup:
-            await hook(infra)
+        await wiring.start()
         try:
             yield
         finally:
-            for hook in on_shutdown:
-                await hook(infra)
+            await wiring.stop()
             await infra.close()
 
     app = FastAPI(title=title, version=settings.service_version, lifespan=lifespan)
-    app.state.infra = infra
+    app.state.wiring = wiring
     app.state.auth = infra.auth
     install_exception_handlers(app)
     # Innermost (added first), so the request id and the body-size cap apply to its answers.
@@ -233,7 +141,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     if subscriptions is not None:
-        app.include_router(subscriptions.router(include_in_schema=subscriptions_in_schema))
+        app.include_router(subscriptions.router(include_in_schema=wiring.subscriptions_in_schema))
     _publish_access_policies(app)
     return app
 

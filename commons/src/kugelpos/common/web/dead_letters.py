@@ -19,12 +19,11 @@ from fastapi import APIRouter, Depends, Path, Query
 from ..auth.access import ADMIN, allow
 from ..auth.dependencies import get_token_principal
 from ..auth.principal import Principal
-from ..auth.store_scope import TenantId
 from ..envelope import ApiResponse, ok
 from ..events.consumer import EventConsumer, ReplayResult
 from ..events.dead_letters import OPEN_STATES, DeadLetter, DeadLetterState
 from ..pagination import PageParams, page_params
-from ..schemas import ApiModel
+from ..schemas import ApiModel, TenantId
 
 EventId = Annotated[str, Path(min_length=1, max_length=128)]
 StateFilter = Literal["open", "all", "retrying", "dead", "replayed", "resolved", "rejected"]

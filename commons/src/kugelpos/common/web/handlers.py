@@ -41,12 +41,13 @@ def envelope_response(
     code: str,
     message: str,
     headers: dict[str, str] | None = None,
+    error: AppError | None = None,
 ) -> JSONResponse:
     language = language_from_header(request.headers.get("accept-language"))
     body = error_body(
         code=code,
         message=message,
-        user_message=user_message(code, language),
+        user_message=user_message(code, language, error),
         operation=_operation(request),
     )
     return JSONResponse(body, status_code=status, headers=headers)
@@ -61,6 +62,7 @@ async def app_error_handler(request: Request, exc: AppError) -> JSONResponse:
         code=exc.error_code,
         message=exc.message,
         headers=exc.headers,
+        error=exc,
     )
 
 

@@ -1,7 +1,9 @@
 """`POST /api/v1/tenants`, as every service that keeps per-tenant data serves it: called by the
 terminal service when a tenant is created, token only (a service JWT, or an admin or manager
 of that tenant: `get_tenant_setup_caller`), idempotent. Each service passes the dependency
-that gives its own `setup(tenant_id)`.
+that gives what sets a tenant up there (`setup_tenant(tenant_id)`): its own service, or, for a
+service whose tenant data is what its event consumer writes, the consumer
+(`web.app.get_event_consumer`).
 
 No `from __future__ import annotations` here: FastAPI must see the route's `Depends(get_setup)`
 as an object, not as a string naming a local variable it cannot resolve."""
@@ -14,11 +16,11 @@ from pydantic import AliasChoices, Field
 
 from ..auth.dependencies import TenantSetupCaller, ensure_tenant
 from ..envelope import ApiResponse, ok
-from ..schemas import ApiModel
+from ..schemas import ApiModel, TenantId
 
 
 class TenantCreateRequest(ApiModel):
-    tenant_id: str = Field(max_length=64, validation_alias=AliasChoices("tenantId", "tenant_id"))
+    tenant_id: TenantId = Field(validation_alias=AliasChoices("tenantId", "tenant_id"))
 
 
 class TenantCreateResponse(ApiModel):
@@ -26,7 +28,7 @@ class TenantCreateResponse(ApiModel):
 
 
 class TenantSetup(Protocol):
-    async def setup(self, tenant_id: str) -> None: ...
+    async def setup_tenant(self, tenant_id: str) -> None: ...
 
 
 def tenant_setup_router(get_setup: Callable[..., Awaitable[Any]]) -> APIRouter:
@@ -46,7 +48,7 @@ def tenant_setup_router(get_setup: Callable[..., Awaitable[Any]]) -> APIRouter:
     ) -> ApiResponse[TenantCreateResponse]:
         """A service token or an admin/manager of that tenant (no terminal); idempotent."""
         ensure_tenant(principal, body.tenant_id)
-        await tenants.setup(body.tenant_id)
+        await tenants.setup_tenant(body.tenant_id)
         return ok(
             TenantCreateResponse(tenant_id=body.tenant_id),
             code=201,

@@ -1,6 +1,6 @@
 """`POST /api/v1/tenants/{tenant_id}/stores/{store_code}/terminals/{terminal_no}/transactions`,
-the direct transaction intake (§2.5 (7)) as journal and report serve it. Each service passes
-its own `TransactionIntake`.
+the direct transaction intake (§2.5 (7)) as journal and report serve it: through the service's
+event consumer (`web.app.get_event_consumer`), with the service's own error codes.
 
 Only the cart writes the books: the intake takes a log from a service token (a service
 re-sending what the cart recorded) or from a tenant admin importing logs, which is audited (a
@@ -10,7 +10,6 @@ written. The normal path is the `tranlog_report` event.
 No `from __future__ import annotations` here: FastAPI must see the route's `Depends(...)` of
 the factory's arguments as objects, not as strings naming local variables."""
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import structlog
@@ -18,11 +17,14 @@ from fastapi import APIRouter, Depends, status
 
 from ..auth.access import ADMIN, SERVICE, allow
 from ..auth.principal import Principal, PrincipalKind
-from ..auth.store_scope import StoreCode, TenantId, TerminalNo, tenant_access
+from ..auth.store_scope import StoreCode, TerminalNo, tenant_access
 from ..envelope import ApiResponse, ok
+from ..errors import AppError
+from ..events.consumer import EventConsumer
 from ..events.intake import TransactionIntake
 from ..events.logs import TransactionLog
-from ..schemas import ApiModel
+from ..schemas import ApiModel, TenantId
+from .app import get_event_consumer
 
 log = structlog.get_logger(__name__)
 
@@ -37,9 +39,20 @@ class TranResponse(ApiModel):
 
 
 def transaction_intake_router(
-    get_intake: Callable[..., Awaitable[TransactionIntake]],
+    *,
+    invalid: type[AppError],
+    not_stored: tuple[type[AppError], str],
+    conflict: type[AppError],
 ) -> APIRouter:
+    """`invalid`, `not_stored`, `conflict`: the service's errors (`events.intake`)."""
     router = APIRouter(prefix="/api/v1/tenants", tags=["transactions"])
+
+    async def get_intake(
+        consumer: Annotated[EventConsumer, Depends(get_event_consumer)],
+    ) -> TransactionIntake:
+        return TransactionIntake(
+            consumer, invalid=invalid, not_stored=not_stored, conflict=conflict
+        )
 
     @router.post(
         "/{tenant_id}/stores/{store_code}/terminals/{terminal_no}/transactions",

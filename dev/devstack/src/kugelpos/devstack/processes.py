@@ -105,7 +105,12 @@ def is_alive(record: ProcessRecord) -> bool:
             return False
         if record.exe is not None and _proc_exe(record.pid) != record.exe:
             return False
-        return _proc_argv(record.pid) == record.argv
+        argv = _proc_argv(record.pid)
+        if argv == ("",) and record.start_ticks is not None:
+            # Just exec'd: for a moment the kernel shows no argv yet (seen under load right
+            # after Popen returned). Its start time matched, so it is still the one we started.
+            return True
+        return argv == record.argv
     command = _ps_argv(record.pid)
     return command is not None and command == " ".join(record.argv)
 

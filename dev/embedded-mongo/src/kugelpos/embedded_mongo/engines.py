@@ -37,8 +37,16 @@ lease and starts a thread to deliver it (a bill's transaction took 6.3 ms with i
 No service opens a change stream, and the embedded stack does not offer them.
 
 A stored value of the Decimal128 family equal to a plain number is not found by the SQLite
-lookup (MongoDB would call them equal); the services store money as doubles and never write
-Decimal128, and a candidate that is a Decimal itself takes mongoeco's path.
+lookup (MongoDB would call them equal); no unique index the services declare holds a number
+of that family (money is stored as doubles, sums as integers), and a candidate that is a
+Decimal itself takes mongoeco's path.
+
+Comparisons: MongoDB's `$gt`, `$gte`, `$lt` and `$lte` match only values of the query value's
+type bracket (numbers with numbers, strings with strings...): `{receipt_no: {$lte: 10}}` does
+not match a null `receipt_no`. mongoeco's Python matcher (the memory engine's, and the SQLite
+engine's when it cannot answer in SQL) compares across brackets in BSON order, so a null
+matched every `$lt`/`$lte`; `_comparison_in_bracket` keeps a comparison within its bracket
+(MinKey and MaxKey compare with everything, as in MongoDB).
 """
 
 from __future__ import annotations
@@ -56,7 +64,11 @@ from typing import Any
 import mongoeco.engines.sqlite as mongoeco_sqlite
 from bson import ObjectId
 from mongoeco.api._async._collection_runtime import CollectionRuntimeCoordinator
+from mongoeco.compat import MONGODB_DIALECT_70
+from mongoeco.compat.base import _bson_type_rank
+from mongoeco.core._filtering_matching import FilteringMatchingMixin
 from mongoeco.core.bson_ordering import SQLITE_SORT_BUCKET_WEIGHTS
+from mongoeco.core.bson_scalars import unwrap_bson_numeric
 from mongoeco.core.codec import DocumentCodec
 from mongoeco.core.query_plan import (
     AndCondition,
@@ -869,6 +881,28 @@ def _publish_change_event(self: CollectionRuntimeCoordinator, **kwargs: Any) -> 
 
 
 CollectionRuntimeCoordinator.publish_change_event = _publish_change_event  # type: ignore[method-assign]
+
+
+# Type ranks of MinKey and MaxKey, which MongoDB compares with any value.
+_BRACKETLESS = frozenset({0, 127})
+_mongoeco_comparison = FilteringMatchingMixin._comparison_matches_candidate.__func__  # type: ignore[attr-defined]
+
+
+def _comparison_in_bracket(
+    cls: type, candidate: Any, target: Any, operator: str, **kwargs: Any
+) -> bool:
+    """mongoeco's comparison of one candidate, for candidates of the target's type bracket
+    only (the class attribute is looked up at each call)."""
+    if not isinstance(candidate, list) and not isinstance(target, list):
+        order = kwargs.get("dialect", MONGODB_DIALECT_70).bson_type_order
+        left = _bson_type_rank(candidate, unwrap_bson_numeric(candidate), order)
+        right = _bson_type_rank(target, unwrap_bson_numeric(target), order)
+        if left != right and not {left, right} & _BRACKETLESS:
+            return False
+    return _mongoeco_comparison(cls, candidate, target, operator, **kwargs)
+
+
+FilteringMatchingMixin._comparison_matches_candidate = classmethod(_comparison_in_bracket)  # type: ignore[method-assign,assignment]
 
 
 def engine_for(name: str, path: str | None = None) -> MemoryEngine | SQLiteEngine:

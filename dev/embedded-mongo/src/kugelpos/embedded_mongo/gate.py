@@ -1,11 +1,11 @@
-"""One transaction at a time on the embedded mongoeco server, and nothing else meanwhile.
+"""One transaction at a time on the embedded mongoeco server, and MongoDB's answers around it.
 
 mongoeco's engines do not isolate a multi-document transaction from the other sessions:
 - the SQLite engine binds its one connection to the transaction and fails every other
   session's command, read or write, any database ("SQLiteEngine has an active transaction
   bound to another session"), and a second transaction cannot even start;
 - the memory engine fails the commit ("Write conflict during transaction commit") when any
-  other command reached it meanwhile, sometimes after applying the writes.
+  other command reached it meanwhile.
 
 MongoDB serialises conflicting work itself; this gate makes the local server do the same,
 in front of the engine: a transaction waits for the commands in flight, then runs alone from
@@ -13,6 +13,25 @@ its first statement to its commit or abort, and other sessions' commands wait fo
 so neither starves). Commands outside transactions still run side by side. A transaction
 whose client went silent for `idle_timeout` seconds is aborted, so a crashed client cannot
 block the server. Monitoring and handshake commands pass untouched.
+
+mongoeco's wire layer also answers transactions unlike a replica set, and production code
+once carried a workaround for each difference (a retry of unlabelled "Write conflict"
+messages, a second retry loop, discarding the driver's server session after a failed commit).
+`ReplicaSetSessions` and `GatedProxyServer` answer as a replica set does instead, so the
+services need only what MongoDB itself asks of a client (PyMongo's `with_transaction`):
+- a write conflict is `WriteConflict` (code 112); inside a transaction it carries the
+  `TransientTransactionError` label and aborts the transaction, so the driver runs it again;
+  outside one, a single-document write is retried in the server, as MongoDB does, and never
+  reaches the client;
+- a transaction the server aborted (a conflict, a failed commit, the gate's idle timeout) is
+  over: its later statements and its commit get `NoSuchTransaction` (251) with the
+  `TransientTransactionError` label, never an "ok" for writes that were rolled back, and
+  never a statement applied outside the transaction it belonged to;
+- a commit sent again after it succeeded answers ok (the driver retries a commit whose answer
+  it lost), and nothing is applied twice;
+- a session whose last transaction was left open (its commit failed, its client gave up)
+  starts the next transaction afresh: a new `txnNumber` aborts the old one, as MongoDB does,
+  instead of carrying on with the old transaction's writes.
 """
 
 from __future__ import annotations
@@ -24,9 +43,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mongoeco.errors import OperationFailure
 from mongoeco.wire._session_identity import wire_session_key
 from mongoeco.wire.protocol import OP_MSG, decode_op_msg
 from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
+from mongoeco.wire.sessions import WireSessionStore
+from pymongo.errors import PyMongoError
 
 # Never held back: the driver's monitors and handshakes, and commands that free resources.
 UNGATED = frozenset(
@@ -48,8 +70,65 @@ ENDS_TRANSACTION = frozenset({"commitTransaction", "abortTransaction"})
 # Our services never pause inside a transaction; a client that did for this long has died
 # (or given up waiting), and every transaction queued behind it would wait as long: short.
 IDLE_TIMEOUT_SECONDS = 2.0
+# MongoDB's codes and label for what a client may run again.
+WRITE_CONFLICT = 112
+NO_SUCH_TRANSACTION = 251
+TRANSIENT = "TransientTransactionError"
+# How mongoeco words a conflict (the memory engine's "Write conflict ...", the SQLite engine
+# busy with another session's transaction, which the gate otherwise prevents).
+_CONFLICT_MARKS = ("write conflict", "active transaction bound to another session")
+# A write outside a transaction that lost a conflict is run again, like MongoDB's own retry of
+# a single-document write; a few times, with a pause that lets the other writer finish.
+PLAIN_CONFLICT_TRIES = 5
+PLAIN_CONFLICT_PAUSE_SECONDS = 0.002
 
 type TxnKey = tuple[str, Any]
+
+
+def is_engine_conflict(exc: BaseException) -> bool:
+    """A conflict as mongoeco reports it (no code, no label)."""
+    if not isinstance(exc, PyMongoError):
+        return False
+    text = str(exc).lower()
+    return any(mark in text for mark in _CONFLICT_MARKS)
+
+
+def write_conflict(*, transient: bool) -> OperationFailure:
+    """MongoDB's WriteConflict; labelled transient inside a transaction, as MongoDB labels it."""
+    return OperationFailure(
+        "WriteConflict error: this operation conflicted with another operation. "
+        "Please retry your operation or multi-document transaction.",
+        code=WRITE_CONFLICT,
+        details={"codeName": "WriteConflict"},
+        error_labels=(TRANSIENT,) if transient else (),
+    )
+
+
+def no_such_transaction(txn_number: Any) -> OperationFailure:
+    """MongoDB's answer for a transaction that is over (aborted, or never started here)."""
+    return OperationFailure(
+        f"Transaction with txnNumber {txn_number} has been aborted.",
+        code=NO_SUCH_TRANSACTION,
+        details={"codeName": "NoSuchTransaction"},
+        error_labels=(TRANSIENT,),
+    )
+
+
+def single_document_write(command: dict[str, Any]) -> bool:
+    """A write command of exactly one document: all or nothing, so a conflict applied nothing
+    and running it again is what MongoDB itself does."""
+    name = next(iter(command), "")
+    if name in ("findAndModify", "findandmodify"):
+        return True
+    if name == "insert":
+        return len(command.get("documents") or ()) == 1
+    if name == "update":
+        updates = command.get("updates") or ()
+        return len(updates) == 1 and not updates[0].get("multi")
+    if name == "delete":
+        deletes = command.get("deletes") or ()
+        return len(deletes) == 1 and deletes[0].get("limit") == 1
+    return False
 
 
 def transaction_key(body: dict[str, Any]) -> TxnKey | None:
@@ -174,22 +253,144 @@ class TransactionGate:
                 self._owner_seen = time.monotonic()
 
 
+class ReplicaSetSessions(WireSessionStore):
+    """mongoeco's wire sessions with MongoDB's transaction bookkeeping: per session, the
+    transaction it holds, the last one committed (a repeated commit answers ok) and the last
+    one the server aborted (its statements and commit answer `NoSuchTransaction`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._open: dict[str, Any] = {}
+        self._committed: dict[str, Any] = {}
+        self._aborted: dict[str, Any] = {}
+        self.aborted_by_server = 0
+
+    def resolve_for_command(self, client, body, *, capability):  # type: ignore[override]
+        key = transaction_key(body)
+        if key is not None and next(iter(body), "") not in ENDS_TRANSACTION:
+            session_key, txn = key
+            if body.get("startTransaction") is True:
+                # A new transaction ends whatever the session left open (MongoDB aborts a
+                # transaction when a higher txnNumber arrives).
+                self._end_open(session_key, abort=True)
+                self._aborted.pop(session_key, None)
+                self._open[session_key] = txn
+            elif self._open.get(session_key) != txn:
+                raise no_such_transaction(txn)
+        return super().resolve_for_command(client, body, capability=capability)
+
+    def commit_transaction(self, body: dict[str, Any]) -> dict[str, Any]:
+        key = transaction_key(body)
+        if key is None:
+            return super().commit_transaction(body)
+        session_key, txn = key
+        if self._committed.get(session_key) == txn:
+            return {"ok": 1.0}  # a commit sent again after it succeeded
+        if self._open.get(session_key) != txn:
+            raise no_such_transaction(txn)
+        session = self._require_session(body)
+        try:
+            if session.transaction_active:
+                session.commit_transaction()
+        except Exception as exc:
+            self.abort(session_key, txn)
+            if is_engine_conflict(exc):
+                raise write_conflict(transient=True) from exc
+            raise
+        del self._open[session_key]
+        self._committed[session_key] = txn
+        return {"ok": 1.0}
+
+    def abort_transaction(self, body: dict[str, Any]) -> dict[str, Any]:
+        key = transaction_key(body)
+        if key is None:
+            return super().abort_transaction(body)
+        session_key, txn = key
+        if self._open.get(session_key) == txn:
+            self._end_open(session_key, abort=True)
+        return {"ok": 1.0}
+
+    def abort(self, session_key: str, txn: Any) -> bool:
+        """Abort a transaction on the server's own account (a conflict, a failed commit, an
+        idle client): it is over, and its client hears so. False if it was not open."""
+        if self._open.get(session_key) != txn:
+            return False
+        self._end_open(session_key, abort=True)
+        self._aborted[session_key] = txn
+        self.aborted_by_server += 1
+        return True
+
+    def end_sessions(self, session_specs: object) -> dict[str, Any]:
+        if isinstance(session_specs, list):
+            for spec in session_specs:
+                session_key = wire_session_key(spec)
+                self._end_open(session_key, abort=True)
+                self._committed.pop(session_key, None)
+                self._aborted.pop(session_key, None)
+        return super().end_sessions(session_specs)
+
+    def _end_open(self, session_key: str, *, abort: bool) -> None:
+        self._open.pop(session_key, None)
+        context = self._sessions.get(session_key)
+        if abort and context is not None and context.session.transaction_active:
+            try:
+                context.session.abort_transaction()
+            except Exception:
+                # An engine that cannot roll the session back: a fresh one replaces it.
+                with contextlib.suppress(Exception):
+                    context.session.close()
+                self._sessions.pop(session_key, None)
+
+
 class GatedProxyServer(AsyncMongoEcoProxyServer):
-    """mongoeco's wire server with a `TransactionGate` in front of every command."""
+    """mongoeco's wire server with a `TransactionGate` in front of every command and a
+    replica set's answers to conflicts and transaction outcomes (`ReplicaSetSessions`)."""
 
     def __init__(self, *args: Any, idle_timeout: float = IDLE_TIMEOUT_SECONDS, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.gate = TransactionGate(idle_timeout=idle_timeout)
         self.gate.on_abandoned = self._abort_abandoned
+        # The executor and its command handlers hold the store they were built with.
+        self.sessions = ReplicaSetSessions()
+        self._session_store = self.sessions
+        self._executor._session_store = self.sessions
+        self._executor._handlers._session_store = self.sessions
+        self._execute = self._executor.execute_prepared
+        self._executor.execute_prepared = self._execute_as_replica_set  # type: ignore[method-assign]
+        self.plain_conflicts_retried = 0
 
     def _abort_abandoned(self, key: TxnKey) -> None:
-        context = self._session_store._sessions.get(key[0])
-        if context is not None and context.session.transaction_active:
-            # A session already gone or broken has nothing left to free.
-            with contextlib.suppress(Exception):
-                context.session.abort_transaction()
-        idle = self.gate.idle_timeout
-        print(f"mongoeco gate: aborted a transaction idle for {idle}s", flush=True)
+        if self.sessions.abort(*key):
+            idle = self.gate.idle_timeout
+            print(f"mongoeco gate: aborted a transaction idle for {idle}s", flush=True)
+
+    async def _execute_as_replica_set(self, context: Any) -> dict[str, Any]:
+        key = transaction_key(context.raw_body)
+        retry = key is None and single_document_write(context.command_document)
+        for attempt in range(PLAIN_CONFLICT_TRIES):
+            try:
+                result = await self._execute(context)
+            except Exception as exc:
+                if not is_engine_conflict(exc):
+                    raise
+                conflict: BaseException = exc
+            else:
+                errors = result.get("writeErrors") if isinstance(result, dict) else None
+                if not errors or not any(
+                    any(mark in str(e.get("errmsg", "")).lower() for mark in _CONFLICT_MARKS)
+                    for e in errors
+                    if isinstance(e, dict)
+                ):
+                    return result
+                conflict = OperationFailure(str(errors[0].get("errmsg")))
+            if key is not None:
+                self.sessions.abort(*key)
+                raise write_conflict(transient=True) from conflict
+            if not retry or attempt + 1 == PLAIN_CONFLICT_TRIES:
+                raise write_conflict(transient=False) from conflict
+            self.plain_conflicts_retried += 1
+            await asyncio.sleep(PLAIN_CONFLICT_PAUSE_SECONDS * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def _dispatch_wire_request(self, header, payload: bytes, *, connection):
         body: dict[str, Any] = {}

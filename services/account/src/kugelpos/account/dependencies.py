@@ -1,4 +1,4 @@
-"""Wiring: build the services a request needs from the process-wide infrastructure."""
+"""Wiring: build the services a request needs from the process-wide objects."""
 
 from __future__ import annotations
 
@@ -9,44 +9,27 @@ from fastapi import Depends
 from kugelpos.common.auth.access import ADMIN, allow
 from kugelpos.common.auth.dependencies import get_token_principal
 from kugelpos.common.auth.principal import Principal
-from kugelpos.common.throttle import AttemptLimiter
-from kugelpos.common.web.app import Infrastructure, infrastructure
+from kugelpos.common.web.app import get_wiring
 
-from .config import AccountSettings
 from .tokens.service import TokenService
 from .users.service import UserService
+from .wiring import AccountWiring
 
-type Infra = Annotated[Infrastructure, Depends(infrastructure)]
-
-
-async def get_user_service(infra: Infra) -> UserService:
-    settings = infra.settings
-    assert isinstance(settings, AccountSettings)
-    return UserService(infra.mongo, settings)
+type AccountWiringDep = Annotated[AccountWiring, Depends(get_wiring)]
 
 
-def _limiter(infra: Infrastructure) -> AttemptLimiter:
-    settings = infra.settings
-    assert isinstance(settings, AccountSettings)
-    return infra.limiter(
-        "login-failures",
-        free_attempts=settings.login_max_failures,
-        forget_after_seconds=settings.login_failure_window_seconds,
-        base_delay_seconds=settings.login_delay_seconds,
-        max_delay_seconds=settings.login_max_delay_seconds,
-    )
+async def get_user_service(wiring: AccountWiringDep) -> UserService:
+    return UserService(wiring.infra.mongo, wiring.settings)
 
 
-async def get_token_service(
-    infra: Infra, users: Annotated[UserService, Depends(get_user_service)]
-) -> TokenService:
-    settings = infra.settings
-    assert isinstance(settings, AccountSettings)
-    return TokenService(users, infra.auth.codec, _limiter(infra), settings)
+type UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-type Users = Annotated[UserService, Depends(get_user_service)]
+async def get_token_service(wiring: AccountWiringDep, users: UserServiceDep) -> TokenService:
+    return TokenService(users, wiring.infra.auth.codec, wiring.login_limiter, wiring.settings)
+
+
+type TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
 # Creating users: the tenant's admin (re-read from the database: a disabled admin's token is
 # refused by `UserService.ensure_active_admin`).
 type AccountAdmin = Annotated[Principal, Depends(allow(ADMIN, source=get_token_principal))]
-type Tokens = Annotated[TokenService, Depends(get_token_service)]

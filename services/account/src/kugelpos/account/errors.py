@@ -6,7 +6,6 @@ one only in case (409: their databases would collide on a real MongoDB)."""
 from __future__ import annotations
 
 from kugelpos.common.errors import AlreadyExistsError, InvalidInputError
-from kugelpos.common.messages import register_messages
 
 
 class AccountErrorCode:
@@ -18,40 +17,33 @@ class AccountErrorCode:
 
 class PasswordTooCommonError(InvalidInputError):
     code = AccountErrorCode.PASSWORD_TOO_COMMON
+    messages = {
+        "en": "This password is too common; choose another",
+        "ja": "このパスワードはよく使われているため使用できません",
+    }
 
 
 class PasswordBlankError(InvalidInputError):
     code = AccountErrorCode.PASSWORD_BLANK
+    messages = {
+        "en": "The password must not be only spaces",
+        "ja": "空白だけのパスワードは使用できません",
+    }
 
 
 class UsernameInvalidCharactersError(InvalidInputError):
     code = AccountErrorCode.USERNAME_INVALID_CHARACTERS
+    messages = {
+        "en": "The user name contains control or invisible characters",
+        "ja": "ユーザー名に制御文字または不可視文字が含まれています",
+    }
 
 
 class TenantIdCaseConflictError(AlreadyExistsError):
     """The tenant id equals an existing one but for case: their databases would collide."""
 
     code = AccountErrorCode.TENANT_ID_CASE_CONFLICT
-
-
-C = AccountErrorCode
-register_messages(
-    {
-        C.PASSWORD_TOO_COMMON: {
-            "en": "This password is too common; choose another",
-            "ja": "このパスワードはよく使われているため使用できません",
-        },
-        C.PASSWORD_BLANK: {
-            "en": "The password must not be only spaces",
-            "ja": "空白だけのパスワードは使用できません",
-        },
-        C.USERNAME_INVALID_CHARACTERS: {
-            "en": "The user name contains control or invisible characters",
-            "ja": "ユーザー名に制御文字または不可視文字が含まれています",
-        },
-        C.TENANT_ID_CASE_CONFLICT: {
-            "en": "A tenant with this id in another case already exists",
-            "ja": "大文字・小文字だけが異なるテナントIDが既に存在します",
-        },
+    messages = {
+        "en": "A tenant with this id in another case already exists",
+        "ja": "大文字・小文字だけが異なるテナントIDが既に存在します",
     }
-)

@@ -28,7 +28,7 @@ class CartSettings(OutboxSettings):
     terminal_cache_ttl_seconds: int = 60
     terminal_local_cache_seconds: float = 5.0
     # Master data read from master-data (its reads are cached there too): items, payments,
-    # taxes, settings, promotions, store names.
+    # taxes, parameters, promotions, store names.
     master_cache_ttl_seconds: float = 10.0
     master_cache_max_entries: int = 20_000
     # While master-data cannot answer, reads made before are served from their last good
@@ -47,7 +47,7 @@ class CartSettings(OutboxSettings):
     receipt_no_end_value: int = 999_999
     max_line_items: int = 500
     max_request_entries: int = 100
-    # Cash ceilings when the settings master names none (CASH_TENDER_LIMIT, CASH_CHANGE_LIMIT;
+    # Cash ceilings when the parameter master names none (CASH_TENDER_LIMIT, CASH_CHANGE_LIMIT;
     # payments/limits.py): one cash tender, and the change, in the API's amount unit; 0: none.
     cash_tender_limit: Decimal = Field(default=Decimal(1_000_000), ge=0)
     cash_change_limit: Decimal = Field(default=Decimal(100_000), ge=0)

@@ -1,5 +1,5 @@
-"""Wiring: the services a request needs (from the process-wide infrastructure) and who the
-calling terminal is."""
+"""Wiring: the services a request needs (from the process-wide objects) and who the calling
+terminal is."""
 
 from __future__ import annotations
 
@@ -13,71 +13,56 @@ from kugelpos.common.auth.access import OWN_TILL, STORE_TILL, allow
 from kugelpos.common.auth.dependencies import CurrentPrincipal
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.errors import PermissionDeniedError
-from kugelpos.common.events.outbox import Outbox
-from kugelpos.common.events.publisher import outbox_of
-from kugelpos.common.web.app import Infrastructure, infrastructure
+from kugelpos.common.web.app import get_wiring
 
-from .cache.masters import MasterDataClient
-from .cache.terminals import TerminalInfo, TerminalInfoCache
-from .carts.repository import CartStore
+from .cache.terminals import TerminalInfo
 from .carts.service import CartService
-from .config import CartSettings
 from .errors import TerminalStatusError
 from .operations import TERMINAL_OPENED
-from .plugins.registry import Plugins
 from .transactions.refunds import RefundService
 from .transactions.service import TransactionService
+from .wiring import CartWiring
 
-type Infra = Annotated[Infrastructure, Depends(infrastructure)]
+type CartWiringDep = Annotated[CartWiring, Depends(get_wiring)]
 type TerminalIdQuery = Annotated[
     str | None,
     Query(max_length=128, description="the calling terminal (required with X-API-KEY)"),
 ]
 
 
-def settings_of(infra: Infrastructure) -> CartSettings:
-    settings = infra.settings
-    assert isinstance(settings, CartSettings)
-    return settings
-
-
-async def get_outbox(infra: Infra) -> Outbox:
-    return outbox_of(infra)
-
-
-async def get_transaction_service(infra: Infra) -> TransactionService:
+async def get_transaction_service(wiring: CartWiringDep) -> TransactionService:
     return TransactionService(
-        infra.mongo,
-        outbox_of(infra),
-        infra.extras["plugins"],
-        infra.extras["masters"],
-        settings_of(infra),
-        infra.extras.setdefault("ensured_tenants", set()),
-        metrics=infra.metrics,
+        wiring.infra.mongo,
+        wiring.outbox,
+        wiring.plugins,
+        wiring.master_data,
+        wiring.settings,
+        wiring.ensured_tenants,
+        metrics=wiring.infra.metrics,
     )
 
 
-type Transactions = Annotated[TransactionService, Depends(get_transaction_service)]
+type TransactionServiceDep = Annotated[TransactionService, Depends(get_transaction_service)]
 
 
-async def get_refund_service(infra: Infra, transactions: Transactions) -> RefundService:
-    return RefundService(
-        transactions, infra.extras["masters"], outbox_of(infra), settings_of(infra)
+async def get_refund_service(
+    wiring: CartWiringDep, transactions: TransactionServiceDep
+) -> RefundService:
+    return RefundService(transactions, wiring.master_data, wiring.outbox, wiring.settings)
+
+
+type RefundServiceDep = Annotated[RefundService, Depends(get_refund_service)]
+
+
+async def get_cart_service(
+    wiring: CartWiringDep, transactions: TransactionServiceDep
+) -> CartService:
+    return CartService(
+        wiring.cart_store, wiring.master_data, wiring.plugins, transactions, wiring.settings
     )
 
 
-type Refunds = Annotated[RefundService, Depends(get_refund_service)]
-
-
-async def get_cart_service(infra: Infra, transactions: Transactions) -> CartService:
-    settings = settings_of(infra)
-    store: CartStore = infra.extras["cart_store"]
-    masters: MasterDataClient = infra.extras["masters"]
-    plugins: Plugins = infra.extras["plugins"]
-    return CartService(store, masters, plugins, transactions, settings)
-
-
-type Carts = Annotated[CartService, Depends(get_cart_service)]
+type CartServiceDep = Annotated[CartService, Depends(get_cart_service)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,25 +81,27 @@ store_till = allow(STORE_TILL)
 
 async def get_calling_terminal(
     request: Request,
+    wiring: CartWiringDep,
     principal: Annotated[Principal, Depends(own_till)],
     terminal_id: TerminalIdQuery = None,
 ) -> CallingTerminal:
     """Cart and void writes: only the till's own credential (API key or terminal JWT); a
     `terminal_id` given must be that terminal."""
-    return _calling_terminal(request, principal, terminal_id)
+    return _calling_terminal(request, wiring, principal, terminal_id)
 
 
 async def get_store_terminal(
     request: Request,
+    wiring: CartWiringDep,
     principal: Annotated[Principal, Depends(store_till)],
     terminal_id: TerminalIdQuery = None,
 ) -> CallingTerminal:
     """Returns: a till of the sale's store."""
-    return _calling_terminal(request, principal, terminal_id)
+    return _calling_terminal(request, wiring, principal, terminal_id)
 
 
 def _calling_terminal(
-    request: Request, principal: Principal, terminal_id: str | None
+    request: Request, wiring: CartWiring, principal: Principal, terminal_id: str | None
 ) -> CallingTerminal:
     if principal.kind is not PrincipalKind.TERMINAL or not principal.terminal_id:
         raise PermissionDeniedError("A terminal credential (terminal JWT or API key) is required")
@@ -123,9 +110,8 @@ def _calling_terminal(
     info = TerminalInfo.from_principal(principal)
     refresh = None
     api_key = request.headers.get("x-api-key")
-    cache = request.app.state.infra.extras.get("terminal_cache")
-    if api_key and "authorization" not in request.headers and isinstance(cache, TerminalInfoCache):
-        owner = principal.terminal_id
+    if api_key and "authorization" not in request.headers:
+        cache, owner = wiring.terminals, principal.terminal_id
 
         async def refresh_info() -> TerminalInfo:
             return TerminalInfo.from_principal(await cache.refresh(owner, api_key))

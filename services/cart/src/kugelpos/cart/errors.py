@@ -17,11 +17,9 @@ from kugelpos.common.errors import (
     InvalidOperationError,
     NotFoundError,
 )
-from kugelpos.common.messages import register_messages
 
 
 class CartErrorCode:
-    CART_CREATE_FAILED = "401001"
     CART_NOT_FOUND = "401002"
     CART_SAVE_FAILED = "401003"
     TRANSACTION_TYPE_NOT_ALLOWED = "401004"
@@ -43,9 +41,7 @@ class CartErrorCode:
     CASH_CHANGE_OVER_LIMIT = "403011"
     TERMINAL_STATUS = "404001"
     SIGN_IN_OUT = "404002"
-    EXTERNAL_SERVICE = "404003"
     INTERNAL = "404004"
-    UNEXPECTED = "404999"
 
 
 class CartError(AppError):
@@ -57,16 +53,14 @@ class CartError(AppError):
 # --- cart (401) -------------------------------------------------------------------------
 
 
-class CartCreateError(CartError):
-    code = CartErrorCode.CART_CREATE_FAILED
-
-
 class CartNotFoundError(NotFoundError):
     code = CartErrorCode.CART_NOT_FOUND
+    messages = {"en": "Cart not found", "ja": "カートが見つかりません"}
 
 
 class CartSaveError(CartError):
     code = CartErrorCode.CART_SAVE_FAILED
+    messages = {"en": "Failed to save cart", "ja": "カートの保存に失敗しました"}
     status = 500
 
 
@@ -75,6 +69,10 @@ class TransactionTypeNotAllowedError(CartError):
     against the transaction they undo."""
 
     code = CartErrorCode.TRANSACTION_TYPE_NOT_ALLOWED
+    messages = {
+        "en": "A cart is a sale; returns and voids have their own endpoints",
+        "ja": "カートは売上取引のみです。返品・取消は専用の操作で行ってください",
+    }
 
 
 # --- state machine and input (300xxx, 100001) --------------------------------------------
@@ -103,22 +101,27 @@ class TaxCodeNotFoundError(NotFoundError):
 
 class ItemNotFoundError(NotFoundError):
     code = CartErrorCode.ITEM_NOT_FOUND
+    messages = {"en": "Item not found", "ja": "対象商品が見つかりません"}
 
 
 class AmountLessThanDiscountError(CartError):
     code = CartErrorCode.AMOUNT_LESS_THAN_DISCOUNT
+    messages = {"en": "Amount is less than discount", "ja": "値引金額が商品金額より多いです"}
 
 
 class BalanceLessThanDiscountError(CartError):
     code = CartErrorCode.BALANCE_LESS_THAN_DISCOUNT
+    messages = {"en": "Balance is less than discount", "ja": "値引金額が残高より多いです"}
 
 
 class DiscountAllocationError(CartError):
     code = CartErrorCode.DISCOUNT_ALLOCATION_FAILED
+    messages = {"en": "Discount allocation error", "ja": "値引の按分処理に失敗しました"}
 
 
 class DiscountRestrictedError(CartError):
     code = CartErrorCode.DISCOUNT_RESTRICTED
+    messages = {"en": "Discount restriction", "ja": "値引禁止商品です"}
 
 
 # --- payments (403) -----------------------------------------------------------------------
@@ -126,42 +129,63 @@ class DiscountRestrictedError(CartError):
 
 class BalanceZeroError(CartError):
     code = CartErrorCode.BALANCE_ZERO
+    messages = {"en": "Balance is already zero", "ja": "残高はすでに０です"}
     status = 406
 
 
 class BalanceGreaterThanZeroError(CartError):
     code = CartErrorCode.BALANCE_GREATER_THAN_ZERO
+    messages = {"en": "Balance is greater than zero", "ja": "残高が残っています"}
     status = 406
 
 
 class BalanceMinusError(CartError):
     code = CartErrorCode.BALANCE_MINUS
+    messages = {"en": "Balance is minus", "ja": "残高がマイナスです"}
     status = 406
 
 
 class DepositOverBalanceError(CartError):
     code = CartErrorCode.DEPOSIT_OVER_BALANCE
+    messages = {"en": "Deposit amount is more than balance", "ja": "預かり金額が残高より多いです"}
     status = 406
 
 
 class AlreadyVoidedError(CartError):
     code = CartErrorCode.ALREADY_VOIDED
+    messages = {
+        "en": "This transaction has already been voided",
+        "ja": "この取引は既に取消済みです",
+    }
 
 
 class AlreadyRefundedError(CartError):
     code = CartErrorCode.ALREADY_REFUNDED
+    messages = {
+        "en": "This transaction has already been refunded",
+        "ja": "この取引は既に返品済みです",
+    }
 
 
 class PaymentMethodInactiveError(CartError):
     code = CartErrorCode.PAYMENT_METHOD_INACTIVE
+    messages = {"en": "This payment method is not active", "ja": "この支払方法は使用できません"}
 
 
 class PaymentLimitExceededError(CartError):
     code = CartErrorCode.PAYMENT_LIMIT_EXCEEDED
+    messages = {
+        "en": "Amount exceeds the limit of this payment method",
+        "ja": "支払方法の上限金額を超えています",
+    }
 
 
 class RefundNotAllowedError(CartError):
     code = CartErrorCode.REFUND_NOT_ALLOWED
+    messages = {
+        "en": "This payment method cannot be refunded",
+        "ja": "この支払方法は返金できません",
+    }
 
 
 class CashTenderOverLimitError(CartError):
@@ -169,12 +193,17 @@ class CashTenderOverLimitError(CartError):
     a drawer being emptied through a sale."""
 
     code = CartErrorCode.CASH_TENDER_OVER_LIMIT
+    messages = {
+        "en": "The cash amount exceeds the limit for one tender",
+        "ja": "現金の預かり金額が上限を超えています",
+    }
 
 
 class CashChangeOverLimitError(CartError):
     """Change above the tenant's ceiling (`CASH_CHANGE_LIMIT`)."""
 
     code = CartErrorCode.CASH_CHANGE_OVER_LIMIT
+    messages = {"en": "The change exceeds the limit", "ja": "お釣りが上限を超えています"}
 
 
 # --- terminal / internal (404) ------------------------------------------------------------
@@ -182,88 +211,15 @@ class CashChangeOverLimitError(CartError):
 
 class TerminalStatusError(CartError):
     code = CartErrorCode.TERMINAL_STATUS
+    messages = {"en": "Check terminal status", "ja": "端末の状態を確認してください"}
 
 
 class SignInOutError(CartError):
     code = CartErrorCode.SIGN_IN_OUT
-
-
-class CartExternalServiceError(CartError):
-    code = CartErrorCode.EXTERNAL_SERVICE
-    status = 500
+    messages = {"en": "Check sign-in/out status", "ja": "担当者の登録状況を確認してください"}
 
 
 class CartInternalError(CartError):
     code = CartErrorCode.INTERNAL
+    messages = {"en": "Internal processing error occurred", "ja": "内部処理エラーが発生しました"}
     status = 500
-
-
-C = CartErrorCode
-MESSAGES: dict[str, dict[str, str]] = {
-    C.CART_CREATE_FAILED: {"en": "Cart creation failed", "ja": "カートの作成に失敗しました"},
-    C.CART_NOT_FOUND: {"en": "Cart not found", "ja": "カートが見つかりません"},
-    C.CART_SAVE_FAILED: {"en": "Failed to save cart", "ja": "カートの保存に失敗しました"},
-    C.TRANSACTION_TYPE_NOT_ALLOWED: {
-        "en": "A cart is a sale; returns and voids have their own endpoints",
-        "ja": "カートは売上取引のみです。返品・取消は専用の操作で行ってください",
-    },
-    C.ITEM_NOT_FOUND: {"en": "Item not found", "ja": "対象商品が見つかりません"},
-    C.AMOUNT_LESS_THAN_DISCOUNT: {
-        "en": "Amount is less than discount",
-        "ja": "値引金額が商品金額より多いです",
-    },
-    C.BALANCE_LESS_THAN_DISCOUNT: {
-        "en": "Balance is less than discount",
-        "ja": "値引金額が残高より多いです",
-    },
-    C.DISCOUNT_ALLOCATION_FAILED: {
-        "en": "Discount allocation error",
-        "ja": "値引の按分処理に失敗しました",
-    },
-    C.DISCOUNT_RESTRICTED: {"en": "Discount restriction", "ja": "値引禁止商品です"},
-    C.BALANCE_ZERO: {"en": "Balance is already zero", "ja": "残高はすでに０です"},
-    C.BALANCE_GREATER_THAN_ZERO: {"en": "Balance is greater than zero", "ja": "残高が残っています"},
-    C.BALANCE_MINUS: {"en": "Balance is minus", "ja": "残高がマイナスです"},
-    C.DEPOSIT_OVER_BALANCE: {
-        "en": "Deposit amount is more than balance",
-        "ja": "預かり金額が残高より多いです",
-    },
-    C.ALREADY_VOIDED: {
-        "en": "This transaction has already been voided",
-        "ja": "この取引は既に取消済みです",
-    },
-    C.ALREADY_REFUNDED: {
-        "en": "This transaction has already been refunded",
-        "ja": "この取引は既に返品済みです",
-    },
-    C.PAYMENT_METHOD_INACTIVE: {
-        "en": "This payment method is not active",
-        "ja": "この支払方法は使用できません",
-    },
-    C.PAYMENT_LIMIT_EXCEEDED: {
-        "en": "Amount exceeds the limit of this payment method",
-        "ja": "支払方法の上限金額を超えています",
-    },
-    C.REFUND_NOT_ALLOWED: {
-        "en": "This payment method cannot be refunded",
-        "ja": "この支払方法は返金できません",
-    },
-    C.CASH_TENDER_OVER_LIMIT: {
-        "en": "The cash amount exceeds the limit for one tender",
-        "ja": "現金の預かり金額が上限を超えています",
-    },
-    C.CASH_CHANGE_OVER_LIMIT: {
-        "en": "The change exceeds the limit",
-        "ja": "お釣りが上限を超えています",
-    },
-    C.TERMINAL_STATUS: {"en": "Check terminal status", "ja": "端末の状態を確認してください"},
-    C.SIGN_IN_OUT: {"en": "Check sign-in/out status", "ja": "担当者の登録状況を確認してください"},
-    C.EXTERNAL_SERVICE: {
-        "en": "External service error occurred",
-        "ja": "外部サービスエラーが発生しました",
-    },
-    C.INTERNAL: {"en": "Internal processing error occurred", "ja": "内部処理エラーが発生しました"},
-    C.UNEXPECTED: {"en": "Unexpected error occurred", "ja": "想定外のエラーが発生しました"},
-}
-
-register_messages(MESSAGES)

@@ -23,7 +23,9 @@ from kugelpos.common.events.changes import BROADCAST_PUBSUB, MASTERDATA_CHANGED,
 from kugelpos.common.events.publisher import OutboxEvents
 from kugelpos.common.events.subscriptions import CloudEvent, Outcome
 
+from .cache.terminals import TerminalInfoCache
 from .config import TOPIC_OPENCLOSELOG, CartSettings
+from .master_data_client import MasterDataClient
 
 log = structlog.get_logger(__name__)
 
@@ -31,8 +33,12 @@ log = structlog.get_logger(__name__)
 class CartEvents(OutboxEvents):
     """The outbox machinery (commons), plus the cart's own subscriptions."""
 
-    def __init__(self, settings: CartSettings) -> None:
+    def __init__(
+        self, settings: CartSettings, master_data: MasterDataClient, terminals: TerminalInfoCache
+    ) -> None:
         super().__init__(settings)
+        self.master_data = master_data
+        self.terminals = terminals
         self.subscriptions.add(TOPIC_OPENCLOSELOG, self._on_open_close)
         self.subscriptions.add(MASTERDATA_CHANGED, self._on_master_change, pubsub=BROADCAST_PUBSUB)
 
@@ -40,9 +46,7 @@ class CartEvents(OutboxEvents):
         change = MasterChange.from_event(event.data)
         if change is None:
             return Outcome.DROP
-        masters = self.infra.extras.get("masters") if self.infra else None
-        if masters is not None:
-            masters.forget(change)
+        self.master_data.forget(change)
         return Outcome.SUCCESS
 
     async def _on_open_close(self, event: CloudEvent) -> Outcome:
@@ -53,8 +57,7 @@ class CartEvents(OutboxEvents):
         terminal_id = info.get("terminal_id")
         if not terminal_id and data.get("tenant_id") and data.get("store_code"):
             terminal_id = f"{data['tenant_id']}-{data['store_code']}-{data.get('terminal_no')}"
-        cache = self.infra.extras.get("terminal_cache") if self.infra else None
-        if terminal_id and cache is not None:
-            await cache.forget(str(terminal_id))
+        if terminal_id:
+            await self.terminals.forget(str(terminal_id))
             log.info("terminal_cache_dropped", terminal_id=terminal_id)
         return Outcome.SUCCESS

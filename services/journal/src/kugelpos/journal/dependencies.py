@@ -12,62 +12,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from kugelpos.common.auth.access import ADMIN, OWN_TILL, SERVICE, allow
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.auth.store_scope import store_reader, tenant_access
-from kugelpos.common.events.consumer import EventConsumer
-from kugelpos.common.events.intake import TransactionIntake
-from kugelpos.common.web.app import Infrastructure, infrastructure
+from kugelpos.common.web.app import get_wiring
 
-from .config import JournalSettings
-from .errors import JournalCreationError, TransactionConflictError, TransactionValidationError
+from .journals.service import JournalService
+from .wiring import JournalWiring
 
-type Infra = Annotated[Infrastructure, Depends(infrastructure)]
+type JournalWiringDep = Annotated[JournalWiring, Depends(get_wiring)]
 read_access = store_reader("A terminal may read only its own store's journal")
 write_access = allow(OWN_TILL, SERVICE, ADMIN, source=tenant_access)
 type Reader = Annotated[Principal, Depends(read_access)]
 type Writer = Annotated[Principal, Depends(write_access)]
 
 
-def settings_of(infra: Infrastructure) -> JournalSettings:
-    settings = infra.settings
-    assert isinstance(settings, JournalSettings)
-    return settings
-
-
-def consumer_of(request: Request) -> EventConsumer:
-    return request.app.state.consumer
-
-
-type Consumer = Annotated[EventConsumer, Depends(consumer_of)]
-
-
-# ---- services --------------------------------------------------------------------------------
-
-from .journals.service import JournalService  # noqa: E402
-from .tenants.service import TenantService  # noqa: E402
-
-
-async def get_journal_service(infra: Infra, consumer: Consumer) -> JournalService:
+async def get_journal_service(wiring: JournalWiringDep) -> JournalService:
     return JournalService(
-        infra.mongo, consumer.ensure_tenant, batch_size=settings_of(infra).csv_batch_size
-    )
-
-
-async def get_tenant_service(infra: Infra) -> TenantService:
-    return TenantService(infra.mongo)
-
-
-async def get_transaction_intake(consumer: Consumer) -> TransactionIntake:
-    return TransactionIntake(
-        consumer,
-        invalid=TransactionValidationError,
-        not_stored=(JournalCreationError, "Transaction could not be journalled"),
-        conflict=TransactionConflictError,
+        wiring.infra.mongo,
+        wiring.consumer.ensure_tenant,
+        batch_size=wiring.settings.csv_batch_size,
     )
 
 
 type JournalServiceDep = Annotated[JournalService, Depends(get_journal_service)]
-type TransactionIntakeDep = Annotated[TransactionIntake, Depends(get_transaction_intake)]

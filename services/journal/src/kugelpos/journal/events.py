@@ -8,17 +8,12 @@ entry; then `received` on `tranlog_status`. The direct intake endpoint goes thro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from kugelpos.common.db.repository import Repository
 from kugelpos.common.events.consumer import Delivery, EventConsumer
-from kugelpos.common.events.logs import (
-    TOPIC_CASHLOG,
-    TOPIC_OPENCLOSELOG,
-    TOPIC_TRANLOG,
-    CashLog,
-    InboundLog,
-    OpenCloseLog,
-    TransactionLog,
-)
+from kugelpos.common.events.logs import TOPIC_CASHLOG, TOPIC_OPENCLOSELOG, TOPIC_TRANLOG, InboundLog
 from kugelpos.common.events.raw_logs import RAW_LOGS
 
 from .journals import entries
@@ -32,7 +27,16 @@ SERVICE = "journal"
 REPOSITORIES: tuple[type[Repository], ...] = (JournalRepository, *RAW_LOGS.values())
 
 
-async def _journal(delivery: Delivery[InboundLog], entry: JournalDocument) -> None:
+# The journal entry of each kind of log.
+ENTRIES: dict[str, Callable[[Any], JournalDocument]] = {
+    TOPIC_TRANLOG: entries.from_tranlog,
+    TOPIC_CASHLOG: entries.from_cashlog,
+    TOPIC_OPENCLOSELOG: entries.from_opencloselog,
+}
+
+
+async def _journal(delivery: Delivery[InboundLog]) -> None:
+    entry = ENTRIES[delivery.topic](delivery.log)
     await RAW_LOGS[delivery.topic](delivery.db, actor=SERVICE).store(
         delivery.log, session=delivery.session
     )
@@ -43,16 +47,4 @@ async def _journal(delivery: Delivery[InboundLog], entry: JournalDocument) -> No
 class JournalEvents:
     def __init__(self) -> None:
         self.consumer = EventConsumer(SERVICE, repositories=REPOSITORIES)
-        consume = self.consumer.consume
-
-        @consume(TOPIC_TRANLOG, TransactionLog, route="/api/v1/tranlog")
-        async def on_tranlog(delivery: Delivery[TransactionLog]) -> None:
-            await _journal(delivery, entries.from_tranlog(delivery.log))
-
-        @consume(TOPIC_CASHLOG, CashLog, route="/api/v1/cashlog")
-        async def on_cashlog(delivery: Delivery[CashLog]) -> None:
-            await _journal(delivery, entries.from_cashlog(delivery.log))
-
-        @consume(TOPIC_OPENCLOSELOG, OpenCloseLog, route="/api/v1/opencloselog")
-        async def on_opencloselog(delivery: Delivery[OpenCloseLog]) -> None:
-            await _journal(delivery, entries.from_opencloselog(delivery.log))
+        self.consumer.consume_logs(_journal)

@@ -20,7 +20,7 @@ type Key = tuple[str, ...]
 ITEM = "item"
 DETAILS = "details"
 PAYMENT = "payment"
-SETTING = "setting"
+PARAMETER = "parameter"
 
 
 class MasterCache:
@@ -52,8 +52,8 @@ class MasterCache:
         return (PAYMENT, tenant_id, payment_code)
 
     @staticmethod
-    def setting_key(tenant_id: str, name: str) -> Key:
-        return (SETTING, tenant_id, name)
+    def parameter_key(tenant_id: str, name: str) -> Key:
+        return (PARAMETER, tenant_id, name)
 
     # ---- invalidation (called by every write, after it is stored) -------------------------
 
@@ -79,8 +79,8 @@ class MasterCache:
                 self.entries.invalidate(self.details_key(tenant, change.store_code, code))
             case ChangeKind.PAYMENT if code:
                 self.entries.invalidate(self.payment_key(tenant, code))
-            case ChangeKind.SETTING if code:
-                self.entries.invalidate(self.setting_key(tenant, code))
+            case ChangeKind.PARAMETER if code:
+                self.entries.invalidate(self.parameter_key(tenant, code))
             case ChangeKind.PROMOTION:
                 pass  # promotions are not cached here (the cart caches them)
             case _:
@@ -95,8 +95,8 @@ class MasterCache:
     def payment_changed(self, tenant_id: str, payment_code: str) -> None:
         self.changed(MasterChange(tenant_id, ChangeKind.PAYMENT, payment_code))
 
-    def setting_changed(self, tenant_id: str, name: str) -> None:
-        self.changed(MasterChange(tenant_id, ChangeKind.SETTING, name))
+    def parameter_changed(self, tenant_id: str, name: str) -> None:
+        self.changed(MasterChange(tenant_id, ChangeKind.PARAMETER, name))
 
     def promotion_changed(self, tenant_id: str, promotion_code: str) -> None:
         self.changed(MasterChange(tenant_id, ChangeKind.PROMOTION, promotion_code))

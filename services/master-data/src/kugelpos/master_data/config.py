@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from functools import cache
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from kugelpos.common.settings import CommonSettings
-
-
-class TaxType(StrEnum):
-    EXTERNAL = "External"  # tax added on top of the price
-    INTERNAL = "Internal"  # the price includes the tax
-    EXEMPT = "Exempt"
-
-
-class RoundMethod(StrEnum):
-    ROUND = "Round"  # half up
-    FLOOR = "Floor"
-    CEIL = "Ceil"
-
+from kugelpos.common.taxes import DEFAULT_TAX_TABLE, RoundMethod, TaxType
 
 TaxCode = Annotated[
     str, StringConstraints(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
@@ -48,24 +35,9 @@ class TaxEntry(BaseModel):
         return self
 
 
-def _tax(code: str, kind: TaxType, name: str, rate: str, method: RoundMethod | None) -> TaxEntry:
-    digit = 0 if kind is TaxType.EXEMPT else -1
-    return TaxEntry(
-        tax_code=code,
-        tax_type=kind,
-        tax_name=name,
-        rate=Decimal(rate),
-        round_digit=digit,
-        round_method=method,
-    )
-
-
-DEFAULT_TAX_MASTER: tuple[TaxEntry, ...] = (
-    _tax("00", TaxType.EXEMPT, "非課税", "0.0", None),
-    _tax("01", TaxType.EXTERNAL, "外税10%", "10.0", RoundMethod.FLOOR),
-    _tax("02", TaxType.INTERNAL, "内税10%", "10.0", RoundMethod.FLOOR),
-    _tax("11", TaxType.EXTERNAL, "外税 8%", "8.0", RoundMethod.FLOOR),
-    _tax("12", TaxType.INTERNAL, "内税 8%", "8.0", RoundMethod.FLOOR),
+# TAX_MASTER when none is configured: the table every service shares (commons `taxes`).
+DEFAULT_TAX_MASTER: tuple[TaxEntry, ...] = tuple(
+    TaxEntry.model_validate(tax._asdict()) for tax in DEFAULT_TAX_TABLE
 )
 
 

@@ -5,38 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends
 
 from kugelpos.common.auth.access import ADMIN, MANAGER, SERVICE, STORE_TILL, allow
-from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
 from kugelpos.common.auth.principal import Principal
+from kugelpos.common.auth.store_scope import tenant_access
 from kugelpos.common.errors import BadRequestError, ErrorCode
-from kugelpos.common.events.changes import ChangeAnnouncer
 from kugelpos.common.pagination import PageParams, SortSpec, page_params
-from kugelpos.common.throttle import AttemptLimiter
-from kugelpos.common.web.app import Infrastructure, infrastructure
+from kugelpos.common.web.app import get_wiring
 
-from .cache import MasterCache
-from .config import MasterDataSettings
+from .wiring import MasterDataWiring
 
-type Infra = Annotated[Infrastructure, Depends(infrastructure)]
+type MasterDataWiringDep = Annotated[MasterDataWiring, Depends(get_wiring)]
 
 
-async def read_access(
-    tenant_id: Annotated[str, Path(max_length=64)],
-    principal: CurrentPrincipal,
-    terminal_id: Annotated[
-        str | None, Query(max_length=128, description="with X-API-KEY: the calling terminal")
-    ] = None,
-    is_terminal_service: Annotated[
-        bool | None, Query(description="v1 compatibility: accepted and ignored")
-    ] = False,
-) -> Principal:
-    """Any credential of the tenant: user, service or terminal JWT, or terminal API key."""
-    ensure_tenant(principal, tenant_id)
-    return principal
-
-
+# Reading master data: any credential of the tenant (user, service or terminal JWT, terminal
+# API key).
+read_access = tenant_access
 type Reader = Annotated[Principal, Depends(read_access)]
 
 
@@ -69,93 +54,63 @@ def list_params(
     return dependency
 
 
-def settings_of(infra: Infrastructure) -> MasterDataSettings:
-    settings = infra.settings
-    assert isinstance(settings, MasterDataSettings)
-    return settings
-
-
-def master_cache(infra: Infrastructure) -> MasterCache:
-    cache = infra.extras.get("master_cache")
-    if cache is None:
-        settings = settings_of(infra)
-        cache = MasterCache(
-            ttl=settings.cache_ttl_seconds,
-            max_entries=settings.cache_max_entries,
-            announce=ChangeAnnouncer(infra.dapr).announce,
-        )
-        infra.extras["master_cache"] = cache
-    return cache
-
-
-def pin_limiter(infra: Infrastructure) -> AttemptLimiter:
-    settings = settings_of(infra)
-    return infra.limiter(
-        "staff-pin-failures",
-        free_attempts=settings.pin_max_failures,
-        forget_after_seconds=settings.pin_failure_window_seconds,
-        base_delay_seconds=settings.pin_delay_seconds,
-        max_delay_seconds=settings.pin_max_delay_seconds,
-    )
-
-
 # ---- services --------------------------------------------------------------------------------
 # Imported here, after the access helpers, because the resource packages import those helpers.
 
 from .categories.service import CategoryService  # noqa: E402
 from .item_books.service import ItemBookService  # noqa: E402
 from .items.service import ItemService  # noqa: E402
+from .parameters.service import ParameterService  # noqa: E402
 from .payments.service import PaymentService  # noqa: E402
 from .promotions.service import PromotionService  # noqa: E402
-from .settings.service import SettingsService  # noqa: E402
 from .staff.service import StaffService  # noqa: E402
 from .store_items.service import StoreItemService  # noqa: E402
 from .taxes.service import TaxService  # noqa: E402
 from .tenants.service import TenantService  # noqa: E402
 
 
-async def get_staff_service(infra: Infra) -> StaffService:
+async def get_staff_service(wiring: MasterDataWiringDep) -> StaffService:
     return StaffService(
-        infra.mongo, pin_limiter(infra), bcrypt_rounds=settings_of(infra).pin_bcrypt_rounds
+        wiring.infra.mongo, wiring.pin_limiter, bcrypt_rounds=wiring.settings.pin_bcrypt_rounds
     )
 
 
-async def get_item_service(infra: Infra) -> ItemService:
-    return ItemService(infra.mongo, master_cache(infra), settings_of(infra))
+async def get_item_service(wiring: MasterDataWiringDep) -> ItemService:
+    return ItemService(wiring.infra.mongo, wiring.cache, wiring.settings)
 
 
 async def get_store_item_service(
-    infra: Infra, items: Annotated[ItemService, Depends(get_item_service)]
+    wiring: MasterDataWiringDep, items: Annotated[ItemService, Depends(get_item_service)]
 ) -> StoreItemService:
-    return StoreItemService(infra.mongo, master_cache(infra), items)
+    return StoreItemService(wiring.infra.mongo, wiring.cache, items)
 
 
-async def get_category_service(infra: Infra) -> CategoryService:
-    return CategoryService(infra.mongo, settings_of(infra))
+async def get_category_service(wiring: MasterDataWiringDep) -> CategoryService:
+    return CategoryService(wiring.infra.mongo, wiring.settings)
 
 
-async def get_payment_service(infra: Infra) -> PaymentService:
-    return PaymentService(infra.mongo, master_cache(infra))
+async def get_payment_service(wiring: MasterDataWiringDep) -> PaymentService:
+    return PaymentService(wiring.infra.mongo, wiring.cache)
 
 
-async def get_settings_service(infra: Infra) -> SettingsService:
-    return SettingsService(infra.mongo, master_cache(infra))
+async def get_parameter_service(wiring: MasterDataWiringDep) -> ParameterService:
+    return ParameterService(wiring.infra.mongo, wiring.cache)
 
 
-async def get_tax_service(infra: Infra) -> TaxService:
-    return TaxService(settings_of(infra))
+async def get_tax_service(wiring: MasterDataWiringDep) -> TaxService:
+    return TaxService(wiring.settings)
 
 
-async def get_item_book_service(infra: Infra) -> ItemBookService:
-    return ItemBookService(infra.mongo, settings_of(infra))
+async def get_item_book_service(wiring: MasterDataWiringDep) -> ItemBookService:
+    return ItemBookService(wiring.infra.mongo, wiring.settings)
 
 
-async def get_promotion_service(infra: Infra) -> PromotionService:
-    return PromotionService(infra.mongo, master_cache(infra), settings_of(infra))
+async def get_promotion_service(wiring: MasterDataWiringDep) -> PromotionService:
+    return PromotionService(wiring.infra.mongo, wiring.cache, wiring.settings)
 
 
-async def get_tenant_service(infra: Infra) -> TenantService:
-    return TenantService(infra.mongo, master_cache(infra))
+async def get_tenant_service(wiring: MasterDataWiringDep) -> TenantService:
+    return TenantService(wiring.infra.mongo, wiring.cache)
 
 
 type StaffServiceDep = Annotated[StaffService, Depends(get_staff_service)]
@@ -163,7 +118,7 @@ type ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
 type StoreItemServiceDep = Annotated[StoreItemService, Depends(get_store_item_service)]
 type CategoryServiceDep = Annotated[CategoryService, Depends(get_category_service)]
 type PaymentServiceDep = Annotated[PaymentService, Depends(get_payment_service)]
-type SettingsServiceDep = Annotated[SettingsService, Depends(get_settings_service)]
+type ParameterServiceDep = Annotated[ParameterService, Depends(get_parameter_service)]
 type TaxServiceDep = Annotated[TaxService, Depends(get_tax_service)]
 type ItemBookServiceDep = Annotated[ItemBookService, Depends(get_item_book_service)]
 type PromotionServiceDep = Annotated[PromotionService, Depends(get_promotion_service)]

@@ -4,33 +4,29 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from kugelpos.common.auth.remote_terminal import remote_terminal_resolver
 from kugelpos.common.web.app import create_app
 
 from .categories.router import router as categories_router
 from .config import get_settings
-from .events import MasterDataEvents
 from .item_books.router import router as item_books_router
 from .items.router import router as items_router
+from .parameters.router import router as parameters_router
 from .payments.router import router as payments_router
 from .promotions.router import router as promotions_router
-from .settings.router import router as settings_router
 from .staff.router import router as staff_router
 from .store_items.router import router as store_items_router
 from .taxes.router import router as taxes_router
 from .tenants.router import router as tenants_router
+from .wiring import MasterDataWiring
 
 # The v1 text, typo included, is what clients compare against.
 WELCOME = "Welcome to Kugel-POS Master-data Service API. supoorted version: v1"
 
 
 def build_app() -> FastAPI:
-    settings = get_settings()
-    events = MasterDataEvents()
     return create_app(
-        settings=settings,
+        MasterDataWiring(get_settings()),
         title="Kugel POS Master-data",
-        db_prefix=settings.db_name_prefix,
         routers=[
             tenants_router,
             staff_router,
@@ -39,14 +35,11 @@ def build_app() -> FastAPI:
             categories_router,
             item_books_router,
             payments_router,
-            settings_router,
+            parameters_router,
             taxes_router,
             promotions_router,
         ],
         welcome=WELCOME,
-        terminal_credentials=remote_terminal_resolver,
-        subscriptions=events.subscriptions,
-        on_startup=[events.start],
     )
 
 

@@ -2,9 +2,11 @@
 
 A log's contribution (`figures.contribute`) is `$inc`ed into documents of three layouts, cut by
 counter family (`figures.family`), so that a report reads a few small documents whatever the
-size and the variety of the day. The embedded MongoDB decodes and re-encodes every document it
-returns or updates in Python: a report costs about the number of counters it reads, a log about
-the size of the documents it updates, and one hour of a big day holds thousands of item counters.
+size and the variety of the day: MongoDB's pre-aggregation pattern (an `$inc` upsert on a
+document found by a unique key is one indexed, atomic update; a report is one indexed range
+read), not a pipeline over the raw logs at each report. A report costs about the number of
+counters it reads, on any MongoDB: each one travels, is decoded by the driver and summed here
+in Python; and one hour of a big day holds thousands of item counters.
 
 - `agg_hour`: one per (store, terminal, business date, open counter, hour): the hour's `core`
   counters (sales, discount, tax, payment and cash figures: a few dozen). The hourly report
@@ -18,18 +20,19 @@ the size of the documents it updates, and one hour of a big day holds thousands 
   item list. The other families are a few dozen counters per session, not worth another write.
 
 Each holds `c` (integer counters) and `names`. A log costs one `$inc` upsert per document it
-touches: two for a cash or close log, five for a sale with items (six with a promotion). Item
-documents are not cut further (say into parts by item code): each line of a basket would then
-rewrite a part of its own, and the embedded MongoDB's cost per write outweighs its cost per
-counter of a bigger document (measured: the store day's report lag grew several times more).
+touches: two for a cash or close log, five for a sale with items (six with a promotion), sent
+as one command per collection. Item documents are not cut further (say into parts by item
+code): each line of a basket would then write a part of its own. Their size is MongoDB's
+limit to watch: a store's item document holds about 260 bytes per distinct item of the day,
+so the 16 MB document limit is some 60,000 distinct items per store, date and open counter;
+a store selling more than that in a day needs the item documents cut by item code. The
+store's documents are written by every terminal's logs: concurrent transactions on one of
+them conflict, and the driver runs the loser again (`Mongo.in_transaction`).
 
 - `report_sessions`: one per (store, terminal, business date, open counter): what daily
   verification needs (§3.5): opened/closed, the counts and last numbers the close log announced,
   and the counts and last numbers received (cancelled sales included).
 - `info_daily`: verification results, upserted on their natural key.
-- `agg_hourly`: the layout before the split (one document per hour holding every family).
-  Nothing writes it any more; a report adds what a tenant still has there, so figures stay
-  right after an upgrade, and `rebuild` moves it into the current layout (docs/report.md).
 
 The live ingestion (`apply_log`), `rebuild` (`Aggregator`) and the property tests place a
 contribution with the same `parts` of each layout, and a report reads what `plan` names, so the
@@ -56,6 +59,7 @@ from kugelpos.common.events.raw_logs import (
     RawOpenCloseLogRepository,
     RawTranLogRepository,
 )
+from kugelpos.common.transactions import TillSession
 
 from .figures import (
     CORE,
@@ -107,9 +111,9 @@ class FigureRepository(Repository[_Loose]):
             "$setOnInsert": {"created_at": now},
         }
         if c.counters:
-            # Plain integers, not `Int64`: MongoDB widens an int32 sum that overflows to int64
-            # (mongoeco too), and the embedded MongoDB copies `Int64` values several times
-            # slower than integers, on every read and every `$inc`.
+            # Plain integers, not `Int64`: the driver writes each as int32 or int64 by its size,
+            # and MongoDB's `$inc` widens an int32 sum that overflows to int64, so sums stay
+            # exact without wrapping every value.
             update["$inc"] = {f"c.{k}": v for k, v in c.counters.items()}
         for key, name in c.names.items():
             # a code keeps one name in practice; the last one written wins
@@ -194,13 +198,6 @@ class StoreAggregateRepository(FigureRepository):
         }
 
 
-class LegacyHourlyRepository(FigureRepository):
-    """The layout before the split: read until `rebuild` empties it, never written."""
-
-    collection_name = "agg_hourly"
-    key_fields = _BUCKET
-
-
 # The layouts every contribution is written to.
 LAYOUTS: tuple[type[FigureRepository], ...] = (
     HourlyAggregateRepository,
@@ -246,11 +243,6 @@ def selection_query(tenant_id: str, selection: Selection) -> dict[str, Any]:
     return query
 
 
-async def has_legacy_aggregates(db: AsyncDatabase, tenant_id: str) -> bool:
-    legacy = db[LegacyHourlyRepository.collection_name]
-    return await legacy.find_one({"tenant_id": tenant_id}, {"_id": True}) is not None
-
-
 async def report_figures(
     db: AsyncDatabase,
     tenant_id: str,
@@ -258,18 +250,12 @@ async def report_figures(
     *,
     families: Iterable[str] = FAMILIES,
     per_hour: bool = True,
-    legacy: bool = True,
 ) -> Figures:
-    """The summed figures of a selection, from the documents `plan` names; `legacy`: add the
-    tenant's documents of the old layout (every family, per hour) too."""
+    """The summed figures of a selection, from the documents `plan` names."""
     figures = Figures()
-    reads = plan(families, per_hour, selection)
-    if legacy:
-        reads.append((LegacyHourlyRepository, frozenset(FAMILIES)))
-    for repo, wanted in reads:
-        # Whole documents: the key fields and timestamps are a few bytes beside `c`, and the
-        # embedded MongoDB copies a projected sub-document several times slower than it
-        # returns the document as stored.
+    for repo, wanted in plan(families, per_hour, selection):
+        # Whole documents: the key fields and timestamps are a few bytes beside `c`, nothing
+        # a projection would save.
         async for doc in db[repo.collection_name].find(repo.query(tenant_id, selection, wanted)):
             repo.add_to(figures, doc)
     return figures
@@ -331,33 +317,17 @@ class DailyInfoRepository(Repository[_Loose]):
     document_type = _Loose
     indexes = (index(*_SESSION, unique=True),)
 
-    async def record(
-        self,
-        *,
-        tenant_id: str,
-        store_code: str,
-        terminal_no: int,
-        business_date: str,
-        open_counter: int,
-        verified: bool,
-        message: str,
-    ) -> None:
-        now = utcnow()
+    async def record(self, session: TillSession, *, verified: bool, message: str) -> None:
+        now, s = utcnow(), session
         await self.collection.update_one(
-            {
-                "tenant_id": tenant_id,
-                "store_code": store_code,
-                "business_date": business_date,
-                "terminal_no": terminal_no,
-                "open_counter": open_counter,
-            },
+            session.query(),
             {
                 "$set": {
                     "verified": verified,
                     "verified_message": message,
                     "verified_update_time": now.isoformat(),
                     "updated_at": now,
-                    "shard_key": f"{tenant_id}_{store_code}_{terminal_no}_{business_date}",
+                    "shard_key": f"{s.tenant_id}_{s.store_code}_{s.terminal_no}_{s.business_date}",
                 },
                 "$setOnInsert": {"created_at": now, "etag": None},
             },
@@ -442,7 +412,7 @@ async def rebuild(db: AsyncDatabase, tenant_id: str, tz: ZoneInfo) -> dict[str, 
     for topic, repo in RAW_BY_TOPIC.items():
         async for log in db[repo.collection_name].find({"tenant_id": tenant_id}, {"_id": False}):
             merged.add(topic, log)
-    for repo in (*LAYOUTS, LegacyHourlyRepository, SessionRepository):
+    for repo in (*LAYOUTS, SessionRepository):
         await db[repo.collection_name].delete_many({"tenant_id": tenant_id})
     await add_aggregates(db, tenant_id, merged)
     return {

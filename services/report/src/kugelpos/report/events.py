@@ -13,15 +13,7 @@ from zoneinfo import ZoneInfo
 
 from kugelpos.common.db.repository import Repository
 from kugelpos.common.events.consumer import Delivery, EventConsumer
-from kugelpos.common.events.logs import (
-    TOPIC_CASHLOG,
-    TOPIC_OPENCLOSELOG,
-    TOPIC_TRANLOG,
-    CashLog,
-    InboundLog,
-    OpenCloseLog,
-    TransactionLog,
-)
+from kugelpos.common.events.logs import TOPIC_CASHLOG, TOPIC_OPENCLOSELOG, TOPIC_TRANLOG, InboundLog
 from kugelpos.common.events.raw_logs import RAW_LOGS, raw_document
 
 from .aggregates import AGGREGATE_REPOSITORIES, apply_log
@@ -40,31 +32,19 @@ class ReportEvents:
     def __init__(self, timezone: str = "Asia/Tokyo") -> None:
         self.tz = ZoneInfo(timezone)
         self.consumer = EventConsumer(SERVICE, repositories=REPOSITORIES)
-        consume = self.consumer.consume
+        self.consumer.consume_logs(self._store)
 
-        async def store(delivery: Delivery[InboundLog]) -> None:
-            # The raw log first: a second copy under another id raises DuplicateKeyError and
-            # the consumer rolls the whole event back (so the aggregates count it once).
-            await RAW_LOGS[delivery.topic](delivery.db, actor=SERVICE).store(
-                delivery.log, session=delivery.session
-            )
-            await apply_log(
-                delivery.db,
-                delivery.tenant_id,
-                KIND[delivery.topic],
-                raw_document(delivery.log),
-                self.tz,
-                session=delivery.session,
-            )
-
-        @consume(TOPIC_TRANLOG, TransactionLog, route="/api/v1/tranlog")
-        async def on_tranlog(delivery: Delivery[TransactionLog]) -> None:
-            await store(delivery)
-
-        @consume(TOPIC_CASHLOG, CashLog, route="/api/v1/cashlog")
-        async def on_cashlog(delivery: Delivery[CashLog]) -> None:
-            await store(delivery)
-
-        @consume(TOPIC_OPENCLOSELOG, OpenCloseLog, route="/api/v1/opencloselog")
-        async def on_opencloselog(delivery: Delivery[OpenCloseLog]) -> None:
-            await store(delivery)
+    async def _store(self, delivery: Delivery[InboundLog]) -> None:
+        # The raw log first: a second copy under another id raises DuplicateKeyError and the
+        # consumer rolls the whole event back (so the aggregates count it once).
+        await RAW_LOGS[delivery.topic](delivery.db, actor=SERVICE).store(
+            delivery.log, session=delivery.session
+        )
+        await apply_log(
+            delivery.db,
+            delivery.tenant_id,
+            KIND[delivery.topic],
+            raw_document(delivery.log),
+            self.tz,
+            session=delivery.session,
+        )

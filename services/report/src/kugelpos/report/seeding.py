@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.events.logs import TOPIC_TRANLOG, TransactionLog
 from kugelpos.common.events.raw_logs import raw_document
-from kugelpos.common.web.app import build_infrastructure
+from kugelpos.common.infrastructure import build_infrastructure
 from kugelpos.report.aggregates import Aggregator, add_aggregates
 from kugelpos.report.config import ReportSettings
 from kugelpos.report.events import ReportEvents

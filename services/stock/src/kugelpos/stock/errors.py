@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from kugelpos.common.errors import NotFoundError
-from kugelpos.common.messages import register_messages
 
 
 class StockErrorCode:
@@ -13,21 +12,9 @@ class StockErrorCode:
 
 class StockNotFoundError(NotFoundError):
     code = StockErrorCode.STOCK_NOT_FOUND
+    messages = {"en": "Stock not found", "ja": "在庫が見つかりません"}
 
 
 class SnapshotNotFoundError(NotFoundError):
     code = StockErrorCode.SNAPSHOT_NOT_FOUND
-
-
-register_messages(
-    {
-        StockErrorCode.STOCK_NOT_FOUND: {
-            "en": "Stock not found",
-            "ja": "在庫が見つかりません",
-        },
-        StockErrorCode.SNAPSHOT_NOT_FOUND: {
-            "en": "Snapshot not found",
-            "ja": "スナップショットが見つかりません",
-        },
-    }
-)
+    messages = {"en": "Snapshot not found", "ja": "スナップショットが見つかりません"}

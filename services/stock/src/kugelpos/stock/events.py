@@ -18,11 +18,9 @@ from kugelpos.common.events.consumer import Delivery, EventConsumer, EventReject
 from kugelpos.common.events.inbox import PROCESSED_EVENTS
 from kugelpos.common.events.logs import TOPIC_TRANLOG, TransactionLog
 from kugelpos.common.events.subscriptions import CloudEvent, Outcome
-from kugelpos.common.web.app import Infrastructure
 
 from .alerts.messages import has_threshold
-from .alerts.service import STOCK_ALERTS
-from .dependencies import alert_service
+from .alerts.service import STOCK_ALERTS, AlertService
 from .sales import SALE_EFFECTS, BadLine, stock_changes
 from .snapshots.repository import SnapshotRepository
 from .stocks.documents import StockDocument
@@ -37,24 +35,15 @@ _COMMIT_WAIT_SECONDS = 5.0
 
 
 class StockEvents:
-    def __init__(self) -> None:
+    def __init__(self, alerts: AlertService) -> None:
+        self.alerts = alerts
         self.consumer = EventConsumer("stock", repositories=REPOSITORIES)
         self.consumer.consume(TOPIC_TRANLOG, TransactionLog, route="/api/v1/tranlog")(
             self._on_tranlog
         )
         # One `/dapr/subscribe` for both components: the alert fan-out joins the same list.
         self.consumer.subscriptions.add(STOCK_ALERTS, self._on_alert, pubsub=BROADCAST_PUBSUB)
-        self._infra: Infrastructure | None = None
         self._checks: set[asyncio.Task[None]] = set()
-
-    async def start(self, infra: Infrastructure) -> None:
-        self._infra = infra
-        await self.consumer.start(infra)
-
-    @property
-    def infra(self) -> Infrastructure:
-        assert self._infra is not None, "StockEvents.start not run"
-        return self._infra
 
     async def _on_tranlog(self, delivery: Delivery[TransactionLog]) -> None:
         try:
@@ -101,12 +90,10 @@ class StockEvents:
             )
             if fresh is not None:
                 current.append(fresh)
-        await alert_service(self.infra).evaluate(current)
+        await self.alerts.evaluate(current)
 
     async def _on_alert(self, event: CloudEvent) -> Outcome:
-        if self._infra is None:
-            return Outcome.RETRY
-        delivered = await alert_service(self.infra).on_broadcast(event.data)
+        delivered = await self.alerts.on_broadcast(event.data)
         return Outcome.SUCCESS if delivered else Outcome.DROP
 
 

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 
 from kugelpos.common.envelope import Metadata
 from kugelpos.common.pagination import PageParams
-from kugelpos.common.schemas import ApiModel
 
 MAX_LIMIT = 1000
 
@@ -49,11 +48,3 @@ async def stock_page_params(
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-class TenantCreateRequest(ApiModel):
-    tenant_id: str
-
-
-class TenantCreateResponse(ApiModel):
-    tenant_id: str

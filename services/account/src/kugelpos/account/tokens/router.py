@@ -10,7 +10,7 @@ from kugelpos.common.auth.dependencies import TokenPrincipal
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import InvalidInputError
 
-from ..dependencies import Tokens
+from ..dependencies import TokenServiceDep
 from .schemas import LoginResponse, TokenClaims
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["tokens"])
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/accounts", tags=["tokens"])
 @router.post("/token", response_model=LoginResponse)
 async def login_for_access_token(
     request: Request,
-    tokens: Tokens,
+    tokens: TokenServiceDep,
     username: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(min_length=1, max_length=256)],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,

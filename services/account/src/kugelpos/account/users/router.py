@@ -10,7 +10,7 @@ from kugelpos.common.auth.dependencies import CurrentUser
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 
-from ..dependencies import AccountAdmin, Users
+from ..dependencies import AccountAdmin, UserServiceDep
 from .documents import UserDocument
 from .schemas import UserAccount, UserAccountInDB, UserCreate
 
@@ -25,7 +25,9 @@ def _out(user: UserDocument) -> UserAccountInDB:
 @router.post(
     "/register", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[UserAccountInDB]
 )
-async def register_super_user(body: UserAccount, users: Users) -> ApiResponse[UserAccountInDB]:
+async def register_super_user(
+    body: UserAccount, users: UserServiceDep
+) -> ApiResponse[UserAccountInDB]:
     user = await users.register_tenant_admin(body.username, body.password, body.tenant_id)
     return ok(
         _out(user),
@@ -41,7 +43,7 @@ async def register_super_user(body: UserAccount, users: Users) -> ApiResponse[Us
     response_model=ApiResponse[UserAccountInDB],
 )
 async def register_user_by_superuser(
-    body: UserAccount, users: Users, actor: AccountAdmin
+    body: UserAccount, users: UserServiceDep, actor: AccountAdmin
 ) -> ApiResponse[UserAccountInDB]:
     await users.ensure_active_admin(actor)
     user = await users.create_user(
@@ -59,7 +61,7 @@ async def register_user_by_superuser(
     "/users", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[UserAccountInDB]
 )
 async def create_user(
-    body: UserCreate, users: Users, actor: AccountAdmin
+    body: UserCreate, users: UserServiceDep, actor: AccountAdmin
 ) -> ApiResponse[UserAccountInDB]:
     await users.ensure_active_admin(actor)
     user = await users.create_user(
@@ -81,7 +83,7 @@ async def _user_page_params(params: Annotated[PageParams, Depends(page_params)])
 
 @router.get("/users", response_model=ApiResponse[list[UserAccountInDB]])
 async def list_users(
-    users: Users,
+    users: UserServiceDep,
     actor: CurrentUser,
     params: Annotated[PageParams, Depends(_user_page_params)],
 ) -> ApiResponse[list[UserAccountInDB]]:

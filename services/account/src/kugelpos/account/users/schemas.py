@@ -8,13 +8,12 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from kugelpos.common.auth.principal import Role
-from kugelpos.common.schemas import ApiModel
+from kugelpos.common.schemas import ApiModel, TenantId
 
 # No whitespace at the ends; control and invisible characters anywhere are refused with a code
 # of their own (users/policy.py).
 Username = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^\S(?s:.*\S)?$")]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
-TenantId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,32}$")]
 MASK = "*****"
 
 

@@ -5,26 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from kugelpos.common.auth.access import ADMIN, MANAGER, SERVICE, allow
 from kugelpos.common.auth.dependencies import TokenPrincipal, get_token_principal
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.envelope import ApiResponse, ok
 
-from .terminals import TerminalInfoCache
+from ..dependencies import CartWiringDep
 
 router = APIRouter(prefix="/api/v1/cache", tags=["cache"])
 CACHE_TYPE = "terminal_info"
 
 
-def _cache(request: Request) -> TerminalInfoCache:
-    return request.app.state.infra.extras["terminal_cache"]
-
-
 @router.get("/terminal/status", response_model=ApiResponse[dict[str, Any]])
-async def get_cache_status(request: Request, principal: TokenPrincipal) -> ApiResponse[dict]:
-    cache = _cache(request)
+async def get_cache_status(wiring: CartWiringDep, principal: TokenPrincipal) -> ApiResponse[dict]:
+    cache = wiring.terminals
     mine = cache.terminal_ids(principal.tenant_id)
     return ok(
         {
@@ -47,8 +43,8 @@ type CacheClearer = Annotated[
 
 
 @router.delete("/terminal", response_model=ApiResponse[dict[str, Any]])
-async def clear_cache(request: Request, principal: CacheClearer) -> ApiResponse[dict]:
-    cleared = await _cache(request).clear(principal.tenant_id)
+async def clear_cache(wiring: CartWiringDep, principal: CacheClearer) -> ApiResponse[dict]:
+    cleared = await wiring.terminals.clear(principal.tenant_id)
     return ok(
         {
             "message": f"Terminal cache cleared for tenant {principal.tenant_id}",

@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 
-from kugelpos.common.auth.principal import Principal, PrincipalKind
+from kugelpos.common.auth.principal import Principal
 from kugelpos.common.auth.remote_terminal import RemoteTerminalResolver
 from kugelpos.common.cache import TTLCache
 from kugelpos.common.clients.dapr import DaprClientHelper
@@ -178,13 +178,7 @@ class TerminalInfoCache:
         tenant_id = value.get("tenant_id")
         if not isinstance(claims, dict) or not isinstance(tenant_id, str):
             return None
-        return Principal(
-            kind=PrincipalKind.TERMINAL,
-            subject=f"terminal:{terminal_id}",
-            tenant_id=tenant_id,
-            terminal_id=terminal_id,
-            claims=claims,
-        )
+        return Principal.of_terminal(terminal_id, tenant_id, claims)
 
     async def verify_token(self, principal: Principal) -> Principal:
         return await self.tokens.verify_token(principal)

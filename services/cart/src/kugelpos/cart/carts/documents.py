@@ -21,8 +21,9 @@ class CartMasters(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     taxes: list[TaxMaster] = Field(default_factory=list)
-    # Resolved settings values by name (RECEIPT_HEADERS, RECEIPT_NO_START_VALUE, ...).
-    settings: dict[str, str | None] = Field(default_factory=dict)
+    # Resolved parameter values by name (RECEIPT_HEADERS, RECEIPT_NO_START_VALUE, ...), from
+    # master-data's parameter master (v1: settings master).
+    parameters: dict[str, str | None] = Field(default_factory=dict)
     # Sales-promotion plugin name -> its snapshot.
     promotions: dict[str, Any] = Field(default_factory=dict)
 

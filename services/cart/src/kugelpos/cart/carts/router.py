@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, status
 
 from kugelpos.common.envelope import ApiResponse, ok
 
-from ..dependencies import Carts, SellingTerminal, Terminal, TerminalIdQuery
+from ..dependencies import CartServiceDep, SellingTerminal, Terminal, TerminalIdQuery
 from .documents import CartDocument
 from .schemas import (
     CartCreateRequest,
@@ -40,7 +40,7 @@ def _reply(doc: CartDocument, message: str, operation: str) -> Reply:
 )
 async def create_cart(
     terminal: SellingTerminal,
-    carts: Carts,
+    carts: CartServiceDep,
     terminal_id: TerminalIdQuery = None,
     body: CartCreateRequest | None = Body(default=None),
 ) -> ApiResponse[CartCreateResponse]:
@@ -55,14 +55,14 @@ async def create_cart(
 
 @router.get("/{cart_id}", response_model=Reply)
 async def get_cart(
-    cart_id: CartId, terminal: Terminal, carts: Carts, terminal_id: TerminalIdQuery = None
+    cart_id: CartId, terminal: Terminal, carts: CartServiceDep, terminal_id: TerminalIdQuery = None
 ) -> Reply:
     return _reply(await carts.get(terminal.info, cart_id), "Cart found", "get_cart")
 
 
 @router.post("/{cart_id}/cancel", response_model=Reply)
 async def cancel_transaction(
-    cart_id: CartId, terminal: Terminal, carts: Carts, terminal_id: TerminalIdQuery = None
+    cart_id: CartId, terminal: Terminal, carts: CartServiceDep, terminal_id: TerminalIdQuery = None
 ) -> Reply:
     doc = await carts.cancel(terminal.info, cart_id)
     return _reply(doc, "Transaction cancelled", "cancel_transaction")
@@ -73,7 +73,7 @@ async def add_items(
     cart_id: CartId,
     items: list[ItemRequest],
     terminal: SellingTerminal,
-    carts: Carts,
+    carts: CartServiceDep,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     doc = await carts.add_items(terminal.info, cart_id, items)
@@ -85,7 +85,7 @@ async def cancel_line_item(
     cart_id: CartId,
     line_no: LineNo,
     terminal: SellingTerminal,
-    carts: Carts,
+    carts: CartServiceDep,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     doc = await carts.cancel_line_item(terminal.info, cart_id, line_no)
@@ -98,7 +98,7 @@ async def update_item_unit_price(
     line_no: LineNo,
     body: ItemUnitPriceUpdateRequest,
     terminal: SellingTerminal,
-    carts: Carts,
+    carts: CartServiceDep,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     doc = await carts.update_unit_price(terminal.info, cart_id, line_no, body.unit_price)
@@ -111,7 +111,7 @@ async def update_item_quantity(
     line_no: LineNo,
     body: ItemQuantityUpdateRequest,
     terminal: SellingTerminal,
-    carts: Carts,
+    carts: CartServiceDep,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     doc = await carts.update_quantity(terminal.info, cart_id, line_no, body.quantity)
@@ -124,7 +124,7 @@ async def add_discount_to_line_item(
     line_no: LineNo,
     discounts: list[DiscountRequest],
     terminal: SellingTerminal,
-    carts: Carts,
+    carts: CartServiceDep,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     doc = await carts.set_line_discounts(terminal.info, cart_id, line_no, discounts)
@@ -133,7 +133,10 @@ async def add_discount_to_line_item(
 
 @router.post("/{cart_id}/subtotal", response_model=Reply)
 async def subtotal(
-    cart_id: CartId, terminal: SellingTerminal, carts: Carts, terminal_id: TerminalIdQuery = None
+    cart_id: CartId,
+    terminal: SellingTerminal,
+    carts: CartServiceDep,
+    terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     return _reply(await carts.subtotal(terminal.info, cart_id), "Subtotal", "subtotal")
 
@@ -143,7 +146,7 @@ async def discount_to_cart(
     cart_id: CartId,
     discounts: list[DiscountRequest],
     terminal: SellingTerminal,
-    carts: Carts,
+    carts: CartServiceDep,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     doc = await carts.set_subtotal_discounts(terminal.info, cart_id, discounts)
@@ -155,7 +158,7 @@ async def payments(
     cart_id: CartId,
     body: list[PaymentRequest],
     terminal: SellingTerminal,
-    carts: Carts,
+    carts: CartServiceDep,
     terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     doc = await carts.add_payments(terminal.info, cart_id, body)
@@ -164,7 +167,10 @@ async def payments(
 
 @router.post("/{cart_id}/bill", response_model=Reply)
 async def bill(
-    cart_id: CartId, terminal: SellingTerminal, carts: Carts, terminal_id: TerminalIdQuery = None
+    cart_id: CartId,
+    terminal: SellingTerminal,
+    carts: CartServiceDep,
+    terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     doc = await carts.bill(terminal.info, cart_id)
     return _reply(doc, f"Billed, transaction_no: {doc.cart.transaction_no}", "bill")
@@ -172,7 +178,10 @@ async def bill(
 
 @router.post("/{cart_id}/resume-item-entry", response_model=Reply)
 async def resume_item_entry(
-    cart_id: CartId, terminal: SellingTerminal, carts: Carts, terminal_id: TerminalIdQuery = None
+    cart_id: CartId,
+    terminal: SellingTerminal,
+    carts: CartServiceDep,
+    terminal_id: TerminalIdQuery = None,
 ) -> Reply:
     doc = await carts.resume_item_entry(terminal.info, cart_id)
     return _reply(doc, "Item entry resumed", "resume_item_entry")

@@ -7,7 +7,7 @@ nothing. The state machine (`state_machine.transition`) is checked before any lo
 refused operation costs no call to another service.
 
 Hot path: adding an item reads the item through `MasterDataClient` (in-process cache, then
-master-data) and nothing else; taxes, settings (the cash ceilings among them), promotions and
+master-data) and nothing else; taxes, parameters (the cash ceilings among them), promotions and
 the store name were snapshot at creation.
 """
 
@@ -23,19 +23,19 @@ import structlog
 from kugelpos.common.errors import AppError, PermissionDeniedError, ServiceUnavailableError
 
 from .. import operations as ops
-from ..cache.masters import MasterDataClient, resolve_setting
 from ..cache.terminals import TerminalInfo
 from ..config import CartSettings
 from ..domain.masters import DEFAULT_TAX_MASTER, tax_master_by_code
 from ..domain.models import Cart, Person
 from ..errors import CartValidationError, SignInOutError, TerminalStatusError
-from ..payments.limits import CASH_LIMIT_SETTINGS, CashLimits, cash_limits
+from ..master_data_client import MasterDataClient, resolve_parameter
+from ..payments.limits import CASH_LIMIT_PARAMETERS, CashLimits, cash_limits
 from ..plugins.registry import Plugins
 from ..pricing.engine import PricingContext
 from ..pricing.money import YEN_DIGITS, RoundMethod
 from ..state_machine import TERMINAL_STATES, CartOperation, transition
 from ..transactions.service import TransactionService
-from ..transactions.tranlog import SETTING_NAMES
+from ..transactions.tranlog import PARAMETER_NAMES
 from .documents import CartDocument, CartMasters
 from .repository import CartConflictError, CartStore
 from .schemas import CartCreateRequest, DiscountRequest, ItemRequest, PaymentRequest
@@ -173,9 +173,9 @@ class CartService:
                 log.warning("cart_master_unavailable", what=what, error=exc.message)
                 return default
 
-        taxes, settings, store_name = await asyncio.gather(
+        taxes, parameters, store_name = await asyncio.gather(
             tolerant("taxes", self._masters.taxes(tenant), []),
-            tolerant("settings", self._masters.settings(tenant), []),
+            tolerant("parameters", self._masters.parameters(tenant), []),
             tolerant("store", self._masters.store_name(tenant, store), None),
         )
         promotions: dict[str, Any] = {}
@@ -184,10 +184,10 @@ class CartService:
                 plugin.name, plugin.snapshot(self._masters, terminal), None
             )
         values = {
-            name: resolve_setting(settings, name, store, terminal.terminal_no)
-            for name in (*SETTING_NAMES, *CASH_LIMIT_SETTINGS)
+            name: resolve_parameter(parameters, name, store, terminal.terminal_no)
+            for name in (*PARAMETER_NAMES, *CASH_LIMIT_PARAMETERS)
         }
-        return CartMasters(taxes=taxes, settings=values, promotions=promotions), store_name
+        return CartMasters(taxes=taxes, parameters=values, promotions=promotions), store_name
 
     async def get(self, terminal: TerminalInfo, cart_id: str) -> CartDocument:
         doc, _ = await self._owned(terminal, cart_id)
@@ -291,8 +291,8 @@ class CartService:
                 tenders.append(
                     ops.TenderRequest(plugin.rule, master, request.amount, request.detail)
                 )
-            # From the cart's settings snapshot: no lookup beyond the payment masters.
-            limits = cash_limits(doc.masters.settings, self._cash_defaults)
+            # From the cart's parameter snapshot: no lookup beyond the payment masters.
+            limits = cash_limits(doc.masters.parameters, self._cash_defaults)
             return ops.add_payments(doc.cart, tenders, self.context(doc), limits)
 
         return await self._change(terminal, cart_id, CartOperation.ADD_PAYMENTS, change)

@@ -1,7 +1,7 @@
 """Master data the calculation needs, as plain values (fetched and cached by others).
 
-Defaults are the spec's configuration tables: `TAX_MASTER` (cart §5.3, master-data §A9) and
-`STAMP_DUTY_MASTER` (cart §10.4).
+Defaults are the configuration tables: the tax table every service shares (commons
+`taxes.DEFAULT_TAX_TABLE`, cart §5.3, master-data §A9) and `STAMP_DUTY_MASTER` (cart §10.4).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from kugelpos.common.taxes import DEFAULT_TAX_TABLE
 
 from ..pricing.money import ZERO, RoundMethod
 from .models import TaxType
@@ -60,23 +62,9 @@ class StampDutyTier(_Master):
     stamp_duty_amount: Decimal = Field(ge=0)
 
 
-def _tax(code: str, kind: TaxType, name: str, rate: int, digit: int, method: RoundMethod | None):
-    return TaxMaster(
-        tax_code=code,
-        tax_type=kind,
-        tax_name=name,
-        rate=Decimal(rate),
-        round_digit=digit,
-        round_method=method,
-    )
-
-
-DEFAULT_TAX_MASTER: tuple[TaxMaster, ...] = (
-    _tax("00", TaxType.EXEMPT, "非課税", 0, 0, None),
-    _tax("01", TaxType.EXTERNAL, "外税10%", 10, -1, RoundMethod.FLOOR),
-    _tax("02", TaxType.INTERNAL, "内税10%", 10, -1, RoundMethod.FLOOR),
-    _tax("11", TaxType.EXTERNAL, "外税 8%", 8, -1, RoundMethod.FLOOR),
-    _tax("12", TaxType.INTERNAL, "内税 8%", 8, -1, RoundMethod.FLOOR),
+# What a cart computes with when master-data has no taxes for its tenant.
+DEFAULT_TAX_MASTER: tuple[TaxMaster, ...] = tuple(
+    TaxMaster.model_validate(tax._asdict()) for tax in DEFAULT_TAX_TABLE
 )
 
 DEFAULT_STAMP_DUTY_MASTER: tuple[StampDutyTier, ...] = tuple(

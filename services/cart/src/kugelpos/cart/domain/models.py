@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from kugelpos.common.taxes import TaxType
+
 from ..pricing.money import ZERO
 
 DEFAULT_TRANSACTION_TYPE = 101  # NormalSales (spec §14)
@@ -32,12 +34,6 @@ class CartStatus(StrEnum):
 class DiscountType(StrEnum):
     AMOUNT = "DiscountAmount"
     PERCENTAGE = "DiscountPercentage"
-
-
-class TaxType(StrEnum):
-    EXTERNAL = "External"
-    INTERNAL = "Internal"
-    EXEMPT = "Exempt"
 
 
 class _Frozen(BaseModel):
@@ -168,8 +164,3 @@ class Cart(_Frozen):
 
     receipt_text: str | None = None
     journal_text: str | None = None
-
-    @property
-    def active_lines(self) -> tuple[LineItem, ...]:
-        """Lines that count: not cancelled."""
-        return tuple(line for line in self.line_items if not line.is_cancelled)

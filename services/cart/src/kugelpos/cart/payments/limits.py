@@ -1,13 +1,14 @@
 """Cash ceilings: the most one cash tender may be, and the most change a sale may give.
 
-Per tenant (and, as every setting, per store or terminal) through the settings master:
+Per tenant (and, as every parameter, per store or terminal) through master-data's parameter
+master (v1: settings master):
 `CASH_TENDER_LIMIT` and `CASH_CHANGE_LIMIT`, amounts in the unit the API's amounts use (for
 yen, whole yen, which is also its minor unit). `0` turns a ceiling off; a value that is not a
 non-negative number is ignored (the default applies). Defaults (`CartSettings`): 1,000,000 for a
 tender (a hundred 10,000-yen notes) and 100,000 for the change (ten notes: more is a mistyped
 amount or a drawer being emptied through a sale).
 
-The values are resolved into the cart's settings snapshot at creation, with the others, so a
+The values are resolved into the cart's parameter snapshot at creation, with the others, so a
 payment reads them from the cart it already loaded: no call and no lookup on the hot path.
 """
 
@@ -19,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 CASH_TENDER_LIMIT = "CASH_TENDER_LIMIT"
 CASH_CHANGE_LIMIT = "CASH_CHANGE_LIMIT"
-CASH_LIMIT_SETTINGS = (CASH_TENDER_LIMIT, CASH_CHANGE_LIMIT)
+CASH_LIMIT_PARAMETERS = (CASH_TENDER_LIMIT, CASH_CHANGE_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class CashLimits:
 def _amount(raw: str | None) -> Decimal | None:
     if raw is None:
         return None
-    # Settings values are text; one stored as a JSON string keeps its quotes.
+    # Parameter values are text; one stored as a JSON string keeps its quotes.
     text = str(raw).strip().strip('"').replace(",", "").replace("_", "")
     try:
         value = Decimal(text)
@@ -42,10 +43,10 @@ def _amount(raw: str | None) -> Decimal | None:
     return value if value.is_finite() and value >= 0 else None
 
 
-def cash_limits(settings: Mapping[str, str | None], defaults: CashLimits) -> CashLimits:
-    """The ceilings of a cart: its settings snapshot where it names them, else the defaults."""
-    tender = _amount(settings.get(CASH_TENDER_LIMIT))
-    change = _amount(settings.get(CASH_CHANGE_LIMIT))
+def cash_limits(parameters: Mapping[str, str | None], defaults: CashLimits) -> CashLimits:
+    """The ceilings of a cart: its parameter snapshot where it names them, else the defaults."""
+    tender = _amount(parameters.get(CASH_TENDER_LIMIT))
+    change = _amount(parameters.get(CASH_CHANGE_LIMIT))
     return CashLimits(
         tender=defaults.tender if tender is None else tender,
         change=defaults.change if change is None else change,

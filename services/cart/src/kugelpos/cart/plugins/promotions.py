@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..cache.masters import MasterDataClient
 from ..cache.terminals import TerminalInfo
+from ..master_data_client import MasterDataClient
 from ..pricing.engine import Promotion
 from ..pricing.money import RoundMethod
 from ..promotions.category import CATEGORY_DISCOUNT, ActivePromotion, CategoryPromotion

@@ -18,17 +18,18 @@ from kugelpos.common.receipts import (
     center,
     comma,
     left,
+    moment_text,
     render_journal,
     render_print_data,
     rjust,
     split,
+    till_line,
     yen,
 )
 from kugelpos.common.transactions import TransactionType
 
 from ..pricing.money import to_decimal
 
-WEEKDAYS = "月火水木金土日"
 TITLES = {
     TransactionType.NORMAL_SALES: "領 収 証",
     TransactionType.RETURN_SALES: "返 品 伝 票",
@@ -58,8 +59,10 @@ def percent(value: Any) -> str:
     return f"{text.zfill(2)}%"
 
 
-class ReceiptDataSample:
-    """Named `default`; `width` is the paper width in display columns (32)."""
+class ReceiptRenderer:
+    """The receipt plugin every cart uses by default (v1 shipped it as `ReceiptDataSample`):
+    a transaction log to its `receipt_text` and `journal_text`. Named `default`; `width` is
+    the paper width in display columns (32)."""
 
     def __init__(self, name: str = "default", width: str | int = 32) -> None:
         self.name = name
@@ -84,7 +87,7 @@ class ReceiptDataSample:
         info = t.get("additional_info") or {}
         out += self._configured(info.get("receipt_headers"))
         staff = (t.get("staff") or {}).get("id") or ""
-        out.append(split(f"レジNo. {t.get('terminal_no', '')}", f"責# {staff}"))
+        out.append(till_line(t.get("terminal_no", ""), staff))
         out.append(left(_date(t.get("generate_date_time"))))
         out.append(center(f"【 {_title(t)} 】"))
         out += self._items(t)
@@ -220,4 +223,4 @@ def _date(value: Any) -> str:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return ""
-    return moment.strftime(f"%Y年%m月%d日({WEEKDAYS[moment.weekday()]}) %H:%M")
+    return moment_text(moment)

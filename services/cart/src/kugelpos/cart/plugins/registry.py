@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..cache.masters import MasterDataClient
 from ..cache.terminals import TerminalInfo
+from ..master_data_client import MasterDataClient
 from ..payments.rules import PaymentRule
 from ..pricing.engine import Promotion
 from ..pricing.money import RoundMethod
-
-SECTIONS = ("payment_strategies", "sales_promo_strategies", "receipt_data_strategies")
 
 
 class PluginConfigError(RuntimeError):

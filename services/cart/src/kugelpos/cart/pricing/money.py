@@ -1,23 +1,19 @@
 """Money helpers: `Decimal` end to end, never float arithmetic.
 
 The currency's number of decimal places (`digits`) is a parameter everywhere; yen has 0.
-`RoundMethod` is the master/config vocabulary: `Round` = half-up, `Floor`, `Ceil`.
+`RoundMethod` (commons `taxes`) is the master/config vocabulary: `Round` = half-up, `Floor`,
+`Ceil`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
+
+from kugelpos.common.taxes import RoundMethod
 
 ZERO = Decimal(0)
 YEN_DIGITS = 0
-
-
-class RoundMethod(StrEnum):
-    ROUND = "Round"
-    FLOOR = "Floor"
-    CEIL = "Ceil"
 
 
 _DECIMAL_ROUNDING = {

@@ -14,11 +14,11 @@ from kugelpos.common.errors import PermissionDeniedError
 from kugelpos.common.events.outbox import Outbox
 from kugelpos.common.transactions import TransactionType
 
-from ..cache.masters import MasterDataClient, resolve_setting
 from ..cache.terminals import TerminalInfo
 from ..config import CartSettings
 from ..domain.models import Payment
 from ..errors import AlreadyRefundedError, AlreadyVoidedError, CartValidationError
+from ..master_data_client import MasterDataClient, resolve_parameter
 from ..payments.rules import refund
 from ..pricing.money import ZERO, to_decimal
 from . import tranlog as build
@@ -178,10 +178,10 @@ class RefundService:
     ) -> TranlogDocument:
         tenant_id = terminal.tenant_id
         await self._transactions.ready(tenant_id)
-        settings = await self._masters.settings(tenant_id)
+        parameters = await self._masters.parameters(tenant_id)
         values = {
-            name: resolve_setting(settings, name, terminal.store_code, terminal.terminal_no)
-            for name in build.SETTING_NAMES
+            name: resolve_parameter(parameters, name, terminal.store_code, terminal.terminal_no)
+            for name in build.PARAMETER_NAMES
         }
         start, end = build.receipt_range(
             values, self._settings.receipt_no_start_value, self._settings.receipt_no_end_value

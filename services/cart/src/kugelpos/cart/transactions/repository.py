@@ -9,7 +9,6 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from kugelpos.common.clock import utcnow
-from kugelpos.common.db.conflicts import absorb_conflicts
 from kugelpos.common.db.indexes import index
 from kugelpos.common.db.repository import Repository
 
@@ -41,10 +40,6 @@ def status_key(tenant_id: str, store_code: str, terminal_no: int, transaction_no
     }
 
 
-class _Claimed:
-    """A claim found applied after its write reported a conflict."""
-
-
 class TransactionStatusRepository(Repository[TransactionStatusDocument]):
     collection_name = "status_tran"
     document_type = TransactionStatusDocument
@@ -70,29 +65,16 @@ class TransactionStatusRepository(Repository[TransactionStatusDocument]):
             "$setOnInsert": {"created_at": now, "created_by": self.actor},
         }
         try:
-            result = await absorb_conflicts(
-                lambda: self.collection.update_one(filter_, update, upsert=True),
-                # A failed attempt that applied after all: the claim is ours if it holds our
-                # numbers (a retry would otherwise see the flag set and report "already").
-                applied=lambda: self._claimed_by(key, flag, changes),
-            )
+            result = await self.collection.update_one(filter_, update, upsert=True)
         except DuplicateKeyError:
             return False  # the document exists and the flag was set: our upsert collided
-        if isinstance(result, _Claimed):
-            return True
         return result.upserted_id is not None or result.modified_count == 1
-
-    async def _claimed_by(self, key: dict[str, Any], flag: str, changes: dict[str, Any]):
-        raw = await self.collection.find_one({**key, flag: True, **changes}, {"_id": True})
-        return None if raw is None else _Claimed()
 
     async def unset(
         self, key: dict[str, Any], changes: dict[str, Any], *, only_if: dict | None = None
     ) -> None:
-        await absorb_conflicts(
-            lambda: self.collection.update_one(
-                {**key, **(only_if or {})}, {"$set": {**changes, "updated_at": utcnow()}}
-            )
+        await self.collection.update_one(
+            {**key, **(only_if or {})}, {"$set": {**changes, "updated_at": utcnow()}}
         )
 
 
@@ -109,21 +91,16 @@ class CounterRepository(Repository[TerminalCounterDocument]):
         now = utcnow()
         for _ in range(3):
             try:
-                # A conflict is retried; if the failed attempt counted after all, the sale
-                # leaves a gap in the numbers (allowed), never a number handed out twice.
-                raw = await absorb_conflicts(
-                    lambda: self.collection.find_one_and_update(
-                        {"terminal_id": terminal_id},
-                        {
-                            "$inc": {f"count_dic.{TRANSACTION}": 1, f"count_dic.{RECEIPT}": 1},
-                            "$set": {"last_used_at": now, "updated_at": now},
-                            "$setOnInsert": {"created_at": now},
-                        },
-                        upsert=True,
-                        return_document=ReturnDocument.AFTER,
-                        projection={"_id": False, "count_dic": True},
-                        session=session,
-                    ),
+                raw = await self.collection.find_one_and_update(
+                    {"terminal_id": terminal_id},
+                    {
+                        "$inc": {f"count_dic.{TRANSACTION}": 1, f"count_dic.{RECEIPT}": 1},
+                        "$set": {"last_used_at": now, "updated_at": now},
+                        "$setOnInsert": {"created_at": now},
+                    },
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                    projection={"_id": False, "count_dic": True},
                     session=session,
                 )
             except DuplicateKeyError:

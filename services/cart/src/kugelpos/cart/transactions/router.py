@@ -17,15 +17,16 @@ from kugelpos.common.events.publisher import (
 )
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 from kugelpos.common.schemas import INT32_MAX, INT64_MAX
+from kugelpos.common.transactions import TillSession
 
 from ..carts.schemas import PaymentRequest
 from ..dependencies import (
     Reader,
-    Refunds,
+    RefundServiceDep,
     ReturningTerminal,
     SellingTerminal,
     TerminalIdQuery,
-    Transactions,
+    TransactionServiceDep,
 )
 from .schemas import SessionSummaryResponse, TranResponse
 from .service import SORTABLE, RefundRequest, TransactionQuery
@@ -37,7 +38,7 @@ router = APIRouter(
 type StoreCode = Annotated[str, Path(max_length=64)]
 type TerminalNo = Annotated[int, Path(ge=0, le=1_000_000)]
 type TransactionNo = Annotated[int, Path(ge=1, le=INT64_MAX)]
-type TerminalService = Annotated[
+type IsTerminalService = Annotated[
     bool | None, Query(description="v1 compatibility: accepted and ignored")
 ]
 DEFAULT_SORT = [("transaction_no", -1)]
@@ -67,7 +68,7 @@ async def get_transactions_by_query(
     store_code: StoreCode,
     terminal_no: TerminalNo,
     principal: Reader,
-    transactions: Transactions,
+    transactions: TransactionServiceDep,
     params: Annotated[PageParams, Depends(_params)],
     business_date: Annotated[str | None, Query(max_length=8)] = None,
     open_counter: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
@@ -75,7 +76,7 @@ async def get_transactions_by_query(
     receipt_no: Annotated[int | None, Query(ge=0, le=INT64_MAX)] = None,
     include_cancelled: bool = False,
     terminal_id: TerminalIdQuery = None,
-    is_terminal_service: TerminalService = False,
+    is_terminal_service: IsTerminalService = False,
 ) -> ApiResponse[list[TranResponse]]:
     _may_read(principal, tenant_id, store_code)
     query = TransactionQuery(
@@ -102,7 +103,7 @@ async def get_session_summary(
     store_code: StoreCode,
     terminal_no: TerminalNo,
     principal: Reader,
-    transactions: Transactions,
+    transactions: TransactionServiceDep,
     business_date: Annotated[str, Query(pattern=r"^\d{8}$")],
     open_counter: Annotated[int, Query(ge=0, le=INT32_MAX)],
     terminal_id: TerminalIdQuery = None,
@@ -111,7 +112,7 @@ async def get_session_summary(
     terminal service closes with (expected drawer = float + cash in - cash out + cash sales)."""
     _may_read(principal, tenant_id, store_code)
     summary = await transactions.session_summary(
-        tenant_id, store_code, terminal_no, business_date, open_counter
+        TillSession(tenant_id, store_code, terminal_no, business_date, open_counter)
     )
     data = SessionSummaryResponse(
         business_date=business_date,
@@ -130,9 +131,9 @@ async def get_transaction_by_tranasction_no(
     terminal_no: TerminalNo,
     transaction_no: TransactionNo,
     principal: Reader,
-    transactions: Transactions,
+    transactions: TransactionServiceDep,
     terminal_id: TerminalIdQuery = None,
-    is_terminal_service: TerminalService = False,
+    is_terminal_service: IsTerminalService = False,
 ) -> ApiResponse[TranResponse]:
     _may_read(principal, tenant_id, store_code)
     tran, status = await transactions.get(tenant_id, store_code, terminal_no, transaction_no)
@@ -155,9 +156,9 @@ async def void_transaction_by_transaction_no(
     transaction_no: TransactionNo,
     body: list[PaymentRequest],
     terminal: SellingTerminal,
-    refunds: Refunds,
+    refunds: RefundServiceDep,
     terminal_id: TerminalIdQuery = None,
-    is_terminal_service: TerminalService = False,
+    is_terminal_service: IsTerminalService = False,
 ) -> ApiResponse[TranResponse]:
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
@@ -179,9 +180,9 @@ async def return_transaction_by_transaction_no(
     transaction_no: TransactionNo,
     body: list[PaymentRequest],
     terminal: ReturningTerminal,
-    refunds: Refunds,
+    refunds: RefundServiceDep,
     terminal_id: TerminalIdQuery = None,
-    is_terminal_service: TerminalService = False,
+    is_terminal_service: IsTerminalService = False,
 ) -> ApiResponse[TranResponse]:
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
@@ -206,7 +207,7 @@ async def notify_delivery_status(
     transaction_no: TransactionNo,
     body: DeliveryStatusUpdateRequest,
     notifier: Annotated[Principal | None, Depends(get_notifier)],
-    transactions: Transactions,
+    transactions: TransactionServiceDep,
 ) -> ApiResponse[DeliveryStatusUpdateResponse]:
     if notifier is not None:
         ensure_tenant(notifier, tenant_id)

@@ -14,8 +14,6 @@ Void and return live in `refunds.py` and record through `record()` here.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,25 +22,24 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
 from kugelpos.common.clock import app_now
-from kugelpos.common.db.conflicts import backoff, is_write_conflict
-from kugelpos.common.db.mongo import Mongo
+from kugelpos.common.db.mongo import Mongo, commit_unknown
 from kugelpos.common.db.tenants import ensure_collections
-from kugelpos.common.errors import AlreadyExistsError, DatabaseError, NotFoundError
+from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.events.outbox import Outbox, OutboxRecord, OutboxRepository
 from kugelpos.common.observability.metrics import Metrics, transaction_kind
 from kugelpos.common.pagination import Page, PageParams
-from kugelpos.common.transactions import TransactionType
+from kugelpos.common.transactions import TillSession, TransactionType
 
-from ..cache.masters import MasterDataClient
 from ..cache.terminals import TerminalInfo
 from ..carts.documents import CartDocument
 from ..config import TOPIC_TRANLOG, CartSettings
 from ..errors import (
     CartInternalError,
 )
+from ..master_data_client import MasterDataClient
 from ..plugins.registry import Plugins
 from . import tranlog as build
 from .documents import TranlogDocument, TransactionStatusDocument
@@ -61,7 +58,6 @@ SALE = TransactionType.NORMAL_SALES
 RETURN = TransactionType.RETURN_SALES
 VOID_SALE = TransactionType.VOID_SALES
 VOID_RETURN = TransactionType.VOID_RETURN
-COMMIT_TRIES = 5
 
 
 SORTABLE = frozenset(
@@ -142,26 +138,14 @@ class TransactionService:
             await repo.create(tran, session=session)
             await self._add_event(tran, session=session, actor=actor)
 
-        for attempt in range(1, COMMIT_TRIES + 1):
-            try:
-                await self._outbox.transaction(self._mongo, work)
-                break
-            except AlreadyExistsError:
-                # A retried transaction whose first commit was applied after all finds its
-                # own tranlog: that is success. Another request's tranlog is a real conflict.
-                if await self._applied(repo, tran):
-                    break
+        try:
+            await self._outbox.transaction(self._mongo, work)
+        except PyMongoError as exc:
+            # The driver sent the commit again while its outcome was unknown (a connection
+            # lost at commit, a primary stepping down) and still could not learn it: the sale
+            # may be recorded. Look before failing the till.
+            if not (commit_unknown(exc) and await self._applied(repo, tran)):
                 raise
-            except (PyMongoError, DatabaseError) as exc:
-                if not is_write_conflict(exc):
-                    raise
-                # Ambiguous on the local mongoeco server (a conflict reported at commit,
-                # sometimes after the writes were applied): look, then retry or accept.
-                if await self._applied(repo, tran):
-                    break
-                if attempt == COMMIT_TRIES:
-                    raise
-                await asyncio.sleep(backoff(attempt))
         log.info(
             "tranlog_recorded",
             tenant_id=tran.tenant_id,
@@ -173,7 +157,7 @@ class TransactionService:
         if self._metrics is not None:
             # Here and only here: every sale, cancel, return and void is recorded by this
             # method once; a retried bill finds its tranlog in `complete_cart` and never
-            # reaches it, and a conflict that another request won raised above.
+            # reaches it, and a tranlog another request recorded first raised above.
             self._metrics.transaction(
                 transaction_kind(
                     tran.transaction_type, cancelled=bool(tran.sales.get("is_cancelled"))
@@ -187,8 +171,8 @@ class TransactionService:
     async def _add_event(
         self, tran: TranlogDocument, *, session: AsyncClientSession | None, actor: str | None
     ) -> None:
-        """The tranlog's outbox event, with the keys its delivery status is looked up by (the
-        same in the transaction and when a recovered commit's event is written after it)."""
+        """The tranlog's outbox event, written in the tranlog's transaction, with the keys its
+        delivery status is looked up by."""
         await self._outbox.add(
             session,
             topic=TOPIC_TRANLOG,
@@ -209,15 +193,11 @@ class TransactionService:
         )
 
     async def _applied(self, repo: TranlogRepository, tran: TranlogDocument) -> bool:
-        """Did a transaction whose commit reported a conflict write this tranlog (its event id)
-        anyway? Its event is then made sure of too (written without the transaction if
-        missing)."""
+        """Did the transaction whose commit outcome stayed unknown record this tranlog (its
+        event id)? Its event committed with it: the relay is told to look."""
         found = await repo.find_one({"source_id": tran.source_id})
         if found is None or found.event_id != tran.event_id:
             return False
-        if await self._outbox.get(tran.event_id) is None:
-            with contextlib.suppress(DuplicateKeyError):
-                await self._add_event(tran, session=None, actor=tran.created_by)
         self._outbox.notify_added()
         return True
 
@@ -231,7 +211,7 @@ class TransactionService:
         if existing is not None:
             return existing
         start, end = build.receipt_range(
-            doc.masters.settings,
+            doc.masters.parameters,
             self._settings.receipt_no_start_value,
             self._settings.receipt_no_end_value,
         )
@@ -269,23 +249,10 @@ class TransactionService:
         status = await TransactionStatusRepository(self.db(tenant_id)).find_one(key)
         return tran, status
 
-    async def session_summary(
-        self,
-        tenant_id: str,
-        store_code: str,
-        terminal_no: int,
-        business_date: str,
-        open_counter: int,
-    ) -> SessionSummary:
+    async def session_summary(self, session: TillSession) -> SessionSummary:
         """Count, last number and net cash of one session (served by the session index)."""
-        cursor = self.db(tenant_id)[TranlogRepository.collection_name].find(
-            {
-                "tenant_id": tenant_id,
-                "store_code": store_code,
-                "terminal_no": terminal_no,
-                "business_date": business_date,
-                "open_counter": open_counter,
-            },
+        cursor = self.db(session.tenant_id)[TranlogRepository.collection_name].find(
+            session.query(),
             {
                 "_id": False,
                 "transaction_no": True,

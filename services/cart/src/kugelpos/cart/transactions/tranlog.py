@@ -19,7 +19,7 @@ RECEIPT_HEADERS = "RECEIPT_HEADERS"
 RECEIPT_FOOTERS = "RECEIPT_FOOTERS"
 RECEIPT_NO_START_VALUE = "RECEIPT_NO_START_VALUE"
 RECEIPT_NO_END_VALUE = "RECEIPT_NO_END_VALUE"
-SETTING_NAMES = (
+PARAMETER_NAMES = (
     INVOICE_REGISTRATION_NUMBER,
     RECEIPT_HEADERS,
     RECEIPT_FOOTERS,
@@ -131,24 +131,24 @@ def _text_lines(raw: str | None) -> list[dict[str, str]] | None:
     return lines
 
 
-def additional_info(settings: dict[str, str | None]) -> dict[str, Any]:
+def additional_info(parameters: dict[str, str | None]) -> dict[str, Any]:
     info: dict[str, Any] = {}
-    number = settings.get(INVOICE_REGISTRATION_NUMBER)
+    number = parameters.get(INVOICE_REGISTRATION_NUMBER)
     if number:
         info["invoice_registration_number"] = number
     for key, name in (("receipt_headers", RECEIPT_HEADERS), ("receipt_footers", RECEIPT_FOOTERS)):
-        lines = _text_lines(settings.get(name))
+        lines = _text_lines(parameters.get(name))
         if lines is not None:
             info[key] = lines
     return info
 
 
-def receipt_range(settings: dict[str, str | None], start: int, end: int) -> tuple[int, int]:
-    """Settings values arrive as strings (spec §18.4): coerce, and fall back when invalid."""
+def receipt_range(parameters: dict[str, str | None], start: int, end: int) -> tuple[int, int]:
+    """Parameter values arrive as strings (spec §18.4): coerce, and fall back when invalid."""
 
     def number(name: str, default: int) -> int:
         try:
-            return int(str(settings.get(name) or default).strip())
+            return int(str(parameters.get(name) or default).strip())
         except ValueError:
             return default
 
@@ -195,7 +195,7 @@ def from_cart(
         "subtotal_discounts": [discount_info(d) for d in cart.subtotal_discounts],
         "origin": None,
         "staff": person(terminal.staff or cart.staff),
-        "additional_info": additional_info(doc.masters.settings),
+        "additional_info": additional_info(doc.masters.parameters),
     }
 
 

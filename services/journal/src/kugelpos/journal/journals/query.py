@@ -72,9 +72,9 @@ class JournalQuery:
         ):
             query["generate_date_time"] = bounds
         if bounds := _range(self.receipt_no_from, self.receipt_no_to):
-            # Entries without a receipt (cash, open/close) are never "in range": MongoDB's type
-            # bracketing says so already, the embedded server needs telling.
-            query["receipt_no"] = bounds | {"$ne": None}
+            # Entries without a receipt (cash, open/close: null) are never in a range of
+            # numbers: a comparison matches values of its own type only.
+            query["receipt_no"] = bounds
         if self.keywords:
             query["journal_text"] = {"$regex": "|".join(re.escape(k) for k in self.keywords)}
         return query

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import StreamingResponse
 
-from kugelpos.common.auth.store_scope import StoreCode, TenantId, TerminalNo
+from kugelpos.common.auth.store_scope import StoreCode, TerminalNo
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import render_sort
+from kugelpos.common.schemas import TenantId
 
 from ..dependencies import JournalServiceDep, Reader, Writer
 from .query import DEFAULT_LIMIT, build_page, build_query

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from kugelpos.common.money import ZERO, amount_in, json_number
-from kugelpos.common.schemas import ApiModel
+from kugelpos.common.schemas import ApiModel, TenantId
 from kugelpos.common.transactions import TransactionType
 
 from .documents import JournalDocument
@@ -24,7 +24,7 @@ Amount = amount_in(4)
 class JournalSchema(ApiModel):
     """Request of `POST …/journals` (camelCase or snake_case) and item of the search."""
 
-    tenant_id: str = Field(min_length=1, max_length=32)
+    tenant_id: TenantId
     store_code: str = Field(min_length=1, max_length=64)
     terminal_no: int = Field(ge=0, le=2**31 - 1)
     journal_seq_no: int | None = -1

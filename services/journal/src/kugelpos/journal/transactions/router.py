@@ -1,9 +1,14 @@
-"""`POST …/terminals/{terminal_no}/transactions`: the commons direct transaction intake route."""
+"""`POST …/terminals/{terminal_no}/transactions`: the commons direct transaction intake route,
+with this service's error codes."""
 
 from __future__ import annotations
 
 from kugelpos.common.web.transaction_intake import transaction_intake_router
 
-from ..dependencies import get_transaction_intake
+from ..errors import JournalCreationError, TransactionConflictError, TransactionValidationError
 
-router = transaction_intake_router(get_transaction_intake)
+router = transaction_intake_router(
+    invalid=TransactionValidationError,
+    not_stored=(JournalCreationError, "Transaction could not be journalled"),
+    conflict=TransactionConflictError,
+)

@@ -10,9 +10,9 @@ from ..cache import MasterCache
 from ..categories.repository import CategoryRepository
 from ..item_books.repository import ItemBookRepository
 from ..items.repository import ItemRepository
+from ..parameters.repository import ParameterRepository
 from ..payments.repository import PaymentRepository
 from ..promotions.repository import PromotionRepository
-from ..settings.repository import SettingsRepository
 from ..staff.repository import StaffRepository
 from ..store_items.repository import StoreItemRepository
 
@@ -22,7 +22,7 @@ REPOSITORIES: tuple[type[Repository], ...] = (
     StoreItemRepository,
     CategoryRepository,
     PaymentRepository,
-    SettingsRepository,
+    ParameterRepository,
     PromotionRepository,
     ItemBookRepository,
 )
@@ -33,6 +33,6 @@ class TenantService:
         self._mongo = mongo
         self._cache = cache
 
-    async def setup(self, tenant_id: str) -> None:
+    async def setup_tenant(self, tenant_id: str) -> None:
         await ensure_collections(self._mongo.tenant_db(tenant_id), REPOSITORIES)
         self._cache.tenant_changed(tenant_id)

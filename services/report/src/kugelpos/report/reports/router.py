@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from kugelpos.common.auth.principal import Principal
-from kugelpos.common.auth.store_scope import StoreCode, TenantId, TerminalNo
+from kugelpos.common.auth.store_scope import StoreCode, TerminalNo
 from kugelpos.common.envelope import ApiResponse, ok
-from kugelpos.common.schemas import INT32_MAX
+from kugelpos.common.schemas import INT32_MAX, TenantId
 
 from ..aggregates import rebuild
-from ..dependencies import Admin, Consumer, Reader, ReportServiceDep
+from ..dependencies import Admin, Reader, ReportServiceDep, ReportWiringDep
 from ..plugins.base import ReportRequest
 from .service import Caller, to_csv, validate
 
@@ -157,9 +157,9 @@ async def get_report_for_terminal(
 
 @router.post("/{tenant_id}/reports/rebuild", response_model=ApiResponse[dict])
 async def rebuild_aggregates(
-    tenant_id: TenantId, principal: Admin, consumer: Consumer, request: Request
+    tenant_id: TenantId, principal: Admin, wiring: ReportWiringDep
 ) -> ApiResponse[dict]:
     """Recompute the tenant's aggregates from its raw logs (the tenant's admin only)."""
-    db = await consumer.ensure_tenant(tenant_id)
-    counts = await rebuild(db, tenant_id, request.app.state.report_events.tz)
+    db = await wiring.consumer.ensure_tenant(tenant_id)
+    counts = await rebuild(db, tenant_id, wiring.events.tz)
     return ok(counts, message="Report aggregates rebuilt", operation="rebuild_aggregates")

@@ -18,11 +18,11 @@ import structlog
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.errors import AppError
+from kugelpos.common.transactions import TillSession
 
 from ..aggregates import (
     DailyInfoRepository,
     SessionRepository,
-    has_legacy_aggregates,
     report_figures,
 )
 from ..errors import (
@@ -122,7 +122,6 @@ class ReportService:
         self._tz = ZoneInfo(timezone)
         # Tenants seen without aggregates of the old layout: nothing writes that layout any
         # more, so they never get some and their reports skip that query.
-        self._current_layout: set[str] = set()
 
     async def report(self, request: ReportRequest, caller: Caller) -> dict[str, Any]:
         db = await self._ensure_tenant(request.tenant_id)
@@ -153,7 +152,6 @@ class ReportService:
                 selection,
                 families=maker.families,
                 per_hour=maker.per_hour,
-                legacy=await self._legacy(db, request.tenant_id),
             )
             data = await maker.generate_report(request, figures)
             receipt, journal = render(maker, request, data)
@@ -169,15 +167,6 @@ class ReportService:
         if caller.terminal_id:
             await self.archive(request, caller, data, maker)
         return data
-
-    async def _legacy(self, db: Any, tenant_id: str) -> bool:
-        """Whether the tenant still has aggregates of the old layout (until `rebuild`)."""
-        if tenant_id in self._current_layout:
-            return False
-        if await has_legacy_aggregates(db, tenant_id):
-            return True
-        self._current_layout.add(tenant_id)
-        return False
 
     # ---- daily verification (§3.5) -------------------------------------------------------
 
@@ -202,11 +191,13 @@ class ReportService:
             seen_terminals.add((s["terminal_no"], s["business_date"]))
             problem = session_problem(s)
             await info.record(
-                tenant_id=request.tenant_id,
-                store_code=request.store_code,
-                terminal_no=s["terminal_no"],
-                business_date=s["business_date"],
-                open_counter=s["open_counter"],
+                TillSession(
+                    request.tenant_id,
+                    request.store_code,
+                    s["terminal_no"],
+                    s["business_date"],
+                    s["open_counter"],
+                ),
                 verified=problem is None,
                 message=problem or "all logs received",
             )
@@ -220,11 +211,13 @@ class ReportService:
                 if (terminal_no, day) in seen_terminals:
                     continue
                 await info.record(
-                    tenant_id=request.tenant_id,
-                    store_code=request.store_code,
-                    terminal_no=terminal_no,
-                    business_date=day,
-                    open_counter=request.open_counter or 0,
+                    TillSession(
+                        request.tenant_id,
+                        request.store_code,
+                        terminal_no,
+                        day,
+                        request.open_counter or 0,
+                    ),
                     verified=True,
                     message="not opened on this date (no logs)",
                 )

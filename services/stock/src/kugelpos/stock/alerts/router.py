@@ -14,7 +14,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from kugelpos.common.errors import AppError
 
-from ..dependencies import alert_service
+from ..dependencies import StockWiringDep
 from ..stocks.service import StockService
 from .messages import AlertType, alert, connected
 
@@ -30,13 +30,15 @@ def _bearer(header: str | None) -> str | None:
 
 
 @router.websocket("/api/v1/ws/{tenant_id}/{store_code}")
-async def alerts_socket(websocket: WebSocket, tenant_id: str, store_code: str) -> None:
+async def alerts_socket(
+    websocket: WebSocket, tenant_id: str, store_code: str, wiring: StockWiringDep
+) -> None:
     await websocket.accept()
     token = _bearer(websocket.headers.get("authorization")) or websocket.query_params.get("token")
     if not token:
         await websocket.close(code=POLICY_VIOLATION, reason="No token provided")
         return
-    infra = websocket.app.state.infra
+    infra = wiring.infra
     try:
         # A terminal's token is checked live, as on every route (deleted or re-keyed: refused).
         principal = await infra.auth.token_principal(token)
@@ -47,7 +49,7 @@ async def alerts_socket(websocket: WebSocket, tenant_id: str, store_code: str) -
         await websocket.close(code=POLICY_VIOLATION, reason="Tenant ID mismatch")
         return
     try:
-        alerts = alert_service(infra)
+        alerts = wiring.alerts
         stocks = StockService(infra.mongo)
         reorder = await stocks.reorder(tenant_id, store_code)
         low = await stocks.low(tenant_id, store_code)

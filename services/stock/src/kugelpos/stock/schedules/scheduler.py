@@ -23,12 +23,12 @@ from pymongo.errors import DuplicateKeyError
 from kugelpos.common.clock import utcnow
 from kugelpos.common.db.mongo import Mongo, validate_tenant_id
 from kugelpos.common.errors import AppError
+from kugelpos.common.infrastructure import Infrastructure
 from kugelpos.common.observability.health import (
     DAPR_STATESTORE_CHECK,
     HealthCheck,
     state_store_check,
 )
-from kugelpos.common.web.app import Infrastructure
 
 from ..config import StockSettings
 from ..snapshots.repository import ensure_retention

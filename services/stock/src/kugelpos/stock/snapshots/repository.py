@@ -76,11 +76,6 @@ class SnapshotRepository(Repository[SnapshotDocument]):
         rows = [found for raw in await cursor.to_list() if (found := self.load_with_id(raw))]
         return rows, await self.collection.count_documents(filter_)
 
-    async def count_for(self, tenant_id: str, store_code: str, created_by: str) -> int:
-        return await self.collection.count_documents(
-            {"tenant_id": tenant_id, "store_code": store_code, "created_by": created_by}
-        )
-
 
 async def ensure_retention(db: AsyncDatabase, retention_days: int) -> None:
     """The TTL index `created_at_ttl` with this retention; recreated when it changes."""

@@ -8,14 +8,12 @@ from fastapi import APIRouter, Body, Depends, Path, Query, status
 
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams
-from kugelpos.common.web.app import Infrastructure, infrastructure
 
-from ..dependencies import Caller, StoreWriter, TerminalId, settings_of
+from ..dependencies import Reader, SnapshotServiceDep, StoreWriter, TerminalId
 from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params
 from .documents import SnapshotDocument
 from .schemas import CreateSnapshotRequest, StockSnapshotItemResponse, StockSnapshotResponse
-from .service import SnapshotService
 
 router = APIRouter(
     prefix="/api/v1/tenants/{tenant_id}/stores/{store_code}/stock", tags=["snapshots"]
@@ -23,18 +21,6 @@ router = APIRouter(
 StoreCode = Annotated[str, Path(min_length=1, max_length=64)]
 Params = Annotated[PageParams, Depends(stock_page_params)]
 DateBound = Annotated[str | None, Query(max_length=64)]
-
-
-async def get_snapshot_service(
-    infra: Annotated[Infrastructure, Depends(infrastructure)],
-) -> SnapshotService:
-    settings = settings_of(infra)
-    return SnapshotService(
-        infra.mongo, timezone=settings.timezone, max_items=settings.snapshot_max_items
-    )
-
-
-type Snapshots = Annotated[SnapshotService, Depends(get_snapshot_service)]
 
 
 def snapshot_out(snapshot_id: str, doc: SnapshotDocument) -> StockSnapshotResponse:
@@ -70,7 +56,7 @@ async def create_snapshot(
     tenant_id: str,
     store_code: StoreCode,
     _: StoreWriter,
-    snapshots: Snapshots,
+    snapshots: SnapshotServiceDep,
     body: Annotated[CreateSnapshotRequest | None, Body()] = None,
     terminal_id: TerminalId = None,
 ) -> ApiResponse[StockSnapshotResponse]:
@@ -90,8 +76,8 @@ async def create_snapshot(
 async def get_snapshots_by_date_range(
     tenant_id: str,
     store_code: StoreCode,
-    _: Caller,
-    snapshots: Snapshots,
+    _: Reader,
+    snapshots: SnapshotServiceDep,
     params: Params,
     start_date: DateBound = None,
     end_date: DateBound = None,
@@ -119,8 +105,8 @@ async def get_snapshot_by_id(
     tenant_id: str,
     store_code: StoreCode,
     snapshot_id: Annotated[str, Path(max_length=64)],
-    _: Caller,
-    snapshots: Snapshots,
+    _: Reader,
+    snapshots: SnapshotServiceDep,
 ) -> ApiResponse[StockSnapshotResponse]:
     snapshot_id_found, doc = await snapshots.get(tenant_id, store_code, snapshot_id)
     return ok(

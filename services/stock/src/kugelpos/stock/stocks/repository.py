@@ -11,7 +11,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from kugelpos.common.clock import utcnow
 from kugelpos.common.db.indexes import index
-from kugelpos.common.db.mongo import WRITE_CONFLICT_CODE
+from kugelpos.common.db.mongo import TRANSIENT_TRANSACTION_ERROR, WRITE_CONFLICT_CODE
 from kugelpos.common.db.repository import Repository
 from kugelpos.common.pagination import Page, PageParams
 
@@ -22,10 +22,13 @@ _PROJECTION = {"_id": False}
 
 def lost_insert_race(exc: DuplicateKeyError) -> OperationFailure:
     """Two first updates of one item raced on the unique index: the loser is a write conflict,
-    so `Mongo.in_transaction` runs the whole transaction again (now as an update). Never a
+    labelled as MongoDB labels one, so the driver runs the whole transaction again (now as an
+    update; MongoDB does not retry an upsert's duplicate key inside a transaction). Never a
     DuplicateKeyError, which the event consumer reads as "event already applied"."""
     failure = OperationFailure(
-        "Write conflict: concurrent first update of one stock row", code=WRITE_CONFLICT_CODE
+        "Write conflict: concurrent first update of one stock row",
+        code=WRITE_CONFLICT_CODE,
+        details={"errorLabels": [TRANSIENT_TRANSACTION_ERROR]},
     )
     failure.__cause__ = exc
     return failure

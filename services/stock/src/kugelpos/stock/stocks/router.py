@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams
 
-from ..dependencies import AlertsDep, Caller, StockServiceDep, StoreWriter, TerminalId
+from ..dependencies import AlertServiceDep, Reader, StockServiceDep, StoreWriter, TerminalId
 from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params, unpaged
 from .documents import StockDocument, StockUpdateDocument
@@ -65,7 +65,7 @@ def update_out(doc: StockUpdateDocument) -> StockUpdateResponse:
 
 @router.get("", response_model=ApiResponse[PaginatedResult[StockResponse]])
 async def get_store_stocks(
-    tenant_id: str, store_code: StoreCode, _: Caller, stocks: StockServiceDep, params: Params
+    tenant_id: str, store_code: StoreCode, _: Reader, stocks: StockServiceDep, params: Params
 ) -> ApiResponse[PaginatedResult[StockResponse]]:
     page = await stocks.list(tenant_id, store_code, params)
     return ok(
@@ -82,7 +82,7 @@ async def get_store_stocks(
 
 @router.get("/low", response_model=ApiResponse[PaginatedResult[StockResponse]])
 async def get_low_stocks(
-    tenant_id: str, store_code: StoreCode, _: Caller, stocks: StockServiceDep
+    tenant_id: str, store_code: StoreCode, _: Reader, stocks: StockServiceDep
 ) -> ApiResponse[PaginatedResult[StockResponse]]:
     rows = await stocks.low(tenant_id, store_code)
     return ok(
@@ -94,7 +94,7 @@ async def get_low_stocks(
 
 @router.get("/reorder-alerts", response_model=ApiResponse[PaginatedResult[StockResponse]])
 async def get_reorder_alerts(
-    tenant_id: str, store_code: StoreCode, _: Caller, stocks: StockServiceDep
+    tenant_id: str, store_code: StoreCode, _: Reader, stocks: StockServiceDep
 ) -> ApiResponse[PaginatedResult[StockResponse]]:
     rows = await stocks.reorder(tenant_id, store_code)
     return ok(
@@ -106,7 +106,7 @@ async def get_reorder_alerts(
 
 @router.get("/{item_code}", response_model=ApiResponse[StockResponse])
 async def get_stock(
-    tenant_id: str, store_code: StoreCode, item_code: ItemCode, _: Caller, stocks: StockServiceDep
+    tenant_id: str, store_code: StoreCode, item_code: ItemCode, _: Reader, stocks: StockServiceDep
 ) -> ApiResponse[StockResponse]:
     row = await stocks.get(tenant_id, store_code, item_code)
     return ok(stock_out(row), message="Stock retrieved successfully", operation="get_stock")
@@ -120,7 +120,7 @@ async def update_stock(
     body: StockUpdateRequest,
     caller: StoreWriter,
     stocks: StockServiceDep,
-    alerts: AlertsDep,
+    alerts: AlertServiceDep,
     terminal_id: TerminalId = None,
 ) -> ApiResponse[StockUpdateResponse]:
     applied = await stocks.update(
@@ -149,7 +149,7 @@ async def get_stock_history(
     tenant_id: str,
     store_code: StoreCode,
     item_code: ItemCode,
-    _: Caller,
+    _: Reader,
     stocks: StockServiceDep,
     params: Params,
 ) -> ApiResponse[PaginatedResult[StockUpdateResponse]]:
@@ -194,7 +194,7 @@ async def set_reorder_parameters(
     body: SetReorderParametersRequest,
     caller: StoreWriter,
     stocks: StockServiceDep,
-    alerts: AlertsDep,
+    alerts: AlertServiceDep,
 ) -> ApiResponse[None]:
     row = await stocks.set_thresholds(
         tenant_id,

@@ -10,7 +10,7 @@ from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import AuthenticationError
 
 from ..access import key_holder
-from ..dependencies import ApiKey, Terminals, TerminalTokens
+from ..dependencies import ApiKey, TerminalServiceDep, TerminalTokenServiceDep
 from .schemas import TokenResponse
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -20,8 +20,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     "/token", response_model=ApiResponse[TokenResponse], dependencies=[Depends(key_holder)]
 )
 async def issue_terminal_token(
-    terminals: Terminals,
-    tokens: TerminalTokens,
+    terminals: TerminalServiceDep,
+    tokens: TerminalTokenServiceDep,
     x_api_key: ApiKey = None,
     terminal_id: Annotated[str | None, Query(max_length=128)] = None,
 ) -> ApiResponse[TokenResponse]:

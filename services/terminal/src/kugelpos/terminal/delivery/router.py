@@ -11,13 +11,12 @@ from kugelpos.common.auth.dependencies import ensure_tenant, get_notifier
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import NotFoundError
-from kugelpos.common.events.outbox import Outbox
 from kugelpos.common.events.publisher import (
     DeliveryStatusUpdateRequest,
     DeliveryStatusUpdateResponse,
 )
 
-from ..dependencies import get_outbox
+from ..dependencies import OutboxDep
 from ..terminals.documents import tenant_of
 
 router = APIRouter(prefix="/api/v1/terminals", tags=["delivery"])
@@ -30,7 +29,7 @@ async def update_delivery_status(
     terminal_id: str,
     body: DeliveryStatusUpdateRequest,
     notifier: Annotated[Principal | None, Depends(get_notifier)],
-    outbox: Annotated[Outbox, Depends(get_outbox)],
+    outbox: OutboxDep,
 ) -> ApiResponse[DeliveryStatusUpdateResponse]:
     if notifier is not None:
         ensure_tenant(notifier, tenant_of(terminal_id))

@@ -1,22 +1,14 @@
 """What the terminal prints for open, close and cash movements: the shared receipt document
-(`kugelpos.common.receipts`) with the v1 Japanese labels. Informative for printing, not
-machine-parsed."""
+(`kugelpos.common.receipts`, the paper every printing service shares) with the v1 Japanese
+labels. Informative for printing, not machine-parsed."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from kugelpos.common.receipts import (
-    BORDER,
-    Line,
-    center,
-    comma,
-    left,
-    render_journal,
-    render_print_data,
-    split,
-)
+from kugelpos.common import receipts as paper
+from kugelpos.common.receipts import Line, render_journal
 
 __all__ = [
     "Line",
@@ -29,7 +21,6 @@ __all__ = [
     "text",
 ]
 
-WEEKDAYS = "月火水木金土日"
 RECEIPT_NO_PLACEHOLDER = "レシートNo. ------"
 
 # Report titles and labels, as v1 prints them.
@@ -55,15 +46,15 @@ LABELS = {
 
 def amount(value: Decimal | None) -> str:
     """`1,234円`; `-` when unknown."""
-    return "-" if value is None else f"{comma(value)}円"
+    return "-" if value is None else f"{paper.comma(value)}円"
 
 
 def pair(label: str, value: str) -> Line:
-    return split(LABELS.get(label, label), value)
+    return paper.split(LABELS.get(label, label), value)
 
 
 def text(value: str) -> Line:
-    return left(value)
+    return paper.left(value)
 
 
 def _stamp(moment: str) -> str:
@@ -72,7 +63,7 @@ def _stamp(moment: str) -> str:
         when = datetime.fromisoformat(moment)
     except ValueError:
         return moment[:16]
-    return f"{when:%Y年%m月%d日}({WEEKDAYS[when.weekday()]}) {when:%H:%M}"
+    return paper.moment_text(when)
 
 
 def header(
@@ -80,18 +71,18 @@ def header(
 ) -> list[Line]:
     staff = staff_id.zfill(6) if staff_id else "------"
     return [
-        left(store_name),
-        split(f"レジNo. {terminal_no}", f"責# {staff}"),
-        left(_stamp(moment)),
-        BORDER,
-        center(f"【 {report} 】"),
-        BORDER,
+        paper.left(store_name),
+        paper.till_line(terminal_no, staff),
+        paper.left(_stamp(moment)),
+        paper.BORDER,
+        paper.center(f"【 {report} 】"),
+        paper.BORDER,
     ]
 
 
 def footer() -> list[Line]:
-    return [BORDER, left(RECEIPT_NO_PLACEHOLDER)]
+    return [paper.BORDER, paper.left(RECEIPT_NO_PLACEHOLDER)]
 
 
 def render_receipt(lines: list[Line]) -> str:
-    return render_print_data(lines)
+    return paper.render_print_data(lines)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Response
 from kugelpos.common.envelope import ApiResponse, ok
 
 from ..access import Operator
-from ..dependencies import KeyOwner, Lifecycle, TerminalTokens, owner_principal
+from ..dependencies import KeyOwner, LifecycleServiceDep, TerminalTokenServiceDep, owner_principal
 from ..terminals.documents import TerminalDocument
 from ..terminals.schemas import Terminal
 from .schemas import (
@@ -29,7 +29,9 @@ router = APIRouter(prefix="/api/v1/terminals", tags=["lifecycle"])
 NEW_TOKEN = "X-New-Token"
 
 
-def _reissue(response: Response, tokens: TerminalTokens, terminal: TerminalDocument) -> None:
+def _reissue(
+    response: Response, tokens: TerminalTokenServiceDep, terminal: TerminalDocument
+) -> None:
     response.headers[NEW_TOKEN] = tokens.issue(terminal)
 
 
@@ -39,8 +41,8 @@ def _reissue(response: Response, tokens: TerminalTokens, terminal: TerminalDocum
 @router.post("/open", response_model=ApiResponse[TerminalOpenResponse])
 async def open_own_terminal(
     owner: KeyOwner,
-    lifecycle: Lifecycle,
-    tokens: TerminalTokens,
+    lifecycle: LifecycleServiceDep,
+    tokens: TerminalTokenServiceDep,
     response: Response,
     body: TerminalOpenRequest | None = Body(default=None),
 ) -> ApiResponse[TerminalOpenResponse]:
@@ -50,8 +52,8 @@ async def open_own_terminal(
 @router.post("/close", response_model=ApiResponse[TerminalCloseResponse])
 async def close_own_terminal(
     owner: KeyOwner,
-    lifecycle: Lifecycle,
-    tokens: TerminalTokens,
+    lifecycle: LifecycleServiceDep,
+    tokens: TerminalTokenServiceDep,
     response: Response,
     body: TerminalCloseRequest | None = Body(default=None),
 ) -> ApiResponse[TerminalCloseResponse]:
@@ -62,7 +64,7 @@ async def close_own_terminal(
 
 @router.post("/cash-in-out", response_model=ApiResponse[CashInOutResponse])
 async def cash_in_out(
-    owner: KeyOwner, body: CashMovementRequest, lifecycle: Lifecycle
+    owner: KeyOwner, body: CashMovementRequest, lifecycle: LifecycleServiceDep
 ) -> ApiResponse[CashInOutResponse]:
     entry = await lifecycle.cash(
         owner_principal(owner), owner.terminal_id, body.signed(), body.description
@@ -84,8 +86,8 @@ async def terminal_signin(
     terminal_id: str,
     body: TerminalSignInRequest,
     principal: Operator,
-    lifecycle: Lifecycle,
-    tokens: TerminalTokens,
+    lifecycle: LifecycleServiceDep,
+    tokens: TerminalTokenServiceDep,
     response: Response,
 ) -> ApiResponse[Terminal]:
     terminal = await lifecycle.sign_in(principal, terminal_id, body.staff_id, body.pin)
@@ -101,8 +103,8 @@ async def terminal_signin(
 async def terminal_signout(
     terminal_id: str,
     principal: Operator,
-    lifecycle: Lifecycle,
-    tokens: TerminalTokens,
+    lifecycle: LifecycleServiceDep,
+    tokens: TerminalTokenServiceDep,
     response: Response,
 ) -> ApiResponse[Terminal]:
     terminal = await lifecycle.sign_out(principal, terminal_id)
@@ -118,8 +120,8 @@ async def terminal_signout(
 async def terminal_open(
     terminal_id: str,
     principal: Operator,
-    lifecycle: Lifecycle,
-    tokens: TerminalTokens,
+    lifecycle: LifecycleServiceDep,
+    tokens: TerminalTokenServiceDep,
     response: Response,
     body: TerminalOpenRequest | None = Body(default=None),
 ) -> ApiResponse[TerminalOpenResponse]:
@@ -130,8 +132,8 @@ async def terminal_open(
 async def terminal_close(
     terminal_id: str,
     principal: Operator,
-    lifecycle: Lifecycle,
-    tokens: TerminalTokens,
+    lifecycle: LifecycleServiceDep,
+    tokens: TerminalTokenServiceDep,
     response: Response,
     body: TerminalCloseRequest | None = Body(default=None),
 ) -> ApiResponse[TerminalCloseResponse]:
@@ -140,7 +142,7 @@ async def terminal_close(
 
 @router.post("/{terminal_id}/cash-in", response_model=ApiResponse[CashInOutResponse])
 async def terminal_cash_in(
-    terminal_id: str, body: CashInOutRequest, principal: Operator, lifecycle: Lifecycle
+    terminal_id: str, body: CashInOutRequest, principal: Operator, lifecycle: LifecycleServiceDep
 ) -> ApiResponse[CashInOutResponse]:
     entry = await lifecycle.cash(principal, terminal_id, body.amount, body.description)
     return ok(
@@ -153,7 +155,7 @@ async def terminal_cash_in(
 
 @router.post("/{terminal_id}/cash-out", response_model=ApiResponse[CashInOutResponse])
 async def terminal_cash_out(
-    terminal_id: str, body: CashInOutRequest, principal: Operator, lifecycle: Lifecycle
+    terminal_id: str, body: CashInOutRequest, principal: Operator, lifecycle: LifecycleServiceDep
 ) -> ApiResponse[CashInOutResponse]:
     entry = await lifecycle.cash(principal, terminal_id, -body.amount, body.description)
     return ok(
@@ -168,8 +170,8 @@ async def _open(
     terminal_id: str,
     principal,
     body: TerminalOpenRequest | None,
-    lifecycle: Lifecycle,
-    tokens: TerminalTokens,
+    lifecycle: LifecycleServiceDep,
+    tokens: TerminalTokenServiceDep,
     response: Response,
 ) -> ApiResponse[TerminalOpenResponse]:
     amount = body.initial_amount if body else None
@@ -186,8 +188,8 @@ async def _close(
     terminal_id: str,
     principal,
     body: TerminalCloseRequest | None,
-    lifecycle: Lifecycle,
-    tokens: TerminalTokens,
+    lifecycle: LifecycleServiceDep,
+    tokens: TerminalTokenServiceDep,
     response: Response,
 ) -> ApiResponse[TerminalCloseResponse]:
     amount = body.physical_amount if body else None

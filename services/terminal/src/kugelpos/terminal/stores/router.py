@@ -11,7 +11,7 @@ from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 
 from ..access import BackOffice
-from ..dependencies import Stores
+from ..dependencies import StoreServiceDep
 from ..tenants.schemas import (
     Store,
     StoreCreateRequest,
@@ -33,7 +33,7 @@ async def _store_params(params: Annotated[PageParams, Depends(page_params)]) -> 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[Tenant])
 async def add_store(
-    tenant_id: str, body: StoreCreateRequest, principal: BackOffice, stores: Stores
+    tenant_id: str, body: StoreCreateRequest, principal: BackOffice, stores: StoreServiceDep
 ) -> ApiResponse[Tenant]:
     tenant = await stores.add(principal, tenant_id, body)
     return ok(
@@ -48,7 +48,7 @@ async def add_store(
 async def get_stores(
     tenant_id: str,
     principal: CurrentPrincipal,
-    stores: Stores,
+    stores: StoreServiceDep,
     params: Annotated[PageParams, Depends(_store_params)],
     terminal_id: Annotated[str | None, Query(max_length=128)] = None,
 ) -> ApiResponse[list[Store]]:
@@ -67,7 +67,7 @@ async def get_store(
     tenant_id: str,
     store_code: str,
     principal: CurrentPrincipal,
-    stores: Stores,
+    stores: StoreServiceDep,
     terminal_id: Annotated[str | None, Query(max_length=128)] = None,
 ) -> ApiResponse[Store]:
     ensure_tenant(principal, tenant_id)
@@ -81,7 +81,7 @@ async def update_store(
     store_code: str,
     body: StoreUpdateRequest,
     principal: BackOffice,
-    stores: Stores,
+    stores: StoreServiceDep,
 ) -> ApiResponse[Store]:
     store = await stores.update(principal, tenant_id, store_code, body)
     return ok(
@@ -93,7 +93,7 @@ async def update_store(
 
 @router.delete("/{store_code}", response_model=ApiResponse[StoreDeleteResponse])
 async def delete_store(
-    tenant_id: str, store_code: str, principal: BackOffice, stores: Stores
+    tenant_id: str, store_code: str, principal: BackOffice, stores: StoreServiceDep
 ) -> ApiResponse[StoreDeleteResponse]:
     await stores.delete(principal, tenant_id, store_code)
     return ok(

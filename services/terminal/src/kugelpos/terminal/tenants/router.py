@@ -10,7 +10,7 @@ from kugelpos.common.auth.dependencies import CurrentPrincipal, ensure_tenant
 from kugelpos.common.envelope import ApiResponse, ok
 
 from ..access import BackOffice
-from ..dependencies import Tenants
+from ..dependencies import TenantServiceDep
 from .schemas import Tenant, TenantCreateRequest, TenantDeleteResponse, TenantUpdateRequest
 
 router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[Tenant])
 async def create_tenant(
-    body: TenantCreateRequest, principal: BackOffice, tenants: Tenants
+    body: TenantCreateRequest, principal: BackOffice, tenants: TenantServiceDep
 ) -> ApiResponse[Tenant]:
     ensure_tenant(principal, body.tenant_id)
     tenant = await tenants.create(principal, body)
@@ -34,7 +34,7 @@ async def create_tenant(
 async def get_tenant(
     tenant_id: str,
     principal: CurrentPrincipal,
-    tenants: Tenants,
+    tenants: TenantServiceDep,
     terminal_id: Annotated[str | None, Query(max_length=128)] = None,
 ) -> ApiResponse[Tenant]:
     ensure_tenant(principal, tenant_id)
@@ -46,7 +46,7 @@ async def get_tenant(
 
 @router.put("/{tenant_id}", response_model=ApiResponse[Tenant])
 async def update_tenant(
-    tenant_id: str, body: TenantUpdateRequest, principal: BackOffice, tenants: Tenants
+    tenant_id: str, body: TenantUpdateRequest, principal: BackOffice, tenants: TenantServiceDep
 ) -> ApiResponse[Tenant]:
     tenant = await tenants.update(principal, tenant_id, body)
     return ok(
@@ -58,7 +58,7 @@ async def update_tenant(
 
 @router.delete("/{tenant_id}", response_model=ApiResponse[TenantDeleteResponse])
 async def delete_tenant(
-    tenant_id: str, principal: BackOffice, tenants: Tenants
+    tenant_id: str, principal: BackOffice, tenants: TenantServiceDep
 ) -> ApiResponse[TenantDeleteResponse]:
     await tenants.delete(principal, tenant_id)
     return ok(

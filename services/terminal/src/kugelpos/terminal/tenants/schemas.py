@@ -7,11 +7,10 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from kugelpos.common.schemas import ApiModel
+from kugelpos.common.schemas import ApiModel, TenantId
 
 from .documents import SetupResult, StoreDocument, StoreStatus, TenantDocument
 
-TenantId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,32}$")]
 StoreCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,32}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]

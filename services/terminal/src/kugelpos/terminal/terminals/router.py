@@ -13,7 +13,7 @@ from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams, page_params, parse_sort
 
 from ..access import BackOffice, Operator, ensure_terminal_reader
-from ..dependencies import Terminals
+from ..dependencies import TerminalServiceDep
 from .schemas import (
     Terminal,
     TerminalCreateRequest,
@@ -36,7 +36,10 @@ async def _terminal_params(params: Annotated[PageParams, Depends(page_params)]) 
 
 
 async def _create(
-    body: TerminalCreateRequest, principal: BackOffice, terminals: Terminals, operation: str
+    body: TerminalCreateRequest,
+    principal: BackOffice,
+    terminals: TerminalServiceDep,
+    operation: str,
 ) -> ApiResponse[Terminal]:
     terminal, api_key = await terminals.create(principal, body)
     return ok(
@@ -49,14 +52,14 @@ async def _create(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[Terminal])
 async def create_terminal(
-    body: TerminalCreateRequest, principal: BackOffice, terminals: Terminals
+    body: TerminalCreateRequest, principal: BackOffice, terminals: TerminalServiceDep
 ) -> ApiResponse[Terminal]:
     return await _create(body, principal, terminals, "create_terminal")
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[Terminal])
 async def register_terminal(
-    body: TerminalCreateRequest, principal: BackOffice, terminals: Terminals
+    body: TerminalCreateRequest, principal: BackOffice, terminals: TerminalServiceDep
 ) -> ApiResponse[Terminal]:
     """The product's name for creating a terminal; the API key is shown once."""
     return await _create(body, principal, terminals, "register_terminal")
@@ -65,7 +68,7 @@ async def register_terminal(
 @router.get("", response_model=ApiResponse[list[Terminal]])
 async def get_terminals(
     principal: CurrentPrincipal,
-    terminals: Terminals,
+    terminals: TerminalServiceDep,
     params: Annotated[PageParams, Depends(_terminal_params)],
     store_code: Annotated[str | None, Query(max_length=64)] = None,
     terminal_id: TerminalIdQuery = None,
@@ -88,7 +91,7 @@ async def get_terminals(
 async def get_terminal(
     terminal_id: str,
     principal: CurrentPrincipal,
-    terminals: Terminals,
+    terminals: TerminalServiceDep,
 ) -> ApiResponse[Terminal]:
     ensure_terminal_reader(principal, terminal_id)
     terminal = await terminals.get(terminal_id)
@@ -101,7 +104,7 @@ async def get_terminal(
 
 @router.delete("/{terminal_id}", response_model=ApiResponse[TerminalDeleteResponse])
 async def delete_terminal(
-    terminal_id: str, principal: BackOffice, terminals: Terminals
+    terminal_id: str, principal: BackOffice, terminals: TerminalServiceDep
 ) -> ApiResponse[TerminalDeleteResponse]:
     await terminals.delete(principal, terminal_id)
     return ok(
@@ -113,7 +116,7 @@ async def delete_terminal(
 
 @router.post("/{terminal_id}/api-key", response_model=ApiResponse[Terminal])
 async def regenerate_api_key(
-    terminal_id: str, principal: BackOffice, terminals: Terminals
+    terminal_id: str, principal: BackOffice, terminals: TerminalServiceDep
 ) -> ApiResponse[Terminal]:
     """A new key, shown once; the previous key stops working immediately."""
     terminal, api_key = await terminals.regenerate_key(principal, terminal_id)
@@ -129,7 +132,7 @@ async def update_terminal_description(
     terminal_id: str,
     body: TerminalUpdateRequest,
     principal: Operator,
-    terminals: Terminals,
+    terminals: TerminalServiceDep,
 ) -> ApiResponse[Terminal]:
     terminal = await terminals.update_description(principal, terminal_id, body.description)
     return ok(
@@ -144,7 +147,7 @@ async def update_terminal_function_mode(
     terminal_id: str,
     body: UpdateFunctionModeRequest,
     principal: Operator,
-    terminals: Terminals,
+    terminals: TerminalServiceDep,
 ) -> ApiResponse[Terminal]:
     terminal = await terminals.update_function_mode(principal, terminal_id, body.function_mode)
     return ok(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from kugelpos.common.auth.api_keys import generate_api_key, hash_api_key, verify_api_key
-from kugelpos.common.auth.principal import Principal, PrincipalKind
+from kugelpos.common.auth.principal import Principal
 from kugelpos.common.auth.remote_terminal import key_version_of
 from kugelpos.common.db.mongo import TENANT_ID_PATTERN, Mongo
 from kugelpos.common.errors import AlreadyExistsError, AuthenticationError
@@ -40,12 +40,7 @@ INVALID_KEY = "Invalid API key"
 
 
 def terminal_principal(terminal: TerminalDocument) -> Principal:
-    return Principal(
-        kind=PrincipalKind.TERMINAL,
-        subject=f"terminal:{terminal.terminal_id}",
-        tenant_id=terminal.tenant_id,
-        terminal_id=terminal.terminal_id,
-    )
+    return Principal.of_terminal(terminal.terminal_id, terminal.tenant_id)
 
 
 type Announce = Callable[[TerminalChange], None]

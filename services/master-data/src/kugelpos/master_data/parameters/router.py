@@ -1,4 +1,4 @@
-"""Settings endpoints: `/api/v1/tenants/{tenant_id}/settings`."""
+"""Parameter endpoints, at the v1 contract's `/api/v1/tenants/{tenant_id}/settings`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams
 
-from ..dependencies import Reader, SettingsServiceDep, Writer, list_params
+from ..dependencies import ParameterServiceDep, Reader, Writer, list_params
 from ..schemas import display_time
-from .documents import SettingsDocument
+from .documents import ParameterDocument
 from .schemas import (
     BaseSettingsMasterValue,
     SettingsMasterCreateRequest,
@@ -27,7 +27,7 @@ Name = Annotated[str, Path(max_length=64)]
 Params = Annotated[PageParams, Depends(list_params(SORTABLE, [("name", 1)]))]
 
 
-def _out(doc: SettingsDocument) -> SettingsMasterResponse:
+def _out(doc: ParameterDocument) -> SettingsMasterResponse:
     return SettingsMasterResponse(
         name=doc.name,
         default_value=doc.default_value,
@@ -46,9 +46,12 @@ def _out(doc: SettingsDocument) -> SettingsMasterResponse:
     "", status_code=status.HTTP_201_CREATED, response_model=ApiResponse[SettingsMasterResponse]
 )
 async def create_settings_master_async(
-    tenant_id: str, body: SettingsMasterCreateRequest, actor: Writer, settings: SettingsServiceDep
+    tenant_id: str,
+    body: SettingsMasterCreateRequest,
+    actor: Writer,
+    parameters: ParameterServiceDep,
 ) -> ApiResponse[SettingsMasterResponse]:
-    doc = await settings.create(actor, tenant_id, body)
+    doc = await parameters.create(actor, tenant_id, body)
     return ok(
         _out(doc),
         code=201,
@@ -59,9 +62,9 @@ async def create_settings_master_async(
 
 @router.get("", response_model=ApiResponse[list[SettingsMasterResponse]])
 async def get_settings_master_async(
-    tenant_id: str, _: Reader, settings: SettingsServiceDep, params: Params
+    tenant_id: str, _: Reader, parameters: ParameterServiceDep, params: Params
 ) -> ApiResponse[list[SettingsMasterResponse]]:
-    page = await settings.list(tenant_id, params)
+    page = await parameters.list(tenant_id, params)
     return ok(
         [_out(d) for d in page.items],
         message="Settings master retrieved successfully",
@@ -72,9 +75,9 @@ async def get_settings_master_async(
 
 @router.get("/{name}", response_model=ApiResponse[SettingsMasterResponse])
 async def get_settings_master_by_name_async(
-    tenant_id: str, name: Name, _: Reader, settings: SettingsServiceDep
+    tenant_id: str, name: Name, _: Reader, parameters: ParameterServiceDep
 ) -> ApiResponse[SettingsMasterResponse]:
-    doc = await settings.get(tenant_id, name)
+    doc = await parameters.get(tenant_id, name)
     return ok(
         _out(doc),
         message=f"Settings master found. name: {name}",
@@ -87,11 +90,11 @@ async def get_settings_value_by_name_async(
     tenant_id: str,
     name: Name,
     _: Reader,
-    settings: SettingsServiceDep,
+    parameters: ParameterServiceDep,
     store_code: Annotated[str, Query(min_length=1, max_length=64)],
     terminal_no: Annotated[int, Query(ge=0, le=1_000_000)],
 ) -> ApiResponse[SettingsMasterValueResponse]:
-    value = await settings.value(tenant_id, name, store_code, terminal_no)
+    value = await parameters.value(tenant_id, name, store_code, terminal_no)
     return ok(
         SettingsMasterValueResponse(value=value),
         message=f"Settings value found. name: {name}",
@@ -105,9 +108,9 @@ async def update_settings_master_async(
     name: Name,
     body: SettingsMasterUpdateRequest,
     actor: Writer,
-    settings: SettingsServiceDep,
+    parameters: ParameterServiceDep,
 ) -> ApiResponse[SettingsMasterResponse]:
-    doc = await settings.update(actor, tenant_id, name, body)
+    doc = await parameters.update(actor, tenant_id, name, body)
     return ok(
         _out(doc),
         message=f"Settings master updated successfully. name: {name}",
@@ -117,9 +120,9 @@ async def update_settings_master_async(
 
 @router.delete("/{name}", response_model=ApiResponse[SettingsMasterDeleteResponse])
 async def delete_settings_master_async(
-    tenant_id: str, name: Name, _: Writer, settings: SettingsServiceDep
+    tenant_id: str, name: Name, _: Writer, parameters: ParameterServiceDep
 ) -> ApiResponse[SettingsMasterDeleteResponse]:
-    await settings.delete(tenant_id, name)
+    await parameters.delete(tenant_id, name)
     return ok(
         SettingsMasterDeleteResponse(name=name),
         message=f"Settings master deleted successfully. name: {name}",

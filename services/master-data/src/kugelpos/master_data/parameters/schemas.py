@@ -1,4 +1,4 @@
-"""API models of settings."""
+"""API models of parameters, named as the v1 contract names them (`SettingsMaster...`)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from kugelpos.common.schemas import ApiModel
 from ..schemas import Code, TimestampedResponse
 
 MAX_VALUES = 1000
-SettingText = Annotated[str, StringConstraints(max_length=16_384)]
+ParameterText = Annotated[str, StringConstraints(max_length=16_384)]
 
 
 class BaseSettingsMasterValue(ApiModel):
     store_code: Code | None = None
     terminal_no: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    value: SettingText
+    value: ParameterText
 
     @model_validator(mode="after")
     def _scoped(self) -> BaseSettingsMasterValue:
@@ -27,7 +27,7 @@ class BaseSettingsMasterValue(ApiModel):
 
 
 class SettingsMasterUpdateRequest(ApiModel):
-    default_value: SettingText
+    default_value: ParameterText
     values: list[BaseSettingsMasterValue] = Field(max_length=MAX_VALUES)
 
     @model_validator(mode="after")

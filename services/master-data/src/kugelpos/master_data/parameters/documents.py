@@ -1,4 +1,4 @@
-"""How a setting is stored in `master_settings`."""
+"""How a parameter is stored (in `master_settings`, the collection v1 named)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pydantic import BaseModel
 from ..documents import MasterDocument
 
 
-class SettingValue(BaseModel):
+class ParameterValue(BaseModel):
     store_code: str | None = None
     terminal_no: int | None = None
     value: str
 
 
-class SettingsDocument(MasterDocument):
+class ParameterDocument(MasterDocument):
     name: str
     default_value: str
-    values: list[SettingValue] = []
+    values: list[ParameterValue] = []

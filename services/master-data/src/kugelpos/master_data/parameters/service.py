@@ -1,4 +1,4 @@
-"""Rules for settings: JSON normalization of values and the resolution order
+"""Rules for parameters: JSON normalization of values and the resolution order
 store + terminal -> store -> tenant-wide -> default."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
 from ..cache import MasterCache
-from .documents import SettingsDocument, SettingValue
-from .repository import SettingsRepository
+from .documents import ParameterDocument, ParameterValue
+from .repository import ParameterRepository
 from .schemas import SettingsMasterCreateRequest, SettingsMasterUpdateRequest
 
 
@@ -36,7 +36,7 @@ def normalize_value(raw: str) -> str:
         return raw  # a literal JSON cannot express (a set, bytes...)
 
 
-def resolve_value(doc: SettingsDocument, store_code: str, terminal_no: int) -> str:
+def resolve_value(doc: ParameterDocument, store_code: str, terminal_no: int) -> str:
     """1. this store and terminal; 2. this store, any terminal; 3. tenant-wide; 4. default."""
     for wanted in ((store_code, terminal_no), (store_code, None), (None, None)):
         for entry in doc.values:
@@ -45,13 +45,13 @@ def resolve_value(doc: SettingsDocument, store_code: str, terminal_no: int) -> s
     return doc.default_value
 
 
-class SettingsService:
+class ParameterService:
     def __init__(self, mongo: Mongo, cache: MasterCache) -> None:
         self._mongo = mongo
         self._cache = cache
 
-    def _repo(self, tenant_id: str, actor: Principal | None = None) -> SettingsRepository:
-        return SettingsRepository(
+    def _repo(self, tenant_id: str, actor: Principal | None = None) -> ParameterRepository:
+        return ParameterRepository(
             self._mongo.tenant_db(tenant_id), actor=actor.subject if actor else None
         )
 
@@ -64,7 +64,7 @@ class SettingsService:
         return {
             "default_value": normalize_value(body.default_value),
             "values": [
-                SettingValue(
+                ParameterValue(
                     store_code=v.store_code,
                     terminal_no=v.terminal_no,
                     value=normalize_value(v.value),
@@ -75,22 +75,22 @@ class SettingsService:
 
     async def create(
         self, actor: Principal, tenant_id: str, body: SettingsMasterCreateRequest
-    ) -> SettingsDocument:
+    ) -> ParameterDocument:
         repo = self._repo(tenant_id, actor)
         message = f"Setting {body.name} already exists"
         if await repo.find_one(self._key(tenant_id, body.name)) is not None:
             raise AlreadyExistsError(message)
-        doc = SettingsDocument(tenant_id=tenant_id, name=body.name, **self._normalized(body))
+        doc = ParameterDocument(tenant_id=tenant_id, name=body.name, **self._normalized(body))
         try:
             created = await repo.create(doc)
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(message) from exc
-        self._cache.setting_changed(tenant_id, body.name)
+        self._cache.parameter_changed(tenant_id, body.name)
         return created
 
-    async def get(self, tenant_id: str, name: str) -> SettingsDocument:
+    async def get(self, tenant_id: str, name: str) -> ParameterDocument:
         doc = await self._cache.get_or_load(
-            self._cache.setting_key(tenant_id, name),
+            self._cache.parameter_key(tenant_id, name),
             lambda: self._repo(tenant_id).find_one(self._key(tenant_id, name)),
         )
         if doc is None:
@@ -100,22 +100,22 @@ class SettingsService:
     async def value(self, tenant_id: str, name: str, store_code: str, terminal_no: int) -> str:
         return resolve_value(await self.get(tenant_id, name), store_code, terminal_no)
 
-    async def list(self, tenant_id: str, params: PageParams) -> Page[SettingsDocument]:
+    async def list(self, tenant_id: str, params: PageParams) -> Page[ParameterDocument]:
         return await self._repo(tenant_id).list({"tenant_id": tenant_id}, params)
 
     async def update(
         self, actor: Principal, tenant_id: str, name: str, body: SettingsMasterUpdateRequest
-    ) -> SettingsDocument:
+    ) -> ParameterDocument:
         doc = await self._repo(tenant_id, actor).update(
             self._key(tenant_id, name), self._normalized(body)
         )
-        self._cache.setting_changed(tenant_id, name)
+        self._cache.parameter_changed(tenant_id, name)
         if doc is None:
             raise NotFoundError(f"Setting {name} not found")
         return doc
 
     async def delete(self, tenant_id: str, name: str) -> None:
         deleted = await self._repo(tenant_id).delete(self._key(tenant_id, name))
-        self._cache.setting_changed(tenant_id, name)
+        self._cache.parameter_changed(tenant_id, name)
         if not deleted:
             raise NotFoundError(f"Setting {name} not found")

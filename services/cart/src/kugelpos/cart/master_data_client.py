@@ -1,11 +1,12 @@
-"""Master data for the cart, read from master-data (and the store name from terminal).
+"""The cart's HTTP client of master-data (and of the terminal service, for store names): the
+master data a cart needs, read over HTTP behind a read-through cache.
 
 Every read goes through one in-process TTL cache (`MASTER_CACHE_TTL_SECONDS`, default 10 s),
 so the hot path calls master-data at most once per item per TTL and never on a hit; master-data
 caches the same reads on its side. Calls carry a short-lived service token of the tenant (no
 terminal key is forwarded, so master-data never has to ask the terminal service who we are).
 
-What a cart needs at creation (taxes, settings, active promotions, store name) is snapshot in
+What a cart needs at creation (taxes, parameters, active promotions, store name) is snapshot in
 the cart (`CartDocument.masters`), so adding an item needs nothing but the item itself.
 
 A till keeps selling when master-data is slow or down: every read also keeps its last good
@@ -31,10 +32,10 @@ from kugelpos.common.clients.http import HttpClientHelper
 from kugelpos.common.errors import ExternalServiceError, NotFoundError, ServiceUnavailableError
 from kugelpos.common.events.changes import ChangeKind, MasterChange
 
-from ..domain.masters import ItemMaster, PaymentMaster, TaxMaster
-from ..domain.models import TaxType
-from ..errors import ItemNotFoundError
-from ..pricing.money import ZERO, RoundMethod, to_decimal
+from .domain.masters import ItemMaster, PaymentMaster, TaxMaster
+from .domain.models import TaxType
+from .errors import ItemNotFoundError
+from .pricing.money import ZERO, RoundMethod, to_decimal
 
 log = structlog.get_logger(__name__)
 
@@ -105,8 +106,8 @@ def _affected_by(change: MasterChange, key: Key) -> bool:
             return kind == "item" and key[2:] == (change.store_code, change.code)
         case ChangeKind.PAYMENT:
             return kind == "payment" and key[2] == change.code
-        case ChangeKind.SETTING:
-            return kind == "settings"
+        case ChangeKind.PARAMETER:
+            return kind == "parameters"
         case ChangeKind.PROMOTION:
             return kind == "promotions"
         case _:
@@ -230,14 +231,15 @@ class MasterDataClient:
 
         return await self._cached(("taxes", tenant_id), load)
 
-    async def settings(self, tenant_id: str) -> list[dict[str, Any]]:
+    async def parameters(self, tenant_id: str) -> list[dict[str, Any]]:
+        """The tenant's parameter master (v1: settings master, served at `/settings`)."""
         url = f"{self._md}/tenants/{_q(tenant_id)}/settings"
 
         async def load() -> list[dict[str, Any]]:
             data = await self._get_data(url, tenant_id, {"limit": MAX_LIST})
             return [d for d in data or [] if isinstance(d, dict)]
 
-        return await self._cached(("settings", tenant_id), load)
+        return await self._cached(("parameters", tenant_id), load)
 
     async def active_promotions(self, tenant_id: str, store_code: str) -> list[dict[str, Any]]:
         url = f"{self._md}/tenants/{_q(tenant_id)}/promotions/active"
@@ -258,11 +260,11 @@ class MasterDataClient:
         return await self._cached(("store", tenant_id, store_code), load)
 
 
-def resolve_setting(
-    settings: list[dict[str, Any]], name: str, store_code: str, terminal_no: int
+def resolve_parameter(
+    parameters: list[dict[str, Any]], name: str, store_code: str, terminal_no: int
 ) -> str | None:
     """Spec §15.4: store+terminal entry → store entry → global entry → default value."""
-    for entry in settings:
+    for entry in parameters:
         if entry.get("name") != name:
             continue
         values = [v for v in entry.get("values") or [] if isinstance(v, dict)]

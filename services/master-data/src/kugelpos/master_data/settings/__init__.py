@@ -1,1 +1,0 @@
-"""Named settings with per-store and per-terminal values."""

@@ -1,0 +1,37 @@
+"""The stock service's process-wide objects, built once with the app."""
+
+from __future__ import annotations
+
+from kugelpos.common.observability.health import HealthCheck
+from kugelpos.common.wiring import ConsumerWiring
+
+from .alerts.hub import AlertHub
+from .alerts.service import AlertService
+from .config import StockSettings
+from .events import StockEvents
+from .schedules.scheduler import SnapshotScheduler
+
+
+class StockWiring(ConsumerWiring[StockSettings]):
+    def __init__(self, settings: StockSettings) -> None:
+        super().__init__(settings)
+        # Alerts: judged after a sale's commit, fanned out to every replica's sockets.
+        self.alerts = AlertService(
+            self.infra.dapr,
+            AlertHub(),
+            state_store=settings.alert_state_store,
+            cooldown_seconds=settings.alert_cooldown_seconds,
+        )
+        self.events = StockEvents(self.alerts)
+        self.consumer = self.events.consumer
+        self.scheduler = SnapshotScheduler(settings)
+
+    def health_checks(self) -> dict[str, HealthCheck]:
+        return self.scheduler.health_checks(self.infra)
+
+    async def start(self) -> None:
+        await super().start()
+        await self.scheduler.start(self.infra)
+
+    async def stop(self) -> None:
+        await self.scheduler.stop(self.infra)
