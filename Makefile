@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 VENV_PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lock run stop demo test lint format bench deploy-files
+.PHONY: install lock run stop demo test test-fast lint format bench deploy-files
 
 install:
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found (pyenv or PATH)"; exit 1; }
@@ -37,6 +37,12 @@ format:
 test: lint
 	@if [ -n "$$MONGODB_URI" ]; then echo "tests against the MongoDB of MONGODB_URI"; fi
 	$(VENV_PY) -m pytest -q
+
+# The tests that start no process of the local stack (pure ones: domain rules, parsers, the
+# registry, the generated files), in under a minute. The plugin marks every test that uses a
+# stack fixture `needs_stack`; `make test` runs both.
+test-fast:
+	$(VENV_PY) -m pytest -q -m "not needs_stack"
 
 bench:
 	@$(VENV_PY) -m kugelpos.bench

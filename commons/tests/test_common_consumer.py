@@ -69,8 +69,12 @@ class Harness:
         *,
         retry: RetryPolicy | None = None,
         prefix: str | None = None,
+        selection_timeout_ms: int | None = None,
     ) -> None:
         settings = CommonSettings(environment="development", mongodb_uri=mongo_uri)
+        if selection_timeout_ms is not None:
+            # The client's own option: it wins over a serverSelectionTimeoutMS in the URI.
+            settings.db_server_selection_timeout_ms = selection_timeout_ms
         self.prefix = prefix or f"db_consumertest{secrets.token_hex(3)}"
         self.infra = build_infrastructure(settings, self.prefix)
         http = HttpClientHelper(
@@ -275,7 +279,7 @@ async def test_a_lost_acknowledgement_is_retried_and_sent_with_the_duplicate(
 
 
 async def test_a_database_that_is_down_means_retry(sidecar: FakeSidecar, tenant: str) -> None:
-    h = Harness(UNUSED_MONGO, sidecar)
+    h = Harness(UNUSED_MONGO, sidecar, selection_timeout_ms=300)
     await h.consumer.start(h.infra)
     try:
         log = cash_log(tenant)

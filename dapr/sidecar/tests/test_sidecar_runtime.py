@@ -63,6 +63,8 @@ def test_cli_parses_apps_and_overrides():
     assert settings.redeliver_interval == 0.5
 
 
+# Starts the sidecar as a process of its own (it exits at once): not a test-fast test.
+@pytest.mark.needs_stack
 @pytest.mark.parametrize("app", ["account", "account=localhost:8000", "=http://x"])
 def test_cli_rejects_a_malformed_app(app):
     result = subprocess.run(

@@ -4,6 +4,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from kugelpos.devstack.processes import (
     ManagedProcess,
     ProcessRecord,
@@ -12,6 +14,9 @@ from kugelpos.devstack.processes import (
     spawn,
     terminate,
 )
+
+# Every test here starts processes itself (what the launcher manages).
+pytestmark = pytest.mark.needs_stack
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
 

@@ -13,6 +13,9 @@ from kugelpos.devstack.processes import ProcessRecord, is_alive
 from kugelpos.devstack.stack import Stack, StackError, recorded_status
 from kugelpos.registry.services import ServiceSpec
 
+# Every test here starts processes of a stack itself (not through the plugin's fixtures).
+pytestmark = pytest.mark.needs_stack
+
 HERE = Path(__file__).parent
 ECHO = ServiceSpec(name="echo", asgi="devstack_echo_app:app", port=0, db_prefix="db_echo")
 ECHO_TWO = ServiceSpec(name="echo-two", asgi="devstack_echo_app:app", port=0, db_prefix="db_e2")

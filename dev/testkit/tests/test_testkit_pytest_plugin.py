@@ -1,5 +1,6 @@
 """What the pytest plugin does when MONGODB_URI points the test stacks at another MongoDB:
-engine tests skipped, each stack's databases apart and dropped by namespace afterwards."""
+engine tests skipped, each stack's databases apart and dropped by namespace afterwards; and
+which tests it marks `needs_stack` (what `make test-fast` leaves out)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 from pymongo import MongoClient
 
 from kugelpos.testkit import pytest_plugin
-from kugelpos.testkit.pytest_plugin import EMBEDDED_ONLY, drop_namespaced_databases
+from kugelpos.testkit.pytest_plugin import EMBEDDED_ONLY, NEEDS_STACK, drop_namespaced_databases
+
+pytest_plugins = ["pytester"]
 
 
 class _Item:
@@ -55,3 +58,46 @@ def test_only_the_namespaces_databases_are_dropped(mongo_uri: str) -> None:
         finally:
             for name in theirs:
                 client.drop_database(name)
+
+
+def test_tests_using_a_stack_fixture_are_marked_and_test_fast_leaves_them_out(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def world(stack_factory):  # a stack fixture reached through another fixture
+            return stack_factory
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_pure():
+            pass
+
+        def test_session_stack(stack):
+            pass
+
+        def test_through_a_fixture(world):
+            pass
+
+        def test_commons(mongo_uri, redis_url):
+            pass
+
+        @pytest.mark.needs_stack
+        def test_starts_processes_itself():
+            pass
+        """
+    )
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = session\n")
+    plugin = ["-p", "kugelpos.testkit.pytest_plugin"]
+    # Collection only: nothing starts (the fixtures run with the tests).
+    fast = pytester.runpytest(*plugin, "--collect-only", "-q", "-m", f"not {NEEDS_STACK}")
+    fast.stdout.fnmatch_lines(["*::test_pure", "1/5 tests collected (4 deselected)*"])
+    slow = pytester.runpytest(*plugin, "--collect-only", "-q", "-m", NEEDS_STACK)
+    slow.stdout.fnmatch_lines(["4/5 tests collected (1 deselected)*"])
+    assert "test_pure" not in slow.stdout.str()

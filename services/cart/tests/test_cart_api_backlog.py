@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -42,16 +42,25 @@ async def publications(stack: Stack) -> Counter[str]:
         await redis.aclose()
 
 
+@pytest.fixture
+def backlog_stack(engine: str, stack_factory: Callable[..., Stack]) -> Iterator[Stack]:
+    stack = stack_factory(
+        services=tuple(service(n) for n in NAMES), extra_env=BACKLOG_ENV, mongo_engine=engine
+    )
+    yield stack
+    # Its relay republishes the unacknowledged backlog until it gives up: not during the
+    # next test.
+    stack.stop()
+
+
 # Against an external MongoDB (MONGODB_URI) the engine means nothing: one run is enough.
 @pytest.mark.parametrize(
     "engine", ["memory", pytest.param("sqlite", marks=pytest.mark.requires_embedded_mongo)]
 )
 async def test_concurrent_bills_while_the_relay_republishes_a_backlog(
-    engine: str, stack_factory: Callable[..., Stack]
+    engine: str, backlog_stack: Stack
 ) -> None:
-    stack = stack_factory(
-        services=tuple(service(n) for n in NAMES), extra_env=BACKLOG_ENV, mongo_engine=engine
-    )
+    stack = backlog_stack
     urls = {name: stack.url(name) for name in NAMES}
     async with httpx.AsyncClient(timeout=60) as client:
         shop = await open_shop(client, urls, terminals=TILLS)

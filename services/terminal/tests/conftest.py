@@ -206,7 +206,9 @@ OUTAGE_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
+# Module scope: stopped when the outage tests end (its relay would otherwise go on
+# republishing events that no consumer of this terminal-only stack acknowledges).
+@pytest.fixture(scope="module")
 def outage_stack(stack_factory: Callable[..., Stack]) -> Stack:
     return stack_factory(services=(service("terminal"),), extra_env=OUTAGE_ENV)
 

@@ -4,49 +4,28 @@ background loops stepping every 2 s rather than every 0.5 s.
 
 uvicorn's server wakes ten times a second to look at its exit flag (and to refresh its `Date`
 header once a second): on an idle laptop stack of seven services that alone was about 0.1 % of
-a core per process, most of the stack's idle CPU. Here it looks once a second (the `Date`
-header is still refreshed every second) and at once when a signal asks it to stop. Production
-images run uvicorn itself (the Dockerfile): a tick there costs nothing worth saving.
+a core per process, most of the stack's idle CPU. The sidecar's `QuietServer` (which the
+launcher starts anyway, a declared dependency) looks once a second instead and at once when a
+signal asks it to stop. Production images run uvicorn itself (the Dockerfile): a tick there
+costs nothing worth saving.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 from collections.abc import Sequence
-from types import FrameType
 
 import pymongo.common
 import uvicorn
 
-TICK_SECONDS = 1.0
+from kugelpos.sidecar.serving import QuietServer
+
 # PyMongo's async client sleeps in steps of its minimum heartbeat interval (0.5 s) in each of
 # its background loops (monitor, round-trip monitor, cursor cleanup): six wake-ups a second
 # per client, about 0.07 % of a core for a client that does nothing. In steps of 2 s here; a
 # check PyMongo asks for after a failure (a restarted wire server) waits up to 2 s instead of
 # 0.5 s, well inside its server selection timeout. Production images run PyMongo as it comes.
 DRIVER_STEP_SECONDS = 2.0
-
-
-class QuietServer(uvicorn.Server):
-    async def main_loop(self) -> None:
-        self._stop_now = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            # on_tick refreshes the Date header when counter % 10 == 0: every tick here.
-            counter = (counter + 10) % 864_000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_now.wait(), TICK_SECONDS)
-            should_exit = await self.on_tick(counter)
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        loop = getattr(self, "_loop", None)
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._stop_now.set)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

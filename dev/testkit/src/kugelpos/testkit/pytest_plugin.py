@@ -6,8 +6,12 @@ Session fixtures:
 - `mongo_uri`: a MongoDB wire server of its own for tests of commons (not a service's).
 - `stack`: the session stack with every registered service, started once and shared by every
   test file that asks for it; each service has its own MongoDB (`stack.mongo_uri_for(name)`).
-- `stack_factory`: private stacks for the rare test that needs different settings.
+- `stack_factory`: private stacks for the rare test that needs different settings, stopped
+  at the end of the test module that asked for them.
 - `devstack_extra_env`: override in a conftest to pass settings to the session's services.
+
+Every test that uses one of these fixtures is marked `needs_stack`; `make test-fast` runs the
+others alone (`-m 'not needs_stack'`).
 
 Options: `--devstack-dir DIR` (or KUGELPOS_DEVSTACK_DIR) keeps logs and pids in DIR;
 `--devstack-log-lines N` sets how many lines of each log a failing stack test shows.
@@ -40,6 +44,11 @@ _HOLDER = pytest.StashKey["_SessionStacks"]()
 # while, and how long it takes is not what any test checks.
 STARTUP_TIMEOUT_SECONDS = 90.0
 EMBEDDED_ONLY = "requires_embedded_mongo"
+NEEDS_STACK = "needs_stack"
+# A test asking for any of these (directly or through its other fixtures) starts processes.
+STACK_FIXTURES = frozenset(
+    {"devstack_sessions", "stack", "stack_factory", "mongo_uri", "redis_url"}
+)
 
 
 def external_mongodb_uri() -> str | None:
@@ -53,9 +62,21 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{EMBEDDED_ONLY}: exercises the embedded MongoDB wire servers themselves (kills one, "
         "compares its engines); skipped when MONGODB_URI points the stacks at another MongoDB",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{NEEDS_STACK}: starts processes of the local stack (Redis, MongoDB wire servers, the "
+        "sidecar, services). Added by this plugin to every test using a stack fixture; set by "
+        "hand on a test that starts processes itself. `make test-fast` runs the others "
+        f"(-m 'not {NEEDS_STACK}')",
+    )
 
 
+# First: `-m 'not needs_stack'` deselects in pytest's own hook, which must see the markers.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if STACK_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(NEEDS_STACK)
     if external_mongodb_uri() is None:
         return
     skip = pytest.mark.skip(reason="MONGODB_URI is set: the stacks start no embedded MongoDB")
@@ -221,10 +242,22 @@ def stack(devstack_sessions: _SessionStacks, devstack_extra_env: dict[str, str])
     return devstack_sessions.full(devstack_extra_env)
 
 
-@pytest.fixture(scope="session")
-def stack_factory(devstack_sessions: _SessionStacks) -> Callable[..., Stack]:
-    """stack_factory(**Stack options) -> a started private stack, stopped at session end."""
-    return devstack_sessions.private
+@pytest.fixture(scope="module")
+def stack_factory(devstack_sessions: _SessionStacks) -> Iterator[Callable[..., Stack]]:
+    """stack_factory(**Stack options) -> a started private stack, stopped when the test module
+    that asked for it ends. (Left running to the end of the session, the private stacks kept
+    their relays, wire servers and sidecars busy for every later test: a backlog stack's relay
+    republishing unacknowledged events cost two of its wire servers ~7 % of a core each.)"""
+    made: list[Stack] = []
+
+    def factory(**options: Any) -> Stack:
+        stack = devstack_sessions.private(**options)
+        made.append(stack)
+        return stack
+
+    yield factory
+    for stack in made:
+        stack.stop()
 
 
 @pytest.hookimpl(wrapper=True)
