@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient
 
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
+from kugelpos.testkit.consumers import tenant_setup_statuses
 from kugelpos.testkit.testing import assert_error, assert_ok
 
 
@@ -29,12 +30,7 @@ async def shop(stack: Stack, client) -> Shop:
 
 
 async def test_terminal_tenant_setup_reports_report_ok(stack, shop):
-    mongo = AsyncMongoClient(stack.mongo_uri_for("terminal"), tz_aware=True)
-    try:
-        tenant = await mongo[stack.db_name("terminal", shop.tenant_id)]["info_tenant"].find_one({})
-    finally:
-        await mongo.close()
-    setup = {r["service"]: r["status"] for r in tenant["setup"]}
+    setup = await tenant_setup_statuses(stack, shop.tenant_id)
     assert setup["report"] == "ok", setup
 
 

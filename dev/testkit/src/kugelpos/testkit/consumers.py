@@ -24,6 +24,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -49,6 +50,7 @@ __all__ = [
     "mongo",
     "other_book",
     "publish",
+    "tenant_setup_statuses",
     "wait",
 ]
 
@@ -172,6 +174,18 @@ class ConsumerBook:
     def admin(self) -> dict[str, str]:
         return bearer(self.admin_token)
 
+    @property
+    def clerk(self) -> dict[str, str]:
+        """A plain user of the tenant (role `user`: no back-office writes)."""
+        token = self.codec.issue_user_token(
+            username="clerk",
+            tenant_id=self.tenant_id,
+            is_superuser=False,
+            roles=["user"],
+            lifetime=timedelta(hours=1),
+        )
+        return bearer(token)
+
     def service(self, name: str = "report") -> dict[str, str]:
         return bearer(self.codec.issue_service_token(service=name, tenant_id=self.tenant_id))
 
@@ -289,6 +303,17 @@ async def eventually(check: Callable[[], Awaitable[Any]], within: float = 30.0) 
 @pytest.fixture(scope="session")
 def wait() -> Callable[..., Awaitable[Any]]:
     return eventually
+
+
+async def tenant_setup_statuses(stack: Stack, tenant_id: str) -> dict[str, str]:
+    """Each service's status in the terminal service's record of the tenant's set-up."""
+    mongo: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri_for("terminal"), tz_aware=True)
+    try:
+        tenant = await mongo[stack.db_name("terminal", tenant_id)]["info_tenant"].find_one({})
+    finally:
+        await mongo.close()
+    assert tenant is not None, f"no tenant {tenant_id} in the terminal service"
+    return {r["service"]: r["status"] for r in tenant["setup"]}
 
 
 async def acknowledgements(stack: Stack, service: str, event_id: str) -> list[dict]:
