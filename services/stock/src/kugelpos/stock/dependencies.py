@@ -11,6 +11,7 @@ from kugelpos.common.auth.principal import Principal
 from kugelpos.common.auth.store_scope import tenant_access
 from kugelpos.common.web.app import get_wiring
 
+from .adjustments.service import AdjustmentService
 from .alerts.service import AlertService
 from .schedules.service import ScheduleService
 from .snapshots.service import SnapshotService
@@ -28,7 +29,7 @@ TerminalId = Annotated[
 type Reader = Annotated[Principal, Depends(tenant_access)]
 # Writes (docs/access.md): a store's stock is changed by its back office or its own tills
 # (v1: a till adjusts stock), never by a clerk's token or another store's till; the
-# tenant-wide snapshot schedule by the back office only.
+# tenant-wide snapshot schedule, batch adjustments and receipts by the back office only.
 type StoreWriter = Annotated[
     Principal, Depends(allow(ADMIN, MANAGER, STORE_TILL, source=tenant_access))
 ]
@@ -37,6 +38,10 @@ type BackOffice = Annotated[Principal, Depends(allow(ADMIN, MANAGER, source=tena
 
 async def get_stock_service(wiring: StockWiringDep) -> StockService:
     return StockService(wiring.infra.mongo)
+
+
+async def get_adjustment_service(wiring: StockWiringDep) -> AdjustmentService:
+    return AdjustmentService(wiring.infra.mongo)
 
 
 async def get_alert_service(wiring: StockWiringDep) -> AlertService:
@@ -55,6 +60,7 @@ async def get_snapshot_service(wiring: StockWiringDep) -> SnapshotService:
 
 
 type StockServiceDep = Annotated[StockService, Depends(get_stock_service)]
+type AdjustmentServiceDep = Annotated[AdjustmentService, Depends(get_adjustment_service)]
 type AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]
 type ScheduleServiceDep = Annotated[ScheduleService, Depends(get_schedule_service)]
 type SnapshotServiceDep = Annotated[SnapshotService, Depends(get_snapshot_service)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from kugelpos.common.money import Money
 from kugelpos.common.schemas import ApiModel
@@ -35,6 +35,14 @@ class StockUpdateRequest(ApiModel):
     reference_id: Text | None = None
     operator_id: Text | None = None
     note: Annotated[str, Field(max_length=1000)] | None = None
+
+    @field_validator("update_type")
+    @classmethod
+    def _not_a_receipt(cls, value: UpdateType) -> UpdateType:
+        # A receipt moves the average cost too: only `POST .../stock/receipts` writes one.
+        if value is UpdateType.RECEIPT:
+            raise ValueError("a receipt is taken in through POST .../stock/receipts")
+        return value
 
 
 class StockUpdateResponse(ApiModel):

@@ -23,7 +23,9 @@ from .documents import StockDocument, StockUpdateDocument, UpdateFlag, UpdateTyp
 from .repository import StockRepository, StockUpdateRepository
 
 # Path segments of fixed routes: items with these codes cannot be addressed (v1 routing).
-RESERVED_ITEM_CODES = frozenset({"low", "reorder-alerts", "snapshot", "snapshots"})
+RESERVED_ITEM_CODES = frozenset(
+    {"low", "reorder-alerts", "snapshot", "snapshots", "adjustments", "receipts", "valuation"}
+)
 
 
 @dataclass(frozen=True, slots=True)
