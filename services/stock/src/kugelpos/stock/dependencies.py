@@ -13,6 +13,7 @@ from kugelpos.common.web.app import get_wiring
 
 from .adjustments.service import AdjustmentService
 from .alerts.service import AlertService
+from .receipts.service import ReceiptService
 from .schedules.service import ScheduleService
 from .snapshots.service import SnapshotService
 from .stocks.service import StockService
@@ -44,6 +45,10 @@ async def get_adjustment_service(wiring: StockWiringDep) -> AdjustmentService:
     return AdjustmentService(wiring.infra.mongo)
 
 
+async def get_receipt_service(wiring: StockWiringDep) -> ReceiptService:
+    return ReceiptService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
+
+
 async def get_alert_service(wiring: StockWiringDep) -> AlertService:
     return wiring.alerts
 
@@ -61,6 +66,7 @@ async def get_snapshot_service(wiring: StockWiringDep) -> SnapshotService:
 
 type StockServiceDep = Annotated[StockService, Depends(get_stock_service)]
 type AdjustmentServiceDep = Annotated[AdjustmentService, Depends(get_adjustment_service)]
+type ReceiptServiceDep = Annotated[ReceiptService, Depends(get_receipt_service)]
 type AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]
 type ScheduleServiceDep = Annotated[ScheduleService, Depends(get_schedule_service)]
 type SnapshotServiceDep = Annotated[SnapshotService, Depends(get_snapshot_service)]

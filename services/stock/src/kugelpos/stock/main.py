@@ -11,6 +11,7 @@ from kugelpos.common.web.tenant_setup import tenant_setup_router
 from .adjustments.router import router as adjustments_router
 from .alerts.router import router as alerts_router
 from .config import get_settings
+from .receipts.router import router as receipts_router
 from .schedules.router import router as schedules_router
 from .snapshots.router import router as snapshots_router
 from .stocks.router import router as stocks_router
@@ -29,6 +30,7 @@ def build_app() -> FastAPI:
             # Fixed segments (snapshot, snapshots, adjustments, ...) before `{item_code}`.
             snapshots_router,
             adjustments_router,
+            receipts_router,
             stocks_router,
             schedules_router,
             alerts_router,
