@@ -17,6 +17,7 @@ from .receipts.service import ReceiptService
 from .schedules.service import ScheduleService
 from .snapshots.service import SnapshotService
 from .stocks.service import StockService
+from .valuation.service import ValuationService
 from .wiring import StockWiring
 
 type StockWiringDep = Annotated[StockWiring, Depends(get_wiring)]
@@ -49,6 +50,10 @@ async def get_receipt_service(wiring: StockWiringDep) -> ReceiptService:
     return ReceiptService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
 
 
+async def get_valuation_service(wiring: StockWiringDep) -> ValuationService:
+    return ValuationService(wiring.infra.mongo)
+
+
 async def get_alert_service(wiring: StockWiringDep) -> AlertService:
     return wiring.alerts
 
@@ -67,6 +72,7 @@ async def get_snapshot_service(wiring: StockWiringDep) -> SnapshotService:
 type StockServiceDep = Annotated[StockService, Depends(get_stock_service)]
 type AdjustmentServiceDep = Annotated[AdjustmentService, Depends(get_adjustment_service)]
 type ReceiptServiceDep = Annotated[ReceiptService, Depends(get_receipt_service)]
+type ValuationServiceDep = Annotated[ValuationService, Depends(get_valuation_service)]
 type AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]
 type ScheduleServiceDep = Annotated[ScheduleService, Depends(get_schedule_service)]
 type SnapshotServiceDep = Annotated[SnapshotService, Depends(get_snapshot_service)]

@@ -15,6 +15,7 @@ from .receipts.router import router as receipts_router
 from .schedules.router import router as schedules_router
 from .snapshots.router import router as snapshots_router
 from .stocks.router import router as stocks_router
+from .valuation.router import router as valuation_router
 from .wiring import StockWiring
 
 WELCOME = "Welcome to Kugel-POS Stock API. supported version: v1"
@@ -31,6 +32,7 @@ def build_app() -> FastAPI:
             snapshots_router,
             adjustments_router,
             receipts_router,
+            valuation_router,
             stocks_router,
             schedules_router,
             alerts_router,
