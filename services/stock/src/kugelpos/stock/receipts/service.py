@@ -41,7 +41,9 @@ class Received:
 
 
 class ReceiptService:
-    def __init__(self, mongo: Mongo, ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]]):
+    def __init__(
+        self, mongo: Mongo, ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]]
+    ) -> None:
         self._mongo = mongo
         # The tenant's indexes, the unique reference among them, once per process (a tenant
         # set up before receipts existed gets them on its first receipt).
