@@ -442,6 +442,7 @@ def path_values(w: World) -> dict[str, str]:
         "transaction_no": "1",
         "receipt_no": "1",
         "snapshot_id": "S1",
+        "receipt_id": "R1",
         "event_id": "E1",
     }
 
@@ -532,6 +533,7 @@ async def _snapshot(client: httpx.AsyncClient, w: World) -> dict[str, Any]:
         "stock": [
             f"{t}/stores/{a.store_code}/stock",
             f"{t}/stores/{a.store_code}/stock/snapshots",
+            f"{t}/stores/{a.store_code}/stock/receipts",
             f"{t}/stock/snapshot-schedule",
         ],
     }

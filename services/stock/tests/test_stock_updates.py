@@ -83,6 +83,7 @@ async def test_bad_input_is_refused_and_writes_nothing(
         {"quantityChange": "Infinity", "updateType": "purchase"},
         {"quantityChange": True, "updateType": "purchase"},
         {"quantityChange": 1, "updateType": "theft"},
+        {"quantityChange": 1, "updateType": "receipt"},  # only POST .../receipts (its cost)
         {"updateType": "purchase"},
         {"quantityChange": 1},
     ):

@@ -11,10 +11,13 @@ from kugelpos.common.auth.principal import Principal
 from kugelpos.common.auth.store_scope import tenant_access
 from kugelpos.common.web.app import get_wiring
 
+from .adjustments.service import AdjustmentService
 from .alerts.service import AlertService
+from .receipts.service import ReceiptService
 from .schedules.service import ScheduleService
 from .snapshots.service import SnapshotService
 from .stocks.service import StockService
+from .valuation.service import ValuationService
 from .wiring import StockWiring
 
 type StockWiringDep = Annotated[StockWiring, Depends(get_wiring)]
@@ -28,7 +31,7 @@ TerminalId = Annotated[
 type Reader = Annotated[Principal, Depends(tenant_access)]
 # Writes (docs/access.md): a store's stock is changed by its back office or its own tills
 # (v1: a till adjusts stock), never by a clerk's token or another store's till; the
-# tenant-wide snapshot schedule by the back office only.
+# tenant-wide snapshot schedule, batch adjustments and receipts by the back office only.
 type StoreWriter = Annotated[
     Principal, Depends(allow(ADMIN, MANAGER, STORE_TILL, source=tenant_access))
 ]
@@ -37,6 +40,18 @@ type BackOffice = Annotated[Principal, Depends(allow(ADMIN, MANAGER, source=tena
 
 async def get_stock_service(wiring: StockWiringDep) -> StockService:
     return StockService(wiring.infra.mongo)
+
+
+async def get_adjustment_service(wiring: StockWiringDep) -> AdjustmentService:
+    return AdjustmentService(wiring.infra.mongo)
+
+
+async def get_receipt_service(wiring: StockWiringDep) -> ReceiptService:
+    return ReceiptService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
+
+
+async def get_valuation_service(wiring: StockWiringDep) -> ValuationService:
+    return ValuationService(wiring.infra.mongo)
 
 
 async def get_alert_service(wiring: StockWiringDep) -> AlertService:
@@ -55,6 +70,9 @@ async def get_snapshot_service(wiring: StockWiringDep) -> SnapshotService:
 
 
 type StockServiceDep = Annotated[StockService, Depends(get_stock_service)]
+type AdjustmentServiceDep = Annotated[AdjustmentService, Depends(get_adjustment_service)]
+type ReceiptServiceDep = Annotated[ReceiptService, Depends(get_receipt_service)]
+type ValuationServiceDep = Annotated[ValuationService, Depends(get_valuation_service)]
 type AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]
 type ScheduleServiceDep = Annotated[ScheduleService, Depends(get_schedule_service)]
 type SnapshotServiceDep = Annotated[SnapshotService, Depends(get_snapshot_service)]

@@ -21,6 +21,7 @@ from kugelpos.common.events.subscriptions import CloudEvent, Outcome
 
 from .alerts.messages import has_threshold
 from .alerts.service import STOCK_ALERTS, AlertService
+from .receipts.repository import ReceiptRepository
 from .sales import SALE_EFFECTS, BadLine, stock_changes
 from .snapshots.repository import SnapshotRepository
 from .stocks.documents import StockDocument
@@ -29,7 +30,7 @@ from .stocks.service import apply_changes
 
 log = structlog.get_logger(__name__)
 
-REPOSITORIES = (StockRepository, StockUpdateRepository, SnapshotRepository)
+REPOSITORIES = (StockRepository, StockUpdateRepository, SnapshotRepository, ReceiptRepository)
 # How long the post-commit alert check waits for the event's commit to become visible.
 _COMMIT_WAIT_SECONDS = 5.0
 

@@ -8,11 +8,14 @@ from kugelpos.common.web.app import create_app, get_event_consumer
 from kugelpos.common.web.dead_letters import dead_letters_router
 from kugelpos.common.web.tenant_setup import tenant_setup_router
 
+from .adjustments.router import router as adjustments_router
 from .alerts.router import router as alerts_router
 from .config import get_settings
+from .receipts.router import router as receipts_router
 from .schedules.router import router as schedules_router
 from .snapshots.router import router as snapshots_router
 from .stocks.router import router as stocks_router
+from .valuation.router import router as valuation_router
 from .wiring import StockWiring
 
 WELCOME = "Welcome to Kugel-POS Stock API. supported version: v1"
@@ -25,8 +28,11 @@ def build_app() -> FastAPI:
         title="Kugel POS Stock",
         routers=[
             tenant_setup_router(get_event_consumer),
-            # Fixed segments (snapshot, snapshots) before `{item_code}`.
+            # Fixed segments (snapshot, snapshots, adjustments, ...) before `{item_code}`.
             snapshots_router,
+            adjustments_router,
+            receipts_router,
+            valuation_router,
             stocks_router,
             schedules_router,
             alerts_router,

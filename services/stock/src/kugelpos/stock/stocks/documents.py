@@ -14,6 +14,7 @@ from pydantic import Field
 from kugelpos.common.clock import utcnow
 from kugelpos.common.db.documents import Document
 
+from ..costs import from_cost_units
 from ..quantities import from_units
 
 
@@ -28,6 +29,7 @@ class UpdateType(StrEnum):
     DAMAGE = "damage"
     TRANSFER_IN = "transfer_in"
     TRANSFER_OUT = "transfer_out"
+    RECEIPT = "receipt"  # a delivery taken in (`POST .../stock/receipts`)
 
 
 class UpdateFlag(StrEnum):
@@ -46,12 +48,18 @@ class StockDocument(Document):
     reorder_point_units: int = 0
     reorder_quantity_units: int = 0
     last_transaction_id: str | None = None
+    # Moving-average cost in cost units of 1/10,000 (`costs`); set by receipts only.
+    average_cost_units: int = 0
     shard_key: str | None = None
     etag: str | None = None
 
     @property
     def current_quantity(self) -> Decimal:
         return from_units(self.current_units)
+
+    @property
+    def average_cost(self) -> Decimal:
+        return from_cost_units(self.average_cost_units)
 
     @property
     def minimum_quantity(self) -> Decimal:
@@ -97,4 +105,7 @@ class StockUpdateDocument(Document):
     operator_id: str | None = None
     note: str | None = None
     flags: list[UpdateFlag] = Field(default_factory=list)
+    # Receipts: the line's unit cost and the item's average cost after it (cost units).
+    unit_cost_units: int | None = None
+    average_cost_units: int | None = None
     shard_key: str | None = None

@@ -152,6 +152,23 @@ class StockRepository(Repository[StockDocument]):
             rows[key] = (doc, key in created)
         return rows
 
+    async def set_average_costs(
+        self,
+        tenant_id: str,
+        averages: Mapping[tuple[str, str], int],
+        *,
+        session: AsyncClientSession,
+    ) -> None:
+        """`(store, item) -> average cost units`, in one command, on rows this transaction
+        has just incremented (so they exist and are this transaction's to write)."""
+        await self.collection.bulk_write(
+            [
+                UpdateOne(self.key(tenant_id, store, item), {"$set": {"average_cost_units": units}})
+                for (store, item), units in averages.items()
+            ],
+            session=session,
+        )
+
     async def set_thresholds(
         self,
         tenant_id: str,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams
 
+from ..costs import from_cost_units
 from ..dependencies import AlertServiceDep, Reader, StockServiceDep, StoreWriter, TerminalId
 from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params, unpaged
@@ -60,6 +61,10 @@ def update_out(doc: StockUpdateDocument) -> StockUpdateResponse:
         note=doc.note,
         transaction_key=doc.transaction_key,
         flags=doc.flags,
+        unit_cost=None if doc.unit_cost_units is None else from_cost_units(doc.unit_cost_units),
+        average_cost=(
+            None if doc.average_cost_units is None else from_cost_units(doc.average_cost_units)
+        ),
     )
 
 

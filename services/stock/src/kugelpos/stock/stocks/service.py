@@ -17,13 +17,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.pagination import Page, PageParams
 
+from ..costs import moving_average
 from ..errors import StockNotFoundError
 from ..quantities import to_units
 from .documents import StockDocument, StockUpdateDocument, UpdateFlag, UpdateType
 from .repository import StockRepository, StockUpdateRepository
 
 # Path segments of fixed routes: items with these codes cannot be addressed (v1 routing).
-RESERVED_ITEM_CODES = frozenset({"low", "reorder-alerts", "snapshot", "snapshots"})
+RESERVED_ITEM_CODES = frozenset(
+    {"low", "reorder-alerts", "snapshot", "snapshots", "adjustments", "receipts", "valuation"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,8 @@ class StockChange:
     event_id: str | None = None
     operator_id: str | None = None
     note: str | None = None
+    # A receipt's unit cost (cost units): the change also moves the item's average cost.
+    unit_cost_units: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +76,9 @@ async def apply_changes(
     """Apply changes in order inside the caller's transaction: the rows' atomic upserts (one
     command for all of a sale's lines; the same item twice chains its before/after), then
     every history row in one insert. No changes: nothing is written (a bulk write of nothing
-    is refused by the driver)."""
+    is refused by the driver). A change with a unit cost (a receipt line) moves the item's
+    moving-average cost (`costs.moving_average`) from the quantity it found: the row is
+    already locked by this transaction's `$inc`, so no other writer can come between."""
     if not changes:
         return []
     stocks = StockRepository(db, actor=actor)
@@ -99,6 +106,8 @@ async def apply_changes(
     running = {key: row.current_units for key, (row, _) in rows.items()}
     for key, n in zip(keys, units, strict=True):
         running[key] -= n
+    averages = {key: row.average_cost_units for key, (row, _) in rows.items()}
+    costed: set[tuple[str, str]] = set()
     applied: list[Applied] = []
     seen: set[tuple[str, str]] = set()
     for key, n, change in zip(keys, units, changes, strict=True):
@@ -111,11 +120,18 @@ async def apply_changes(
         seen.add(key)
         if after < 0:
             flags.append(UpdateFlag.NEGATIVE_STOCK)
-        row = (
-            final
-            if after == final.current_units
-            else final.model_copy(update={"current_units": after})
-        )
+        average = None
+        if change.unit_cost_units is not None:
+            average = averages[key] = moving_average(
+                before, averages[key], n, change.unit_cost_units
+            )
+            costed.add(key)
+        as_of: dict[str, int] = {}
+        if after != final.current_units:
+            as_of["current_units"] = after
+        if averages[key] != final.average_cost_units:
+            as_of["average_cost_units"] = averages[key]
+        row = final.model_copy(update=as_of) if as_of else final
         history = StockUpdateDocument(
             tenant_id=tenant_id,
             store_code=change.store_code,
@@ -131,10 +147,16 @@ async def apply_changes(
             operator_id=change.operator_id,
             note=change.note,
             flags=flags,
+            unit_cost_units=change.unit_cost_units,
+            average_cost_units=average,
             shard_key=tenant_id,
             created_by=actor,
         )
         applied.append(Applied(row, history))
+    if costed:
+        await stocks.set_average_costs(
+            tenant_id, {key: averages[key] for key in costed}, session=session
+        )
     await StockUpdateRepository(db, actor=actor).add_many(
         [a.history for a in applied], session=session
     )

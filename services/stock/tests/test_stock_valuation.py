@@ -1,0 +1,71 @@
+"""A store's stock at cost, now: quantity x moving-average cost, exact and documented rounding."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+
+from kugelpos.testkit.testing import assert_error, assert_ok
+
+from .conftest import Tenant, new_store, setup_tenant
+from .test_stock_adjustments import adjust, line
+from .test_stock_receipts import delivery, receive
+
+
+async def valuation(client: httpx.AsyncClient, tenant: Tenant, store: str, headers=None) -> dict:
+    r = await client.get(
+        tenant.stock(store, "/valuation"), headers=headers if headers is not None else tenant.admin
+    )
+    body = assert_ok(r)
+    assert body["operation"] == "get_stock_valuation"
+    return body["data"]
+
+
+async def test_valuation_is_quantity_times_average_cost(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    store = new_store()
+    assert (await valuation(client, tenant, store))["items"] == []
+    assert_ok(
+        await receive(
+            client,
+            tenant,
+            store,
+            delivery("PO-V1", [("A", 10, "2.5"), ("B", 3, "0.3333"), ("C", "0.5", "1.0001")]),
+        ),
+        201,
+    )
+    assert_ok(await receive(client, tenant, store, delivery("PO-V2", [("A", 6, 4)])), 201)
+    # A: (10 x 2.5 + 6 x 4) / 16 = 49 / 16 = 3.0625; then 1 broken: 15 x 3.0625 = 45.9375
+    # B: 3 x 0.3333 = 0.9999; C: 0.5 x 1.0001 = 0.50005 -> 0.5001 (half-up at 4 decimals)
+    # D: never received, -2 (an adjustment) at cost 0
+    assert_ok(await adjust(client, tenant, store, [line("A", -1), line("D", -2)]), 201)
+    data = await valuation(client, tenant, store)
+    assert data["storeCode"] == store and data["tenantId"] == tenant.tenant_id
+    items = {i["itemCode"]: i for i in data["items"]}
+    assert [i["itemCode"] for i in data["items"]] == ["A", "B", "C", "D"]
+    assert (items["A"]["quantity"], items["A"]["averageCost"], items["A"]["value"]) == (
+        15,
+        3.0625,
+        45.9375,
+    )
+    assert (items["B"]["averageCost"], items["B"]["value"]) == (0.3333, 0.9999)
+    assert (items["C"]["quantity"], items["C"]["value"]) == (0.5, 0.5001)
+    assert (items["D"]["quantity"], items["D"]["averageCost"], items["D"]["value"]) == (-2, 0, 0)
+    # The total is the sum of the items' values, exactly.
+    total = sum(Decimal(str(i["value"])) for i in data["items"])
+    assert Decimal(str(data["totalValue"])) == total == Decimal("47.4375")
+
+
+async def test_valuation_is_read_by_the_tenant_only(
+    client: httpx.AsyncClient, tenant: Tenant, codec
+) -> None:
+    store = new_store()
+    assert_ok(await receive(client, tenant, store, delivery("PO-T", [("T", 2, 5)])), 201)
+    till = await tenant.till(store)
+    assert (await valuation(client, tenant, store, headers=till))["totalValue"] == 10
+    other = await setup_tenant(client, codec)
+    r = await client.get(tenant.stock(store, "/valuation"), headers=other.admin)
+    assert_error(r, 403, "200002")
+    assert_error(await client.get(tenant.stock(store, "/valuation")), 401, "200001")
