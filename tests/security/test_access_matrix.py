@@ -219,7 +219,7 @@ RULES: tuple[Rule, ...] = (
         "transaction return",
         "cart",
         {"POST"},
-        rf"{T}/.+/return",
+        rf"{T}/.+/return(/quote)?",
         tenant_path=True,
         terminal_only=True,
     ),
