@@ -215,3 +215,120 @@ async def test_concurrent_returns_of_the_last_unit_take_it_once(till, till2):
     seen = await read(till, number)
     assert [x["returnedQuantity"] for x in seen["lineItems"]] == [2, 0]
     assert len(seen["returns"]) == 2 and seen["status"]["isRefunded"] is False
+
+
+# ---- tenders, reasons and a manager's approval ---------------------------------------------
+
+MANAGER = {"staffId": "M01", "pin": "9876"}
+
+
+@pytest.fixture(scope="module")
+async def approvals(client, shop) -> None:
+    """A manager (M01) and a manager whose PIN will be throttled (M02); two reasons."""
+    md = shop.url("master-data", f"/api/v1/tenants/{shop.tenant_id}")
+    for staff_id in ("M01", "M02"):
+        body = {"id": staff_id, "name": "Manager", "pin": "9876", "roles": ["manager"]}
+        assert_ok(await client.post(f"{md}/staff", headers=shop.admin, json=body), 201)
+    for code, approval in (("DAMAGED", True), ("CHANGED", False)):
+        body = {
+            "reasonCode": code,
+            "description": code,
+            "restock": not approval,
+            "requiresApproval": approval,
+        }
+        assert_ok(await client.post(f"{md}/return-reasons", headers=shop.admin, json=body), 201)
+
+
+def returning(*pays: tuple[str, int], line=(1, 1), **extra: Any) -> dict[str, Any]:
+    payments = [{"paymentCode": c, "amount": a} for c, a in pays]
+    return {"lines": lines(line), "payments": payments} | extra
+
+
+async def test_another_tender_needs_a_managers_approval(till, approvals):
+    sale = await till.sale(("4901", 2), tenders=[("11", 2200)])
+    number = sale["transactionNo"]
+    before = await count(till)
+    r = await give_back(till, number, returning(("01", 1100)))
+    assert "not paid with" in assert_error(r, 403, "403014")["message"]
+    clerk = {"staffId": "S001", "pin": "1234"}  # right PIN, not a manager
+    r = await give_back(till, number, returning(("01", 1100), approval=clerk))
+    assert "manager" in assert_error(r, 403, "403015")["message"]
+    wrong = {"staffId": "M01", "pin": "0000"}
+    assert_error(
+        await give_back(till, number, returning(("01", 1100), approval=wrong)), 403, "403015"
+    )
+    unknown = {"staffId": "NOPE", "pin": "0000"}
+    assert_error(
+        await give_back(till, number, returning(("01", 1100), approval=unknown)), 403, "403015"
+    )
+    assert await count(till) == before
+    assert (await read(till, number))["returns"] == []
+    assert_ok(await give_back(till, number, returning(("01", 1100), approval=MANAGER)))
+    # The sale's own tender needs no approval.
+    assert_ok(await give_back(till, number, returning(("11", 1100))))
+
+
+async def test_a_tender_up_to_what_was_paid_with_it_minus_earlier_refunds(till, approvals):
+    sale = await till.sale(("4901", 2), tenders=[("11", 1000), ("01", 1200)])
+    number = sale["transactionNo"]
+    r = await give_back(till, number, returning(("11", 1100)))
+    assert "1000 is left" in assert_error(r, 403, "403014")["message"]
+    first = assert_ok(await give_back(till, number, returning(("11", 1000), ("01", 100))))["data"]
+    # The card is fully refunded now: another card refund needs approval, cash does not.
+    r = await give_back(till, number, returning(("11", 100), ("01", 1000)))
+    assert "0 is left" in assert_error(r, 403, "403014")["message"]
+    # Voiding the first return gives its tenders back with its units.
+    assert_ok(await void(till, first["transactionNo"], [("11", 1000), ("01", 100)]))
+    assert_ok(await give_back(till, number, returning(("11", 1000), ("01", 100))))
+    assert_ok(await give_back(till, number, returning(("01", 1100))))
+    assert (await read(till, number))["status"]["isRefunded"] is True
+
+
+async def test_a_reason_may_require_approval(till, approvals):
+    sale = await till.sale(("4901", 3))
+    number = sale["transactionNo"]
+    r = await give_back(till, number, returning(("01", 1100), reasonCode="DAMAGED"))
+    assert "DAMAGED" in assert_error(r, 403, "403014")["message"]
+    r = await give_back(till, number, returning(("01", 1100), reasonCode="UNKNOWN"))
+    assert_error(r, 404, "100001")
+    assert_ok(
+        await give_back(
+            till, number, returning(("01", 1100), reasonCode="DAMAGED", approval=MANAGER)
+        )
+    )
+    assert_ok(await give_back(till, number, returning(("01", 1100), reasonCode="CHANGED")))
+    assert [x["returnedQuantity"] for x in (await read(till, number))["lineItems"]] == [2]
+
+
+async def test_wrong_approval_pins_are_throttled_as_at_sign_in(till, approvals):
+    sale = await till.sale(("4901", 1), tenders=[("11", 1100)])
+    number = sale["transactionNo"]
+    wrong = returning(("01", 1100), approval={"staffId": "M02", "pin": "0000"})
+    codes = [(await give_back(till, number, wrong)).status_code for _ in range(7)]
+    assert codes[0] == 403 and codes[-1] == 429, codes
+    right = returning(("01", 1100), approval={"staffId": "M02", "pin": "9876"})
+    assert_error(await give_back(till, number, right), 429, "200003")
+    assert (await read(till, number))["returns"] == []
+
+
+async def test_a_retried_return_with_the_same_idempotency_key_answers_the_first(till):
+    sale = await till.sale(("4901", 2))
+    number = sale["transactionNo"]
+    url = till.transactions_url(f"/{number}/return")
+    body = returning(("01", 1100))
+    headers = till.till.headers | {"Idempotency-Key": f"return-{number}"}
+    answers = [
+        await till.client.post(url, params=till.till.params, headers=headers, json=body)
+        for _ in range(2)
+    ]
+    first, second = (assert_ok(r)["data"] for r in answers)
+    assert second["transactionNo"] == first["transactionNo"]
+    assert answers[1].headers.get("Idempotent-Replayed") == "true"
+    seen = await read(till, number)
+    assert seen["lineItems"][0]["returnedQuantity"] == 1 and len(seen["returns"]) == 1
+
+
+async def test_v1s_array_body_keeps_v1s_tender_rule(till, approvals):
+    """Nothing changes for a v1 till: any refundable tender, no approval asked."""
+    sale = await till.sale(("4901", 1), tenders=[("11", 1100)])
+    assert_ok(await give_back(till, sale["transactionNo"], [{"paymentCode": "01", "amount": 1100}]))

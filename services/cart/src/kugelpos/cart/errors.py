@@ -41,6 +41,8 @@ class CartErrorCode:
     CASH_CHANGE_OVER_LIMIT = "403011"
     RETURN_QUANTITY_EXCEEDED = "403012"
     RETURN_LINE_NOT_RETURNABLE = "403013"
+    RETURN_APPROVAL_REQUIRED = "403014"
+    RETURN_APPROVAL_REFUSED = "403015"
     TERMINAL_STATUS = "404001"
     SIGN_IN_OUT = "404002"
     INTERNAL = "404004"
@@ -227,6 +229,29 @@ class ReturnLineNotReturnableError(CartError):
         "en": "This line cannot be returned",
         "ja": "この明細は返品できません",
     }
+
+
+class ReturnApprovalRequiredError(CartError):
+    """A refund by another tender than the sale's, beyond what was paid with one, or for a
+    reason that requires it, needs a manager's approval, and none was sent."""
+
+    code = CartErrorCode.RETURN_APPROVAL_REQUIRED
+    messages = {
+        "en": "A manager's approval is required for this return",
+        "ja": "この返品には責任者の承認が必要です",
+    }
+    status = 403
+
+
+class ReturnApprovalRefusedError(CartError):
+    """The approval sent is not a manager's, or its PIN is wrong."""
+
+    code = CartErrorCode.RETURN_APPROVAL_REFUSED
+    messages = {
+        "en": "The approval is not valid",
+        "ja": "承認が正しくありません",
+    }
+    status = 403
 
 
 # --- terminal / internal (404) ------------------------------------------------------------

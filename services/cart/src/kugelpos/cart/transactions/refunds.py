@@ -22,10 +22,12 @@ from ..errors import (
     AlreadyRefundedError,
     AlreadyVoidedError,
     CartValidationError,
+    ReturnApprovalRefusedError,
+    ReturnApprovalRequiredError,
     ReturnLineNotReturnableError,
     ReturnQuantityExceededError,
 )
-from ..master_data_client import MasterDataClient, resolve_parameter
+from ..master_data_client import MasterDataClient, ReturnReason, resolve_parameter
 from ..payments.rules import refund
 from ..pricing.money import YEN_DIGITS, ZERO, to_decimal
 from ..pricing.returns import (
@@ -48,6 +50,26 @@ VOID_RETURN = TransactionType.VOID_RETURN
 # Optimistic claims of a partial return: read, compute, claim if nothing changed; a lost race
 # reads again (and then usually finds too little left).
 CLAIM_ATTEMPTS = 8
+
+
+MANAGER = "manager"
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    staff_id: str
+    pin: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What decides whether a return needs approval: the tenders to check (None: v1's body,
+    whose tenders are not checked against the sale's), the reason and the approval sent."""
+
+    tenders: Sequence[Payment] | None
+    reason: ReturnReason | None
+    approval: Approval | None
+    all_tenders: Sequence[Payment] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +158,24 @@ class RefundService:
         transaction_no: int,
         requests: Sequence[RefundRequest],
         lines: Mapping[int, int] | None = None,
+        *,
+        reason_code: str | None = None,
+        approval: Approval | None = None,
+        tender_rules: bool = True,
     ) -> TranlogDocument:
         """A return of `lines` (line number -> units; None: everything not returned yet, v1's
         whole return) of a sale, refunded with `requests`, which must add up to what the
-        returned units cost (issue 25, `pricing.returns`)."""
+        returned units cost (issue 25, `pricing.returns`). Another tender than the sale's,
+        more than was paid with one, or a reason that says so needs a manager's approval;
+        v1's array body (`tender_rules` False) keeps v1's rule: any refundable tender."""
         original, status = await self._returnable(terminal, store_code, terminal_no, transaction_no)
         tenant_id = terminal.tenant_id
+        reason = await self._masters.return_reason(tenant_id, reason_code) if reason_code else None
         tenders = await self._tenders(tenant_id, original, requests, exact=False)
+        # Checked before a number is drawn, so that a refusal leaves no gap; again after a
+        # lost race, on what the winner left.
+        rules = _Rules(tenders if tender_rules else None, reason, approval, tenders)
+        quote, approved_by = await self._prepare(original, status, lines, rules, None)
         await self._transactions.ready(tenant_id)
         number, receipt_no = await self._numbers(terminal)
         now = self._transactions.now()
@@ -153,10 +186,19 @@ class RefundService:
         statuses = TransactionStatusRepository(
             self._transactions.db(tenant_id), actor=terminal.terminal_id
         )
-        entry = {"terminal_no": terminal.terminal_no, "transaction_no": number}
-        for _ in range(CLAIM_ATTEMPTS):
-            quote = self.quote_of(original, status, lines)
-            self._check_total(tenders, quote.share.total_amount_with_tax)
+        ref = {"terminal_no": terminal.terminal_no, "transaction_no": number}
+        entry = {
+            **ref,
+            "payments": [
+                {"payment_code": p.payment_code, "amount": build.money(p.payment_amount)}
+                for p in tenders
+            ],
+        }
+        for attempt in range(CLAIM_ATTEMPTS):
+            if attempt:
+                quote, approved_by = await self._prepare(
+                    original, status, lines, rules, approved_by
+                )
             after = dict(quote.returned_before)
             for n, q in quote.wanted.items():
                 after[n] = after.get(n, 0) + q
@@ -190,11 +232,48 @@ class RefundService:
             event_id=str(uuid.uuid4()),
             part=build.returned_part(original, quote.share, whole=quote.whole),
         )
+        if reason is not None or approved_by is not None:
+            fields["additional_info"] = {
+                **(fields.get("additional_info") or {}),
+                "return_reason_code": reason.reason_code if reason else None,
+                "restock": reason.restock if reason else None,
+                "approved_by": approved_by,
+            }
         try:
             return await self._transactions.record(fields, actor=f"terminal:{terminal.terminal_id}")
         except BaseException:
-            await statuses.give_back(key, quote.wanted, entry)
+            await statuses.give_back(key, quote.wanted, ref)
             raise
+
+    async def _prepare(
+        self,
+        original: TranlogDocument,
+        status: TransactionStatusDocument | None,
+        lines: Mapping[int, int] | None,
+        rules: _Rules,
+        approved_by: str | None,
+    ) -> tuple[ReturnQuote, str | None]:
+        """The return on the status as read: its quote, its refund total, its approval."""
+        quote = self.quote_of(original, status, lines)
+        self._check_total(rules.all_tenders, quote.share.total_amount_with_tax)
+        why = _approval_needed(original, status, rules.tenders, rules.reason)
+        if why and approved_by is None:
+            approved_by = await self._approve(original.tenant_id, rules.approval, why)
+        return quote, approved_by
+
+    async def _approve(self, tenant_id: str, approval: Approval | None, why: str) -> str:
+        """A manager's approval: the staff member's PIN (master-data's check and throttle, as
+        at sign-in; 429 when throttled), then the manager role on the staff record."""
+        if approval is None:
+            raise ReturnApprovalRequiredError(f"A manager's approval is required: {why}")
+        if not await self._masters.verify_pin(tenant_id, approval.staff_id, approval.pin):
+            raise ReturnApprovalRefusedError("The approval's staff id or PIN is wrong")
+        roles = await self._masters.staff_roles(tenant_id, approval.staff_id)
+        if MANAGER not in (roles or []):
+            raise ReturnApprovalRefusedError(
+                f"Staff {approval.staff_id} does not have the {MANAGER} role"
+            )
+        return approval.staff_id
 
     async def quote(
         self,
@@ -400,3 +479,41 @@ def _wanted(
         if q > left[n]:
             raise ReturnQuantityExceededError(f"Line {n}: {q} asked, {left[n]} left to return")
     return dict(lines)
+
+
+def _approval_needed(
+    original: TranlogDocument,
+    status: TransactionStatusDocument | None,
+    tenders: Sequence[Payment] | None,
+    reason: ReturnReason | None,
+) -> str | None:
+    """Why a return needs a manager's approval (None: it does not): a tender the sale was not
+    paid with, more by a tender than was paid with it minus what earlier live returns refunded
+    with it, or a reason that requires it."""
+    paid: dict[str, Any] = {}
+    for p in original.payments:
+        code = p.get("payment_code")
+        paid[code] = paid.get(code, ZERO) + to_decimal(p.get("amount") or 0)
+    refunded: dict[str, Any] = {}
+    for entry in status.returns if status else ():
+        for p in entry.get("payments") or ():
+            code = p.get("payment_code")
+            refunded[code] = refunded.get(code, ZERO) + to_decimal(p.get("amount") or 0)
+    now: dict[str, Any] = {}
+    for t in tenders or ():
+        now[t.payment_code] = now.get(t.payment_code, ZERO) + t.payment_amount
+    for code, amount in now.items():
+        if code not in paid:
+            return f"a refund by {code}, which the sale was not paid with"
+        if refunded.get(code, ZERO) + amount > paid[code]:
+            left = paid[code] - refunded.get(code, ZERO)
+            return (
+                f"a refund of {_plain(amount)} by {code}, of which {_plain(left)} is left to refund"
+            )
+    if reason is not None and reason.requires_approval:
+        return f"the reason {reason.reason_code} requires it"
+    return None
+
+
+def _plain(amount: Any) -> str:
+    return format(to_decimal(amount).normalize(), "f")

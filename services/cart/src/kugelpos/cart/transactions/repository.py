@@ -82,7 +82,7 @@ class TransactionStatusRepository(Repository[TransactionStatusDocument]):
         version: int,
         returned: dict[int, int],
         units: int,
-        entry: dict[str, int],
+        entry: dict[str, Any],
         all_back: bool,
         changes: dict[str, Any],
     ) -> bool:
@@ -129,7 +129,9 @@ class TransactionStatusRepository(Repository[TransactionStatusDocument]):
     async def give_back(
         self, key: dict[str, Any], quantities: dict[int, int], entry: dict[str, int]
     ) -> None:
-        """A voided (or failed) return's units become returnable again."""
+        """A voided (or failed) return's units become returnable again (and what it refunded
+        by each tender, kept in its entry, goes with it). `entry`: its terminal_no and
+        transaction_no; at most once, since the entry is pulled by the same update."""
         inc: dict[str, int] = {f"returned_quantities.{n}": -q for n, q in quantities.items()}
         inc["returned_units"] = -sum(quantities.values())
         inc["return_version"] = 1

@@ -28,6 +28,7 @@ from ..dependencies import (
     TerminalIdQuery,
     TransactionServiceDep,
 )
+from .refunds import Approval
 from .schemas import (
     ReturnBody,
     ReturnQuoteLine,
@@ -196,12 +197,23 @@ async def return_transaction_by_transaction_no(
     (issue 25) returns the `lines` it names (all remaining when omitted)."""
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
+    reason_code, approval = None, None
     if isinstance(body, ReturnRequest):
-        payments, lines = body.payments, body.quantities()
+        payments, lines, reason_code = body.payments, body.quantities(), body.reason_code
+        if body.approval is not None:
+            approval = Approval(body.approval.staff_id, body.approval.pin)
     else:
         payments, lines = body, None
     tran = await refunds.return_(
-        terminal.info, store_code, terminal_no, transaction_no, _refunds(payments), lines
+        terminal.info,
+        store_code,
+        terminal_no,
+        transaction_no,
+        _refunds(payments),
+        lines,
+        reason_code=reason_code,
+        approval=approval,
+        tender_rules=isinstance(body, ReturnRequest),
     )
     return ok(
         TranResponse.of(tran),
