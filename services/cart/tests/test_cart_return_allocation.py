@@ -1,6 +1,7 @@
-"""What a partial return refunds (pricing/returns.py, issue 25): the worked example of
-docs/cart.md "Partial returns", edge cases, and the property that however a sale is split
-into returns, the returns add up to it exactly, in total and per tax code."""
+"""What a partial return refunds (pricing/returns.py, issue 25): a worked example, edge cases,
+and the property that however a sale is split into returns, the returns add up to it exactly,
+in total and per tax code. (The figures of docs/cart.md "Partial returns" are checked through
+HTTP in test_cart_api_returns.py.)"""
 
 from __future__ import annotations
 
@@ -30,8 +31,7 @@ from .test_cart_properties import lines_st, priced, subtotal_discounts_st
 
 
 def worked_sale() -> Cart:
-    """docs/cart.md, Partial returns: A 1000 x 3 (01), B 500 x 2 at 10 % (01), C 330 (02),
-    a subtotal discount of 500."""
+    """A 1000 x 3 (01), B 500 x 2 at 10 % (01), C 330 (02), a subtotal discount of 500."""
     lines = (
         LineItem(line_no=1, item_code="A", tax_code="01", unit_price=D(1000), quantity=3),
         LineItem(
