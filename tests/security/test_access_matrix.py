@@ -219,7 +219,7 @@ RULES: tuple[Rule, ...] = (
         "transaction return",
         "cart",
         {"POST"},
-        rf"{T}/.+/return",
+        rf"{T}/.+/return(/quote)?",
         tenant_path=True,
         terminal_only=True,
     ),
@@ -439,6 +439,7 @@ def path_values(w: World) -> dict[str, str]:
         "name": "s1",
         "tax_code": "01",
         "promotion_code": "P1",
+        "reason_code": "DAMAGED",
         "transaction_no": "1",
         "receipt_no": "1",
         "snapshot_id": "S1",
@@ -522,6 +523,7 @@ async def _snapshot(client: httpx.AsyncClient, w: World) -> dict[str, Any]:
                 "payments",
                 "settings",
                 "promotions",
+                "return-reasons",
             )
         ]
         + [f"{t}/stores/{a.store_code}/items"],

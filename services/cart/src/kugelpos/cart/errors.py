@@ -39,6 +39,10 @@ class CartErrorCode:
     REFUND_NOT_ALLOWED = "403009"
     CASH_TENDER_OVER_LIMIT = "403010"
     CASH_CHANGE_OVER_LIMIT = "403011"
+    RETURN_QUANTITY_EXCEEDED = "403012"
+    RETURN_LINE_NOT_RETURNABLE = "403013"
+    RETURN_APPROVAL_REQUIRED = "403014"
+    RETURN_APPROVAL_REFUSED = "403015"
     TERMINAL_STATUS = "404001"
     SIGN_IN_OUT = "404002"
     INTERNAL = "404004"
@@ -204,6 +208,50 @@ class CashChangeOverLimitError(CartError):
 
     code = CartErrorCode.CASH_CHANGE_OVER_LIMIT
     messages = {"en": "The change exceeds the limit", "ja": "お釣りが上限を超えています"}
+
+
+class ReturnQuantityExceededError(CartError):
+    """A partial return asks for more units of a line than the sale has left to return
+    (its quantity minus what earlier returns took)."""
+
+    code = CartErrorCode.RETURN_QUANTITY_EXCEEDED
+    messages = {
+        "en": "The return quantity exceeds what is left to return",
+        "ja": "返品数量が返品可能数量を超えています",
+    }
+
+
+class ReturnLineNotReturnableError(CartError):
+    """A partial return names a line the sale does not have, or a cancelled one."""
+
+    code = CartErrorCode.RETURN_LINE_NOT_RETURNABLE
+    messages = {
+        "en": "This line cannot be returned",
+        "ja": "この明細は返品できません",
+    }
+
+
+class ReturnApprovalRequiredError(CartError):
+    """A refund by another tender than the sale's, beyond what was paid with one, or for a
+    reason that requires it, needs a manager's approval, and none was sent."""
+
+    code = CartErrorCode.RETURN_APPROVAL_REQUIRED
+    messages = {
+        "en": "A manager's approval is required for this return",
+        "ja": "この返品には責任者の承認が必要です",
+    }
+    status = 403
+
+
+class ReturnApprovalRefusedError(CartError):
+    """The approval sent is not a manager's, or its PIN is wrong."""
+
+    code = CartErrorCode.RETURN_APPROVAL_REFUSED
+    messages = {
+        "en": "The approval is not valid",
+        "ja": "承認が正しくありません",
+    }
+    status = 403
 
 
 # --- terminal / internal (404) ------------------------------------------------------------

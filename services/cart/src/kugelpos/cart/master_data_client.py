@@ -20,6 +20,7 @@ served from that copy, logged (`master_stale_served`) and counted
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -29,7 +30,12 @@ import structlog
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.cache import TTLCache
 from kugelpos.common.clients.http import HttpClientHelper
-from kugelpos.common.errors import ExternalServiceError, NotFoundError, ServiceUnavailableError
+from kugelpos.common.errors import (
+    ExternalServiceError,
+    NotFoundError,
+    ServiceUnavailableError,
+    TooManyAttemptsError,
+)
 from kugelpos.common.events.changes import ChangeKind, MasterChange
 
 from .domain.masters import ItemMaster, PaymentMaster, TaxMaster
@@ -69,6 +75,13 @@ def item_from_details(data: dict[str, Any]) -> ItemMaster:
         tax_code=str(data.get("taxCode") or ""),
         is_discount_restricted=bool(data.get("isDiscountRestricted")),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnReason:
+    reason_code: str
+    restock: bool
+    requires_approval: bool
 
 
 def payment_from_data(data: dict[str, Any]) -> PaymentMaster:
@@ -221,6 +234,45 @@ class MasterDataClient:
         if found is None:
             raise NotFoundError(f"Payment method {payment_code} not found")
         return found
+
+    # ---- returns (not on the sale's hot path: read when a return is taken, not cached) -------
+
+    async def return_reason(self, tenant_id: str, reason_code: str) -> ReturnReason:
+        url = f"{self._md}/tenants/{_q(tenant_id)}/return-reasons/{_q(reason_code)}"
+        data = await self._get_data(url, tenant_id)
+        if not isinstance(data, dict):
+            raise NotFoundError(f"Return reason {reason_code} not found")
+        return ReturnReason(
+            reason_code=str(data.get("reasonCode") or reason_code),
+            restock=bool(data.get("restock")),
+            requires_approval=bool(data.get("requiresApproval")),
+        )
+
+    async def staff_roles(self, tenant_id: str, staff_id: str) -> list[str] | None:
+        """The roles of a staff record; None when there is no such staff member."""
+        url = f"{self._md}/tenants/{_q(tenant_id)}/staff/{_q(staff_id)}"
+        data = await self._get_data(url, tenant_id)
+        if not isinstance(data, dict):
+            return None
+        return [str(r) for r in data.get("roles") or []]
+
+    async def verify_pin(self, tenant_id: str, staff_id: str, pin: str) -> bool:
+        """Master-data's PIN check, with its throttle (the one terminal sign-in uses): too
+        many wrong PINs in a row is 429 there, TooManyAttemptsError here."""
+        url = f"{self._md}/tenants/{_q(tenant_id)}/staff/{_q(staff_id)}/verify-pin"
+        self.calls += 1
+        response = await self._http.post(
+            url, json={"pin": pin}, headers=self._headers(tenant_id), retry=False
+        )
+        if response.status_code == 404:
+            return False
+        if response.status_code == 429:
+            raise TooManyAttemptsError("Too many failed PIN attempts; try again later")
+        if not response.is_success:
+            raise ExternalServiceError(
+                f"{url} answered {response.status_code}", details={"status": response.status_code}
+            )
+        return (response.json().get("data") or {}).get("valid") is True
 
     async def taxes(self, tenant_id: str) -> list[TaxMaster]:
         url = f"{self._md}/tenants/{_q(tenant_id)}/taxes"

@@ -63,6 +63,7 @@ from .items.service import ItemService  # noqa: E402
 from .parameters.service import ParameterService  # noqa: E402
 from .payments.service import PaymentService  # noqa: E402
 from .promotions.service import PromotionService  # noqa: E402
+from .return_reasons.service import ReturnReasonService  # noqa: E402
 from .staff.service import StaffService  # noqa: E402
 from .store_items.service import StoreItemService  # noqa: E402
 from .taxes.service import TaxService  # noqa: E402
@@ -109,6 +110,10 @@ async def get_promotion_service(wiring: MasterDataWiringDep) -> PromotionService
     return PromotionService(wiring.infra.mongo, wiring.cache, wiring.settings)
 
 
+async def get_return_reason_service(wiring: MasterDataWiringDep) -> ReturnReasonService:
+    return ReturnReasonService(wiring.infra.mongo)
+
+
 async def get_tenant_service(wiring: MasterDataWiringDep) -> TenantService:
     return TenantService(wiring.infra.mongo, wiring.cache)
 
@@ -122,4 +127,5 @@ type ParameterServiceDep = Annotated[ParameterService, Depends(get_parameter_ser
 type TaxServiceDep = Annotated[TaxService, Depends(get_tax_service)]
 type ItemBookServiceDep = Annotated[ItemBookService, Depends(get_item_book_service)]
 type PromotionServiceDep = Annotated[PromotionService, Depends(get_promotion_service)]
+type ReturnReasonServiceDep = Annotated[ReturnReasonService, Depends(get_return_reason_service)]
 type TenantServiceDep = Annotated[TenantService, Depends(get_tenant_service)]

@@ -13,6 +13,7 @@ from .items.router import router as items_router
 from .parameters.router import router as parameters_router
 from .payments.router import router as payments_router
 from .promotions.router import router as promotions_router
+from .return_reasons.router import router as return_reasons_router
 from .staff.router import router as staff_router
 from .store_items.router import router as store_items_router
 from .taxes.router import router as taxes_router
@@ -38,6 +39,7 @@ def build_app() -> FastAPI:
             parameters_router,
             taxes_router,
             promotions_router,
+            return_reasons_router,
         ],
         welcome=WELCOME,
     )

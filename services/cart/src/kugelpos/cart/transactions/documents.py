@@ -73,6 +73,17 @@ class TransactionStatusDocument(Document):
     return_transaction_no: int | None = None
     return_date_time: str | None = None
     return_staff_id: str | None = None
+    # Partial returns (issue 25): units of each sale line (key: line number as text) taken
+    # back by live returns, their sum, and which returns they are ({terminal_no,
+    # transaction_no, payments: [{payment_code, amount}]}); `return_version` changes with
+    # every claim and give-back (optimistic claims).
+    returned_quantities: dict[str, int] = Field(default_factory=dict)
+    returned_units: int = 0
+    returns: list[dict[str, Any]] = Field(default_factory=list)
+    return_version: int = 0
+
+    def returned(self) -> dict[int, int]:
+        return {int(k): v for k, v in self.returned_quantities.items()}
 
 
 class TerminalCounterDocument(Document):

@@ -7,22 +7,39 @@ The new transaction is stamped with the acting terminal (§18.5) and its current
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from kugelpos.common.errors import PermissionDeniedError
+from kugelpos.common.errors import ConflictError, PermissionDeniedError
 from kugelpos.common.events.outbox import Outbox
 from kugelpos.common.transactions import TransactionType
 
 from ..cache.terminals import TerminalInfo
 from ..config import CartSettings
 from ..domain.models import Payment
-from ..errors import AlreadyRefundedError, AlreadyVoidedError, CartValidationError
-from ..master_data_client import MasterDataClient, resolve_parameter
+from ..errors import (
+    AlreadyRefundedError,
+    AlreadyVoidedError,
+    CartValidationError,
+    ReturnApprovalRefusedError,
+    ReturnApprovalRequiredError,
+    ReturnLineNotReturnableError,
+    ReturnQuantityExceededError,
+)
+from ..master_data_client import MasterDataClient, ReturnReason, resolve_parameter
 from ..payments.rules import refund
-from ..pricing.money import ZERO, to_decimal
+from ..pricing.money import YEN_DIGITS, ZERO, to_decimal
+from ..pricing.returns import (
+    ReturnShare,
+    SoldLine,
+    allocate_return,
+    remaining,
+    sold_lines,
+    sold_taxes,
+)
 from . import tranlog as build
-from .documents import TranlogDocument
+from .documents import TranlogDocument, TransactionStatusDocument
 from .repository import TransactionStatusRepository, status_key
 from .service import RefundRequest, TransactionService
 
@@ -30,6 +47,40 @@ SALE = TransactionType.NORMAL_SALES
 RETURN = TransactionType.RETURN_SALES
 VOID_SALE = TransactionType.VOID_SALES
 VOID_RETURN = TransactionType.VOID_RETURN
+# Optimistic claims of a partial return: read, compute, claim if nothing changed; a lost race
+# reads again (and then usually finds too little left).
+CLAIM_ATTEMPTS = 8
+
+
+MANAGER = "manager"
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    staff_id: str
+    pin: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What decides whether a return needs approval: the tenders to check (None: v1's body,
+    whose tenders are not checked against the sale's), the reason and the approval sent."""
+
+    tenders: Sequence[Payment] | None
+    reason: ReturnReason | None
+    approval: Approval | None
+    all_tenders: Sequence[Payment] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnQuote:
+    """What a return would be, before it is claimed."""
+
+    share: ReturnShare
+    wanted: dict[int, int]
+    returned_before: dict[int, int]
+    all_back: bool
+    whole: bool
 
 
 class RefundService:
@@ -66,6 +117,10 @@ class RefundService:
         if original.transaction_type == SALE:
             if status and status.is_refunded:
                 raise AlreadyRefundedError("This transaction has already been refunded")
+            if status and status.returned_units > 0:
+                raise AlreadyRefundedError(
+                    "This transaction has returns: void them before voiding the sale"
+                )
             new_type = VOID_SALE
         elif original.transaction_type == RETURN:
             new_type = VOID_RETURN
@@ -83,17 +138,15 @@ class RefundService:
             also_not="is_refunded" if original.transaction_type == SALE else None,
         )
         if new_type == VOID_RETURN and original.origin:
-            # The sale the voided return refunded can be returned again.
+            # The units the voided return took can be returned again.
             o = original.origin
-            repo = TransactionStatusRepository(self._transactions.db(terminal.tenant_id))
-            await repo.unset(
+            repo = TransactionStatusRepository(
+                self._transactions.db(terminal.tenant_id), actor=terminal.terminal_id
+            )
+            await repo.give_back(
                 status_key(o["tenant_id"], o["store_code"], o["terminal_no"], o["transaction_no"]),
-                {
-                    "is_refunded": False,
-                    "return_transaction_no": None,
-                    "return_date_time": None,
-                    "return_staff_id": None,
-                },
+                _quantities(original.line_items),
+                {"terminal_no": original.terminal_no, "transaction_no": original.transaction_no},
             )
         return tran
 
@@ -104,7 +157,139 @@ class RefundService:
         terminal_no: int,
         transaction_no: int,
         requests: Sequence[RefundRequest],
+        lines: Mapping[int, int] | None = None,
+        *,
+        reason_code: str | None = None,
+        approval: Approval | None = None,
+        tender_rules: bool = True,
     ) -> TranlogDocument:
+        """A return of `lines` (line number -> units; None: everything not returned yet, v1's
+        whole return) of a sale, refunded with `requests`, which must add up to what the
+        returned units cost (issue 25, `pricing.returns`). Another tender than the sale's,
+        more than was paid with one, or a reason that says so needs a manager's approval;
+        v1's array body (`tender_rules` False) keeps v1's rule: any refundable tender."""
+        original, status = await self._returnable(terminal, store_code, terminal_no, transaction_no)
+        tenant_id = terminal.tenant_id
+        reason = await self._masters.return_reason(tenant_id, reason_code) if reason_code else None
+        tenders = await self._tenders(tenant_id, original, requests, exact=False)
+        # Checked before a number is drawn, so that a refusal leaves no gap; again after a
+        # lost race, on what the winner left.
+        rules = _Rules(tenders if tender_rules else None, reason, approval, tenders)
+        quote, approved_by = await self._prepare(original, status, lines, rules, None)
+        await self._transactions.ready(tenant_id)
+        number, receipt_no = await self._numbers(terminal)
+        now = self._transactions.now()
+        staff = build.person(terminal.staff) or original.staff
+        key = status_key(
+            tenant_id, original.store_code, original.terminal_no, original.transaction_no
+        )
+        statuses = TransactionStatusRepository(
+            self._transactions.db(tenant_id), actor=terminal.terminal_id
+        )
+        ref = {"terminal_no": terminal.terminal_no, "transaction_no": number}
+        entry = {
+            **ref,
+            "payments": [
+                {"payment_code": p.payment_code, "amount": build.money(p.payment_amount)}
+                for p in tenders
+            ],
+        }
+        for attempt in range(CLAIM_ATTEMPTS):
+            if attempt:
+                quote, approved_by = await self._prepare(
+                    original, status, lines, rules, approved_by
+                )
+            after = dict(quote.returned_before)
+            for n, q in quote.wanted.items():
+                after[n] = after.get(n, 0) + q
+            claimed = await statuses.claim_return(
+                key,
+                version=status.return_version if status else 0,
+                returned=after,
+                units=sum(quote.wanted.values()),
+                entry=entry,
+                all_back=quote.all_back,
+                changes={
+                    "return_transaction_no": number,
+                    "return_date_time": now,
+                    "return_staff_id": (staff or {}).get("id"),
+                },
+            )
+            if claimed:
+                break
+            status = await statuses.find_one(key)
+        else:
+            raise ConflictError("The sale is being returned elsewhere; try again")
+        fields = build.reversal(
+            original,
+            terminal,
+            new_type=RETURN,
+            transaction_no=number,
+            receipt_no=receipt_no,
+            now=now,
+            staff=staff,
+            payments=tenders,
+            event_id=str(uuid.uuid4()),
+            part=build.returned_part(original, quote.share, whole=quote.whole),
+        )
+        if reason is not None or approved_by is not None:
+            fields["additional_info"] = {
+                **(fields.get("additional_info") or {}),
+                "return_reason_code": reason.reason_code if reason else None,
+                "restock": reason.restock if reason else None,
+                "approved_by": approved_by,
+            }
+        try:
+            return await self._transactions.record(fields, actor=f"terminal:{terminal.terminal_id}")
+        except BaseException:
+            await statuses.give_back(key, quote.wanted, ref)
+            raise
+
+    async def _prepare(
+        self,
+        original: TranlogDocument,
+        status: TransactionStatusDocument | None,
+        lines: Mapping[int, int] | None,
+        rules: _Rules,
+        approved_by: str | None,
+    ) -> tuple[ReturnQuote, str | None]:
+        """The return on the status as read: its quote, its refund total, its approval."""
+        quote = self.quote_of(original, status, lines)
+        self._check_total(rules.all_tenders, quote.share.total_amount_with_tax)
+        why = _approval_needed(original, status, rules.tenders, rules.reason)
+        if why and approved_by is None:
+            approved_by = await self._approve(original.tenant_id, rules.approval, why)
+        return quote, approved_by
+
+    async def _approve(self, tenant_id: str, approval: Approval | None, why: str) -> str:
+        """A manager's approval: the staff member's PIN (master-data's check and throttle, as
+        at sign-in; 429 when throttled), then the manager role on the staff record."""
+        if approval is None:
+            raise ReturnApprovalRequiredError(f"A manager's approval is required: {why}")
+        if not await self._masters.verify_pin(tenant_id, approval.staff_id, approval.pin):
+            raise ReturnApprovalRefusedError("The approval's staff id or PIN is wrong")
+        roles = await self._masters.staff_roles(tenant_id, approval.staff_id)
+        if MANAGER not in (roles or []):
+            raise ReturnApprovalRefusedError(
+                f"Staff {approval.staff_id} does not have the {MANAGER} role"
+            )
+        return approval.staff_id
+
+    async def quote(
+        self,
+        terminal: TerminalInfo,
+        store_code: str,
+        terminal_no: int,
+        transaction_no: int,
+        lines: Mapping[int, int] | None = None,
+    ) -> ReturnQuote:
+        """What a return would refund now (writes nothing)."""
+        original, status = await self._returnable(terminal, store_code, terminal_no, transaction_no)
+        return self.quote_of(original, status, lines)
+
+    async def _returnable(
+        self, terminal: TerminalInfo, store_code: str, terminal_no: int, transaction_no: int
+    ) -> tuple[TranlogDocument, TransactionStatusDocument | None]:
         if store_code != terminal.store_code:
             raise PermissionDeniedError("A transaction can be returned only in its own store")
         original, status = await self._transactions.get(
@@ -119,9 +304,32 @@ class RefundService:
             raise CartValidationError(
                 f"A transaction of type {original.transaction_type} cannot be returned"
             )
-        payments = await self._refunds(terminal.tenant_id, original, requests, exact=False)
-        return await self._reverse(
-            terminal, original, payments, RETURN, flag="is_refunded", also_not="is_voided"
+        return original, status
+
+    @staticmethod
+    def quote_of(
+        original: TranlogDocument,
+        status: TransactionStatusDocument | None,
+        lines: Mapping[int, int] | None,
+    ) -> ReturnQuote:
+        if status and status.is_voided:
+            raise AlreadyVoidedError("This transaction has already been voided")
+        if status and status.is_refunded:
+            raise AlreadyRefundedError("This transaction has already been refunded")
+        sold = sold_lines(original.line_items)
+        before = status.returned() if status else {}
+        left = remaining(sold, before)
+        wanted = _wanted(sold, left, lines)
+        if not wanted:
+            raise AlreadyRefundedError("This transaction has already been refunded")
+        share = allocate_return(sold, sold_taxes(original.taxes), before, wanted, YEN_DIGITS)
+        all_back = all(wanted.get(n, 0) >= q for n, q in left.items())
+        return ReturnQuote(
+            share=share,
+            wanted=wanted,
+            returned_before=before,
+            all_back=all_back,
+            whole=all_back and not any(before.values()),
         )
 
     @staticmethod
@@ -137,9 +345,20 @@ class RefundService:
         *,
         exact: bool,
     ) -> list[Payment]:
+        payments = await self._tenders(tenant_id, original, requests, exact=exact)
+        self._check_total(payments, to_decimal(original.sales.get("total_amount_with_tax") or 0))
+        return payments
+
+    async def _tenders(
+        self,
+        tenant_id: str,
+        original: TranlogDocument,
+        requests: Sequence[RefundRequest],
+        *,
+        exact: bool,
+    ) -> list[Payment]:
         """Refund tenders (spec §13.3): each must be refundable per its payment master; for a
-        void each code must be one the original was paid with, for the same amount; in all
-        cases they must add up to the original's total with tax."""
+        void each code must be one the original was paid with, for the same amount."""
         if not requests:
             raise CartValidationError("At least one refund payment is required")
         paid: dict[str, Any] = {}
@@ -158,13 +377,29 @@ class RefundService:
                     "the amount the transaction was paid with it"
                 )
             payments.append(payment)
-        total = to_decimal(original.sales.get("total_amount_with_tax") or 0)
+        return payments
+
+    @staticmethod
+    def _check_total(payments: Sequence[Payment], total: Any) -> None:
+        """The refund tenders must add up to what is refunded (the total with tax)."""
         refunded = sum((p.payment_amount for p in payments), ZERO)
         if refunded != total:
             raise CartValidationError(
-                f"Refund payments add up to {refunded}, the transaction total is {total}"
+                f"Refund payments add up to {refunded}, the amount to refund is {total}"
             )
-        return payments
+
+    async def _numbers(self, terminal: TerminalInfo) -> tuple[int, int]:
+        parameters = await self._masters.parameters(terminal.tenant_id)
+        values = {
+            name: resolve_parameter(parameters, name, terminal.store_code, terminal.terminal_no)
+            for name in build.PARAMETER_NAMES
+        }
+        start, end = build.receipt_range(
+            values, self._settings.receipt_no_start_value, self._settings.receipt_no_end_value
+        )
+        return await self._transactions.numbers(
+            terminal.tenant_id, terminal.terminal_id, start, end
+        )
 
     async def _reverse(
         self,
@@ -178,17 +413,7 @@ class RefundService:
     ) -> TranlogDocument:
         tenant_id = terminal.tenant_id
         await self._transactions.ready(tenant_id)
-        parameters = await self._masters.parameters(tenant_id)
-        values = {
-            name: resolve_parameter(parameters, name, terminal.store_code, terminal.terminal_no)
-            for name in build.PARAMETER_NAMES
-        }
-        start, end = build.receipt_range(
-            values, self._settings.receipt_no_start_value, self._settings.receipt_no_end_value
-        )
-        transaction_no, receipt_no = await self._transactions.numbers(
-            tenant_id, terminal.terminal_id, start, end
-        )
+        transaction_no, receipt_no = await self._numbers(terminal)
         now = self._transactions.now()
         staff = build.person(terminal.staff) or original.staff
         prefix = "void" if flag == "is_voided" else "return"
@@ -203,7 +428,9 @@ class RefundService:
             f"{prefix}_date_time": now,
             f"{prefix}_staff_id": (staff or {}).get("id"),
         }
-        claimed = await statuses.claim(key, flag, claim, also_not=also_not)
+        claimed = await statuses.claim(
+            key, flag, claim, also_not=also_not, without_returns=new_type == VOID_SALE
+        )
         if not claimed:
             latest = await statuses.find_one(key)
             if latest is not None and latest.is_voided:
@@ -229,3 +456,64 @@ class RefundService:
                 only_if={f"{prefix}_transaction_no": transaction_no},
             )
             raise
+
+
+def _quantities(line_items: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    return {int(line["line_no"]): int(line.get("quantity") or 0) for line in line_items}
+
+
+def _wanted(
+    sold: Sequence[SoldLine], left: Mapping[int, int], lines: Mapping[int, int] | None
+) -> dict[int, int]:
+    """The units a return takes: everything left (no `lines`), or the lines asked for, each
+    a line of the sale that is not cancelled, at most what is left of it."""
+    if lines is None:
+        return {n: q for n, q in left.items() if q > 0}
+    known = {line.line_no for line in sold}
+    for n, q in lines.items():
+        if n not in known or n not in left:
+            raise ReturnLineNotReturnableError(
+                f"Line {n} cannot be returned: "
+                + ("the sale has no such line" if n not in known else "it was cancelled")
+            )
+        if q > left[n]:
+            raise ReturnQuantityExceededError(f"Line {n}: {q} asked, {left[n]} left to return")
+    return dict(lines)
+
+
+def _approval_needed(
+    original: TranlogDocument,
+    status: TransactionStatusDocument | None,
+    tenders: Sequence[Payment] | None,
+    reason: ReturnReason | None,
+) -> str | None:
+    """Why a return needs a manager's approval (None: it does not): a tender the sale was not
+    paid with, more by a tender than was paid with it minus what earlier live returns refunded
+    with it, or a reason that requires it."""
+    paid: dict[str, Any] = {}
+    for p in original.payments:
+        code = p.get("payment_code")
+        paid[code] = paid.get(code, ZERO) + to_decimal(p.get("amount") or 0)
+    refunded: dict[str, Any] = {}
+    for entry in status.returns if status else ():
+        for p in entry.get("payments") or ():
+            code = p.get("payment_code")
+            refunded[code] = refunded.get(code, ZERO) + to_decimal(p.get("amount") or 0)
+    now: dict[str, Any] = {}
+    for t in tenders or ():
+        now[t.payment_code] = now.get(t.payment_code, ZERO) + t.payment_amount
+    for code, amount in now.items():
+        if code not in paid:
+            return f"a refund by {code}, which the sale was not paid with"
+        if refunded.get(code, ZERO) + amount > paid[code]:
+            left = paid[code] - refunded.get(code, ZERO)
+            return (
+                f"a refund of {_plain(amount)} by {code}, of which {_plain(left)} is left to refund"
+            )
+    if reason is not None and reason.requires_approval:
+        return f"the reason {reason.reason_code} requires it"
+    return None
+
+
+def _plain(amount: Any) -> str:
+    return format(to_decimal(amount).normalize(), "f")

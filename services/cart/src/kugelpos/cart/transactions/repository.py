@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -52,13 +53,17 @@ class TransactionStatusRepository(Repository[TransactionStatusDocument]):
         changes: dict[str, Any],
         *,
         also_not: str | None = None,
+        without_returns: bool = False,
     ) -> bool:
         """Set `flag` (is_voided / is_refunded) only if it is not set yet (and `also_not` is
-        not set either): one atomic conditional upsert, so of two concurrent voids exactly one
-        wins. False when the flag (or `also_not`) was already set."""
-        filter_ = {**key, flag: {"$ne": True}}
+        not set either, and with `without_returns` no unit is returned): one atomic
+        conditional upsert, so of two concurrent voids exactly one wins. False when the flag
+        (or `also_not`) was already set."""
+        filter_: dict[str, Any] = {**key, flag: {"$ne": True}}
         if also_not:
             filter_[also_not] = {"$ne": True}
+        if without_returns:
+            filter_["returned_units"] = {"$in": [None, 0]}
         now = utcnow()
         update = {
             "$set": {flag: True, **changes, "updated_at": now, "updated_by": self.actor},
@@ -69,6 +74,75 @@ class TransactionStatusRepository(Repository[TransactionStatusDocument]):
         except DuplicateKeyError:
             return False  # the document exists and the flag was set: our upsert collided
         return result.upserted_id is not None or result.modified_count == 1
+
+    async def claim_return(
+        self,
+        key: dict[str, Any],
+        *,
+        version: int,
+        returned: dict[int, int],
+        units: int,
+        entry: dict[str, Any],
+        all_back: bool,
+        changes: dict[str, Any],
+    ) -> bool:
+        """Record a (partial) return on the sale's status if nothing changed it since it was
+        read at `version` (and it is neither voided nor fully returned): one conditional
+        update, so of concurrent returns of the last unit exactly one claims it; the others
+        read again and find nothing left. `returned` is the quantities after this return."""
+        now = utcnow()
+        # The sale's status may not exist yet; a concurrent first claim may create it first.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.collection.update_one(
+                key,
+                {
+                    "$setOnInsert": {
+                        "created_at": now,
+                        "created_by": self.actor,
+                        "is_voided": False,
+                        "is_refunded": False,
+                        "return_version": 0,
+                    }
+                },
+                upsert=True,
+            )
+        filter_ = {
+            **key,
+            "is_voided": {"$ne": True},
+            "is_refunded": {"$ne": True},
+            "return_version": version if version else {"$in": [None, 0]},
+        }
+        update = {
+            "$set": {
+                "returned_quantities": {str(n): q for n, q in returned.items()},
+                "is_refunded": all_back,
+                **changes,
+                "updated_at": now,
+                "updated_by": self.actor,
+            },
+            "$inc": {"return_version": 1, "returned_units": units},
+            "$push": {"returns": entry},
+        }
+        result = await self.collection.update_one(filter_, update)
+        return result.modified_count == 1
+
+    async def give_back(
+        self, key: dict[str, Any], quantities: dict[int, int], entry: dict[str, int]
+    ) -> None:
+        """A voided (or failed) return's units become returnable again (and what it refunded
+        by each tender, kept in its entry, goes with it). `entry`: its terminal_no and
+        transaction_no; at most once, since the entry is pulled by the same update."""
+        inc: dict[str, int] = {f"returned_quantities.{n}": -q for n, q in quantities.items()}
+        inc["returned_units"] = -sum(quantities.values())
+        inc["return_version"] = 1
+        await self.collection.update_one(
+            {**key, "returns": {"$elemMatch": entry}},
+            {
+                "$inc": inc,
+                "$set": {"is_refunded": False, "updated_at": utcnow(), "updated_by": self.actor},
+                "$pull": {"returns": entry},
+            },
+        )
 
     async def unset(
         self, key: dict[str, Any], changes: dict[str, Any], *, only_if: dict | None = None

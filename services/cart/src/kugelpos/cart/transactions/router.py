@@ -28,7 +28,16 @@ from ..dependencies import (
     TerminalIdQuery,
     TransactionServiceDep,
 )
-from .schemas import SessionSummaryResponse, TranResponse
+from .refunds import Approval
+from .schemas import (
+    ReturnBody,
+    ReturnQuoteLine,
+    ReturnQuoteRequest,
+    ReturnQuoteResponse,
+    ReturnRequest,
+    SessionSummaryResponse,
+    TranResponse,
+)
 from .service import SORTABLE, RefundRequest, TransactionQuery
 
 router = APIRouter(
@@ -178,22 +187,69 @@ async def return_transaction_by_transaction_no(
     store_code: StoreCode,
     terminal_no: TerminalNo,
     transaction_no: TransactionNo,
-    body: list[PaymentRequest],
+    body: ReturnBody,
     terminal: ReturningTerminal,
     refunds: RefundServiceDep,
     terminal_id: TerminalIdQuery = None,
     is_terminal_service: IsTerminalService = False,
 ) -> ApiResponse[TranResponse]:
+    """v1's body (the refund payments) returns everything not returned yet; the object form
+    (issue 25) returns the `lines` it names (all remaining when omitted)."""
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
+    reason_code, approval = None, None
+    if isinstance(body, ReturnRequest):
+        payments, lines, reason_code = body.payments, body.quantities(), body.reason_code
+        if body.approval is not None:
+            approval = Approval(body.approval.staff_id, body.approval.pin)
+    else:
+        payments, lines = body, None
     tran = await refunds.return_(
-        terminal.info, store_code, terminal_no, transaction_no, _refunds(body)
+        terminal.info,
+        store_code,
+        terminal_no,
+        transaction_no,
+        _refunds(payments),
+        lines,
+        reason_code=reason_code,
+        approval=approval,
+        tender_rules=isinstance(body, ReturnRequest),
     )
     return ok(
         TranResponse.of(tran),
         message=f"Transaction {transaction_no} returned by transaction {tran.transaction_no}",
         operation="return_transaction_by_transaction_no",
     )
+
+
+@router.post("/{transaction_no}/return/quote", response_model=ApiResponse[ReturnQuoteResponse])
+async def quote_return(
+    tenant_id: str,
+    store_code: StoreCode,
+    terminal_no: TerminalNo,
+    transaction_no: TransactionNo,
+    body: ReturnQuoteRequest,
+    terminal: ReturningTerminal,
+    refunds: RefundServiceDep,
+    terminal_id: TerminalIdQuery = None,
+) -> ApiResponse[ReturnQuoteResponse]:
+    """Beside v1 (issue 25): what a return of these lines would refund now; writes nothing."""
+    if tenant_id != terminal.info.tenant_id:
+        raise PermissionDeniedError("Access to another tenant is not allowed")
+    quote = await refunds.quote(
+        terminal.info, store_code, terminal_no, transaction_no, body.quantities()
+    )
+    share = quote.share
+    data = ReturnQuoteResponse(
+        lines=[
+            ReturnQuoteLine(line_no=line.line_no, quantity=line.quantity, amount=line.refund)
+            for line in share.lines
+        ],
+        total_amount=share.total_amount,
+        tax_amount=share.tax_amount,
+        total_amount_with_tax=share.total_amount_with_tax,
+    )
+    return ok(data, message="Return quote", operation="quote_return")
 
 
 @router.post(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from kugelpos.common.schemas import ApiModel
+from pydantic import Discriminator, Field, Tag, model_validator
+
+from kugelpos.common.schemas import INT32_MAX, ApiModel
 
 from ..carts.schemas import (
     BaseDiscount,
@@ -13,7 +15,9 @@ from ..carts.schemas import (
     BaseTranStaff,
     BaseTranStatus,
     BaseTranTax,
+    Code,
     Number,
+    PaymentRequest,
 )
 from ..pricing.money import ZERO, to_decimal
 from .documents import TranlogDocument, TransactionStatusDocument
@@ -38,8 +42,22 @@ def discount_of(d: dict[str, Any]) -> BaseDiscount:
     )
 
 
-def line_of(line: dict[str, Any]) -> BaseTranLineItem:
-    return BaseTranLineItem(
+class TranLineItem(BaseTranLineItem):
+    """A transaction's line; on a sale, beside v1: the units its returns took back."""
+
+    returned_quantity: int = 0
+
+
+class ReturnRef(ApiModel):
+    """One return of a sale (it may be recorded at another terminal of the store)."""
+
+    terminal_no: int
+    transaction_no: int
+
+
+def line_of(line: dict[str, Any], returned: int = 0) -> TranLineItem:
+    return TranLineItem(
+        returned_quantity=returned,
         line_no=line["line_no"],
         item_code=line["item_code"],
         item_name=line.get("description") or "",
@@ -96,7 +114,7 @@ class TranResponse(ApiModel):
     deposit_amount: Number
     change_amount: Number
     stamp_duty_amount: Number | None = None
-    line_items: list[BaseTranLineItem]
+    line_items: list[TranLineItem]
     payments: list[BaseTranPayment]
     taxes: list[BaseTranTax]
     subtotal_discounts: list[BaseDiscount]
@@ -104,6 +122,9 @@ class TranResponse(ApiModel):
     journal_text: str | None = None
     staff: BaseTranStaff | None = None
     status: BaseTranStatus
+    # Beside v1 (issue 25): the sale's live returns; a return's sale is in `origin`.
+    returns: list[ReturnRef] = Field(default_factory=list)
+    origin: ReturnRef | None = None
 
     @classmethod
     def of(
@@ -111,6 +132,8 @@ class TranResponse(ApiModel):
     ) -> TranResponse:
         sales = tran.sales
         staff = tran.staff or None
+        returned = status.returned() if status else {}
+        origin = tran.origin or {}
         return cls(
             tenant_id=tran.tenant_id,
             store_code=tran.store_code,
@@ -128,7 +151,9 @@ class TranResponse(ApiModel):
             deposit_amount=sum((_d(p.get("deposit_amount")) for p in tran.payments), ZERO),
             change_amount=_d(sales.get("change_amount")),
             stamp_duty_amount=_d(sales.get("stamp_duty_amount")),
-            line_items=[line_of(line) for line in tran.line_items],
+            line_items=[
+                line_of(line, returned.get(int(line["line_no"]), 0)) for line in tran.line_items
+            ],
             payments=[payment_of(p) for p in tran.payments],
             taxes=[tax_of(t) for t in tran.taxes],
             subtotal_discounts=[discount_of(d) for d in tran.subtotal_discounts],
@@ -142,6 +167,12 @@ class TranResponse(ApiModel):
                 is_voided=bool(status and status.is_voided),
                 is_refunded=bool(status and status.is_refunded),
             ),
+            returns=[ReturnRef.model_validate(r) for r in (status.returns if status else [])],
+            origin=ReturnRef(
+                terminal_no=origin["terminal_no"], transaction_no=origin["transaction_no"]
+            )
+            if origin.get("transaction_no") is not None
+            else None,
         )
 
 
@@ -153,3 +184,68 @@ class SessionSummaryResponse(ApiModel):
     transaction_count: int
     last_transaction_no: int | None = None
     cash_sales_amount: Number
+
+
+# ---- partial returns (issue 25) ---------------------------------------------------------------
+
+
+class ReturnLineRequest(ApiModel):
+    line_no: int = Field(ge=1, le=INT32_MAX)
+    quantity: int = Field(ge=1, le=INT32_MAX)
+
+
+class ApprovalRequest(ApiModel):
+    staff_id: Code
+    pin: str = Field(min_length=1, max_length=64)
+
+
+class ReturnQuoteRequest(ApiModel):
+    """Which units come back (`lines` omitted: everything not returned yet), and why."""
+
+    lines: list[ReturnLineRequest] | None = Field(default=None, min_length=1, max_length=1000)
+    reason_code: Code | None = None
+    approval: ApprovalRequest | None = None
+
+    @model_validator(mode="after")
+    def _one_entry_per_line(self) -> ReturnQuoteRequest:
+        numbers = [line.line_no for line in self.lines or ()]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError("each lineNo may appear once")
+        return self
+
+    def quantities(self) -> dict[int, int] | None:
+        if self.lines is None:
+            return None
+        return {line.line_no: line.quantity for line in self.lines}
+
+
+class ReturnRequest(ReturnQuoteRequest):
+    """The object form of `POST .../return` (v1 sends only the payments, as an array)."""
+
+    payments: list[PaymentRequest] = Field(min_length=1, max_length=100)
+
+
+class ReturnQuoteLine(ApiModel):
+    line_no: int
+    quantity: int
+    # What the customer gets back for the line, its part of the external tax included.
+    amount: Number
+
+
+class ReturnQuoteResponse(ApiModel):
+    lines: list[ReturnQuoteLine]
+    total_amount: Number
+    tax_amount: Number
+    total_amount_with_tax: Number
+
+
+def _return_form(value: Any) -> str:
+    return "object" if isinstance(value, dict | ReturnRequest) else "payments"
+
+
+# `POST .../return`: v1's array of refund payments, or the object form. Tagged, so that a bad
+# body is reported against the form it was sent in (a fraction of a yen stays v1's 400).
+type ReturnBody = Annotated[
+    Annotated[list[PaymentRequest], Tag("payments")] | Annotated[ReturnRequest, Tag("object")],
+    Discriminator(_return_form),
+]

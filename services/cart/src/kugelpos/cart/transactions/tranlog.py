@@ -12,6 +12,7 @@ from ..cache.terminals import TerminalInfo
 from ..carts.documents import CartDocument
 from ..domain.models import Cart, Discount, LineItem, Payment, Person, Tax
 from ..pricing.money import ZERO
+from ..pricing.returns import ReturnShare
 from .documents import PRIVATE_FIELDS, TranlogDocument
 
 INVOICE_REGISTRATION_NUMBER = "INVOICE_REGISTRATION_NUMBER"
@@ -226,9 +227,11 @@ def reversal(
     staff: dict[str, Any] | None,
     payments: list[Payment],
     event_id: str,
+    part: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The log of a void or return (spec §13): a copy of the original's lines, taxes and
-    totals, stamped with the acting terminal, its new numbers and the refund tenders (pure)."""
+    totals (a return: `part`, see `returned_part`), stamped with the acting terminal, its new
+    numbers and the refund tenders (pure)."""
     fields = original.model_dump(
         mode="json",
         exclude=set(PRIVATE_FIELDS) | {"event_id", "receipt_text", "journal_text"},
@@ -253,4 +256,66 @@ def reversal(
         is_voided=False,
         is_refunded=False,
     )
+    if part is not None:
+        fields.update(part)
+        fields["sales"] = {**part["sales"], "reference_date_time": now, "change_amount": 0.0}
     return fields
+
+
+def _with_amounts(entries: list[dict[str, Any]], amounts: tuple[Decimal, ...]) -> list[dict]:
+    return [{**d, "discount_amount": money(a)} for d, a in zip(entries, amounts, strict=True)]
+
+
+def returned_part(original: TranlogDocument, share: ReturnShare, *, whole: bool) -> dict[str, Any]:
+    """The lines, taxes, subtotal discounts and totals of a return (issue 25): only the lines
+    and units returned, each value the share `pricing.returns` computed (pure). A return of
+    the whole sale at once keeps the sale's stamp duty, as v1's whole return did."""
+    by_no = {line["line_no"]: line for line in original.line_items}
+    lines = []
+    by_seq: dict[Any, Decimal] = {}
+    for part in share.lines:
+        line = by_no[part.line_no]
+        allocated = line.get("discounts_allocated") or []
+        for d, amount in zip(allocated, part.allocations, strict=True):
+            by_seq[d.get("seq_no")] = by_seq.get(d.get("seq_no"), ZERO) + amount
+        lines.append(
+            {
+                **line,
+                "quantity": part.quantity,
+                "amount": money(part.amount),
+                "discounts": _with_amounts(line.get("discounts") or [], part.discounts),
+                "discounts_allocated": _with_amounts(allocated, part.allocations),
+            }
+        )
+    numbers = {t["tax_code"]: t for t in original.taxes}
+    taxes = [
+        {
+            **numbers[t.tax_code],
+            "tax_amount": money(t.tax_amount),
+            "target_amount": money(t.target_amount),
+            "target_quantity": t.target_quantity,
+        }
+        for t in share.taxes
+    ]
+    subtotal = [
+        {**d, "discount_amount": money(by_seq.get(d.get("seq_no"), ZERO))}
+        for d in original.subtotal_discounts
+    ]
+    sales = {
+        **original.sales,
+        "total_amount": money(share.total_amount),
+        "total_amount_with_tax": money(share.total_amount_with_tax),
+        "tax_amount": money(share.tax_amount),
+        "total_quantity": share.total_quantity,
+        "total_discount_amount": money(share.total_discount_amount),
+    }
+    if not whole:
+        sales.update(
+            is_stamp_duty_applied=False, stamp_duty_target_amount=0.0, stamp_duty_amount=0.0
+        )
+    return {
+        "line_items": lines,
+        "taxes": taxes,
+        "subtotal_discounts": subtotal,
+        "sales": sales,
+    }

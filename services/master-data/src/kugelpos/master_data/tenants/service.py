@@ -13,6 +13,7 @@ from ..items.repository import ItemRepository
 from ..parameters.repository import ParameterRepository
 from ..payments.repository import PaymentRepository
 from ..promotions.repository import PromotionRepository
+from ..return_reasons.repository import ReturnReasonRepository
 from ..staff.repository import StaffRepository
 from ..store_items.repository import StoreItemRepository
 
@@ -25,6 +26,7 @@ REPOSITORIES: tuple[type[Repository], ...] = (
     ParameterRepository,
     PromotionRepository,
     ItemBookRepository,
+    ReturnReasonRepository,
 )
 
 
