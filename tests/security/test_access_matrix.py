@@ -223,6 +223,16 @@ RULES: tuple[Rule, ...] = (
         tenant_path=True,
         terminal_only=True,
     ),
+    # A return without a receipt is recorded by the till that takes it.
+    Rule(
+        "blind return",
+        "cart",
+        {"POST"},
+        rf"{T}/.+/returns(/quote)?",
+        tenant_path=True,
+        terminal_only=True,
+        terminal_scoped=True,
+    ),
     Rule("transaction read", "cart", READ, rf"{T}/.+", tenant_path=True),
     Rule("terminal info cache", "cart", ANY, r"/api/v1/cache/terminal(/status)?", own_tenant=True),
     # report and journal

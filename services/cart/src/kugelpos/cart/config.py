@@ -51,6 +51,9 @@ class CartSettings(OutboxSettings):
     # payments/limits.py): one cash tender, and the change, in the API's amount unit; 0: none.
     cash_tender_limit: Decimal = Field(default=Decimal(1_000_000), ge=0)
     cash_change_limit: Decimal = Field(default=Decimal(100_000), ge=0)
+    # The most a blind return (no receipt, issue 25) may refund with tax when the parameter
+    # master names no BLIND_RETURN_LIMIT; 0: none.
+    blind_return_limit: Decimal = Field(default=Decimal(30_000), ge=0)
     receipt_width: int = 32
 
     @property

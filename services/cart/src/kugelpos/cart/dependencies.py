@@ -19,6 +19,7 @@ from .cache.terminals import TerminalInfo
 from .carts.service import CartService
 from .errors import TerminalStatusError
 from .operations import TERMINAL_OPENED
+from .transactions.blind import BlindReturnService
 from .transactions.refunds import RefundService
 from .transactions.service import TransactionService
 from .wiring import CartWiring
@@ -52,6 +53,15 @@ async def get_refund_service(
 
 
 type RefundServiceDep = Annotated[RefundService, Depends(get_refund_service)]
+
+
+async def get_blind_return_service(
+    wiring: CartWiringDep, transactions: TransactionServiceDep, refunds: RefundServiceDep
+) -> BlindReturnService:
+    return BlindReturnService(transactions, refunds, wiring.master_data, wiring.settings)
+
+
+type BlindReturnServiceDep = Annotated[BlindReturnService, Depends(get_blind_return_service)]
 
 
 async def get_cart_service(

@@ -43,6 +43,8 @@ class CartErrorCode:
     RETURN_LINE_NOT_RETURNABLE = "403013"
     RETURN_APPROVAL_REQUIRED = "403014"
     RETURN_APPROVAL_REFUSED = "403015"
+    RETURN_PRICE_ABOVE_STORE_PRICE = "403016"
+    BLIND_RETURN_OVER_LIMIT = "403017"
     TERMINAL_STATUS = "404001"
     SIGN_IN_OUT = "404002"
     INTERNAL = "404004"
@@ -252,6 +254,27 @@ class ReturnApprovalRefusedError(CartError):
         "ja": "承認が正しくありません",
     }
     status = 403
+
+
+class ReturnPriceAboveStorePriceError(CartError):
+    """A blind return's `unitPrice` above the item's current store price: a return without a
+    receipt refunds at most what the item sells for now."""
+
+    code = CartErrorCode.RETURN_PRICE_ABOVE_STORE_PRICE
+    messages = {
+        "en": "The return price is above the item's current price",
+        "ja": "返品単価が現在の売価を超えています",
+    }
+
+
+class BlindReturnOverLimitError(CartError):
+    """A blind return above the tenant's ceiling (`BLIND_RETURN_LIMIT`)."""
+
+    code = CartErrorCode.BLIND_RETURN_OVER_LIMIT
+    messages = {
+        "en": "The return without a receipt exceeds the limit",
+        "ja": "レシートなし返品の上限金額を超えています",
+    }
 
 
 # --- terminal / internal (404) ------------------------------------------------------------

@@ -31,7 +31,8 @@ class CashLimits:
     change: Decimal = Decimal(0)
 
 
-def _amount(raw: str | None) -> Decimal | None:
+def parameter_amount(raw: str | None) -> Decimal | None:
+    """An amount parameter's value: None when absent or not a non-negative number."""
     if raw is None:
         return None
     # Parameter values are text; one stored as a JSON string keeps its quotes.
@@ -45,8 +46,8 @@ def _amount(raw: str | None) -> Decimal | None:
 
 def cash_limits(parameters: Mapping[str, str | None], defaults: CashLimits) -> CashLimits:
     """The ceilings of a cart: its parameter snapshot where it names them, else the defaults."""
-    tender = _amount(parameters.get(CASH_TENDER_LIMIT))
-    change = _amount(parameters.get(CASH_CHANGE_LIMIT))
+    tender = parameter_amount(parameters.get(CASH_TENDER_LIMIT))
+    change = parameter_amount(parameters.get(CASH_CHANGE_LIMIT))
     return CashLimits(
         tender=defaults.tender if tender is None else tender,
         change=defaults.change if change is None else change,

@@ -50,10 +50,15 @@ class TranlogDocument(Document):
     additional_info: dict[str, Any] = Field(default_factory=dict)
     is_voided: bool = False
     is_refunded: bool = False
+    # A return without a receipt (issue 25): type 102 with no origin. Published only when
+    # true, so the event of every other transaction keeps v1's shape.
+    blind: bool = False
 
     def payload(self) -> dict[str, Any]:
         """The `tranlog_report` event (snake_case, JSON-ready; `event_id` included)."""
         data = self.model_dump(mode="json", exclude=set(PRIVATE_FIELDS))
+        if not self.blind:
+            del data["blind"]
         data.update({"shard_key": None, "created_at": None, "updated_at": None, "etag": None})
         return data
 

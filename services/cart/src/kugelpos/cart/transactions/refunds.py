@@ -177,7 +177,7 @@ class RefundService:
         rules = _Rules(tenders if tender_rules else None, reason, approval, tenders)
         quote, approved_by = await self._prepare(original, status, lines, rules, None)
         await self._transactions.ready(tenant_id)
-        number, receipt_no = await self._numbers(terminal)
+        number, receipt_no = await self.numbers(terminal)
         now = self._transactions.now()
         staff = build.person(terminal.staff) or original.staff
         key = status_key(
@@ -255,25 +255,14 @@ class RefundService:
     ) -> tuple[ReturnQuote, str | None]:
         """The return on the status as read: its quote, its refund total, its approval."""
         quote = self.quote_of(original, status, lines)
-        self._check_total(rules.all_tenders, quote.share.total_amount_with_tax)
+        self.check_total(rules.all_tenders, quote.share.total_amount_with_tax)
         why = _approval_needed(original, status, rules.tenders, rules.reason)
         if why and approved_by is None:
             approved_by = await self._approve(original.tenant_id, rules.approval, why)
         return quote, approved_by
 
     async def _approve(self, tenant_id: str, approval: Approval | None, why: str) -> str:
-        """A manager's approval: the staff member's PIN (master-data's check and throttle, as
-        at sign-in; 429 when throttled), then the manager role on the staff record."""
-        if approval is None:
-            raise ReturnApprovalRequiredError(f"A manager's approval is required: {why}")
-        if not await self._masters.verify_pin(tenant_id, approval.staff_id, approval.pin):
-            raise ReturnApprovalRefusedError("The approval's staff id or PIN is wrong")
-        roles = await self._masters.staff_roles(tenant_id, approval.staff_id)
-        if MANAGER not in (roles or []):
-            raise ReturnApprovalRefusedError(
-                f"Staff {approval.staff_id} does not have the {MANAGER} role"
-            )
-        return approval.staff_id
+        return await approve(self._masters, tenant_id, approval, why)
 
     async def quote(
         self,
@@ -346,7 +335,7 @@ class RefundService:
         exact: bool,
     ) -> list[Payment]:
         payments = await self._tenders(tenant_id, original, requests, exact=exact)
-        self._check_total(payments, to_decimal(original.sales.get("total_amount_with_tax") or 0))
+        self.check_total(payments, to_decimal(original.sales.get("total_amount_with_tax") or 0))
         return payments
 
     async def _tenders(
@@ -380,7 +369,7 @@ class RefundService:
         return payments
 
     @staticmethod
-    def _check_total(payments: Sequence[Payment], total: Any) -> None:
+    def check_total(payments: Sequence[Payment], total: Any) -> None:
         """The refund tenders must add up to what is refunded (the total with tax)."""
         refunded = sum((p.payment_amount for p in payments), ZERO)
         if refunded != total:
@@ -388,7 +377,7 @@ class RefundService:
                 f"Refund payments add up to {refunded}, the amount to refund is {total}"
             )
 
-    async def _numbers(self, terminal: TerminalInfo) -> tuple[int, int]:
+    async def numbers(self, terminal: TerminalInfo) -> tuple[int, int]:
         parameters = await self._masters.parameters(terminal.tenant_id)
         values = {
             name: resolve_parameter(parameters, name, terminal.store_code, terminal.terminal_no)
@@ -413,7 +402,7 @@ class RefundService:
     ) -> TranlogDocument:
         tenant_id = terminal.tenant_id
         await self._transactions.ready(tenant_id)
-        transaction_no, receipt_no = await self._numbers(terminal)
+        transaction_no, receipt_no = await self.numbers(terminal)
         now = self._transactions.now()
         staff = build.person(terminal.staff) or original.staff
         prefix = "void" if flag == "is_voided" else "return"
@@ -456,6 +445,23 @@ class RefundService:
                 only_if={f"{prefix}_transaction_no": transaction_no},
             )
             raise
+
+
+async def approve(
+    masters: MasterDataClient, tenant_id: str, approval: Approval | None, why: str
+) -> str:
+    """A manager's approval: the staff member's PIN (master-data's check and throttle, as at
+    sign-in; 429 when throttled), then the manager role on the staff record."""
+    if approval is None:
+        raise ReturnApprovalRequiredError(f"A manager's approval is required: {why}")
+    if not await masters.verify_pin(tenant_id, approval.staff_id, approval.pin):
+        raise ReturnApprovalRefusedError("The approval's staff id or PIN is wrong")
+    roles = await masters.staff_roles(tenant_id, approval.staff_id)
+    if MANAGER not in (roles or []):
+        raise ReturnApprovalRefusedError(
+            f"Staff {approval.staff_id} does not have the {MANAGER} role"
+        )
+    return approval.staff_id
 
 
 def _quantities(line_items: Sequence[Mapping[str, Any]]) -> dict[int, int]:

@@ -16,6 +16,7 @@ from ..carts.schemas import (
     BaseTranStatus,
     BaseTranTax,
     Code,
+    InNumber,
     Number,
     PaymentRequest,
 )
@@ -125,6 +126,8 @@ class TranResponse(ApiModel):
     # Beside v1 (issue 25): the sale's live returns; a return's sale is in `origin`.
     returns: list[ReturnRef] = Field(default_factory=list)
     origin: ReturnRef | None = None
+    # A return without a receipt (issue 25).
+    blind: bool = False
 
     @classmethod
     def of(
@@ -173,6 +176,7 @@ class TranResponse(ApiModel):
             )
             if origin.get("transaction_no") is not None
             else None,
+            blind=tran.blind,
         )
 
 
@@ -249,3 +253,39 @@ type ReturnBody = Annotated[
     Annotated[list[PaymentRequest], Tag("payments")] | Annotated[ReturnRequest, Tag("object")],
     Discriminator(_return_form),
 ]
+
+
+# ---- blind returns (issue 25) -----------------------------------------------------------------
+
+
+class BlindReturnLineRequest(ApiModel):
+    item_code: Code
+    quantity: int = Field(ge=1, le=INT32_MAX)
+    # At most the item's current store price (0 or omitted: that price).
+    unit_price: InNumber | None = None
+
+
+class BlindReturnQuoteRequest(ApiModel):
+    lines: list[BlindReturnLineRequest] = Field(min_length=1, max_length=100)
+    reason_code: Code | None = None
+    approval: ApprovalRequest | None = None
+
+
+class BlindReturnRequest(BlindReturnQuoteRequest):
+    payments: list[PaymentRequest] = Field(min_length=1, max_length=100)
+
+
+class BlindReturnQuoteLine(ApiModel):
+    item_code: str
+    quantity: int
+    unit_price: Number
+    # The line's amount (internal tax included, external not).
+    amount: Number
+    tax_code: str
+
+
+class BlindReturnQuoteResponse(ApiModel):
+    lines: list[BlindReturnQuoteLine]
+    total_amount: Number
+    tax_amount: Number
+    total_amount_with_tax: Number
