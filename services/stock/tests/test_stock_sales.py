@@ -133,3 +133,37 @@ async def test_unauthenticated_and_malformed_events_write_nothing(
         )
         assert r.status_code == 200 and r.json()["status"] == "DROP", r.text
     assert await quantity(client, tenant, store, "Z") is None
+
+
+async def test_a_return_that_does_not_restock_moves_nothing_and_says_why(
+    stack: Stack, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Issue 25: a return's `additional_info.restock` false (its reason, e.g. DAMAGED) takes
+    nothing back, and its history row says why; true or absent (v1) takes the units back;
+    the void of a return that did not restock takes nothing away; once per event."""
+    store, t = new_store(), tenant.tenant_id
+    damaged = {"return_reason_code": "DAMAGED", "restock": False, "approved_by": "M01"}
+    kept = tranlog(t, store, [("A", 1)], transaction_type=102) | {"additional_info": damaged}
+    events = [
+        tranlog(t, store, [("A", 3)]),  # A -3
+        kept,  # A 0, "not restocked: DAMAGED"
+        kept,  # the same event again: nothing
+        tranlog(t, store, [("A", 1)], transaction_type=102)
+        | {"additional_info": {"return_reason_code": "CHANGED", "restock": True}},  # A +1
+        tranlog(t, store, [("A", 1)], transaction_type=202) | {"additional_info": damaged},
+    ]
+    for event in events:
+        await publish(stack, event)
+    rows = await eventually(
+        lambda: history(client, tenant, store, "A"),
+        lambda rows: sum(r["updateType"] == "void_return" for r in rows) == 1,
+    )
+    assert await quantity(client, tenant, store, "A") == -2
+    assert sorted((r["updateType"], r["quantityChange"], r.get("note")) for r in rows) == [
+        ("return", 0, "not restocked: DAMAGED"),
+        ("return", 1, None),
+        ("sale", -3, None),
+        ("void_return", 0, "not restocked: DAMAGED"),
+    ]
+    kept_row = next(r for r in rows if r["referenceId"] == str(kept["transaction_no"]))
+    assert kept_row["beforeQuantity"] == kept_row["afterQuantity"] == -3

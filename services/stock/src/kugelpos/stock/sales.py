@@ -20,6 +20,22 @@ SALE_EFFECTS: dict[int, tuple[UpdateType, int]] = {
 }
 
 
+# A return whose reason does not restock (issue 25: additional_info.restock false, e.g.
+# DAMAGED), and the void of such a return, move nothing; their history rows say why.
+RESTOCKING_TYPES = frozenset({102, 202})
+
+
+def not_restocked(log: TransactionLog) -> str | None:
+    """The note of a return that takes nothing back (None: it restocks). A return without a
+    reason, or from v1 (no `additional_info`), restocks as before."""
+    if log.transaction_type not in RESTOCKING_TYPES:
+        return None
+    info = (log.model_extra or {}).get("additional_info")
+    if not isinstance(info, dict) or info.get("restock") is not False:
+        return None
+    return f"not restocked: {info.get('return_reason_code') or 'no reason'}"
+
+
 class BadLine(ValueError):
     """A line whose quantity is not a usable number (the event can never be applied)."""
 
@@ -49,6 +65,7 @@ def stock_changes(log: TransactionLog, *, event_id: str | None = None) -> list[S
     if effect is None or log.is_cancelled:
         return []
     update_type, sign = effect
+    note = not_restocked(log)
     reference = str(log.transaction_no)
     key = f"{log.terminal_no}-{log.transaction_no}"
     changes = []
@@ -65,11 +82,12 @@ def stock_changes(log: TransactionLog, *, event_id: str | None = None) -> list[S
             StockChange(
                 store_code=log.store_code,
                 item_code=item_code,
-                quantity_change=quantity * sign,
+                quantity_change=Decimal(0) if note else quantity * sign,
                 update_type=update_type,
                 reference_id=reference,
                 transaction_key=key,
                 event_id=event_id,
+                note=note,
             )
         )
     return changes
