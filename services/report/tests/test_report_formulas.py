@@ -260,6 +260,46 @@ async def test_hourly():
     assert data["averageAmount"] == 1166.67
 
 
+async def test_returns_by_reason_in_the_sales_and_hourly_reports():
+    """Issue 25: the returns line broken down by reason code (none: null), a blind return
+    counted like the others and apart, the void of a return taking its reason's figures back."""
+
+    def returned(no, with_tax, quantity, reason=None, *, blind=False, type_=102, time=None):
+        log = sale(no, with_tax, with_tax / 11, type_=type_, quantity=quantity, time=time)
+        if reason is not None:
+            log["additional_info"] = {"return_reason_code": reason, "restock": reason != "DAMAGED"}
+        if blind:
+            log["blind"] = True
+        return log
+
+    t10, t11 = "2026-12-01T10:05:00+09:00", "2026-12-01T11:05:00+09:00"
+    logs = [
+        sale(1, 5500.0, 500.0, quantity=5, time=t10),
+        returned(2, 1100.0, 1, "DAMAGED", time=t10),
+        returned(3, 2200.0, 2, "DAMAGED", blind=True, time=t11),
+        returned(4, 550.0, 1, "CHANGED", time=t11),
+        returned(5, 550.0, 1, "CHANGED", type_=202, time=t11),  # its void
+        returned(6, 330.0, 1, time=t11),  # a v1 return, no reason
+    ]
+    data = await report(logs)
+    assert aqc(data["returns"]) == (3630, 4, 3)  # unchanged: 1100 + 2200 + 550 - 550 + 330
+    assert data["returnsByReason"] == [
+        {"reasonCode": None, "amount": 330, "quantity": 1, "count": 1, "blindCount": 0},
+        {"reasonCode": "CHANGED", "amount": 0, "quantity": 0, "count": 0, "blindCount": 0},
+        {"reasonCode": "DAMAGED", "amount": 3300, "quantity": 3, "count": 2, "blindCount": 1},
+    ]
+    total = sum(r["amount"] for r in data["returnsByReason"])
+    assert total == data["returns"]["amount"]
+    hourly = await report(logs, "hourly")
+    by_hour = {h["hour"]: h["returnsByReason"] for h in hourly["hours"]}
+    assert [(r["reasonCode"], r["count"]) for r in by_hour[10]] == [("DAMAGED", 1)]
+    assert [(r["reasonCode"], r["amount"]) for r in by_hour[11]] == [
+        (None, 330),
+        ("CHANGED", 0),
+        ("DAMAGED", 2200),
+    ]
+
+
 async def test_texts_are_32_columns_with_the_japanese_layout():
     from kugelpos.common.receipts import width_of
     from kugelpos.report.texts import render

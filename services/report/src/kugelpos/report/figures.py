@@ -20,7 +20,10 @@ field name:
 - `pay|<code>|a|e|x`: signed amount, payment entries, distinct transactions;
 - `cat|<cat>|…`, `item|<cat>|<item>|…`, `promo|<code>|<type>|…`: gross (unit price × quantity),
   discount, quantity, discount quantity, distinct transactions, over non-cancelled lines;
-- `cash|in|a|n`, `cash|out|a|n`, `cash|phys|a`; `cancelled|n` (cancelled sales, not in figures).
+- `cash|in|a|n`, `cash|out|a|n`, `cash|phys|a`; `cancelled|n` (cancelled sales, not in figures);
+- `rr|<reason>|n|a|q|b`: returns by reason (issue 25; `additional_info.return_reason_code`,
+  empty for none): count, Σ total_amount_with_tax, Σ total_quantity, blind returns among them;
+  a return adds, the void of a return takes away.
 
 A key's *family* (`family`) is its first part for `cat`, `item` and `promo`, `core` for all the
 others: a report type reads only the families it uses.
@@ -260,12 +263,25 @@ def _transaction(c: Contribution, log: Mapping[str, Any], sales: Mapping, t: int
             c.add(f"promo|{promo}|d", f * units(d.get("discount_amount")))
             c.add(f"promo|{promo}|q", f * quantity)
             promotions.add(promo)
+    if t in (RETURN, VOID_RETURN):
+        _by_reason(c, log, sales, 1 if t == RETURN else -1)
     for cat in categories:
         c.add(f"cat|{cat}|x", f)
     for item in items:
         c.add(f"item|{item}|x", f)
     for promo in promotions:
         c.add(f"promo|{promo}|x", f)
+
+
+def _by_reason(c: Contribution, log: Mapping[str, Any], sales: Mapping, g: int) -> None:
+    info = log.get("additional_info")
+    reason = info.get("return_reason_code") if isinstance(info, Mapping) else None
+    key = f"rr|{escape(reason)}"
+    c.add(f"{key}|n", g)
+    c.add(f"{key}|a", g * units(sales.get("total_amount_with_tax")))
+    c.add(f"{key}|q", g * qty(sales.get("total_quantity")))
+    if log.get("blind"):
+        c.add(f"{key}|b", g)
 
 
 # ---- summing --------------------------------------------------------------------------------

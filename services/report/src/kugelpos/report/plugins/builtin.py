@@ -109,6 +109,23 @@ def sales_figures(counters: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def returns_by_reason(counters: dict[str, int]) -> list[dict[str, Any]]:
+    """Returns less voided returns per reason code (null: no reason), by code; blind returns
+    count like the others and are also counted apart (`blindCount`)."""
+    rows = []
+    for (code,), v in sorted(_group(counters, "rr", 1).items()):
+        rows.append(
+            {
+                "reasonCode": code or None,
+                "amount": num(amount(v.get("a", 0))),
+                "quantity": v.get("q", 0),
+                "count": v.get("n", 0),
+                "blindCount": v.get("b", 0),
+            }
+        )
+    return rows
+
+
 def _aqc(values: tuple[Decimal, int, int]) -> dict[str, Any]:
     return {"amount": num(values[0]), "quantity": values[1], "count": values[2]}
 
@@ -153,6 +170,8 @@ class SalesReportMaker(ReportMaker):
             "discountForLineitems": _aqc(s["line"]),
             "discountForSubtotal": _aqc(s["subtotal"]),
             "returns": _aqc(s["returns"]),
+            # Beside v1 (issue 25): the returns line by return reason.
+            "returnsByReason": returns_by_reason(figures.counters),
             "taxes": taxes,
             "payments": payments,
             "cash": {
@@ -177,6 +196,11 @@ class SalesReportMaker(ReportMaker):
         tax_total = sum(t["taxAmount"] for t in data["taxes"])
         lines = [left("売上合計"), *row("総売上", data["salesGross"])]
         lines += row("返品", data["returns"], negative=True)
+        for r in data.get("returnsByReason") or []:
+            lines += [
+                split(f"  {r['reasonCode'] or '理由なし'}", yen(-r["amount"])),
+                split(f"    {comma(r['count'])}件", f"{comma(r['quantity'])}点"),
+            ]
         lines += row("明細値引", data["discountForLineitems"], negative=True)
         lines += row("小計値引", data["discountForSubtotal"], negative=True)
         lines += [split("税額", yen(-tax_total)), *row("純売上", data["salesNet"]), BORDER]
@@ -204,6 +228,10 @@ class SalesReportMaker(ReportMaker):
         for key in ("salesGross", "returns", "discountForLineitems", "discountForSubtotal"):
             f = data[key]
             rows.append(["sales", key, f["amount"], f["quantity"], f["count"]])
+        for r in data.get("returnsByReason") or []:
+            rows.append(
+                ["returnReason", r["reasonCode"] or "", r["amount"], r["quantity"], r["count"]]
+            )
         f = data["salesNet"]
         rows.append(["sales", "salesNet", f["amount"], f["quantity"], f["count"]])
         for t in data["taxes"]:
@@ -526,6 +554,8 @@ class HourlyReportMaker(ReportMaker):
                     "netAmount": num(net),
                     "quantity": quantity,
                     "averageAmount": num(average),
+                    # Beside v1 (issue 25): that hour's returns by reason.
+                    "returnsByReason": returns_by_reason(figures.hours[hour]),
                 }
             )
         total = sales_figures(figures.counters)
