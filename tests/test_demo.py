@@ -75,9 +75,21 @@ async def test_demo_builds_a_tenant_and_a_second_run_reuses_it(stack, tmp_path):
 SIGN = {101: 1, 102: -1, 201: -1, 202: 1}  # report-journal-events §3.6
 
 
-def _expected_rows(transactions: list[dict[str, Any]], opening_floats: int) -> list[str]:
+def _expected_rows(
+    transactions: list[dict[str, Any]], opening_floats: int, partial_of: int | None = None
+) -> list[str]:
     """The sales report's lines recomputed from the demo's transactions as the cart recorded
-    them (§3.7), formatted as the demo prints them."""
+    them (§3.7), formatted as the demo prints them; the returns by reason (issue 25): the
+    partial return of sale `partial_of` is the demo's one return with a reason (CHANGED)."""
+    by_reason: dict[str, list] = {}
+    for t in transactions:
+        if t["transactionType"] == 102:
+            origin = t.get("origin") or {}
+            reason = "CHANGED" if origin.get("transactionNo") == partial_of else "(no reason)"
+            row = by_reason.setdefault(reason, [0, 0, 0.0])
+            row[0] += 1
+            row[1] += t["totalQuantity"]
+            row[2] += t["totalAmountWithTax"]
     n: Counter[int] = Counter()
     amount: Counter[int] = Counter()
     quantity: Counter[int] = Counter()
@@ -112,6 +124,7 @@ def _expected_rows(transactions: list[dict[str, Any]], opening_floats: int) -> l
     return [
         figure_row("gross sales", *gross),
         figure_row("returns", *returns),
+        *(figure_row(f"  {reason}", *by_reason[reason]) for reason in sorted(by_reason)),
         figure_row("line discounts", line["count"], line["quantity"], line["amount"]),
         figure_row(
             "subtotal discounts", subtotal["count"], subtotal["quantity"], subtotal["amount"]
@@ -156,10 +169,19 @@ async def test_demo_prints_flash_and_daily_reports_that_agree_with_its_sales(sta
             )
             transactions += r.json()["data"]
     assert {t["businessDate"] for t in transactions} == {day}
-    # The demo's day: five sales, a return and a void, nothing cancelled.
+    # The demo's day: five sales, a return, a partial return and a void, nothing cancelled.
     kinds = Counter(t["transactionType"] for t in transactions)
-    assert kinds == {101: len(demo["sales"]), 102: 1, 201: 1}
-    expected = _expected_rows(transactions, pos.OPENING_FLOAT * len(demo["terminals"]))
+    assert kinds == {101: len(demo["sales"]), 102: 2, 201: 1}
+    partial = next(
+        t
+        for t in transactions
+        if (t.get("origin") or {}).get("transactionNo") == demo["partialReturnOf"]
+    )
+    assert partial["totalQuantity"] == 1 and [x["lineNo"] for x in partial["lineItems"]] == [1]
+    expected = _expected_rows(
+        transactions, pos.OPENING_FLOAT * len(demo["terminals"]), demo["partialReturnOf"]
+    )
+    assert "  CHANGED" in "\n".join(expected)
 
     assert f"Sales report of store {store}, business date {day}" in text
     assert _block(text, "Flash report") == expected

@@ -2,9 +2,10 @@
 
 The demo tenant has a store, two terminals, items in five categories covering the three tax
 kinds (external, internal, exempt), staff with PINs, payment methods and a category promotion;
-it then sells a few baskets, takes a return, voids a sale and closes both terminals at the end
-of the day, so the store's daily sales report can be printed beside the flash one. The set-up
-goes through the services' HTTP APIs (kugelpos.devstack.pos), as a back office and a till would.
+it then sells a few baskets, takes a return and a partial return (one unit, for a reason),
+voids a sale and closes both terminals at the end of the day, so the store's daily sales
+report can be printed beside the flash one. The set-up goes through the services' HTTP APIs
+(kugelpos.devstack.pos), as a back office and a till would.
 
 Running it again does no harm: the demo's tenant, admin password and terminal keys are kept in
 `.data/demo.json` (local data, never committed); a second run finds the tenant there, checks the
@@ -78,6 +79,13 @@ PROMOTION = {
     "detail": {"targetCategoryCodes": ["005"], "discountRate": 10},
 }
 EXTRA_STAFF = (("S002", "Hanako"), ("S003", "Jiro"))
+# The reason of the demo's partial return (issue 25): back on the shelf, no approval needed.
+RETURN_REASON = {
+    "reasonCode": "CHANGED",
+    "description": "Customer changed their mind",
+    "restock": True,
+    "requiresApproval": False,
+}
 
 
 def _pin() -> str:
@@ -130,6 +138,7 @@ async def _build(client: httpx.AsyncClient, urls: Mapping[str, str]) -> dict[str
         body = {"id": staff_id, "name": name, "pin": pin, "roles": []}
         await pos._post(client, f"{md}/staff", 201, headers=admin, json=body)
         staff.append({"id": staff_id, "name": name, "pin": pin})
+    await pos._post(client, f"{md}/return-reasons", 201, headers=admin, json=RETURN_REASON)
 
     first, second = (pos.Register(client, shop, till) for till in shop.tills)
     drinks, food, stamps, household, deli = (
@@ -154,6 +163,18 @@ async def _build(client: httpx.AsyncClient, urls: Mapping[str, str]) -> dict[str
     body = [{"paymentCode": "01", "amount": int(voided["totalAmountWithTax"])}]
     r = await client.post(url, params=second.till.params, headers=second.till.headers, json=body)
     pos._check(r, 200)
+    # A partial return at the first till (issue 25): one of the three units of its second
+    # sale's first line, for a reason; the quote says what to pay back, in cash as it was paid.
+    partly = sales[1]
+    url = first.transactions_url(f"/{partly['transactionNo']}/return")
+    part: dict[str, Any] = {"lines": [{"lineNo": 1, "quantity": 1}], "reasonCode": "CHANGED"}
+    r = await client.post(
+        f"{url}/quote", params=first.till.params, headers=first.till.headers, json=part
+    )
+    refund = int(pos._check(r, 200)["data"]["totalAmountWithTax"])
+    part["payments"] = [{"paymentCode": "01", "amount": refund}]
+    r = await client.post(url, params=first.till.params, headers=first.till.headers, json=part)
+    partial = pos._check(r, 200)["data"]
 
     # The end of the day: each terminal closes with the cash its drawer should hold (every
     # tender is cash; the return and the void paid cash out at the second terminal).
@@ -161,7 +182,7 @@ async def _build(client: httpx.AsyncClient, urls: Mapping[str, str]) -> dict[str
         return sum(int(t["totalAmountWithTax"]) for t in transactions)
 
     drawers = (
-        (first, pos.OPENING_FLOAT + paid(sales[0], sales[1], sales[4])),
+        (first, pos.OPENING_FLOAT + paid(sales[0], sales[1], sales[4]) - paid(partial)),
         (second, pos.OPENING_FLOAT + paid(sales[2], sales[3]) - paid(returned, voided)),
     )
     closes = []
@@ -194,6 +215,7 @@ async def _build(client: httpx.AsyncClient, urls: Mapping[str, str]) -> dict[str
         "sales": [sale["transactionNo"] for sale in sales],
         "returnOf": returned["transactionNo"],
         "voidOf": voided["transactionNo"],
+        "partialReturnOf": partly["transactionNo"],
         "closed": closes,
         "businessDate": closes[0]["businessDate"] or date.today().strftime("%Y%m%d"),
     }
@@ -228,10 +250,16 @@ def figure_row(
 def report_rows(data: Mapping[str, Any]) -> list[str]:
     """A sales report's figures, one line each: counts, quantities and amounts, then the tax,
     each payment method and the cash in the drawers."""
-    rows = [
-        figure_row(label, data[key]["count"], data[key]["quantity"], data[key]["amount"])
-        for key, label in FIGURES
-    ]
+    rows = []
+    for key, label in FIGURES:
+        rows.append(
+            figure_row(label, data[key]["count"], data[key]["quantity"], data[key]["amount"])
+        )
+        if key == "returns":
+            # Issue 25: the returns by reason (a return without one, as v1's, has none).
+            for r in data.get("returnsByReason", []):
+                reason = f"  {r['reasonCode'] or '(no reason)'}"
+                rows.append(figure_row(reason, r["count"], r["quantity"], r["amount"]))
     rows.append(figure_row("tax", amount=sum(t["taxAmount"] for t in data.get("taxes", []))))
     for payment in data.get("payments", []):
         rows.append(
@@ -334,7 +362,9 @@ def _summary(
         f"Demo tenant {demo['tenantId']} ({'reused' if reused else 'created'}), "
         f"store {demo['storeCode']}: {demo['items']} items in {demo['categories']} categories, "
         f"promotion {demo['promotion']}, {len(demo['sales'])} sales, a return (of terminal "
-        f"1's #{demo['returnOf']}) and a void (of terminal 2's #{demo['voidOf']}), then "
+        f"1's #{demo['returnOf']}), a partial return (one unit of terminal 1's "
+        f"#{demo.get('partialReturnOf')}, reason CHANGED) and a void (of terminal 2's "
+        f"#{demo['voidOf']}), then "
         "the day closed on both terminals.",
         "",
         "Services:",
