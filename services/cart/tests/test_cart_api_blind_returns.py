@@ -104,6 +104,10 @@ async def test_a_blind_return_at_the_current_price_taxed_as_a_sale(till):
         headers=till.till.headers,
     )
     assert assert_ok(read)["data"]["blind"] is True
+    # Its receipt says it had none (no original to name), why and who approved.
+    for text in (tran["journalText"], tran["receiptText"]):
+        assert "[レシートなし返品]" in text and "[対象レシート]" not in text
+        assert "GIFT" in text and "M01" in text
 
 
 async def test_a_lower_price_is_taken_a_higher_one_refused(till):

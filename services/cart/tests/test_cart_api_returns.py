@@ -332,3 +332,37 @@ async def test_v1s_array_body_keeps_v1s_tender_rule(till, approvals):
     """Nothing changes for a v1 till: any refundable tender, no approval asked."""
     sale = await till.sale(("4901", 1), tenders=[("11", 1100)])
     assert_ok(await give_back(till, sale["transactionNo"], [{"paymentCode": "01", "amount": 1100}]))
+
+
+async def test_the_return_receipt_names_the_sale_and_lists_only_the_returned_lines(
+    till, till2, approvals
+):
+    """The receipt and journal text of a partial return (issue 25): the original's store,
+    terminal, receipt and transaction numbers, and only the returned lines and units."""
+    sale = await worked_sale(till)
+    number = sale["transactionNo"]
+    body = returning(("01", 1052), line=(1, 1)) | {
+        "lines": lines((1, 1), (2, 1)),
+        "reasonCode": "DAMAGED",
+        "approval": MANAGER,
+    }
+    tran = assert_ok(await give_back(till2, number, body, 1))["data"]
+    for text in (tran["journalText"], tran["receiptText"]):
+        assert "返 品 伝 票" in text and "[対象レシート]" in text
+        assert "Green Tea 500ml" in text and "Coffee" in text
+        assert "Sandwich" not in text  # line 3 was not returned
+        assert "返品理由" in text and "DAMAGED" in text and "M01" in text
+    journal = tran["journalText"]
+    origin = journal[journal.index("[対象レシート]") :]
+    assert till.till.store_code in origin
+    for label, value in (
+        ("レジNo.", 1),
+        ("レシートNo.", sale["receiptNo"]),
+        ("取引通番", number),
+    ):
+        row = next(line for line in origin.splitlines() if line.startswith(label))
+        assert row.split()[-1] == str(value), row
+    # One unit each: no "n 個@price" quantity row; the tea line prints its returned amount,
+    # and the subtotal counts the two returned units.
+    assert "個@" not in journal and "999" in journal
+    assert any(line.startswith("小計") and "2 個" in line for line in journal.splitlines())

@@ -176,9 +176,11 @@ class ReceiptRenderer:
 
     def _origin(self, t: dict[str, Any]) -> list[Line]:
         origin = t.get("origin")
+        out = self._return_why(t)
         if t.get("transaction_type") not in _REFERRING or not isinstance(origin, dict):
-            return []
+            return out
         return [
+            *out,
             BORDER,
             left("[対象レシート]"),
             split("日時", _date(origin.get("generate_date_time"))),
@@ -189,6 +191,22 @@ class ReceiptRenderer:
             split("レシートNo.", str(origin.get("receipt_no", ""))),
             split("取引通番", str(origin.get("transaction_no", ""))),
         ]
+
+    @staticmethod
+    def _return_why(t: dict[str, Any]) -> list[Line]:
+        """A return's reason and approver (issue 25), and the mark of one without a receipt
+        (it has no original to print)."""
+        if t.get("transaction_type") not in _REFERRING:
+            return []
+        info = t.get("additional_info") or {}
+        out: list[Line] = []
+        if t.get("blind"):
+            out.append(left("[レシートなし返品]"))
+        if info.get("return_reason_code"):
+            out.append(split("返品理由", str(info["return_reason_code"])))
+        if info.get("approved_by"):
+            out.append(split("承認者", str(info["approved_by"])))
+        return [BORDER, *out] if out else []
 
     def _footer(self, t: dict[str, Any], info: dict[str, Any]) -> list[Line]:
         out = [BORDER, left(f"レシートNo. {t.get('receipt_no', '')}")]
