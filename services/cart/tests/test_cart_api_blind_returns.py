@@ -203,3 +203,20 @@ def test_the_published_tranlog_says_blind_only_when_it_is() -> None:
     }
     assert "blind" not in TranlogDocument.model_validate(fields).payload()
     assert TranlogDocument.model_validate(fields | {"blind": True}).payload()["blind"] is True
+
+
+async def test_a_blind_return_can_be_voided_by_its_till(till):
+    one = body({"itemCode": "4905", "quantity": 2}, pay=259, approval=MANAGER)  # 240 + 8 % tax
+    tran = assert_ok(await post(till, "", one))["data"]
+    assert tran["totalAmountWithTax"] == 259
+    r = await till.client.post(
+        till.transactions_url(f"/{tran['transactionNo']}/void"),
+        params=till.till.params,
+        headers=till.till.headers,
+        json=[{"paymentCode": "01", "amount": 259}],
+    )
+    voided = assert_ok(r)["data"]
+    assert (
+        voided["transactionType"] == 202
+        and voided["origin"]["transactionNo"] == (tran["transactionNo"])
+    )
