@@ -444,6 +444,8 @@ def path_values(w: World) -> dict[str, str]:
         "receipt_no": "1",
         "snapshot_id": "S1",
         "receipt_id": "R1",
+        "count_id": "C1",
+        "transfer_id": "T1",
         "event_id": "E1",
     }
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from kugelpos.common.errors import AlreadyExistsError, NotFoundError
+from kugelpos.common.errors import (
+    AlreadyExistsError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+)
 
 
 class StockErrorCode:
@@ -10,6 +15,11 @@ class StockErrorCode:
     SNAPSHOT_NOT_FOUND = "414202"
     RECEIPT_ALREADY_RECEIVED = "414401"
     RECEIPT_NOT_FOUND = "414402"
+    COUNT_NOT_FOUND = "414501"
+    COUNT_CLOSED = "414502"
+    COUNT_ALREADY_OPEN = "414503"
+    COUNT_ITEM_NOT_COVERED = "414504"
+    COUNT_BY_CATEGORY = "414505"
 
 
 class StockNotFoundError(NotFoundError):
@@ -32,3 +42,37 @@ class ReceiptAlreadyReceivedError(AlreadyExistsError):
 class ReceiptNotFoundError(NotFoundError):
     code = StockErrorCode.RECEIPT_NOT_FOUND
     messages = {"en": "Receipt not found", "ja": "入荷が見つかりません"}
+
+
+class CountNotFoundError(NotFoundError):
+    code = StockErrorCode.COUNT_NOT_FOUND
+    messages = {"en": "Count not found", "ja": "棚卸が見つかりません"}
+
+
+class CountClosedError(ConflictError):
+    """Lines, a post or a cancel of a count already posted or cancelled (409, no effect)."""
+
+    code = StockErrorCode.COUNT_CLOSED
+    messages = {"en": "Count is closed", "ja": "棚卸は締め済みです"}
+
+
+class CountAlreadyOpenError(ConflictError):
+    """A store counts one count at a time (two could correct one item twice)."""
+
+    code = StockErrorCode.COUNT_ALREADY_OPEN
+    messages = {"en": "A count is already open", "ja": "棚卸が既に開始されています"}
+
+
+class CountItemNotCoveredError(BadRequestError):
+    code = StockErrorCode.COUNT_ITEM_NOT_COVERED
+    messages = {"en": "Item is not in this count", "ja": "この棚卸の対象外の商品です"}
+
+
+class CountByCategoryError(BadRequestError):
+    """Stock rows carry no category: a count by category needs the item master's."""
+
+    code = StockErrorCode.COUNT_BY_CATEGORY
+    messages = {
+        "en": "Counts by category are not supported",
+        "ja": "カテゴリ指定の棚卸は未対応です",
+    }

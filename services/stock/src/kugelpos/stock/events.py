@@ -21,6 +21,7 @@ from kugelpos.common.events.subscriptions import CloudEvent, Outcome
 
 from .alerts.messages import has_threshold
 from .alerts.service import STOCK_ALERTS, AlertService
+from .counts.repository import CountLineRepository, CountRepository
 from .receipts.repository import ReceiptRepository
 from .sales import SALE_EFFECTS, BadLine, stock_changes
 from .snapshots.repository import SnapshotRepository
@@ -30,7 +31,14 @@ from .stocks.service import apply_changes
 
 log = structlog.get_logger(__name__)
 
-REPOSITORIES = (StockRepository, StockUpdateRepository, SnapshotRepository, ReceiptRepository)
+REPOSITORIES = (
+    StockRepository,
+    StockUpdateRepository,
+    SnapshotRepository,
+    ReceiptRepository,
+    CountRepository,
+    CountLineRepository,
+)
 # How long the post-commit alert check waits for the event's commit to become visible.
 _COMMIT_WAIT_SECONDS = 5.0
 

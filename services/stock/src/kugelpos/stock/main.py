@@ -11,6 +11,7 @@ from kugelpos.common.web.tenant_setup import tenant_setup_router
 from .adjustments.router import router as adjustments_router
 from .alerts.router import router as alerts_router
 from .config import get_settings
+from .counts.router import router as counts_router
 from .receipts.router import router as receipts_router
 from .schedules.router import router as schedules_router
 from .snapshots.router import router as snapshots_router
@@ -32,6 +33,7 @@ def build_app() -> FastAPI:
             snapshots_router,
             adjustments_router,
             receipts_router,
+            counts_router,
             valuation_router,
             stocks_router,
             schedules_router,
