@@ -538,6 +538,7 @@ async def _snapshot(client: httpx.AsyncClient, w: World) -> dict[str, Any]:
             f"{t}/stores/{a.store_code}/stock",
             f"{t}/stores/{a.store_code}/stock/snapshots",
             f"{t}/stores/{a.store_code}/stock/receipts",
+            f"{t}/stock/transfers",
             f"{t}/stock/snapshot-schedule",
         ],
     }

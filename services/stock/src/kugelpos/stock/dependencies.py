@@ -18,6 +18,7 @@ from .receipts.service import ReceiptService
 from .schedules.service import ScheduleService
 from .snapshots.service import SnapshotService
 from .stocks.service import StockService
+from .transfers.service import TransferService
 from .valuation.service import ValuationService
 from .wiring import StockWiring
 
@@ -56,6 +57,10 @@ async def get_count_service(wiring: StockWiringDep) -> CountService:
     return CountService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
 
 
+async def get_transfer_service(wiring: StockWiringDep) -> TransferService:
+    return TransferService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
+
+
 async def get_valuation_service(wiring: StockWiringDep) -> ValuationService:
     return ValuationService(wiring.infra.mongo)
 
@@ -79,6 +84,7 @@ type StockServiceDep = Annotated[StockService, Depends(get_stock_service)]
 type AdjustmentServiceDep = Annotated[AdjustmentService, Depends(get_adjustment_service)]
 type ReceiptServiceDep = Annotated[ReceiptService, Depends(get_receipt_service)]
 type CountServiceDep = Annotated[CountService, Depends(get_count_service)]
+type TransferServiceDep = Annotated[TransferService, Depends(get_transfer_service)]
 type ValuationServiceDep = Annotated[ValuationService, Depends(get_valuation_service)]
 type AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]
 type ScheduleServiceDep = Annotated[ScheduleService, Depends(get_schedule_service)]

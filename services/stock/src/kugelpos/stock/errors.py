@@ -20,6 +20,10 @@ class StockErrorCode:
     COUNT_ALREADY_OPEN = "414503"
     COUNT_ITEM_NOT_COVERED = "414504"
     COUNT_BY_CATEGORY = "414505"
+    TRANSFER_NOT_FOUND = "414601"
+    TRANSFER_SAME_STORE = "414602"
+    TRANSFER_CLOSED = "414603"
+    TRANSFER_BAD_RECEIPT = "414604"
 
 
 class StockNotFoundError(NotFoundError):
@@ -75,4 +79,34 @@ class CountByCategoryError(BadRequestError):
     messages = {
         "en": "Counts by category are not supported",
         "ja": "カテゴリ指定の棚卸は未対応です",
+    }
+
+
+class TransferNotFoundError(NotFoundError):
+    code = StockErrorCode.TRANSFER_NOT_FOUND
+    messages = {"en": "Transfer not found", "ja": "移動が見つかりません"}
+
+
+class TransferSameStoreError(BadRequestError):
+    code = StockErrorCode.TRANSFER_SAME_STORE
+    messages = {"en": "A transfer needs two stores", "ja": "同じ店舗間の移動はできません"}
+
+
+class TransferClosedError(ConflictError):
+    """A receipt of a transfer received or cancelled, or a cancel after a receipt (409)."""
+
+    code = StockErrorCode.TRANSFER_CLOSED
+    messages = {
+        "en": "Transfer cannot change in its state",
+        "ja": "この状態の移動は変更できません",
+    }
+
+
+class TransferBadReceiptError(BadRequestError):
+    """A received line of an item not shipped, or beyond what is still in transit."""
+
+    code = StockErrorCode.TRANSFER_BAD_RECEIPT
+    messages = {
+        "en": "Received lines do not match the transfer",
+        "ja": "受領明細が移動と一致しません",
     }

@@ -28,6 +28,7 @@ from .snapshots.repository import SnapshotRepository
 from .stocks.documents import StockDocument
 from .stocks.repository import StockRepository, StockUpdateRepository
 from .stocks.service import apply_changes
+from .transfers.repository import TransferRepository
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +39,7 @@ REPOSITORIES = (
     ReceiptRepository,
     CountRepository,
     CountLineRepository,
+    TransferRepository,
 )
 # How long the post-commit alert check waits for the event's commit to become visible.
 _COMMIT_WAIT_SECONDS = 5.0

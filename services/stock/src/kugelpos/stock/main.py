@@ -16,6 +16,7 @@ from .receipts.router import router as receipts_router
 from .schedules.router import router as schedules_router
 from .snapshots.router import router as snapshots_router
 from .stocks.router import router as stocks_router
+from .transfers.router import router as transfers_router
 from .valuation.router import router as valuation_router
 from .wiring import StockWiring
 
@@ -37,6 +38,7 @@ def build_app() -> FastAPI:
             valuation_router,
             stocks_router,
             schedules_router,
+            transfers_router,
             alerts_router,
             dead_letters_router(wiring.consumer),
         ],
