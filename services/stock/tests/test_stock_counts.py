@@ -254,3 +254,70 @@ async def test_roles(client: httpx.AsyncClient, tenant: Tenant, codec) -> None:
     assert await quantity(client, tenant, store, "T") is None
     assert_ok(await client.post(post, headers=user_token(tenant, "manager")))
     assert await quantity(client, tenant, store, "T") == 1
+
+
+async def test_a_count_posts_while_ten_tills_sell(
+    stack: Stack, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Ten tills sell (the tranlog consumer route) while the count of the same items posts:
+    every item ends at counted - sold, with one `count` row, and its history sums to it."""
+    store = new_store()
+    codes = [f"I{n}" for n in range(10)]
+    body = {"lines": [{"itemCode": c, "quantityChange": 100, "reason": "opening"} for c in codes]}
+    r = await client.post(tenant.stock(store, "/adjustments"), json=body, headers=tenant.admin)
+    assert_ok(r, 201)
+    count_id = (await open_count(client, tenant, store))["countId"]
+    counted = {c: 100 + n - 5 for n, c in enumerate(codes)}  # variances -5 .. +4
+    lines = [entry(c, "shelf", q) for c, q in counted.items()]
+    assert_ok(await enter(client, tenant, store, count_id, lines))
+
+    sold = dict.fromkeys(codes, 0)
+    plan = [[(codes[(t * 3 + k) % 10], 1 + k % 2) for k in range(8)] for t in range(10)]
+    for till in plan:
+        for code, q in till:
+            sold[code] += q
+
+    selling = asyncio.Event()
+
+    async def till_sells(terminal_no: int, sales: list[tuple[str, int]]) -> None:
+        for k, (code, q) in enumerate(sales):
+            if k == 2:
+                selling.set()
+            log = tranlog(tenant.tenant_id, store, [(code, q)], terminal_no=terminal_no)
+            r = await client.post(
+                "/api/v1/tranlog",
+                json={"specversion": "1.0", "id": log["event_id"], "data": log},
+                headers={"dapr-api-token": stack.app_token},
+            )
+            assert r.status_code == 200 and r.json()["status"] == "SUCCESS", r.text
+
+    async def post_midway() -> httpx.Response:
+        await selling.wait()  # the tills are selling
+        return await client.post(
+            tenant.stock(store, f"/counts/{count_id}/post"), headers=tenant.admin
+        )
+
+    *_, posted = await asyncio.gather(
+        *(till_sells(n + 1, sales) for n, sales in enumerate(plan)), post_midway()
+    )
+    data = assert_ok(posted)["data"]
+    assert {i["itemCode"]: i["variance"] for i in data["items"]} == {
+        c: q - 100 for c, q in counted.items()
+    }
+    sold_before = 0
+    for code in codes:
+        assert await quantity(client, tenant, store, code) == counted[code] - sold[code], code
+        rows = await history(client, tenant, store, code)
+        assert sum(x["quantityChange"] for x in rows) == counted[code] - sold[code]
+        counts = [x for x in rows if x["updateType"] == "count"]
+        variance = counted[code] - 100
+        # one `count` row per item with a variance, none without
+        assert [x["quantityChange"] for x in counts] == ([variance] if variance else []), code
+        if counts:
+            sold_before += 100 - counts[0]["beforeQuantity"]
+        sales = [x for x in rows if x["updateType"] == "sale"]
+        assert sum(x["quantityChange"] for x in sales) == -sold[code]
+        for x in rows:
+            assert x["afterQuantity"] == x["beforeQuantity"] + x["quantityChange"]
+    # The post came between sales: some before it, some after.
+    assert 0 < sold_before < sum(sold.values()) - sold["I5"], sold_before
