@@ -36,9 +36,15 @@ class TransferLineDocument(BaseModel):
         return self.shipped_units - self.received_units - self.discrepancy_units
 
 
+class ReceivedUnitsDocument(BaseModel):
+    item_code: str
+    units: int
+
+
 class TransferReceiptDocument(BaseModel):
     received_at: datetime
-    lines: dict[str, int]  # item -> units received by this receipt
+    # A list, not a map keyed by item: an item code may hold `.` or start with `$`.
+    lines: list[ReceivedUnitsDocument]
     operator_id: str | None = None
 
 

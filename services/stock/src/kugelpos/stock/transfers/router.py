@@ -16,6 +16,7 @@ from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params
 from .documents import TransferDocument, TransferStatus
 from .schemas import (
+    ReceivedLineResponse,
     ReceiveRequest,
     TransferLineResponse,
     TransferReceiptResponse,
@@ -53,7 +54,10 @@ def transfer_out(doc: TransferDocument) -> TransferResponse:
         receipts=[
             TransferReceiptResponse(
                 received_at=r.received_at,
-                lines={item: from_units(units) for item, units in r.lines.items()},
+                lines=[
+                    ReceivedLineResponse(item_code=x.item_code, quantity=from_units(x.units))
+                    for x in r.lines
+                ],
                 operator_id=r.operator_id,
             )
             for r in doc.receipts

@@ -70,9 +70,14 @@ class TransferLineResponse(ApiModel):
     unit_cost: Money  # the sending store's average cost when shipped
 
 
+class ReceivedLineResponse(ApiModel):
+    item_code: str
+    quantity: Money
+
+
 class TransferReceiptResponse(ApiModel):
     received_at: datetime
-    lines: dict[str, Money]
+    lines: list[ReceivedLineResponse]
     operator_id: str | None = None
 
 

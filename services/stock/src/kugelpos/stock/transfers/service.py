@@ -36,6 +36,7 @@ from ..stocks.documents import StockDocument, UpdateType
 from ..stocks.service import StockChange, apply_changes
 from .documents import (
     OPEN_STATUSES,
+    ReceivedUnitsDocument,
     TransferDocument,
     TransferLineDocument,
     TransferReceiptDocument,
@@ -170,7 +171,14 @@ class TransferService:
             transfer.status = TransferStatus.RECEIVED if done else TransferStatus.PARTLY_RECEIVED
             transfer.closed_at = now if done else None
             transfer.receipts.append(
-                TransferReceiptDocument(received_at=now, lines=received, operator_id=operator_id)
+                TransferReceiptDocument(
+                    received_at=now,
+                    lines=[
+                        ReceivedUnitsDocument(item_code=item, units=units)
+                        for item, units in received.items()
+                    ],
+                    operator_id=operator_id,
+                )
             )
             await self._save(transfers, transfer, session)
             return Moved(transfer, list({a.row.item_code: a.row for a in applied}.values()))
