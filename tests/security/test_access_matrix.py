@@ -454,6 +454,8 @@ def path_values(w: World) -> dict[str, str]:
         "receipt_no": "1",
         "snapshot_id": "S1",
         "receipt_id": "R1",
+        "count_id": "C1",
+        "transfer_id": "T1",
         "event_id": "E1",
     }
 
@@ -546,6 +548,7 @@ async def _snapshot(client: httpx.AsyncClient, w: World) -> dict[str, Any]:
             f"{t}/stores/{a.store_code}/stock",
             f"{t}/stores/{a.store_code}/stock/snapshots",
             f"{t}/stores/{a.store_code}/stock/receipts",
+            f"{t}/stock/transfers",
             f"{t}/stock/snapshot-schedule",
         ],
     }

@@ -13,10 +13,12 @@ from kugelpos.common.web.app import get_wiring
 
 from .adjustments.service import AdjustmentService
 from .alerts.service import AlertService
+from .counts.service import CountService
 from .receipts.service import ReceiptService
 from .schedules.service import ScheduleService
 from .snapshots.service import SnapshotService
 from .stocks.service import StockService
+from .transfers.service import TransferService
 from .valuation.service import ValuationService
 from .wiring import StockWiring
 
@@ -31,7 +33,8 @@ TerminalId = Annotated[
 type Reader = Annotated[Principal, Depends(tenant_access)]
 # Writes (docs/access.md): a store's stock is changed by its back office or its own tills
 # (v1: a till adjusts stock), never by a clerk's token or another store's till; the
-# tenant-wide snapshot schedule, batch adjustments and receipts by the back office only.
+# tenant-wide snapshot schedule, batch adjustments, receipts, opening/posting/cancelling
+# counts and transfers by the back office only (a till of the store enters count lines).
 type StoreWriter = Annotated[
     Principal, Depends(allow(ADMIN, MANAGER, STORE_TILL, source=tenant_access))
 ]
@@ -48,6 +51,14 @@ async def get_adjustment_service(wiring: StockWiringDep) -> AdjustmentService:
 
 async def get_receipt_service(wiring: StockWiringDep) -> ReceiptService:
     return ReceiptService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
+
+
+async def get_count_service(wiring: StockWiringDep) -> CountService:
+    return CountService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
+
+
+async def get_transfer_service(wiring: StockWiringDep) -> TransferService:
+    return TransferService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
 
 
 async def get_valuation_service(wiring: StockWiringDep) -> ValuationService:
@@ -72,6 +83,8 @@ async def get_snapshot_service(wiring: StockWiringDep) -> SnapshotService:
 type StockServiceDep = Annotated[StockService, Depends(get_stock_service)]
 type AdjustmentServiceDep = Annotated[AdjustmentService, Depends(get_adjustment_service)]
 type ReceiptServiceDep = Annotated[ReceiptService, Depends(get_receipt_service)]
+type CountServiceDep = Annotated[CountService, Depends(get_count_service)]
+type TransferServiceDep = Annotated[TransferService, Depends(get_transfer_service)]
 type ValuationServiceDep = Annotated[ValuationService, Depends(get_valuation_service)]
 type AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]
 type ScheduleServiceDep = Annotated[ScheduleService, Depends(get_schedule_service)]

@@ -21,16 +21,26 @@ from kugelpos.common.events.subscriptions import CloudEvent, Outcome
 
 from .alerts.messages import has_threshold
 from .alerts.service import STOCK_ALERTS, AlertService
+from .counts.repository import CountLineRepository, CountRepository
 from .receipts.repository import ReceiptRepository
 from .sales import SALE_EFFECTS, BadLine, stock_changes
 from .snapshots.repository import SnapshotRepository
 from .stocks.documents import StockDocument
 from .stocks.repository import StockRepository, StockUpdateRepository
 from .stocks.service import apply_changes
+from .transfers.repository import TransferRepository
 
 log = structlog.get_logger(__name__)
 
-REPOSITORIES = (StockRepository, StockUpdateRepository, SnapshotRepository, ReceiptRepository)
+REPOSITORIES = (
+    StockRepository,
+    StockUpdateRepository,
+    SnapshotRepository,
+    ReceiptRepository,
+    CountRepository,
+    CountLineRepository,
+    TransferRepository,
+)
 # How long the post-commit alert check waits for the event's commit to become visible.
 _COMMIT_WAIT_SECONDS = 5.0
 

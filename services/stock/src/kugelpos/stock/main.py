@@ -11,10 +11,12 @@ from kugelpos.common.web.tenant_setup import tenant_setup_router
 from .adjustments.router import router as adjustments_router
 from .alerts.router import router as alerts_router
 from .config import get_settings
+from .counts.router import router as counts_router
 from .receipts.router import router as receipts_router
 from .schedules.router import router as schedules_router
 from .snapshots.router import router as snapshots_router
 from .stocks.router import router as stocks_router
+from .transfers.router import router as transfers_router
 from .valuation.router import router as valuation_router
 from .wiring import StockWiring
 
@@ -32,9 +34,11 @@ def build_app() -> FastAPI:
             snapshots_router,
             adjustments_router,
             receipts_router,
+            counts_router,
             valuation_router,
             stocks_router,
             schedules_router,
+            transfers_router,
             alerts_router,
             dead_letters_router(wiring.consumer),
         ],

@@ -30,6 +30,7 @@ class UpdateType(StrEnum):
     TRANSFER_IN = "transfer_in"
     TRANSFER_OUT = "transfer_out"
     RECEIPT = "receipt"  # a delivery taken in (`POST .../stock/receipts`)
+    COUNT = "count"  # a physical count's variance (`POST .../stock/counts/{countId}/post`)
 
 
 class UpdateFlag(StrEnum):

@@ -211,6 +211,24 @@ class StockRepository(Repository[StockDocument]):
             cursor = cursor.limit(limit)
         return [doc for raw in await cursor.to_list() if (doc := self._load(raw))]
 
+    async def rows_of(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_codes: list[str],
+        *,
+        session: AsyncClientSession | None = None,
+    ) -> list[StockDocument]:
+        """The rows of these items (those that exist), in one query."""
+        if not item_codes:
+            return []
+        cursor = self.collection.find(
+            {"tenant_id": tenant_id, "store_code": store_code, "item_code": {"$in": item_codes}},
+            _PROJECTION,
+            session=session,
+        )
+        return [doc for raw in await cursor.to_list() if (doc := self._load(raw))]
+
     async def page(
         self, tenant_id: str, store_code: str, params: PageParams
     ) -> Page[StockDocument]:

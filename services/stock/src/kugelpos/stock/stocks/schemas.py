@@ -53,6 +53,8 @@ class StockUpdateRequest(ApiModel):
         # A receipt moves the average cost too: only `POST .../stock/receipts` writes one.
         if value is UpdateType.RECEIPT:
             raise ValueError("a receipt is taken in through POST .../stock/receipts")
+        if value is UpdateType.COUNT:
+            raise ValueError("a count's variance is posted through POST .../stock/counts")
         return value
 
 

@@ -25,7 +25,16 @@ from .repository import StockRepository, StockUpdateRepository
 
 # Path segments of fixed routes: items with these codes cannot be addressed (v1 routing).
 RESERVED_ITEM_CODES = frozenset(
-    {"low", "reorder-alerts", "snapshot", "snapshots", "adjustments", "receipts", "valuation"}
+    {
+        "low",
+        "reorder-alerts",
+        "snapshot",
+        "snapshots",
+        "adjustments",
+        "receipts",
+        "valuation",
+        "counts",
+    }
 )
 
 
