@@ -1,13 +1,25 @@
 """A store day over HTTP while the harness SIGKILLs and restarts, one at a time at seeded random
-points, each consumer (report, journal, stock), the sidecar, the cart in the middle of a bill,
-a consumer's MongoDB wire server, and Redis (once with its data, once from empty). Against an
+points, each consumer (report, journal, stock), the sidecar, the cart in the middle of a bill
+and in the middle of a return, a consumer's MongoDB wire server, and Redis (once with its
+data, once from empty). Against an
 external MongoDB (MONGODB_URI) there is no wire server of the stack's to kill: that fault is
 left out.
 
+Besides sales the tills take returns (issue 25): v1's whole return and void of a sale, a
+partial return of one unit of one line of an earlier sale (object form, reason DAMAGED that
+does not restock, CHANGED that does, or none), and blind returns with a manager's approval.
+Each object-form return is quoted first, then taken with an Idempotency-Key; a lost answer is
+found as a sale's is (the terminal's one unknown transaction) or replayed by the retry. The
+mid-return fault kills the cart within RETURN_KILL_WITHIN of sending a return; if the return
+answered first, the till drops that answer (a dropped connection), so a return applied but
+unanswered is recovered in most runs.
+
 Afterwards, with the stack healthy again: every bill that answered 200 (or whose answer was
 lost and that the till found recorded) is in the journal once, counted once in the daily
-report and applied once to stock; no other transaction exists anywhere; every outbox event of
-the day is `delivered`. A table of the faults, their timing and outcome is printed.
+report (returns also by reason: count, amount, units, blind ones) and applied once to stock
+(a return of a non-restocking reason moves nothing); no other transaction exists anywhere;
+every outbox event of the day is `delivered`. A table of the faults, their timing and outcome
+(`ret`: returns among the transactions) and a line per return are printed.
 
 The day also holds a cancelled cart (journalled as -101, counted as cancelled, dropped by
 stock on purpose) and a poison event: stock's handler raises (a bug, `kugelpos.testkit.
@@ -70,7 +82,21 @@ SALES_PER_TILL = 6
 INITIAL_STOCK = 1000
 STEP_DEADLINE = 90.0
 CONVERGE_SECONDS = 90.0
+# A return's handling (quote read, reason, claim, tranlog) takes longer than a bill's: the
+# cart is killed at a random point within this many seconds of sending it.
+RETURN_KILL_WITHIN = 0.25
 ITEMS = ("4901", "4902", "4903", "4904", "4905")
+# Returns (issue 25): a manager approves blind returns; DAMAGED goes back to no shelf.
+MANAGER = {"staffId": "M01", "pin": "9876"}
+REASONS = {"CHANGED": True, "DAMAGED": False}  # reason code -> restock
+# What each till takes back, one step after each sale from its third: "return"/"void" of its
+# first sale (v1's body), "partial[:reason]" one unit of one line of its first or second sale
+# (the object form), "blind:reason" a return without a receipt.
+REFUNDS: dict[int, list[str]] = {
+    1: ["partial:DAMAGED", "blind:CHANGED"],
+    2: ["return", "partial"],
+    3: ["void", "partial:CHANGED", "blind:DAMAGED"],
+}
 
 
 class SaleFailed(Exception):
@@ -83,6 +109,7 @@ class Fault:
     component: str
     wipe: bool = False  # restart from empty (Redis)
     mid_bill: bool = False  # killed while a bill is in flight
+    mid_return: bool = False  # killed while an object-form return is in flight
     at_bill: int = 0  # injected once this many bills were attempted
     at_seconds: float = 0.0
     down_seconds: float = 0.0
@@ -101,8 +128,14 @@ class Bill:
     tenders: list[tuple[str, float]]  # by payment code, as a refund repeats them
     lines: dict[str, int]
     answered_at: float
-    how: str  # "200" or "recovered" (answer lost, found recorded)
+    # "200", "recovered" (answer lost, found recorded) or "replayed" (answer lost, a retry with
+    # the same Idempotency-Key answered it)
+    how: str
     fault: str = "-"
+    line_nos: dict[int, tuple[str, int]] = field(default_factory=dict)  # lineNo -> item, qty
+    reason: str | None = None  # a return's reason code
+    restock: bool = True  # whether stock takes a return's units back
+    note: str = ""  # what a return was, for the summary
 
 
 @dataclass
@@ -118,6 +151,9 @@ class Day:
     current: str = "-"
     kill_in_bill: asyncio.Event = field(default_factory=asyncio.Event)
     bill_killed: asyncio.Event = field(default_factory=asyncio.Event)
+    kill_in_return: asyncio.Event = field(default_factory=asyncio.Event)
+    return_killed: asyncio.Event = field(default_factory=asyncio.Event)
+    extra_returns: int = 0  # partial returns taken only to be a mid-return fault's victim
     faults_done: asyncio.Event = field(default_factory=asyncio.Event)
     seen_in_journal: dict[tuple[int, int], float] = field(default_factory=dict)
     poison: Bill | None = None
@@ -247,6 +283,11 @@ class FaultTill:
             answered_at=self.day.now(),
             how=how,
             fault=self.day.current,
+            line_nos={
+                int(line["lineNo"]): (line["itemCode"], int(line["quantity"]))
+                for line in data.get("lineItems") or []
+                if not line.get("isCancelled") and line.get("lineNo") is not None
+            },
         )
         self.day.bills.append(bill)
         return bill
@@ -333,6 +374,99 @@ class FaultTill:
             assert time.monotonic() < deadline, f"till {self.no}: {path} never went through"
             await asyncio.sleep(0.3)
 
+    async def object_return(
+        self, url: str, body: dict[str, Any], reason: str | None, original: Bill | None = None
+    ) -> Bill:
+        """An object-form return (partial or blind): quoted first (writes nothing), then taken
+        with an Idempotency-Key; a lost answer is looked up as a sale's is."""
+        r = await self.answered(lambda: self.day.client.post(f"{url}/quote", **self._req(body)))
+        assert r.status_code == 200, r.text
+        total = int(_data(r)["totalAmountWithTax"])
+        body = body | {"payments": self.refund_tenders(original, total)}
+        if reason is not None:
+            body["reasonCode"] = reason
+        kwargs = self._req(body)
+        kwargs["headers"] = kwargs["headers"] | {"Idempotency-Key": f"r{random.getrandbits(64)}"}
+        deadline = time.monotonic() + STEP_DEADLINE
+        victim = self.day.kill_in_return.is_set()
+        killed = ""
+        self.day.kill_in_return.clear()
+        while True:
+            call = lambda: self.day.client.post(url, **kwargs)  # noqa: E731
+            # The first try of the victim: the cart dies while the return is being handled.
+            r = await (self._killed_meanwhile(call) if victim else self._send(call))
+            if victim:
+                victim = False
+                killed = f"cart killed in flight, first try {r.status_code if r else 'unanswered'}"
+                # Answered before the kill: the till drops the answer (as a dropped connection
+                # would), so that every run recovers a return whose answer was lost.
+                r = None if r is not None and r.status_code == 200 else r
+            if r is not None and r.status_code == 200:
+                # A retry answered with the first try's return: its answer was lost.
+                replayed = r.headers.get("Idempotent-Replayed") == "true"
+                bill = self.record(_data(r), 102, "replayed" if replayed else "200")
+                break
+            found = await self.recorded_unknown()
+            if found is not None:
+                bill = self.record(found, 102, "recovered")
+                break
+            # 409: the same key still in flight (a try the fault cut off); it ends or expires.
+            assert r is None or r.status_code >= 500 or r.status_code == 409, r.text
+            assert time.monotonic() < deadline, f"till {self.no}: return never went through"
+            await asyncio.sleep(0.3)
+        bill.reason = reason
+        bill.restock = REASONS.get(reason or "", True)
+        bill.note = killed
+        return bill
+
+    async def _killed_meanwhile(
+        self, call: Callable[[], Awaitable[httpx.Response]]
+    ) -> httpx.Response | None:
+        task = asyncio.create_task(self._send(call))
+        await asyncio.sleep(self.day.rng.uniform(0.0, RETURN_KILL_WITHIN))
+        await asyncio.to_thread(self.day.stack.kill_component, "cart")
+        self.day.return_killed.set()
+        return await task
+
+    def _req(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"params": self.till.params, "headers": self.till.headers, "json": body}
+
+    def refund_tenders(self, original: Bill | None, total: int) -> list[dict[str, Any]]:
+        if original is None:  # blind: cash, with the manager's approval
+            return [{"paymentCode": "01", "amount": total}]
+        # The sale's own tenders, cash first, each up to what it paid: no approval needed.
+        paid = _sum(original.tenders)
+        out = []
+        for code in sorted(paid, key=lambda c: c != "01"):
+            amount = min(total, int(paid[code]))
+            if amount:
+                out.append({"paymentCode": code, "amount": amount})
+                total -= amount
+        assert total == 0, original
+        return out
+
+    async def partial_return(self, original: Bill, reason: str | None, rng: random.Random) -> Bill:
+        line_no = rng.choice(sorted(original.line_nos))
+        url = self.register.transactions_url(f"/{original.transaction_no}/return")
+        body = {"lines": [{"lineNo": line_no, "quantity": 1}]}
+        bill = await self.object_return(url, body, reason, original)
+        assert bill.lines == {original.line_nos[line_no][0]: 1}, bill
+        bill.note = f"partial of #{original.transaction_no} line {line_no} x1 {bill.note}"
+        return bill
+
+    async def blind_return(self, reason: str, rng: random.Random) -> Bill:
+        code = rng.choice(ITEMS)
+        url = self.day.shop.url(
+            "cart",
+            f"/api/v1/tenants/{self.day.shop.tenant_id}/stores/{self.till.store_code}"
+            f"/terminals/{self.no}/returns",
+        )
+        body = {"lines": [{"itemCode": code, "quantity": 1}], "approval": MANAGER}
+        bill = await self.object_return(url, body, reason)
+        assert bill.lines == {code: 1}, bill
+        bill.note = f"blind {code} x1 {bill.note}"
+        return bill
+
     async def terminal(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         url = self.day.shop.url("terminal", f"/api/v1/terminals/{self.till.terminal_id}{path}")
         r = await self.answered(
@@ -346,7 +480,7 @@ async def run_till(day: Day, till: FaultTill, cash: list[tuple[str, int]]) -> di
     rng = random.Random(day.rng.random())
     mine: list[Bill] = []
     done = 0
-    refunds: list[int] = [102] if till.no == 2 else [201] if till.no == 3 else []
+    refunds = list(REFUNDS[till.no])
     while done < SALES_PER_TILL or not day.faults_done.is_set():
         lines = [(code, rng.randint(1, 3)) for code in rng.sample(ITEMS, rng.randint(2, 4))]
         poison = till.no == 1 and done == 1 and day.poison is None
@@ -366,8 +500,20 @@ async def run_till(day: Day, till: FaultTill, cash: list[tuple[str, int]]) -> di
             for direction, amount in cash:
                 await till.terminal(f"/{direction}", {"amount": amount, "description": "float"})
         if done >= 3 and refunds:
-            await till.refund(refunds.pop(), mine[0])
+            what, _, reason = refunds.pop(0).partition(":")
+            if what in ("return", "void"):
+                await till.refund(102 if what == "return" else 201, mine[0])
+            elif what == "partial":  # till 1's second sale is the poison one: its first
+                await till.partial_return(mine[0 if till.no == 1 else 1], reason or None, rng)
+            else:
+                await till.blind_return(reason, rng)
+        elif day.kill_in_return.is_set() and not refunds:
+            # The planned returns are done and a mid-return fault waits: one more partial
+            # return of the sale just made, to be its victim.
+            day.extra_returns += 1
+            await till.partial_return(bill, "CHANGED", rng)
         assert done < 200, "the day never ended"
+    assert not refunds, f"till {till.no}: returns not taken {refunds}"
     return await till.terminal("/close", {})
 
 
@@ -378,6 +524,9 @@ async def inject(day: Day, fault: Fault) -> None:
     if fault.mid_bill:
         day.kill_in_bill.set()
         await asyncio.wait_for(day.bill_killed.wait(), STEP_DEADLINE)
+    elif fault.mid_return:
+        day.kill_in_return.set()
+        await asyncio.wait_for(day.return_killed.wait(), STEP_DEADLINE)
     else:
         assert await asyncio.to_thread(stack.kill_component, fault.component), fault.name
     down = time.monotonic()
@@ -437,6 +586,7 @@ def plan(rng: random.Random, *, kill_mongo: bool = True) -> list[Fault]:
         *(Fault(f"kill {name}", name) for name in CONSUMERS),
         Fault("kill sidecar", SIDECAR),
         Fault("kill cart mid-bill", "cart", mid_bill=True),
+        Fault("kill cart mid-return", "cart", mid_return=True),
         *([Fault(f"kill mongo-{wire}", mongo_component(wire))] if kill_mongo else []),
         Fault("kill redis (data kept)", REDIS),
         Fault("kill redis (from empty)", REDIS, wipe=True),
@@ -453,7 +603,7 @@ def plan(rng: random.Random, *, kill_mongo: bool = True) -> list[Fault]:
 def table(seed: int, faults: list[Fault], rows: dict[str, dict[str, Any]]) -> str:
     head = (
         f"{'fault':<26}{'sale#':>6}{'at s':>7}{'down s':>7}{'up s':>6}{'ok':>5}{'failed':>7}"
-        f"{'lost':>6}{'dup':>5}{'max lag s':>10}"
+        f"{'ret':>5}{'lost':>6}{'dup':>5}{'max lag s':>10}"
     )
     out = [f"store day under faults, seed {seed}", head, "-" * len(head)]
     for name in ["-", *(f.name for f in faults)]:
@@ -466,7 +616,7 @@ def table(seed: int, faults: list[Fault], rows: dict[str, dict[str, Any]]) -> st
             f"{fault.at_seconds if fault else 0:>7.1f}"
             f"{fault.down_seconds if fault else 0:>7.2f}"
             f"{fault.restart_seconds if fault else 0:>6.1f}"
-            f"{row.get('ok', 0):>5}{row.get('failed', 0):>7}"
+            f"{row.get('ok', 0):>5}{row.get('failed', 0):>7}{row.get('ret', 0):>5}"
             f"{row.get('lost', 0):>6}{row.get('dup', 0):>5}"
             f"{'-' if lag is None else f'{lag:.1f}':>10}"
         )
@@ -501,6 +651,16 @@ async def test_store_day_under_faults(
     async with httpx.AsyncClient(timeout=30) as client:
         urls = {spec: stack.url(spec) for spec in (s.name for s in stack.services)}
         shop = await open_shop(client, urls, terminals=TILLS)
+        md = shop.url("master-data", f"/api/v1/tenants/{shop.tenant_id}")
+        manager = {"id": MANAGER["staffId"], "name": "Manager", "pin": MANAGER["pin"]}
+        r = await client.post(
+            f"{md}/staff", headers=shop.admin, json=manager | {"roles": ["manager"]}
+        )
+        assert r.status_code == 201, r.text
+        for code, restock in REASONS.items():
+            body = {"reasonCode": code, "description": code.title(), "restock": restock}
+            r = await client.post(f"{md}/return-reasons", headers=shop.admin, json=body)
+            assert r.status_code == 201, r.text
         stock_base = shop.url("stock", f"/api/v1/tenants/{shop.tenant_id}/stores/{shop.store_code}")
         for code in ITEMS:
             r = await client.put(
@@ -561,6 +721,7 @@ async def test_store_day_under_faults(
         for bill in day.bills:
             row = rows[bill.fault]
             row["ok"] = row.get("ok", 0) + 1
+            row["ret"] = row.get("ret", 0) + (bill.kind == 102)
             n = tran_counts.get((bill.till, bill.transaction_no), 0)
             row["lost"] = row.get("lost", 0) + (n == 0)
             row["dup"] = row.get("dup", 0) + (n > 1)
@@ -640,6 +801,8 @@ async def test_store_day_under_faults(
         # Stock: initial - sold + returned + voided, each bill applied once.
         want_stock: Counter[str] = Counter({code: INITIAL_STOCK for code in ITEMS})
         for b in day.bills:
+            if b.kind == 102 and not b.restock:  # a damaged return goes back to no shelf
+                continue
             for code, q in b.lines.items():
                 if code in ITEMS:  # the poison sale's item is checked on its own
                     want_stock[code] -= SIGN[b.kind] * q
@@ -674,9 +837,17 @@ async def test_store_day_under_faults(
         summary = [
             table(seed, faults, rows),
             f"bills ok {len(day.bills)} (recovered after a lost answer: "
-            f"{sum(b.how == 'recovered' for b in day.bills)}), failed {len(day.failures)}, "
+            f"{sum(b.how == 'recovered' for b in day.bills)}, replayed to a retry: "
+            f"{sum(b.how == 'replayed' for b in day.bills)}), failed {len(day.failures)}, "
             f"journal entries {len(entries)}, day {day.now():.0f}s",
             *(f"  failed sale at till {n} during {f}: {why}" for n, f, why in day.failures),
+            *(
+                f"  return #{b.transaction_no} at till {b.till}: {b.note.strip() or 'v1 whole'}, "
+                f"reason {b.reason or '-'}{'' if b.restock else ' (not restocked)'}, "
+                f"{b.total:.0f} back, answer {b.how}, during {b.fault}"
+                for b in day.bills
+                if b.kind == 102
+            ),
         ]
         with capsys.disabled():
             print("\n".join(summary))
@@ -707,6 +878,25 @@ async def test_store_day_under_faults(
         sales = [b for b in day.bills if b.kind == 101]
         assert data["salesGross"]["count"] == len(sales) - sum(b.kind == 201 for b in day.bills)
         assert data["returns"]["count"] == sum(b.kind == 102 for b in day.bills)
+        returns = [b for b in day.bills if b.kind == 102]
+        planned = sum(len(r) for r in REFUNDS.values()) - 1  # one is a void
+        assert len(returns) == planned + day.extra_returns, f"seed {seed}: returns"
+        by_reason: dict[str | None, list[Bill]] = defaultdict(list)
+        for b in returns:
+            by_reason[b.reason].append(b)
+        assert {
+            r["reasonCode"]: (r["count"], round(r["amount"], 2), r["quantity"], r["blindCount"])
+            for r in data["returnsByReason"]
+        } == {
+            reason: (
+                len(bs),
+                round(sum(b.total for b in bs), 2),
+                sum(sum(b.lines.values()) for b in bs),
+                sum(b.note.startswith("blind") for b in bs),
+            )
+            for reason, bs in by_reason.items()
+        }, f"seed {seed}: returns by reason"
+        assert round(data["returns"]["amount"], 2) == round(sum(b.total for b in returns), 2)
         net = sum(SIGN[b.kind] * b.total for b in day.bills)
         taxes = sum(t["taxAmount"] for t in data["taxes"])
         paid: Counter[str] = Counter()

@@ -122,3 +122,19 @@ def test_a_refused_step_is_counted_by_step_status_and_code():
     assert billed is None
     assert refused == Counter({"add_item 503 900503": 1})
     assert len(adds) == 1
+
+
+def test_a_partial_return_level_reports_bill_quote_and_return_side_by_side():
+    from kugelpos.bench.returns import results
+
+    level = results(10, 2.0, 1, [5.0, 7.0], [2.0, 2.0], [8.0, 10.0, 12.0])
+    assert [name for name, _ in level] == [
+        "cart.return_bill",
+        "cart.return_quote",
+        "cart.partial_return",
+    ]
+    returned = dict(level)["cart.partial_return"].figures()
+    assert (returned["concurrency"], returned["requests"], returned["errors"]) == (10, 3, 1)
+    assert returned["latency_ms"]["p50"] == 10.0
+    assert returned["throughput_rps"] == 1.5
+    assert dict(level)["cart.return_bill"].figures()["latency_ms"]["p50"] == 6.0

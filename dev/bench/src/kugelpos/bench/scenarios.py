@@ -16,6 +16,7 @@ SCENARIO_MODULES = (
     "kugelpos.bench.account",
     "kugelpos.bench.master_data",
     "kugelpos.bench.checkout",
+    "kugelpos.bench.returns",
     "kugelpos.bench.journal",
     "kugelpos.bench.report",
     "kugelpos.bench.stock",
