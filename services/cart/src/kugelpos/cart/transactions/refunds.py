@@ -1,15 +1,19 @@
-"""Void and return (spec §13): a conditional upsert on `status_tran` claims the original before
-anything is written, so of two concurrent voids exactly one wins; if writing the new tranlog
-then fails, the claim is released. Refund tenders follow the payment master (`can_refund`).
+"""Void and return (spec §13): a conditional update of the original's `status_tran` claims it in
+the same transaction that writes the new tranlog and its event, so of two concurrent voids
+exactly one wins, and a claim never outlives a reversal that was not recorded (a process
+killed between the two writes leaves neither). Refund tenders follow the payment master
+(`can_refund`).
 The new transaction is stamped with the acting terminal (§18.5) and its current staff (§18.6).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from kugelpos.common.errors import ConflictError, PermissionDeniedError
 from kugelpos.common.events.outbox import Outbox
@@ -50,6 +54,37 @@ VOID_RETURN = TransactionType.VOID_RETURN
 # Optimistic claims of a partial return: read, compute, claim if nothing changed; a lost race
 # reads again (and then usually finds too little left).
 CLAIM_ATTEMPTS = 8
+
+
+class _NotClaimed(Exception):
+    """The original changed since it was read: the transaction that would have recorded the
+    reversal is aborted, nothing is written."""
+
+
+def _claiming_return(
+    statuses: TransactionStatusRepository, key: dict[str, Any], **claim: Any
+) -> Callable[[AsyncClientSession], Awaitable[None]]:
+    """The claim of a partial return on the sale's status, run in the return's transaction."""
+
+    async def claim_in(session: AsyncClientSession) -> None:
+        if not await statuses.claim_return(key, session=session, **claim):
+            raise _NotClaimed
+
+    return claim_in
+
+
+def _giving_back(
+    statuses: TransactionStatusRepository,
+    key: dict[str, Any],
+    quantities: dict[int, int],
+    entry: dict[str, int],
+) -> Callable[[AsyncClientSession], Awaitable[None]]:
+    """A voided return's units given back to its sale, in the void's transaction."""
+
+    async def give_back(session: AsyncClientSession) -> None:
+        await statuses.give_back(key, quantities, entry, session=session)
+
+    return give_back
 
 
 MANAGER = "manager"
@@ -129,26 +164,28 @@ class RefundService:
                 f"A transaction of type {original.transaction_type} cannot be voided"
             )
         payments = await self._refunds(terminal.tenant_id, original, requests, exact=True)
-        tran = await self._reverse(
+        give_back: Callable[[AsyncClientSession], Awaitable[None]] | None = None
+        if new_type == VOID_RETURN and original.origin:
+            # The units the voided return took can be returned again, in the void's own
+            # transaction.
+            o = original.origin
+            give_back = _giving_back(
+                TransactionStatusRepository(
+                    self._transactions.db(terminal.tenant_id), actor=terminal.terminal_id
+                ),
+                status_key(o["tenant_id"], o["store_code"], o["terminal_no"], o["transaction_no"]),
+                _quantities(original.line_items),
+                {"terminal_no": original.terminal_no, "transaction_no": original.transaction_no},
+            )
+        return await self._reverse(
             terminal,
             original,
             payments,
             new_type,
             flag="is_voided",
             also_not="is_refunded" if original.transaction_type == SALE else None,
+            also=give_back,
         )
-        if new_type == VOID_RETURN and original.origin:
-            # The units the voided return took can be returned again.
-            o = original.origin
-            repo = TransactionStatusRepository(
-                self._transactions.db(terminal.tenant_id), actor=terminal.terminal_id
-            )
-            await repo.give_back(
-                status_key(o["tenant_id"], o["store_code"], o["terminal_no"], o["transaction_no"]),
-                _quantities(original.line_items),
-                {"terminal_no": original.terminal_no, "transaction_no": original.transaction_no},
-            )
-        return tran
 
     async def return_(
         self,
@@ -194,15 +231,18 @@ class RefundService:
                 for p in tenders
             ],
         }
+        await statuses.ensure(key)
         for attempt in range(CLAIM_ATTEMPTS):
             if attempt:
+                status = await statuses.find_one(key)
                 quote, approved_by = await self._prepare(
                     original, status, lines, rules, approved_by
                 )
             after = dict(quote.returned_before)
             for n, q in quote.wanted.items():
                 after[n] = after.get(n, 0) + q
-            claimed = await statuses.claim_return(
+            claim = _claiming_return(
+                statuses,
                 key,
                 version=status.return_version if status else 0,
                 returned=after,
@@ -215,35 +255,32 @@ class RefundService:
                     "return_staff_id": (staff or {}).get("id"),
                 },
             )
-            if claimed:
-                break
-            status = await statuses.find_one(key)
-        else:
-            raise ConflictError("The sale is being returned elsewhere; try again")
-        fields = build.reversal(
-            original,
-            terminal,
-            new_type=RETURN,
-            transaction_no=number,
-            receipt_no=receipt_no,
-            now=now,
-            staff=staff,
-            payments=tenders,
-            event_id=str(uuid.uuid4()),
-            part=build.returned_part(original, quote.share, whole=quote.whole),
-        )
-        if reason is not None or approved_by is not None:
-            fields["additional_info"] = {
-                **(fields.get("additional_info") or {}),
-                "return_reason_code": reason.reason_code if reason else None,
-                "restock": reason.restock if reason else None,
-                "approved_by": approved_by,
-            }
-        try:
-            return await self._transactions.record(fields, actor=f"terminal:{terminal.terminal_id}")
-        except BaseException:
-            await statuses.give_back(key, quote.wanted, ref)
-            raise
+            fields = build.reversal(
+                original,
+                terminal,
+                new_type=RETURN,
+                transaction_no=number,
+                receipt_no=receipt_no,
+                now=now,
+                staff=staff,
+                payments=tenders,
+                event_id=str(uuid.uuid4()),
+                part=build.returned_part(original, quote.share, whole=quote.whole),
+            )
+            if reason is not None or approved_by is not None:
+                fields["additional_info"] = {
+                    **(fields.get("additional_info") or {}),
+                    "return_reason_code": reason.reason_code if reason else None,
+                    "restock": reason.restock if reason else None,
+                    "approved_by": approved_by,
+                }
+            try:
+                return await self._transactions.record(
+                    fields, actor=f"terminal:{terminal.terminal_id}", within=claim
+                )
+            except _NotClaimed:
+                continue
+        raise ConflictError("The sale is being returned elsewhere; try again")
 
     async def _prepare(
         self,
@@ -399,6 +436,7 @@ class RefundService:
         *,
         flag: str,
         also_not: str | None,
+        also: Callable[[AsyncClientSession], Awaitable[None]] | None = None,
     ) -> TranlogDocument:
         tenant_id = terminal.tenant_id
         await self._transactions.ready(tenant_id)
@@ -417,14 +455,22 @@ class RefundService:
             f"{prefix}_date_time": now,
             f"{prefix}_staff_id": (staff or {}).get("id"),
         }
-        claimed = await statuses.claim(
-            key, flag, claim, also_not=also_not, without_returns=new_type == VOID_SALE
-        )
-        if not claimed:
-            latest = await statuses.find_one(key)
-            if latest is not None and latest.is_voided:
-                raise AlreadyVoidedError("This transaction has already been voided")
-            raise AlreadyRefundedError("This transaction has already been refunded")
+        await statuses.ensure(key)
+
+        async def claim_original(session: AsyncClientSession) -> None:
+            claimed = await statuses.claim(
+                key,
+                flag,
+                claim,
+                also_not=also_not,
+                without_returns=new_type == VOID_SALE,
+                session=session,
+            )
+            if not claimed:
+                raise _NotClaimed
+            if also is not None:
+                await also(session)
+
         fields = build.reversal(
             original,
             terminal,
@@ -437,14 +483,14 @@ class RefundService:
             event_id=str(uuid.uuid4()),
         )
         try:
-            return await self._transactions.record(fields, actor=f"terminal:{terminal.terminal_id}")
-        except BaseException:
-            await statuses.unset(
-                key,
-                {flag: False, **dict.fromkeys(claim)},
-                only_if={f"{prefix}_transaction_no": transaction_no},
+            return await self._transactions.record(
+                fields, actor=f"terminal:{terminal.terminal_id}", within=claim_original
             )
-            raise
+        except _NotClaimed:
+            latest = await statuses.find_one(key)
+            if latest is not None and latest.is_voided:
+                raise AlreadyVoidedError("This transaction has already been voided") from None
+            raise AlreadyRefundedError("This transaction has already been refunded") from None
 
 
 async def approve(

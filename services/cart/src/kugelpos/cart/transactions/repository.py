@@ -46,52 +46,11 @@ class TransactionStatusRepository(Repository[TransactionStatusDocument]):
     document_type = TransactionStatusDocument
     indexes = (index("tenant_id", "store_code", "terminal_no", "transaction_no", unique=True),)
 
-    async def claim(
-        self,
-        key: dict[str, Any],
-        flag: str,
-        changes: dict[str, Any],
-        *,
-        also_not: str | None = None,
-        without_returns: bool = False,
-    ) -> bool:
-        """Set `flag` (is_voided / is_refunded) only if it is not set yet (and `also_not` is
-        not set either, and with `without_returns` no unit is returned): one atomic
-        conditional upsert, so of two concurrent voids exactly one wins. False when the flag
-        (or `also_not`) was already set."""
-        filter_: dict[str, Any] = {**key, flag: {"$ne": True}}
-        if also_not:
-            filter_[also_not] = {"$ne": True}
-        if without_returns:
-            filter_["returned_units"] = {"$in": [None, 0]}
+    async def ensure(self, key: dict[str, Any]) -> None:
+        """The sale's status document, created empty if it does not exist yet (outside the
+        transaction that claims it: a duplicate key inside a transaction aborts it)."""
         now = utcnow()
-        update = {
-            "$set": {flag: True, **changes, "updated_at": now, "updated_by": self.actor},
-            "$setOnInsert": {"created_at": now, "created_by": self.actor},
-        }
-        try:
-            result = await self.collection.update_one(filter_, update, upsert=True)
-        except DuplicateKeyError:
-            return False  # the document exists and the flag was set: our upsert collided
-        return result.upserted_id is not None or result.modified_count == 1
-
-    async def claim_return(
-        self,
-        key: dict[str, Any],
-        *,
-        version: int,
-        returned: dict[int, int],
-        units: int,
-        entry: dict[str, Any],
-        all_back: bool,
-        changes: dict[str, Any],
-    ) -> bool:
-        """Record a (partial) return on the sale's status if nothing changed it since it was
-        read at `version` (and it is neither voided nor fully returned): one conditional
-        update, so of concurrent returns of the last unit exactly one claims it; the others
-        read again and find nothing left. `returned` is the quantities after this return."""
-        now = utcnow()
-        # The sale's status may not exist yet; a concurrent first claim may create it first.
+        # A concurrent first claim may create it first.
         with contextlib.suppress(DuplicateKeyError):
             await self.collection.update_one(
                 key,
@@ -106,6 +65,49 @@ class TransactionStatusRepository(Repository[TransactionStatusDocument]):
                 },
                 upsert=True,
             )
+
+    async def claim(
+        self,
+        key: dict[str, Any],
+        flag: str,
+        changes: dict[str, Any],
+        *,
+        also_not: str | None = None,
+        without_returns: bool = False,
+        session: AsyncClientSession | None = None,
+    ) -> bool:
+        """Set `flag` (is_voided / is_refunded) only if it is not set yet (and `also_not` is
+        not set either, and with `without_returns` no unit is returned): one atomic
+        conditional update of the status `ensure` created, so of two concurrent voids exactly
+        one wins. False when the flag (or `also_not`) was already set. Run in the transaction
+        that records the reversal, so a claim never outlives a reversal that was not
+        recorded."""
+        filter_: dict[str, Any] = {**key, flag: {"$ne": True}}
+        if also_not:
+            filter_[also_not] = {"$ne": True}
+        if without_returns:
+            filter_["returned_units"] = {"$in": [None, 0]}
+        update = {"$set": {flag: True, **changes, "updated_at": utcnow(), "updated_by": self.actor}}
+        result = await self.collection.update_one(filter_, update, session=session)
+        return result.modified_count == 1
+
+    async def claim_return(
+        self,
+        key: dict[str, Any],
+        *,
+        version: int,
+        returned: dict[int, int],
+        units: int,
+        entry: dict[str, Any],
+        all_back: bool,
+        changes: dict[str, Any],
+        session: AsyncClientSession | None = None,
+    ) -> bool:
+        """Record a (partial) return on the sale's status if nothing changed it since it was
+        read at `version` (and it is neither voided nor fully returned): one conditional
+        update, so of concurrent returns of the last unit exactly one claims it; the others
+        read again and find nothing left. `returned` is the quantities after this return."""
+        now = utcnow()
         filter_ = {
             **key,
             "is_voided": {"$ne": True},
@@ -123,11 +125,16 @@ class TransactionStatusRepository(Repository[TransactionStatusDocument]):
             "$inc": {"return_version": 1, "returned_units": units},
             "$push": {"returns": entry},
         }
-        result = await self.collection.update_one(filter_, update)
+        result = await self.collection.update_one(filter_, update, session=session)
         return result.modified_count == 1
 
     async def give_back(
-        self, key: dict[str, Any], quantities: dict[int, int], entry: dict[str, int]
+        self,
+        key: dict[str, Any],
+        quantities: dict[int, int],
+        entry: dict[str, int],
+        *,
+        session: AsyncClientSession | None = None,
     ) -> None:
         """A voided (or failed) return's units become returnable again (and what it refunded
         by each tender, kept in its entry, goes with it). `entry`: its terminal_no and
@@ -142,6 +149,7 @@ class TransactionStatusRepository(Repository[TransactionStatusDocument]):
                 "$set": {"is_refunded": False, "updated_at": utcnow(), "updated_by": self.actor},
                 "$pull": {"returns": entry},
             },
+            session=session,
         )
 
     async def unset(

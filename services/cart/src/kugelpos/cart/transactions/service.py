@@ -15,7 +15,7 @@ Void and return live in `refunds.py` and record through `record()` here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,8 +123,17 @@ class TransactionService:
         tno, seq = await CounterRepository(self.db(tenant_id)).next_numbers(terminal_id)
         return tno, build.receipt_number(seq, start, end)
 
-    async def record(self, fields: dict[str, Any], actor: str) -> TranlogDocument:
-        """Render the receipt, then write the tranlog and its event in one transaction."""
+    async def record(
+        self,
+        fields: dict[str, Any],
+        actor: str,
+        *,
+        within: Callable[[AsyncClientSession], Awaitable[None]] | None = None,
+    ) -> TranlogDocument:
+        """Render the receipt, then write the tranlog and its event in one transaction.
+
+        `within`: writes that must commit with the tranlog or not at all (a void's or a
+        return's claim on the sale it reverses); it runs first and may raise to abort."""
         tran = TranlogDocument.model_validate(fields)
         try:
             receipt_text, journal_text = self._plugins.receipt().render(tran.payload())
@@ -135,6 +144,8 @@ class TransactionService:
         repo = TranlogRepository(self.db(tran.tenant_id), actor=actor)
 
         async def work(session: AsyncClientSession) -> None:
+            if within is not None:
+                await within(session)
             await repo.create(tran, session=session)
             await self._add_event(tran, session=session, actor=actor)
 
