@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
@@ -366,3 +367,49 @@ async def test_the_return_receipt_names_the_sale_and_lists_only_the_returned_lin
     # and the subtotal counts the two returned units.
     assert "個@" not in journal and "999" in journal
     assert any(line.startswith("小計") and "2 個" in line for line in journal.splitlines())
+
+
+async def test_a_return_whose_tranlog_cannot_be_written_leaves_the_sale_as_it_was(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
+    """The claim on the sale commits with the return's tranlog or not at all: a return whose
+    tranlog write fails (here its number is taken in `log_tran`, so the insert fails inside
+    the transaction) leaves the sale's status exactly as it was (not claimed then released:
+    no version step, no entry), and the units stay returnable."""
+    urls = {name: stack.url(name) for name in ("account", "terminal", "master-data", "cart")}
+    shop = await open_shop(client, urls, terminals=1)
+    till = Register(client, shop, shop.tills[0])
+    sale = await worked_sale(till)
+    number = sale["transactionNo"]
+    mongo: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri_for("cart"), tz_aware=True)
+    db = mongo[stack.db_name("cart", shop.tenant_id)]
+    key = {
+        "tenant_id": shop.tenant_id,
+        "store_code": shop.store_code,
+        "terminal_no": till.till.terminal_no,
+    }
+    try:
+        counter = await db["info_terminal_counter"].find_one({"terminal_id": till.till.terminal_id})
+        taken = int(counter["count_dic"]["Transaction"]) + 1
+        await db["log_tran"].insert_one({**key, "transaction_no": taken, "source_id": "taken"})
+        before = await db["status_tran"].find_one({**key, "transaction_no": number})
+
+        body = {
+            "lines": [{"lineNo": 1, "quantity": 1}],
+            "payments": [{"paymentCode": "01", "amount": 953}],
+        }
+        r = await give_back(till, number, body)
+        assert_error(r, 409, "500005")  # the number taken: the insert failed
+        after = await db["status_tran"].find_one({**key, "transaction_no": number})
+        assert (after or {}).get("return_version") in (None, 0), after
+        assert not (after or {}).get("returns") and not (after or {}).get("returned_units")
+        assert (before or {}).get("returned_quantities") == (after or {}).get("returned_quantities")
+        assert await db["log_tran"].count_documents({"origin.transaction_no": number}) == 0
+
+        # The number stays a gap; the next try takes the next one and the unit.
+        returned = assert_ok(await give_back(till, number, body))["data"]
+        assert returned["transactionType"] == 102
+        assert (await read(till, number))["lineItems"][0]["returnedQuantity"] == 1
+    finally:
+        await db["log_tran"].delete_one({"source_id": "taken"})
+        await mongo.close()
