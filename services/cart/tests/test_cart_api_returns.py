@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from kugelpos.cart.transactions.refunds import parameter_flag
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
 from kugelpos.testkit.testing import assert_error, assert_ok
@@ -335,6 +336,35 @@ async def test_v1s_array_body_keeps_v1s_tender_rule(till, approvals):
     assert_ok(await give_back(till, sale["transactionNo"], [{"paymentCode": "01", "amount": 1100}]))
 
 
+@pytest.fixture(scope="module")
+async def strict_till(stack: Stack, client: httpx.AsyncClient) -> Register:
+    """A tenant that holds v1's array body to the tender rules (RETURN_TENDER_RULES_FOR_V1)."""
+    urls = {name: stack.url(name) for name in ("account", "terminal", "master-data", "cart")}
+    flag = {"name": "RETURN_TENDER_RULES_FOR_V1", "defaultValue": "true", "values": []}
+    shop = await open_shop(client, urls, settings=[flag])
+    return Register(client, shop, shop.tills[0])
+
+
+async def test_v1s_array_body_held_to_the_tender_rules_when_the_tenant_says_so(strict_till):
+    """With RETURN_TENDER_RULES_FOR_V1 true, v1's body is refused another tender than the
+    sale's (it cannot carry an approval) and writes nothing; the sale's own tender passes."""
+    till = strict_till
+    sale = await till.sale(("4901", 1), tenders=[("11", 1100)])
+    number = sale["transactionNo"]
+    before = await count(till)
+    r = await give_back(till, number, [{"paymentCode": "01", "amount": 1100}])
+    message = assert_error(r, 403, "403014")["message"]
+    assert "not paid with" in message and "object form" in message, message
+    assert await count(till) == before
+    seen = await read(till, number)
+    assert seen["returns"] == [] and seen["status"]["isRefunded"] is False
+    assert seen["lineItems"][0]["returnedQuantity"] == 0
+
+    returned = assert_ok(await give_back(till, number, [{"paymentCode": "11", "amount": 1100}]))
+    assert returned["data"]["transactionType"] == 102
+    assert (await read(till, number))["status"]["isRefunded"] is True
+
+
 async def test_the_return_receipt_names_the_sale_and_lists_only_the_returned_lines(
     till, till2, approvals
 ):
@@ -413,3 +443,8 @@ async def test_a_return_whose_tranlog_cannot_be_written_leaves_the_sale_as_it_wa
     finally:
         await db["log_tran"].delete_one({"source_id": "taken"})
         await mongo.close()
+
+
+def test_the_v1_tender_rules_flag_is_on_only_when_it_says_true() -> None:
+    assert parameter_flag("true") and parameter_flag(" TRUE ") and parameter_flag('"true"')
+    assert not any(parameter_flag(x) for x in (None, "", "false", "yes", "1", "truthy"))

@@ -51,6 +51,9 @@ SALE = TransactionType.NORMAL_SALES
 RETURN = TransactionType.RETURN_SALES
 VOID_SALE = TransactionType.VOID_SALES
 VOID_RETURN = TransactionType.VOID_RETURN
+# Parameter master (per tenant, store or terminal): "true" holds v1's array body to the tender
+# rules of the object form. Off by default, because a v1 till cannot send `approval`.
+RETURN_TENDER_RULES_FOR_V1 = "RETURN_TENDER_RULES_FOR_V1"
 # Optimistic claims of a partial return: read, compute, claim if nothing changed; a lost race
 # reads again (and then usually finds too little left).
 CLAIM_ATTEMPTS = 8
@@ -105,6 +108,8 @@ class _Rules:
     reason: ReturnReason | None
     approval: Approval | None
     all_tenders: Sequence[Payment] = ()
+    # v1's array body, which has no room for `approval`: a refusal says how to send one.
+    v1_body: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,14 +209,18 @@ class RefundService:
         whole return) of a sale, refunded with `requests`, which must add up to what the
         returned units cost (issue 25, `pricing.returns`). Another tender than the sale's,
         more than was paid with one, or a reason that says so needs a manager's approval;
-        v1's array body (`tender_rules` False) keeps v1's rule: any refundable tender."""
+        v1's array body (`tender_rules` False) keeps v1's rule, any refundable tender, unless
+        the tenant's RETURN_TENDER_RULES_FOR_V1 holds it to the same rules."""
         original, status = await self._returnable(terminal, store_code, terminal_no, transaction_no)
         tenant_id = terminal.tenant_id
         reason = await self._masters.return_reason(tenant_id, reason_code) if reason_code else None
         tenders = await self._tenders(tenant_id, original, requests, exact=False)
         # Checked before a number is drawn, so that a refusal leaves no gap; again after a
         # lost race, on what the winner left.
-        rules = _Rules(tenders if tender_rules else None, reason, approval, tenders)
+        checked = tender_rules or await self._v1_tender_rules(terminal)
+        rules = _Rules(
+            tenders if checked else None, reason, approval, tenders, v1_body=not tender_rules
+        )
         quote, approved_by = await self._prepare(original, status, lines, rules, None)
         await self._transactions.ready(tenant_id)
         number, receipt_no = await self.numbers(terminal)
@@ -295,8 +304,23 @@ class RefundService:
         self.check_total(rules.all_tenders, quote.share.total_amount_with_tax)
         why = _approval_needed(original, status, rules.tenders, rules.reason)
         if why and approved_by is None:
+            if rules.v1_body:
+                raise ReturnApprovalRequiredError(
+                    f"A manager's approval is required: {why}; v1's array body cannot carry "
+                    "one: send the object form with `approval` (or refund with the sale's "
+                    "own tenders)"
+                )
             approved_by = await self._approve(original.tenant_id, rules.approval, why)
         return quote, approved_by
+
+    async def _v1_tender_rules(self, terminal: TerminalInfo) -> bool:
+        """Whether the tenant holds v1's array body to the tender rules (parameter master;
+        the list is cached with the master-data reads, as the receipt numbers' are)."""
+        parameters = await self._masters.parameters(terminal.tenant_id)
+        raw = resolve_parameter(
+            parameters, RETURN_TENDER_RULES_FOR_V1, terminal.store_code, terminal.terminal_no
+        )
+        return parameter_flag(raw)
 
     async def _approve(self, tenant_id: str, approval: Approval | None, why: str) -> str:
         return await approve(self._masters, tenant_id, approval, why)
@@ -565,6 +589,12 @@ def _approval_needed(
     if reason is not None and reason.requires_approval:
         return f"the reason {reason.reason_code} requires it"
     return None
+
+
+def parameter_flag(raw: str | None) -> bool:
+    """A true/false parameter's value: true only when it says so ("true", any case; a value
+    stored as a JSON string keeps its quotes); absent or anything else is false."""
+    return raw is not None and str(raw).strip().strip('"').strip().lower() == "true"
 
 
 def _plain(amount: Any) -> str:
