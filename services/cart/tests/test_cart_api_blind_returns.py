@@ -220,3 +220,25 @@ async def test_a_blind_return_can_be_voided_by_its_till(till):
         voided["transactionType"] == 202
         and voided["origin"]["transactionNo"] == (tran["transactionNo"])
     )
+
+
+async def test_the_quote_says_approval_is_needed_and_why(client, shop, till):
+    md = shop.url("master-data", f"/api/v1/tenants/{shop.tenant_id}")
+    broken = {
+        "reasonCode": "BROKEN",
+        "description": "Broken",
+        "restock": False,
+        "requiresApproval": True,
+    }
+    assert_ok(await client.post(f"{md}/return-reasons", headers=shop.admin, json=broken), 201)
+    before = await count(till)
+    one = {"itemCode": "4901", "quantity": 1}
+    data = assert_ok(await post(till, "/quote", body(one)))["data"]
+    assert data["approvalRequired"] is True and data["approvalReasons"] == ["blind"]
+    data = assert_ok(await post(till, "/quote", body(one, reasonCode="GIFT")))["data"]
+    assert data["approvalReasons"] == ["blind"]
+    data = assert_ok(await post(till, "/quote", body(one, reasonCode="BROKEN")))["data"]
+    assert data["approvalRequired"] is True
+    assert data["approvalReasons"] == ["blind", "reason_requires_approval"]
+    assert_error(await post(till, "/quote", body(one, reasonCode="NOPE")), 404, "100001")
+    assert await count(till) == before

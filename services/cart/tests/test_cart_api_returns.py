@@ -448,3 +448,35 @@ async def test_a_return_whose_tranlog_cannot_be_written_leaves_the_sale_as_it_wa
 def test_the_v1_tender_rules_flag_is_on_only_when_it_says_true() -> None:
     assert parameter_flag("true") and parameter_flag(" TRUE ") and parameter_flag('"true"')
     assert not any(parameter_flag(x) for x in (None, "", "false", "yes", "1", "truthy"))
+
+
+async def test_the_quote_says_whether_approval_will_be_needed(till, approvals):
+    """The quote has no payments: it names what the reason requires; the return's tenders may
+    add `other_tender` (a card sale refunded in cash), which the quote cannot know."""
+    sale = await till.sale(("4901", 2), tenders=[("11", 2200)])
+    number = sale["transactionNo"]
+    before = await count(till)
+    plain = assert_ok(await quote(till, number, {"lines": lines((1, 1))}))["data"]
+    assert plain["approvalRequired"] is False and plain["approvalReasons"] == []
+    assert plain["totalAmountWithTax"] == 1100
+    damaged = {"lines": lines((1, 1)), "reasonCode": "DAMAGED"}
+    data = assert_ok(await quote(till, number, damaged))["data"]
+    assert data["approvalRequired"] is True
+    assert data["approvalReasons"] == ["reason_requires_approval"]
+    changed = assert_ok(await quote(till, number, {"reasonCode": "CHANGED"}))["data"]
+    assert changed["approvalRequired"] is False and changed["approvalReasons"] == []
+    assert changed["totalAmountWithTax"] == 2200
+    r = await quote(till, number, {"reasonCode": "UNKNOWN"})
+    assert_error(r, 404, "100001")
+    assert await count(till) == before
+    # What the quote said holds at the return: the reason needs approval, and here the cash
+    # refund of a card sale needs it too (`other_tender`), which one approval covers.
+    r = await give_back(till, number, returning(("11", 1100), reasonCode="DAMAGED"))
+    assert "DAMAGED" in assert_error(r, 403, "403014")["message"]
+    r = await give_back(till, number, returning(("01", 1100), reasonCode="CHANGED"))
+    assert "not paid with" in assert_error(r, 403, "403014")["message"]
+    assert_ok(
+        await give_back(
+            till, number, returning(("01", 1100), reasonCode="DAMAGED", approval=MANAGER)
+        )
+    )

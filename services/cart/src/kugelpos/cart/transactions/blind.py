@@ -32,7 +32,7 @@ from ..errors import (
     CartValidationError,
     ReturnPriceAboveStorePriceError,
 )
-from ..master_data_client import MasterDataClient, resolve_parameter
+from ..master_data_client import MasterDataClient, ReturnReason, resolve_parameter
 from ..payments.limits import parameter_amount
 from ..payments.rules import refund
 from ..pricing.engine import PricingContext
@@ -40,7 +40,7 @@ from ..pricing.lines import resolve_unit_price
 from ..pricing.money import RoundMethod
 from . import tranlog as build
 from .documents import TranlogDocument
-from .refunds import Approval, RefundService, approve
+from .refunds import Approval, RefundService, approval_reasons, approve
 from .service import RefundRequest, TransactionService
 
 BLIND_RETURN_LIMIT = "BLIND_RETURN_LIMIT"
@@ -60,6 +60,9 @@ class BlindQuote:
 
     cart: Cart
     parameters: dict[str, str | None]
+    reason: ReturnReason | None = None
+    # Always BLIND, and REASON_REQUIRES_APPROVAL when the reason says so.
+    approval_reasons: tuple[str, ...] = ()
 
 
 class BlindReturnService:
@@ -76,9 +79,15 @@ class BlindReturnService:
         self._settings = settings
 
     async def quote(
-        self, terminal: TerminalInfo, store_code: str, terminal_no: int, lines: Sequence[BlindLine]
+        self,
+        terminal: TerminalInfo,
+        store_code: str,
+        terminal_no: int,
+        lines: Sequence[BlindLine],
+        *,
+        reason_code: str | None = None,
     ) -> BlindQuote:
-        """What the return refunds now, within the limit (writes nothing)."""
+        """What the return refunds now, within the limit, and its reason (writes nothing)."""
         if (store_code, terminal_no) != (terminal.store_code, terminal.terminal_no):
             raise PermissionDeniedError("A blind return is recorded by the till that takes it")
         tenant = terminal.tenant_id
@@ -124,7 +133,13 @@ class BlindReturnService:
                 f"A return without a receipt of {_plain(cart.total_amount_with_tax)} is above "
                 f"the limit of {_plain(limit)}"
             )
-        return BlindQuote(cart=cart, parameters=values)
+        reason = await self._masters.return_reason(tenant, reason_code) if reason_code else None
+        return BlindQuote(
+            cart=cart,
+            parameters=values,
+            reason=reason,
+            approval_reasons=approval_reasons(reason, blind=True),
+        )
 
     async def return_(
         self,
@@ -137,9 +152,9 @@ class BlindReturnService:
         reason_code: str | None,
         approval: Approval | None,
     ) -> TranlogDocument:
-        quote = await self.quote(terminal, store_code, terminal_no, lines)
+        quote = await self.quote(terminal, store_code, terminal_no, lines, reason_code=reason_code)
         tenant = terminal.tenant_id
-        reason = await self._masters.return_reason(tenant, reason_code) if reason_code else None
+        reason = quote.reason
         tenders = await self._tenders(tenant, requests)
         self._refunds.check_total(tenders, quote.cart.total_amount_with_tax)
         approved_by = await approve(

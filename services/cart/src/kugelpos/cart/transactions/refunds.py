@@ -8,6 +8,7 @@ The new transaction is stamped with the acting terminal (§18.5) and its current
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,11 @@ VOID_RETURN = TransactionType.VOID_RETURN
 # Parameter master (per tenant, store or terminal): "true" holds v1's array body to the tender
 # rules of the object form. Off by default, because a v1 till cannot send `approval`.
 RETURN_TENDER_RULES_FOR_V1 = "RETURN_TENDER_RULES_FOR_V1"
+# Why a return needs a manager's approval, as a quote names it (`approvalReasons`). A quote has
+# no payments, so it never names OTHER_TENDER; the return's payments may add it.
+OTHER_TENDER = "other_tender"
+REASON_REQUIRES_APPROVAL = "reason_requires_approval"
+BLIND = "blind"
 # Optimistic claims of a partial return: read, compute, claim if nothing changed; a lost race
 # reads again (and then usually finds too little left).
 CLAIM_ATTEMPTS = 8
@@ -121,6 +127,8 @@ class ReturnQuote:
     returned_before: dict[int, int]
     all_back: bool
     whole: bool
+    # What the return will need a manager's approval for, as far as is known without payments.
+    approval_reasons: tuple[str, ...] = ()
 
 
 class RefundService:
@@ -332,10 +340,16 @@ class RefundService:
         terminal_no: int,
         transaction_no: int,
         lines: Mapping[int, int] | None = None,
+        *,
+        reason_code: str | None = None,
     ) -> ReturnQuote:
-        """What a return would refund now (writes nothing)."""
+        """What a return would refund now, and what it needs approval for before its
+        payments are known (writes nothing; an unknown reason is refused as by the return)."""
         original, status = await self._returnable(terminal, store_code, terminal_no, transaction_no)
-        return self.quote_of(original, status, lines)
+        quote = self.quote_of(original, status, lines)
+        tenant_id = terminal.tenant_id
+        reason = await self._masters.return_reason(tenant_id, reason_code) if reason_code else None
+        return dataclasses.replace(quote, approval_reasons=approval_reasons(reason))
 
     async def _returnable(
         self, terminal: TerminalInfo, store_code: str, terminal_no: int, transaction_no: int
@@ -532,6 +546,15 @@ async def approve(
             f"Staff {approval.staff_id} does not have the {MANAGER} role"
         )
     return approval.staff_id
+
+
+def approval_reasons(reason: ReturnReason | None, *, blind: bool = False) -> tuple[str, ...]:
+    """What a return needs a manager's approval for before its payments are known: being
+    blind, a reason that requires it."""
+    reasons = [BLIND] if blind else []
+    if reason is not None and reason.requires_approval:
+        reasons.append(REASON_REQUIRES_APPROVAL)
+    return tuple(reasons)
 
 
 def _quantities(line_items: Sequence[Mapping[str, Any]]) -> dict[int, int]:

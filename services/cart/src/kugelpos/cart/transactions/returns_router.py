@@ -78,7 +78,9 @@ async def quote_blind_return(
     """What a return without a receipt would refund now; writes nothing."""
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
-    quote = await blind.quote(terminal.info, store_code, terminal_no, _lines(body))
+    quote = await blind.quote(
+        terminal.info, store_code, terminal_no, _lines(body), reason_code=body.reason_code
+    )
     return ok(_quote(quote), message="Blind return quote", operation="quote_blind_return")
 
 
@@ -98,4 +100,6 @@ def _quote(quote: BlindQuote) -> BlindReturnQuoteResponse:
         total_amount=cart.total_amount,
         tax_amount=cart.tax_amount,
         total_amount_with_tax=cart.total_amount_with_tax,
+        approval_required=bool(quote.approval_reasons),
+        approval_reasons=list(quote.approval_reasons),
     )

@@ -237,7 +237,12 @@ async def quote_return(
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
     quote = await refunds.quote(
-        terminal.info, store_code, terminal_no, transaction_no, body.quantities()
+        terminal.info,
+        store_code,
+        terminal_no,
+        transaction_no,
+        body.quantities(),
+        reason_code=body.reason_code,
     )
     share = quote.share
     data = ReturnQuoteResponse(
@@ -248,6 +253,8 @@ async def quote_return(
         total_amount=share.total_amount,
         tax_amount=share.tax_amount,
         total_amount_with_tax=share.total_amount_with_tax,
+        approval_required=bool(quote.approval_reasons),
+        approval_reasons=list(quote.approval_reasons),
     )
     return ok(data, message="Return quote", operation="quote_return")
 

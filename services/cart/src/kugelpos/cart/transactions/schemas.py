@@ -241,6 +241,10 @@ class ReturnQuoteResponse(ApiModel):
     total_amount: Number
     tax_amount: Number
     total_amount_with_tax: Number
+    # Whether the return will need `approval`, and why (`blind`, `reason_requires_approval`),
+    # as far as is known without payments: the return's tenders may add `other_tender`.
+    approval_required: bool = False
+    approval_reasons: list[str] = Field(default_factory=list)
 
 
 def _return_form(value: Any) -> str:
@@ -289,3 +293,6 @@ class BlindReturnQuoteResponse(ApiModel):
     total_amount: Number
     tax_amount: Number
     total_amount_with_tax: Number
+    # Always required (`blind`), with `reason_requires_approval` when the reason says so.
+    approval_required: bool = True
+    approval_reasons: list[str] = Field(default_factory=list)
