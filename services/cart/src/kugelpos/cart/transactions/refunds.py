@@ -56,8 +56,7 @@ VOID_RETURN = TransactionType.VOID_RETURN
 # rules of the object form. Off by default, because a v1 till cannot send `approval`.
 RETURN_TENDER_RULES_FOR_V1 = "RETURN_TENDER_RULES_FOR_V1"
 # Why a return needs a manager's approval, as a quote names it (`approvalReasons`). A quote has
-# no payments, so it never names OTHER_TENDER; the return's payments may add it.
-OTHER_TENDER = "other_tender"
+# no payments, so it cannot name `other_tender` (docs/cart.md); the return's payments may.
 REASON_REQUIRES_APPROVAL = "reason_requires_approval"
 BLIND = "blind"
 # Optimistic claims of a partial return: read, compute, claim if nothing changed; a lost race
