@@ -321,3 +321,60 @@ async def test_a_count_posts_while_ten_tills_sell(
             assert x["afterQuantity"] == x["beforeQuantity"] + x["quantityChange"]
     # The post came between sales: some before it, some after.
     assert 0 < sold_before < sum(sold.values()) - sold["I5"], sold_before
+
+
+async def test_the_store_lists_its_counts_newest_first(
+    client: httpx.AsyncClient, tenant: Tenant, codec
+) -> None:
+    store = new_store()
+    await receive(client, tenant, store, [("L", 10, "1.25")])
+    cancelled = (await open_count(client, tenant, store, {"itemCodes": ["L"]}))["countId"]
+    cancel = tenant.stock(store, f"/counts/{cancelled}/cancel")
+    assert_ok(await client.post(cancel, headers=tenant.admin))
+    posted = (await open_count(client, tenant, store, {"itemCodes": ["L"]}))["countId"]
+    assert_ok(await enter(client, tenant, store, posted, [entry("L", "z", 7)]))
+    post = tenant.stock(store, f"/counts/{posted}/post")
+    detail = assert_ok(await client.post(post, headers=tenant.admin))["data"]
+    still_open = (await open_count(client, tenant, store))["countId"]
+    # Another store's counts are not listed.
+    await open_count(client, tenant, new_store())
+
+    async def listing(params=None, headers=None) -> dict:
+        r = await client.get(
+            tenant.stock(store, "/counts"), params=params, headers=headers or tenant.admin
+        )
+        body = assert_ok(r)
+        assert body["operation"] == "list_counts"
+        return body["data"]
+
+    every = await listing()
+    assert [c["countId"] for c in every["data"]] == [still_open, posted, cancelled]
+    assert [c["status"] for c in every["data"]] == ["open", "posted", "cancelled"]
+    assert every["metadata"]["total"] == 3
+    by_id = {c["countId"]: c for c in every["data"]}
+    # A posted count says what its post applied: L 10 -> 7 at 1.25 = -3.75.
+    assert by_id[posted]["postedItems"] == 1
+    assert by_id[posted]["totalVarianceValue"] == detail["totalVarianceValue"] == -3.75
+    assert by_id[posted]["closedAt"] is not None and by_id[posted]["itemCodes"] == ["L"]
+    assert by_id[still_open]["postedItems"] is None
+    assert by_id[still_open]["totalVarianceValue"] is None
+    assert by_id[still_open]["itemCodes"] is None and by_id[still_open]["closedAt"] is None
+    assert "items" not in by_id[posted]
+    # Filtered by status, and paged.
+    only = await listing({"status": "posted"})
+    assert [c["countId"] for c in only["data"]] == [posted]
+    assert only["metadata"]["total"] == 1
+    second = await listing({"limit": 1, "page": 2})
+    assert [c["countId"] for c in second["data"]] == [posted]
+    assert second["metadata"]["total"] == 3
+    # Any credential of the tenant reads (a till of the store); a bad status, another
+    # tenant, no credential are refused.
+    till = await tenant.till(store)
+    assert len((await listing(headers=till))["data"]) == 3
+    r = await client.get(
+        tenant.stock(store, "/counts"), params={"status": "done"}, headers=tenant.admin
+    )
+    assert_error(r, 422)
+    other = await setup_tenant(client, codec)
+    assert_error(await client.get(tenant.stock(store, "/counts"), headers=other.admin), 403)
+    assert_error(await client.get(tenant.stock(store, "/counts")), 401)

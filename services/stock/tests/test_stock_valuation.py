@@ -69,3 +69,32 @@ async def test_valuation_is_read_by_the_tenant_only(
     r = await client.get(tenant.stock(store, "/valuation"), headers=other.admin)
     assert_error(r, 403, "200002")
     assert_error(await client.get(tenant.stock(store, "/valuation")), 401, "200001")
+
+
+async def test_the_stock_read_and_its_lists_carry_the_average_cost(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    store = new_store()
+    assert_ok(
+        await receive(
+            client, tenant, store, delivery("PO-AC1", [("A", 10, "2.5"), ("B", 3, "0.3333")])
+        ),
+        201,
+    )
+    assert_ok(await receive(client, tenant, store, delivery("PO-AC2", [("A", 7, "1.0001")])), 201)
+    assert_ok(await adjust(client, tenant, store, [line("D", -2)]), 201)
+    # A: (10 x 2.5 + 7 x 1.0001) / 17 = 32.0007 / 17 = 1.88239... -> 1.8824 (stored units)
+    one = assert_ok(await client.get(tenant.stock(store, "/A"), headers=tenant.admin))["data"]
+    assert Decimal(str(one["averageCost"])) == Decimal("1.8824")
+    assert one["currentQuantity"] == 17
+    listing = assert_ok(await client.get(tenant.stock(store), headers=tenant.admin))["data"]
+    costs = {r["itemCode"]: r["averageCost"] for r in listing["data"]}
+    assert costs == {"A": 1.8824, "B": 0.3333, "D": 0}
+    # The same figure the valuation uses, item by item.
+    valued = {
+        i["itemCode"]: i["averageCost"] for i in (await valuation(client, tenant, store))["items"]
+    }
+    assert costs == valued
+    # The low-stock list (D is negative) has the same row shape.
+    low = assert_ok(await client.get(tenant.stock(store, "/low"), headers=tenant.admin))["data"]
+    assert [(r["itemCode"], r["averageCost"]) for r in low["data"]] == [("D", 0)]

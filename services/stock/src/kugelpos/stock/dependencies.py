@@ -14,6 +14,7 @@ from kugelpos.common.web.app import get_wiring
 from .adjustments.service import AdjustmentService
 from .alerts.service import AlertService
 from .counts.service import CountService
+from .movements.service import MovementService
 from .receipts.service import ReceiptService
 from .schedules.service import ScheduleService
 from .snapshots.service import SnapshotService
@@ -65,6 +66,10 @@ async def get_valuation_service(wiring: StockWiringDep) -> ValuationService:
     return ValuationService(wiring.infra.mongo)
 
 
+async def get_movement_service(wiring: StockWiringDep) -> MovementService:
+    return MovementService(wiring.infra.mongo, timezone=wiring.settings.timezone)
+
+
 async def get_alert_service(wiring: StockWiringDep) -> AlertService:
     return wiring.alerts
 
@@ -86,6 +91,7 @@ type ReceiptServiceDep = Annotated[ReceiptService, Depends(get_receipt_service)]
 type CountServiceDep = Annotated[CountService, Depends(get_count_service)]
 type TransferServiceDep = Annotated[TransferService, Depends(get_transfer_service)]
 type ValuationServiceDep = Annotated[ValuationService, Depends(get_valuation_service)]
+type MovementServiceDep = Annotated[MovementService, Depends(get_movement_service)]
 type AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]
 type ScheduleServiceDep = Annotated[ScheduleService, Depends(get_schedule_service)]
 type SnapshotServiceDep = Annotated[SnapshotService, Depends(get_snapshot_service)]

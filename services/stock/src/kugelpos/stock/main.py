@@ -12,6 +12,7 @@ from .adjustments.router import router as adjustments_router
 from .alerts.router import router as alerts_router
 from .config import get_settings
 from .counts.router import router as counts_router
+from .movements.router import router as movements_router
 from .receipts.router import router as receipts_router
 from .schedules.router import router as schedules_router
 from .snapshots.router import router as snapshots_router
@@ -36,6 +37,7 @@ def build_app() -> FastAPI:
             receipts_router,
             counts_router,
             valuation_router,
+            movements_router,
             stocks_router,
             schedules_router,
             transfers_router,

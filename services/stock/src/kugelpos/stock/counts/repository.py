@@ -11,6 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from kugelpos.common.clock import utcnow
 from kugelpos.common.db.indexes import index
 from kugelpos.common.db.repository import Repository
+from kugelpos.common.pagination import Page, PageParams
 
 from .documents import CountDocument, CountLineDocument, CountStatus
 
@@ -21,8 +22,21 @@ class CountRepository(Repository[CountDocument]):
     indexes = (
         index("tenant_id", "store_code", "count_id", unique=True),
         index("tenant_id", "open_key", unique=True),
+        # The store's list, newest first (`page`).
+        index("tenant_id", "store_code", "-opened_at"),
     )
     default_sort = (("opened_at", DESCENDING),)
+
+    async def page(
+        self, tenant_id: str, store_code: str, status: CountStatus | None, params: PageParams
+    ) -> Page[CountDocument]:
+        query: dict[str, Any] = {"tenant_id": tenant_id, "store_code": store_code}
+        if status is not None:
+            query["status"] = status.value
+        sorted_params = PageParams(
+            limit=params.limit, page=params.page, sort=[("opened_at", -1), ("count_id", -1)]
+        )
+        return await self.list(query, sorted_params)
 
     async def insert(self, doc: CountDocument, *, session: AsyncClientSession | None) -> None:
         doc.created_by = doc.created_by or self.actor

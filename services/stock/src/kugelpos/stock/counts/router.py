@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, status
+from fastapi import APIRouter, Body, Depends, Path, Query, status
 
 from kugelpos.common.envelope import ApiResponse, ok
+from kugelpos.common.pagination import PageParams
 
 from ..adjustments.schemas import MAX_LINES
 from ..costs import from_cost_units, stock_value_units
 from ..dependencies import AlertServiceDep, BackOffice, CountServiceDep, Reader, StoreWriter
 from ..errors import CountByCategoryError
 from ..quantities import from_units
+from ..schemas import PaginatedResult, paged, stock_page_params
+from .documents import CountDocument, CountStatus
 from .schemas import (
     CountItemResponse,
     CountLineRequest,
     CountRequest,
     CountResponse,
+    CountSummaryResponse,
     CountZoneResponse,
 )
 from .service import CountView, EnteredLine
@@ -29,6 +33,7 @@ router = APIRouter(
 StoreCode = Annotated[str, Path(min_length=1, max_length=64)]
 CountId = Annotated[str, Path(min_length=1, max_length=64)]
 Lines = Annotated[list[CountLineRequest], Body(min_length=1, max_length=MAX_LINES)]
+Params = Annotated[PageParams, Depends(stock_page_params)]
 
 
 def _units(units: int | None):
@@ -74,6 +79,45 @@ def count_out(view: CountView) -> CountResponse:
         closed_at=c.closed_at,
         items=items,
         total_variance_value=from_cost_units(total),
+    )
+
+
+def summary_out(c: CountDocument) -> CountSummaryResponse:
+    posted = c.status is CountStatus.POSTED
+    total = sum(stock_value_units(p.variance_units, p.average_cost_units) for p in c.posted_lines)
+    return CountSummaryResponse(
+        count_id=c.count_id,
+        tenant_id=c.tenant_id,
+        store_code=c.store_code,
+        status=c.status,
+        item_codes=c.item_codes,
+        operator_id=c.operator_id,
+        opened_at=c.opened_at,
+        closed_at=c.closed_at,
+        posted_items=len(c.posted_lines) if posted else None,
+        total_variance_value=from_cost_units(total) if posted else None,
+    )
+
+
+@router.get("", response_model=ApiResponse[PaginatedResult[CountSummaryResponse]])
+async def list_counts(
+    tenant_id: str,
+    store_code: StoreCode,
+    _: Reader,
+    counts: CountServiceDep,
+    params: Params,
+    state: Annotated[CountStatus | None, Query(alias="status")] = None,
+) -> ApiResponse[PaginatedResult[CountSummaryResponse]]:
+    page = await counts.list(tenant_id, store_code, state, params)
+    return ok(
+        paged(
+            [summary_out(c) for c in page.items],
+            total=page.total,
+            page=params.page,
+            limit=params.limit,
+        ),
+        message="Counts retrieved successfully",
+        operation="list_counts",
     )
 
 

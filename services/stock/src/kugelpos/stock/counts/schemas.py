@@ -71,3 +71,19 @@ class CountResponse(ApiModel):
     closed_at: datetime | None = None
     items: list[CountItemResponse]
     total_variance_value: Money
+
+
+class CountSummaryResponse(ApiModel):
+    """A count in the store's list: no per-item figures (those are `GET …/counts/{countId}`);
+    a posted count gives what its post applied."""
+
+    count_id: str
+    tenant_id: str
+    store_code: str
+    status: CountStatus
+    item_codes: list[str] | None = None  # null: the whole store
+    operator_id: str | None = None
+    opened_at: datetime
+    closed_at: datetime | None = None
+    posted_items: int | None = None  # posted: the items it counted (null otherwise)
+    total_variance_value: Money | None = None  # posted: the sum of its variance values

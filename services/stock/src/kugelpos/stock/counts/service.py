@@ -28,6 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from kugelpos.common.db.mongo import Mongo
+from kugelpos.common.pagination import Page, PageParams
 
 from ..errors import (
     CountAlreadyOpenError,
@@ -195,6 +196,13 @@ class CountService:
 
         await self._mongo.in_transaction(work)
         return await self.view(tenant_id, store_code, count_id)
+
+    async def list(
+        self, tenant_id: str, store_code: str, status: CountStatus | None, params: PageParams
+    ) -> Page[CountDocument]:
+        return await CountRepository(self._mongo.tenant_db(tenant_id)).page(
+            tenant_id, store_code, status, params
+        )
 
     async def view(self, tenant_id: str, store_code: str, count_id: str) -> CountView:
         count = await self._count(tenant_id, store_code, count_id)

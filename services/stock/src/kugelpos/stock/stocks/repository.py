@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
@@ -244,6 +245,8 @@ class StockUpdateRepository(Repository[StockUpdateDocument]):
     document_type = StockUpdateDocument
     indexes = (
         index("tenant_id", "store_code", "item_code", "-timestamp"),
+        # The movements report: one store's rows over a time range (`movements`).
+        index("tenant_id", "store_code", "timestamp"),
         index("update_type"),
         index("-timestamp"),
         index("reference_id"),
@@ -274,3 +277,17 @@ class StockUpdateRepository(Repository[StockUpdateDocument]):
             {"tenant_id": tenant_id, "store_code": store_code, "item_code": item_code},
             sorted_params,
         )
+
+    async def movement_rows(
+        self, tenant_id: str, store_code: str, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        """The store's rows in `[start, end)`, only what the movements report sums."""
+        cursor = self.collection.find(
+            {
+                "tenant_id": tenant_id,
+                "store_code": store_code,
+                "timestamp": {"$gte": start, "$lt": end},
+            },
+            {"_id": False, "update_type": True, "change_units": True, "timestamp": True},
+        )
+        return await cursor.to_list()

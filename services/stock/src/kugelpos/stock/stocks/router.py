@@ -43,6 +43,7 @@ def stock_out(row: StockDocument) -> StockResponse:
         reorder_quantity=row.reorder_quantity,
         last_updated=row.updated_at or row.created_at,
         last_transaction_id=row.last_transaction_id,
+        average_cost=row.average_cost,
     )
 
 

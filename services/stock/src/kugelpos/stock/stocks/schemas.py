@@ -38,6 +38,8 @@ class StockResponse(ApiModel):
     reorder_quantity: Money
     last_updated: datetime
     last_transaction_id: str | None = None
+    # Beyond v1: the moving-average cost at this store (receipts, transfers in), 0 if never set.
+    average_cost: Money
 
 
 class StockUpdateRequest(ApiModel):

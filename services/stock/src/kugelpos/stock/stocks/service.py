@@ -34,6 +34,7 @@ RESERVED_ITEM_CODES = frozenset(
         "receipts",
         "valuation",
         "counts",
+        "movements",
     }
 )
 

@@ -1,0 +1,1 @@
+"""Stock movements by kind per day (`GET .../stock/movements`)."""
