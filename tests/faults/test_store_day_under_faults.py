@@ -35,6 +35,22 @@ till then looks for a transaction of its terminal it does not know yet, which ca
 sale it was ringing up (each till rings one sale at a time). Found: the bill counts as
 completed. Not found: the sale failed with a clear 4xx and the till rings it up again.
 
+Inventory (issue 28): the shop has a second store, made as the first through the terminal
+service. During the day a back office (the shop's admin token) takes a delivery into the
+selling store (a fixed reference; a lost answer or a 5xx is retried with the same body, and a
+409 on such a retry means the first try was applied: the reference is taken; a first answer
+that came is dropped, so every run takes that path), ships a transfer
+from the selling store to the second one, and the second store receives it in two goes (part,
+then the rest of one line with `complete`, leaving a discrepancy). The fault "kill stock
+mid-transfer" SIGKILLs stock right after the transfer's POST is sent; an answer that came first
+is dropped (a lost connection), so every run recovers it: before retrying, the back office
+looks the transfer up by its operator id in `GET …/stock/transfers?store=`, so it is never
+shipped twice. A receive whose answer is lost is found in the transfer's receipts. Afterwards:
+the receipt applied once (one `receipt` history row per line with its reference, one receipt
+listed), one transfer, `received`, with shipped = received + in transit + discrepancy per line;
+the selling store's quantities equal the sales, returns, the receipt and the transfer; the
+second store holds exactly what it received.
+
 Seed: KUGELPOS_FAULT_SEED=<n> replays a run's fault points.
 """
 
@@ -85,6 +101,9 @@ CONVERGE_SECONDS = 90.0
 # A return's handling (quote read, reason, claim, tranlog) takes longer than a bill's: the
 # cart is killed at a random point within this many seconds of sending it.
 RETURN_KILL_WITHIN = 0.25
+# Stock is killed within this many seconds of the transfer's POST: before its transaction
+# commits in some runs (found not shipped, sent again), after it in others (found shipped).
+TRANSFER_KILL_WITHIN = 0.25
 ITEMS = ("4901", "4902", "4903", "4904", "4905")
 # Returns (issue 25): a manager approves blind returns; DAMAGED goes back to no shelf.
 MANAGER = {"staffId": "M01", "pin": "9876"}
@@ -92,6 +111,21 @@ REASONS = {"CHANGED": True, "DAMAGED": False}  # reason code -> restock
 # What each till takes back, one step after each sale from its third: "return"/"void" of its
 # first sale (v1's body), "partial[:reason]" one unit of one line of its first or second sale
 # (the object form), "blind:reason" a return without a receipt.
+# The back office's inventory actions (issue 28): a delivery into the selling store, and a
+# transfer from it to the second store, received in part, then completed one unit short.
+RECEIPT = {
+    "supplier": "ACME Foods",
+    "reference": "PO-FAULT-DAY",
+    "lines": [
+        {"itemCode": "4901", "quantity": 40, "unitCost": 2},
+        {"itemCode": "4903", "quantity": 25, "unitCost": 1.5},
+    ],
+}
+TRANSFER = {"4902": 30, "4904": 20}  # item -> shipped
+RECEIVES = (
+    ({"4902": 18}, False),  # partly received
+    ({"4902": 11, "4904": 20}, True),  # complete: one 4902 never arrived
+)
 REFUNDS: dict[int, list[str]] = {
     1: ["partial:DAMAGED", "blind:CHANGED"],
     2: ["return", "partial"],
@@ -110,6 +144,7 @@ class Fault:
     wipe: bool = False  # restart from empty (Redis)
     mid_bill: bool = False  # killed while a bill is in flight
     mid_return: bool = False  # killed while an object-form return is in flight
+    mid_transfer: bool = False  # killed right after the transfer's POST is sent
     at_bill: int = 0  # injected once this many bills were attempted
     at_seconds: float = 0.0
     down_seconds: float = 0.0
@@ -154,6 +189,10 @@ class Day:
     kill_in_return: asyncio.Event = field(default_factory=asyncio.Event)
     return_killed: asyncio.Event = field(default_factory=asyncio.Event)
     extra_returns: int = 0  # partial returns taken only to be a mid-return fault's victim
+    kill_in_transfer: asyncio.Event = field(default_factory=asyncio.Event)
+    transfer_killed: asyncio.Event = field(default_factory=asyncio.Event)
+    second_store: str = ""
+    inventory: list[str] = field(default_factory=list)  # the back office's actions, as done
     faults_done: asyncio.Event = field(default_factory=asyncio.Event)
     seen_in_journal: dict[tuple[int, int], float] = field(default_factory=dict)
     poison: Bill | None = None
@@ -476,6 +515,171 @@ class FaultTill:
         return _data(r)
 
 
+class BackOffice:
+    """The shop's back office (its admin token): a delivery and a transfer during the day,
+    each found out when its answer is lost rather than applied twice."""
+
+    def __init__(self, day: Day) -> None:
+        self.day = day
+        shop = day.shop
+        self.headers = shop.admin
+        self.tenant = shop.url("stock", f"/api/v1/tenants/{shop.tenant_id}")
+        self.transfers = f"{self.tenant}/stock/transfers"
+        # Marks this day's transfer, to find it when the answer to its POST was lost.
+        self.operator = f"BO-{random.getrandbits(32):08x}"
+        self.transfer_id: str | None = None
+
+    async def _send(self, call: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response | None:
+        try:
+            return await call()
+        except httpx.TransportError:
+            return None
+
+    async def read(self, url: str, **params: Any) -> Any:
+        """A read, retried until stock answers (it may be down)."""
+        deadline = time.monotonic() + STEP_DEADLINE
+        while True:
+            r = await self._send(
+                lambda: self.day.client.get(url, headers=self.headers, params=params)
+            )
+            if r is not None and r.status_code == 200:
+                return _data(r)
+            assert r is None or r.status_code >= 500, f"{url}: {r.text}"
+            assert time.monotonic() < deadline, f"back office: {url} never answered"
+            await asyncio.sleep(0.3)
+
+    def log(self, what: str, tries: int, how: str, fault: str) -> None:
+        self.day.inventory.append(
+            f"{what}: {tries} tr{'y' if tries == 1 else 'ies'}, answer {how}, during {fault}, "
+            f"done at {self.day.now():.1f}s"
+        )
+
+    async def receipt(self, at_attempt: int) -> None:
+        """The delivery, once: the same body again after a lost answer or a 5xx; a 409 then
+        says the reference was taken by the try whose answer was lost."""
+        await self.day.attempted(at_attempt)
+        fault = self.day.current
+        url = f"{self.tenant}/stores/{self.day.shop.store_code}/stock/receipts"
+        deadline = time.monotonic() + STEP_DEADLINE
+        tries, unsure, how, dropped = 0, False, "", False
+        while not how:
+            tries += 1
+            r = await self._send(
+                lambda: self.day.client.post(url, headers=self.headers, json=RECEIPT)
+            )
+            if not dropped and r is not None and r.status_code == 201:
+                # The first 201 is dropped (a lost connection), so that every run takes the
+                # 409-after-a-lost-answer path; the final checks prove it applied once.
+                assert _data(r)["reference"] == RECEIPT["reference"], r.text
+                r, dropped = None, True
+            if r is not None and r.status_code == 201:
+                assert _data(r)["reference"] == RECEIPT["reference"], r.text
+                how = "201"
+            elif r is not None and r.status_code == 409 and unsure:
+                assert r.json()["code"] == "414401", r.text  # the reference is taken
+                how = "409 after a lost answer (applied by that try)"
+            else:
+                assert r is None or r.status_code >= 500, f"receipt: {r.text}"
+                unsure = True
+                assert time.monotonic() < deadline, "back office: receipt never went through"
+                await asyncio.sleep(0.3)
+        what = f"receipt {RECEIPT['reference']} into {self.day.shop.store_code}"
+        self.log(what + (" (its first 201 dropped)" if dropped else ""), tries, how, fault)
+
+    async def find_transfer(self) -> dict[str, Any] | None:
+        page = await self.read(self.transfers, store=self.day.shop.store_code, limit=1000)
+        mine = [t for t in page["data"] if t.get("operatorId") == self.operator]
+        assert len(mine) <= 1, f"transfer shipped twice: {mine}"
+        return mine[0] if mine else None
+
+    async def ship(self) -> None:
+        """Waits for the mid-transfer fault: stock dies right after the POST is sent."""
+        await self.day.kill_in_transfer.wait()
+        self.day.kill_in_transfer.clear()
+        fault = self.day.current
+        body = {
+            "fromStore": self.day.shop.store_code,
+            "toStore": self.day.second_store,
+            "lines": [{"itemCode": c, "quantity": q} for c, q in TRANSFER.items()],
+            "operatorId": self.operator,
+        }
+        deadline = time.monotonic() + STEP_DEADLINE
+        tries, victim, how, first = 0, True, "", ""
+        while not how:
+            tries += 1
+            call = lambda: self.day.client.post(self.transfers, headers=self.headers, json=body)  # noqa: E731
+            if victim:
+                task = asyncio.create_task(self._send(call))
+                await asyncio.sleep(self.day.rng.uniform(0.0, TRANSFER_KILL_WITHIN))
+                await asyncio.to_thread(self.day.stack.kill_component, "stock")
+                self.day.transfer_killed.set()
+                r = await task
+                first = r.status_code if r is not None else "unanswered"
+                # Answered before the kill: dropped (a lost connection), to be found.
+                r = None if r is not None and r.status_code == 201 else r
+                victim = False
+            else:
+                r = await self._send(call)
+            if r is not None and r.status_code == 201:
+                self.transfer_id = _data(r)["transferId"]
+                how = "201"
+                break
+            assert r is None or r.status_code >= 500, f"transfer: {r.text}"
+            # Lost or failed: shipped or not? Only a transfer not found is sent again.
+            found = await self.find_transfer()
+            if found is not None:
+                self.transfer_id = found["transferId"]
+                how = "lost, found shipped (not sent again)"
+                break
+            assert time.monotonic() < deadline, "back office: transfer never shipped"
+            await asyncio.sleep(0.3)
+        self.log(
+            f"transfer {self.transfer_id} {body['fromStore']}->{body['toStore']} "
+            f"(stock killed in flight, first try {first})",
+            tries,
+            how,
+            fault,
+        )
+
+    async def receive(self, number: int, lines: dict[str, int], complete: bool) -> None:
+        """The second store takes goods in; a lost answer is found in the transfer's receipts
+        (this is its receipt `number`, counting from 1)."""
+        fault = self.day.current
+        url = f"{self.transfers}/{self.transfer_id}"
+        body = {
+            "lines": [{"itemCode": c, "quantity": q} for c, q in lines.items()],
+            "complete": complete,
+        }
+        deadline = time.monotonic() + STEP_DEADLINE
+        tries, how = 0, ""
+        while not how:
+            tries += 1
+            r = await self._send(
+                lambda: self.day.client.post(f"{url}/receive", headers=self.headers, json=body)
+            )
+            if r is not None and r.status_code == 200:
+                assert len(_data(r)["receipts"]) == number, r.text
+                how = "200"
+                break
+            assert r is None or r.status_code >= 500, f"receive: {r.text}"
+            if len((await self.read(url))["receipts"]) >= number:
+                how = "lost, found received"
+                break
+            assert time.monotonic() < deadline, "back office: receive never went through"
+            await asyncio.sleep(0.3)
+        what = "complete" if complete else "part"
+        self.log(f"receive {what} {lines} at {self.day.second_store}", tries, how, fault)
+
+    async def run(self, receipt_at: int) -> None:
+        async def transfer() -> None:
+            await self.ship()
+            for number, (lines, complete) in enumerate(RECEIVES, start=1):
+                await asyncio.sleep(self.day.rng.uniform(0.5, 2.0))
+                await self.receive(number, lines, complete)
+
+        await asyncio.gather(self.receipt(receipt_at), transfer())
+
+
 async def run_till(day: Day, till: FaultTill, cash: list[tuple[str, int]]) -> dict[str, Any]:
     rng = random.Random(day.rng.random())
     mine: list[Bill] = []
@@ -527,6 +731,9 @@ async def inject(day: Day, fault: Fault) -> None:
     elif fault.mid_return:
         day.kill_in_return.set()
         await asyncio.wait_for(day.return_killed.wait(), STEP_DEADLINE)
+    elif fault.mid_transfer:
+        day.kill_in_transfer.set()
+        await asyncio.wait_for(day.transfer_killed.wait(), STEP_DEADLINE)
     else:
         assert await asyncio.to_thread(stack.kill_component, fault.component), fault.name
     down = time.monotonic()
@@ -587,6 +794,7 @@ def plan(rng: random.Random, *, kill_mongo: bool = True) -> list[Fault]:
         Fault("kill sidecar", SIDECAR),
         Fault("kill cart mid-bill", "cart", mid_bill=True),
         Fault("kill cart mid-return", "cart", mid_return=True),
+        Fault("kill stock mid-transfer", "stock", mid_transfer=True),
         *([Fault(f"kill mongo-{wire}", mongo_component(wire))] if kill_mongo else []),
         Fault("kill redis (data kept)", REDIS),
         Fault("kill redis (from empty)", REDIS, wipe=True),
@@ -669,7 +877,17 @@ async def test_store_day_under_faults(
                 json={"quantityChange": INITIAL_STOCK, "updateType": "initial"},
             )
             assert r.status_code == 200, r.text
-        day = Day(stack, shop, client, rng)
+        # The second store, made as the first (terminal service): a transfer's destination.
+        second = "S" + f"{rng.randrange(16**4):04X}"
+        while second == shop.store_code:
+            second = "S" + f"{rng.randrange(16**4):04X}"
+        r = await client.post(
+            shop.url("terminal", f"/api/v1/tenants/{shop.tenant_id}/stores"),
+            headers=shop.admin,
+            json={"storeCode": second, "storeName": "Second store"},
+        )
+        assert r.status_code == 201, r.text
+        day = Day(stack, shop, client, rng, second_store=second)
         faults = plan(rng, kill_mongo=not stack.external_mongo)
         tills = [FaultTill(day, till) for till in shop.tills]
         # A customer changes their mind: a cart with items, cancelled (a cancelled sale).
@@ -687,11 +905,16 @@ async def test_store_day_under_faults(
         stop_watch = asyncio.Event()
         watcher = asyncio.create_task(watch_journal(day, stop_watch))
         driver = asyncio.create_task(drive_faults(day, faults))
+        back_office = BackOffice(day)
+        receipt_at = rng.randrange(2, TILLS * SALES_PER_TILL - 2)
+        office = asyncio.create_task(back_office.run(receipt_at))
         try:
             closes = await asyncio.gather(*(run_till(day, t, cash[t.no]) for t in tills))
             await driver
+            await office
         finally:
             driver.cancel()
+            office.cancel()
         assert all(c["businessDate"] for c in closes)
         business_date = closes[0]["businessDate"]
 
@@ -814,7 +1037,38 @@ async def test_store_day_under_faults(
                 got[code] = float(_data(r)["currentQuantity"]) if r.status_code == 200 else -1
             return got
 
+        # Inventory: the receipt and the transfer out of the selling store, each once.
+        for line in RECEIPT["lines"]:
+            want_stock[line["itemCode"]] += line["quantity"]
+        for code, shipped in TRANSFER.items():
+            want_stock[code] -= shipped
         stock_now = await eventually(stock, lambda s: s == dict(want_stock))
+
+        receipt_rows = {}
+        for code in ITEMS:
+            r = await client.get(
+                f"{stock_base}/stock/{code}/history", headers=shop.admin, params={"limit": 1000}
+            )
+            assert r.status_code == 200, r.text
+            receipt_rows[code] = [
+                h["quantityChange"]
+                for h in _data(r)["data"]
+                if h["updateType"] == "receipt" and h["referenceId"] == RECEIPT["reference"]
+            ]
+        r = await client.get(
+            f"{stock_base}/stock/receipts", headers=shop.admin, params={"limit": 1000}
+        )
+        assert r.status_code == 200, r.text
+        receipts = [x for x in _data(r)["data"] if x["reference"] == RECEIPT["reference"]]
+        r = await client.get(
+            back_office.transfers, headers=shop.admin, params={"store": second, "limit": 1000}
+        )
+        assert r.status_code == 200, r.text
+        transfers = _data(r)["data"]
+        second_base = shop.url("stock", f"/api/v1/tenants/{shop.tenant_id}/stores/{second}")
+        r = await client.get(f"{second_base}/stock", headers=shop.admin, params={"limit": 1000})
+        assert r.status_code == 200, r.text
+        second_stock = {x["itemCode"]: x["currentQuantity"] for x in _data(r)["data"]}
         r = await client.get(f"{stock_base}/stock/{POISON_ITEM}", headers=shop.admin)
         poison_stock = float(_data(r)["currentQuantity"]) if r.status_code == 200 else None
 
@@ -841,6 +1095,7 @@ async def test_store_day_under_faults(
             f"{sum(b.how == 'replayed' for b in day.bills)}), failed {len(day.failures)}, "
             f"journal entries {len(entries)}, day {day.now():.0f}s",
             *(f"  failed sale at till {n} during {f}: {why}" for n, f, why in day.failures),
+            *(f"  inventory: {action}" for action in day.inventory),
             *(
                 f"  return #{b.transaction_no} at till {b.till}: {b.note.strip() or 'v1 whole'}, "
                 f"reason {b.reason or '-'}{'' if b.restock else ' (not restocked)'}, "
@@ -914,5 +1169,33 @@ async def test_store_day_under_faults(
         )
 
         assert stock_now == dict(want_stock), f"seed {seed}: stock"
+        # The receipt applied exactly once: one history row per line, one receipt listed.
+        assert receipt_rows == {
+            code: [line["quantity"] for line in RECEIPT["lines"] if line["itemCode"] == code]
+            for code in ITEMS
+        }, f"seed {seed}: receipt rows"
+        assert len(receipts) == 1, f"seed {seed}: receipts {receipts}"
+        # The transfer exactly once, received, each line shipped = received + discrepancy and
+        # nothing left in transit; the second store holds what it received, nothing else.
+        assert [t["transferId"] for t in transfers] == [back_office.transfer_id], (
+            f"seed {seed}: transfers {transfers}"
+        )
+        (transfer,) = transfers
+        received = _sum((c, q) for lines, _ in RECEIVES for c, q in lines.items())
+        assert transfer["status"] == "received", f"seed {seed}: {transfer}"
+        assert (transfer["fromStore"], transfer["toStore"]) == (shop.store_code, second)
+        assert len(transfer["receipts"]) == len(RECEIVES), f"seed {seed}: {transfer}"
+        assert {
+            x["itemCode"]: (
+                x["shippedQuantity"],
+                x["receivedQuantity"],
+                x["inTransitQuantity"],
+                x["discrepancyQuantity"],
+            )
+            for x in transfer["lines"]
+        } == {code: (q, received[code], 0, q - received[code]) for code, q in TRANSFER.items()}, (
+            f"seed {seed}: transfer lines"
+        )
+        assert second_stock == received, f"seed {seed}: second store"
         assert poison_stock == -1.0, f"seed {seed}: the replayed poison sale, once"
         assert not_delivered == [], f"seed {seed}: not delivered {not_delivered}"
