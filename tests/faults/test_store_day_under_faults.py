@@ -561,13 +561,15 @@ class BackOffice:
         fault = self.day.current
         url = f"{self.tenant}/stores/{self.day.shop.store_code}/stock/receipts"
         deadline = time.monotonic() + STEP_DEADLINE
-        tries, unsure, how, dropped = 0, False, "", False
+        tries, unsure, how, dropped, took = 0, False, "", False, 0.0
         while not how:
             tries += 1
+            sent = time.monotonic()
             r = await self._send(
                 lambda: self.day.client.post(url, headers=self.headers, json=RECEIPT)
             )
             if not dropped and r is not None and r.status_code == 201:
+                took = time.monotonic() - sent
                 # The first 201 is dropped (a lost connection), so that every run takes the
                 # 409-after-a-lost-answer path; the final checks prove it applied once.
                 assert _data(r)["reference"] == RECEIPT["reference"], r.text
@@ -584,7 +586,9 @@ class BackOffice:
                 assert time.monotonic() < deadline, "back office: receipt never went through"
                 await asyncio.sleep(0.3)
         what = f"receipt {RECEIPT['reference']} into {self.day.shop.store_code}"
-        self.log(what + (" (its first 201 dropped)" if dropped else ""), tries, how, fault)
+        if dropped:
+            what += f" (its first 201, in {took * 1000:.0f} ms, dropped)"
+        self.log(what, tries, how, fault)
 
     async def find_transfer(self) -> dict[str, Any] | None:
         page = await self.read(self.transfers, store=self.day.shop.store_code, limit=1000)
@@ -610,11 +614,13 @@ class BackOffice:
             call = lambda: self.day.client.post(self.transfers, headers=self.headers, json=body)  # noqa: E731
             if victim:
                 task = asyncio.create_task(self._send(call))
-                await asyncio.sleep(self.day.rng.uniform(0.0, TRANSFER_KILL_WITHIN))
+                delay = self.day.rng.uniform(0.0, TRANSFER_KILL_WITHIN)
+                await asyncio.sleep(delay)
                 await asyncio.to_thread(self.day.stack.kill_component, "stock")
                 self.day.transfer_killed.set()
                 r = await task
-                first = r.status_code if r is not None else "unanswered"
+                first = f"{r.status_code if r is not None else 'unanswered'}"
+                first += f", killed {delay * 1000:.0f} ms after sending"
                 # Answered before the kill: dropped (a lost connection), to be found.
                 r = None if r is not None and r.status_code == 201 else r
                 victim = False
