@@ -20,6 +20,7 @@ times of one back-office action, not a load. On the SQLite engine (`make run`'s)
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,14 +29,15 @@ from functools import partial
 
 import httpx
 
-from kugelpos.bench.lag import Tills, Watcher, quick_sale
+from kugelpos.bench.lag import Probe, Tills, Watcher, quick_sale
 from kugelpos.bench.scenarios import BenchContext, scenario
 from kugelpos.bench.timing import LoadResult
 from kugelpos.bench.visible import stock_probe
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.devstack.pos import Register, open_shop
 
-COUNT_ITEMS = 5_000
+# The issue's figure is 5,000; KUGELPOS_BENCH_COUNT_ITEMS sizes a smaller store.
+COUNT_ITEMS = int(os.environ.get("KUGELPOS_BENCH_COUNT_ITEMS", "5000"))
 BATCH_LINES = 1_000  # the stock service's line limit per request
 RUNS = 3
 # A post of 5,000 lines in one transaction may take longer than the runner's 30 s default.
@@ -219,9 +221,10 @@ LAG_SERVICES = ("account", "terminal", "master-data", "cart", "stock")
 LAG_SALES = 10
 
 
-async def _sale_lags(tills: Tills, probe_for, sales: int) -> tuple[list[float], int]:
-    """`sales` sales of the watched item; each one's lag to stock (ms) and the failures."""
-    watcher = Watcher(await probe_for())
+async def _sale_lags(tills: Tills, probe: Probe, sales: int) -> tuple[list[float], int]:
+    """`sales` sales of the watched item; each one's lag to stock (ms) and the failures. One
+    probe for all the runs of `tills`: it counts bills by their ordinal across runs."""
+    watcher = Watcher(probe)
     run = await tills.run(sales, [watcher])
     return watcher.lags, run.failed + watcher.timeouts
 
@@ -240,9 +243,7 @@ async def count_post_sale_lag(context: BenchContext) -> list[tuple[str, LoadResu
     store, codes = shop.store_code, item_codes("C", COUNT_ITEMS)
     await seed(back, store, codes)
 
-    async def probe():
-        return await stock_probe(context.client, shop, item)
-
+    probe = await stock_probe(context.client, shop, item)
     await _sale_lags(tills, probe, 2)  # warm-up: the item's row, the consumer's first event
     started = time.perf_counter()
     idle, idle_errors = await _sale_lags(tills, probe, LAG_SALES)
@@ -253,7 +254,7 @@ async def count_post_sale_lag(context: BenchContext) -> list[tuple[str, LoadResu
     during: list[float] = []
     during_errors = 0
     # Sell until the post answers (at least one sale), so every lag overlaps the post.
-    while not posting.done() or not during:
+    while not posting.done() or not (during or during_errors):
         lags, failed = await _sale_lags(tills, probe, 1)
         during.extend(lags)
         during_errors += failed
