@@ -13,8 +13,9 @@
   of `COUNT_ITEMS` items posts (`stock.sale_lag_during_count_post`, with the post's time).
 
 Everything over HTTP with a tenant admin's token, one client (concurrency 1): these are the
-times of one back-office action, not a load. On the SQLite engine (`make run`'s) a request of
-1,000 new or existing items fails today (see the issue note); run with `--mongo-engine memory`.
+times of one back-office action, not a load. Opt-in (named in `--only`, not in `make bench`):
+on the embedded engines a 5,000-item count cannot be entered within the 120 s transaction
+limit, and on SQLite a request of 1,000 items fails (docs/stock.md, Bench).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ async def post_count(back: Back, store: str, count_id: str) -> float | None:
     return elapsed if r.status_code == 200 else None
 
 
-@scenario("stock.count_post", services=("stock",))
+@scenario("stock.count_post", services=("stock",), default=False)
 async def count_post(context: BenchContext) -> list[tuple[str, LoadResult]]:
     back = await Back.new_tenant(context, "TCOUNT")
     store, codes = "S1", item_codes("C", COUNT_ITEMS)
@@ -191,7 +192,7 @@ async def count_post(context: BenchContext) -> list[tuple[str, LoadResult]]:
     return [("stock.count_lines", lines), ("stock.count_post", post)]
 
 
-@scenario("stock.batch_adjustment", services=("stock",))
+@scenario("stock.batch_adjustment", services=("stock",), default=False)
 async def batch_adjustment(context: BenchContext) -> list[tuple[str, LoadResult]]:
     back = await Back.new_tenant(context, "TADJ")
     store, codes = "S1", item_codes("A", BATCH_LINES)
@@ -229,7 +230,7 @@ async def _sale_lags(tills: Tills, probe: Probe, sales: int) -> tuple[list[float
     return watcher.lags, run.failed + watcher.timeouts
 
 
-@scenario("stock.count_post_sale_lag", services=LAG_SERVICES)
+@scenario("stock.count_post_sale_lag", services=LAG_SERVICES, default=False)
 async def count_post_sale_lag(context: BenchContext) -> list[tuple[str, LoadResult]]:
     """A sale's stock lag (bill answered → the item's quantity shows it, `stock.event_lag`'s
     probe) while a count of `COUNT_ITEMS` items posts, beside the same lag with no post. The
