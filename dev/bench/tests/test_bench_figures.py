@@ -138,3 +138,31 @@ def test_a_partial_return_level_reports_bill_quote_and_return_side_by_side():
     assert returned["latency_ms"]["p50"] == 10.0
     assert returned["throughput_rps"] == 1.5
     assert dict(level)["cart.return_bill"].figures()["latency_ms"]["p50"] == 6.0
+
+
+def test_inventory_figures_count_refusals_as_errors_beside_their_details():
+    from kugelpos.bench.inventory import BATCH_LINES, batches, item_codes, timed
+
+    codes = item_codes("C", 2_500)
+    assert len(set(codes)) == 2_500 and codes[0] == "C00000"
+    assert [len(chunk) for chunk in batches(codes)] == [BATCH_LINES, BATCH_LINES, 500]
+    figures = timed([900.0, 1100.0], 1, 3.0, items=5_000).figures()
+    assert (figures["requests"], figures["errors"], figures["concurrency"]) == (3, 1, 1)
+    assert figures["latency_ms"]["p50"] == 1000.0
+    assert figures["items"] == 5_000
+    assert "items" not in timed([1.0], 0, 1.0).figures()
+
+
+def test_the_sale_lag_during_a_count_post_reports_the_post_beside_the_idle_lag():
+    from kugelpos.bench.inventory import COUNT_ITEMS, lag_results
+
+    level = dict(lag_results(([10.0, 20.0], 0, 1.0), ([40.0, 60.0, 80.0], 1, 2.0), 1234.56))
+    assert list(level) == ["stock.sale_lag_idle", "stock.sale_lag_during_count_post"]
+    idle = level["stock.sale_lag_idle"].figures()
+    assert (idle["requests"], idle["errors"], idle["latency_ms"]["p50"]) == (2, 0, 15.0)
+    during = level["stock.sale_lag_during_count_post"].figures()
+    assert (during["requests"], during["errors"], during["latency_ms"]["p50"]) == (4, 1, 60.0)
+    assert (during["items"], during["post_ms"]) == (COUNT_ITEMS, 1234.6)
+    # A refused post is an error of the figure measured during it.
+    refused = dict(lag_results(([], 0, 1.0), ([5.0], 0, 1.0), None))
+    assert refused["stock.sale_lag_during_count_post"].figures()["errors"] == 1

@@ -20,6 +20,7 @@ SCENARIO_MODULES = (
     "kugelpos.bench.journal",
     "kugelpos.bench.report",
     "kugelpos.bench.stock",
+    "kugelpos.bench.inventory",
     "kugelpos.bench.store_day",
     "kugelpos.bench.soak",
 )

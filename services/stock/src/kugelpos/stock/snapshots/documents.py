@@ -15,6 +15,9 @@ class SnapshotItem(BaseModel):
     minimum_units: int = 0
     reorder_point_units: int = 0
     reorder_quantity_units: int = 0
+    # The row's moving-average cost (cost units, `costs`) when the snapshot was taken; None in
+    # a snapshot taken before costs were recorded (its valuation says `costsRecorded: false`).
+    average_cost_units: int | None = None
 
 
 class SnapshotDocument(Document):

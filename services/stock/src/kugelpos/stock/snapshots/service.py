@@ -62,6 +62,7 @@ class SnapshotService:
                     minimum_units=r.minimum_units,
                     reorder_point_units=r.reorder_point_units,
                     reorder_quantity_units=r.reorder_quantity_units,
+                    average_cost_units=r.average_cost_units,
                 )
                 for r in rows
             ],

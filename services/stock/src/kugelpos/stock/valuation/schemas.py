@@ -18,6 +18,9 @@ class ValuationItemResponse(ApiModel):
 class ValuationResponse(ApiModel):
     tenant_id: str
     store_code: str
-    as_of: datetime
+    as_of: datetime  # now, or the snapshot's time
+    snapshot_id: str | None = None  # the snapshot valued, when one was asked for
+    # False only for a snapshot taken before snapshots recorded costs: items valued at 0.
+    costs_recorded: bool = True
     items: list[ValuationItemResponse]
     total_value: Money  # the sum of the items' values
