@@ -533,3 +533,23 @@ async def test_comparisons_stay_within_their_type_bracket(kind, tmp_path):
         assert await found({"r": {"$lt": 3}}) == [4]
         assert await found({"r": {"$gte": 0, "$lte": 10}}) == [1, 4, 6]
         assert await found({"r": {"$gt": "6"}}) == [5, 6]
+
+
+async def test_a_long_in_list_on_an_indexed_field_is_answered(tmp_path):
+    # A stock request of 1,000 lines looks its rows up with a 1,000-code `$in` on an indexed
+    # field; mongoeco's multikey plan ORs one SQL term per code, past SQLite's expression
+    # depth of 1,000 ("Expression tree is too large"). No stored document holds an array
+    # there, so a plain IN answers the same.
+    async with Served(engine_for("sqlite", str(tmp_path / "in.sqlite3"))) as served:
+        coll = served.client.db_in.rows
+        await coll.create_index([("tenant_id", 1), ("item_code", 1)], unique=True)
+        await coll.create_index("item_code")
+        await coll.insert_many(
+            [{"tenant_id": "T1", "item_code": f"I{n:05d}", "q": n} for n in range(1_500)]
+        )
+        wanted = [f"I{n:05d}" for n in range(0, 3_000, 2)]  # 1,500 codes, half of them stored
+        rows = await coll.find({"tenant_id": "T1", "item_code": {"$in": wanted}}).to_list()
+        assert sorted(row["q"] for row in rows) == list(range(0, 1_500, 2))
+        # A short list keeps mongoeco's own plan (through the index) and answers alike.
+        few = await coll.find({"item_code": {"$in": ["I00003", "I00004", "nope"]}}).to_list()
+        assert sorted(row["q"] for row in few) == [3, 4]

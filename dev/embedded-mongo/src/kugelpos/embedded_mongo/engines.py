@@ -148,6 +148,10 @@ def _plain_id(document: Mapping[str, Any]) -> bool:
     return isinstance(value, (str, ObjectId))
 
 
+# SQLite refuses expressions deeper than 1,000; mongoeco's multikey `$in` adds a level a value.
+_LONGEST_MULTIKEY_IN = 200
+
+
 class IndexedUniqueMemoryEngine(MemoryEngine):
     """MemoryEngine whose compound unique checks and `_id` checks use its own hash maps, and
     which captures no change events (no service opens a change stream)."""
@@ -384,7 +388,13 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
                 "." not in plan.field
                 and plan.field != "_id"
                 and all(type(v) is str for v in values)
-                and self._find_multikey_index(db_name, coll_name, plan.field) is None
+                and (
+                    # mongoeco's plan through a multikey index ORs one SQL term per value,
+                    # past SQLite's expression depth for long lists; with no array stored on
+                    # the field (checked next) a plain IN answers the same.
+                    len(values) > _LONGEST_MULTIKEY_IN
+                    or self._find_multikey_index(db_name, coll_name, plan.field) is None
+                )
                 and not self._field_is_top_level_array_in_collection(db_name, coll_name, plan.field)
             ):
                 path = _path_literal(plan.field)
