@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kugelpos.cart.transactions.refunds import parameter_flag
+from kugelpos.cart.master_data_client import parameter_flag
 from kugelpos.devstack.pos import Register, Shop, open_shop
 from kugelpos.devstack.stack import Stack
 from kugelpos.testkit.testing import assert_error, assert_ok

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -310,6 +310,25 @@ class MasterDataClient:
             return data.get("storeName") if isinstance(data, dict) else None
 
         return await self._cached(("store", tenant_id, store_code), load)
+
+
+def parameter_amount(raw: str | None) -> Decimal | None:
+    """An amount parameter's value: None when absent or not a non-negative number."""
+    if raw is None:
+        return None
+    # Parameter values are text; one stored as a JSON string keeps its quotes.
+    text = str(raw).strip().strip('"').replace(",", "").replace("_", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value >= 0 else None
+
+
+def parameter_flag(raw: str | None) -> bool:
+    """A true/false parameter's value: true only when it says so ("true", any case; a value
+    stored as a JSON string keeps its quotes); absent or anything else is false."""
+    return raw is not None and str(raw).strip().strip('"').strip().lower() == "true"
 
 
 def resolve_parameter(

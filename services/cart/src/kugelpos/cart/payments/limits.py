@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from ..master_data_client import parameter_amount
 
 CASH_TENDER_LIMIT = "CASH_TENDER_LIMIT"
 CASH_CHANGE_LIMIT = "CASH_CHANGE_LIMIT"
@@ -29,19 +31,6 @@ class CashLimits:
 
     tender: Decimal = Decimal(0)
     change: Decimal = Decimal(0)
-
-
-def parameter_amount(raw: str | None) -> Decimal | None:
-    """An amount parameter's value: None when absent or not a non-negative number."""
-    if raw is None:
-        return None
-    # Parameter values are text; one stored as a JSON string keeps its quotes.
-    text = str(raw).strip().strip('"').replace(",", "").replace("_", "")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value >= 0 else None
 
 
 def cash_limits(parameters: Mapping[str, str | None], defaults: CashLimits) -> CashLimits:

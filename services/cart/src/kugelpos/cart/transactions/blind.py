@@ -32,8 +32,7 @@ from ..errors import (
     CartValidationError,
     ReturnPriceAboveStorePriceError,
 )
-from ..master_data_client import MasterDataClient, ReturnReason, resolve_parameter
-from ..payments.limits import parameter_amount
+from ..master_data_client import MasterDataClient, ReturnReason, parameter_amount, resolve_parameter
 from ..payments.rules import refund
 from ..pricing.engine import PricingContext
 from ..pricing.lines import resolve_unit_price

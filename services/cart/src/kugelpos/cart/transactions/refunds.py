@@ -32,7 +32,12 @@ from ..errors import (
     ReturnLineNotReturnableError,
     ReturnQuantityExceededError,
 )
-from ..master_data_client import MasterDataClient, ReturnReason, resolve_parameter
+from ..master_data_client import (
+    MasterDataClient,
+    ReturnReason,
+    parameter_flag,
+    resolve_parameter,
+)
 from ..payments.rules import refund
 from ..pricing.money import YEN_DIGITS, ZERO, to_decimal
 from ..pricing.returns import (
@@ -611,12 +616,6 @@ def _approval_needed(
     if reason is not None and reason.requires_approval:
         return f"the reason {reason.reason_code} requires it"
     return None
-
-
-def parameter_flag(raw: str | None) -> bool:
-    """A true/false parameter's value: true only when it says so ("true", any case; a value
-    stored as a JSON string keeps its quotes); absent or anything else is false."""
-    return raw is not None and str(raw).strip().strip('"').strip().lower() == "true"
 
 
 def _plain(amount: Any) -> str:
