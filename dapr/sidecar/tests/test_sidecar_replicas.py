@@ -3,9 +3,11 @@
 A pub/sub component with `consumerID: "{uuid}"` (pubsub-broadcast.yaml) gives each sidecar
 instance a consumer group of its own, so every replica receives each message, as daprd does;
 any other component groups by app id, so the replicas share the messages (one delivery each).
+Service invocation resolves an app id to every live replica, as daprd's name resolution does.
 """
 
 import uuid
+from collections import Counter
 
 import pytest
 
@@ -109,3 +111,47 @@ def test_per_instance_groups_go_with_their_sidecar(
     # A clean shutdown destroys the instance's group itself.
     sidecar_a.process.stop()
     assert group_a not in _groups(redis_client, topic)
+
+
+def _served_by(sidecar, app_id: str, calls: int) -> list[str]:
+    """Invokes `app_id` through `sidecar` `calls` times; the address each call reached."""
+    hosts = []
+    for _ in range(calls):
+        response = sidecar.http.get(f"/v1.0/invoke/{app_id}/method/echo/who")
+        assert response.status_code == 200, response.text
+        hosts.append(response.json()["headers"]["host"])
+    return hosts
+
+
+def test_invocation_spreads_over_the_live_replicas_of_an_app(
+    make_stack, fast_settings, unique, poll
+):
+    """Name resolution: a sidecar that does not serve an app reaches every replica of it (each
+    announced by its own sidecar), round-robin; a replica whose app died is skipped."""
+    app_id = unique("svc")
+    replicas = [make_stack(f"svc-{n}") for n in range(2)]
+    apps = [stack.app(app_id, []) for stack in replicas]
+    caller = make_stack("caller")
+    caller.app(unique("caller"), [])
+    for app in [*apps, *caller.apps.values()]:
+        app.process.start()
+    sidecars = [stack.launch_sidecar(fast_settings) for stack in [*replicas, caller]]
+    for app in [*apps, *caller.apps.values()]:
+        app.wait_ready()
+    for sidecar in sidecars:
+        sidecar.wait_ready()
+    hosts = {app.url.removeprefix("http://") for app in apps}
+    calling = sidecars[-1]
+    # Both replicas announced (each sidecar every 2 s): calls alternate between them.
+    poll(lambda: set(_served_by(calling, app_id, 4)) == hosts, what="both replicas")
+    assert Counter(_served_by(calling, app_id, 6)) == dict.fromkeys(hosts, 3)
+    # A replica's sidecar also reaches the other replica, not only its own app.
+    assert set(_served_by(sidecars[0], app_id, 4)) == hosts
+    # One replica's app dies (its sidecar lives on): every call reaches the survivor.
+    apps[0].process.kill()
+    survivor = apps[1].url.removeprefix("http://")
+    assert _served_by(calling, app_id, 6) == [survivor] * 6
+    assert _served_by(sidecars[0], app_id, 3) == [survivor] * 3
+    # Back up: it takes calls again.
+    apps[0].start()
+    poll(lambda: set(_served_by(calling, app_id, 4)) == hosts, what="rejoined replica")

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -288,4 +289,54 @@ def test_a_replica_runs_behind_its_own_sidecar_and_stops_with_the_stack(tmp_path
         assert stack.kill_component(replica.name)
         stack.start_component(replica.name)
         assert httpx.get(f"{replica.url}/env").json()["DAPR_HTTP_ENDPOINT"] == replica.sidecar_url
+    assert not list((tmp_path / "pids").glob("*.pid"))
+
+
+def _served_by(url: str, calls: int) -> list[str]:
+    """GET /env `calls` times, each on a new connection; the sidecar each answer names (each
+    replica has its own)."""
+    return [httpx.get(f"{url}/env").json()["DAPR_HTTP_ENDPOINT"] for _ in range(calls)]
+
+
+def test_replicas_per_service_start_behind_a_round_robin_front(tmp_path):
+    stack = Stack(
+        tmp_path,
+        services=(ECHO, ECHO_TWO),
+        replicas_per_service=2,
+        die_with_parent=True,
+        startup_timeout=60,
+        extra_env={"PYTHONPATH": str(HERE)},
+    )
+    with stack:
+        for service in ("echo", "echo-two"):
+            (replica,) = stack.replicas_of(service)
+            assert replica.name == f"{service}.2" and stack.running(replica.name)
+            assert stack.replica_urls(service) == [stack.url(service), replica.url]
+        sidecars = {stack.sidecar_url, stack.replicas_of("echo")[0].sidecar_url}
+        front = stack.front_url("echo")
+        assert front not in stack.replica_urls("echo")
+        # The services reach each other through the front.
+        env = httpx.get(f"{stack.url('echo-two')}/env").json()
+        assert env["BASE_URL_ECHO"] == f"{front}/api/v1"
+        # Connections alternate between the replicas.
+        assert sorted(_served_by(front, 4)) == sorted([*sidecars, *sidecars])
+        # One replica dies: every connection reaches the other; restarted, it takes its turn.
+        assert stack.kill_component("echo")
+        assert set(_served_by(front, 4)) == {stack.replicas_of("echo")[0].sidecar_url}
+        stack.start_component("echo")
+        # (The front passes over a replica that refused a connection for a second.)
+        deadline = time.monotonic() + 10
+        while set(_served_by(front, 4)) != sidecars:
+            assert time.monotonic() < deadline, "the restarted replica never took a connection"
+            time.sleep(0.2)
+        # A keep-alive client stays on its replica; the front closes that connection when
+        # the replica dies, so the client's next request goes out on a new one, to the other.
+        with httpx.Client(base_url=front) as client:
+            first = client.get("/env").json()["DAPR_HTTP_ENDPOINT"]
+            assert [client.get("/env").json()["DAPR_HTTP_ENDPOINT"] for _ in "ab"] == [first] * 2
+            victim = "echo" if first == stack.sidecar_url else "echo.2"
+            assert stack.kill_component(victim)
+            assert client.get("/env").json()["DAPR_HTTP_ENDPOINT"] in sidecars - {first}
+        state = json.loads((tmp_path / "stack.json").read_text())
+        assert state["ports"]["front.echo"] == int(front.rsplit(":", 1)[1])
     assert not list((tmp_path / "pids").glob("*.pid"))

@@ -74,8 +74,9 @@ def _denied(app_id: str, caller: str | None, method: str, verb: str, namespace: 
 @router.api_route("/v1.0/invoke/{app_id}/method/{path:path}", methods=METHODS)
 async def invoke(app_id: str, path: str, request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    app = runtime.settings.app(app_id)
-    if app is None:
+    # Every live replica of the app, whichever sidecar serves it (name resolution).
+    targets = await runtime.resolver.resolve(app_id)
+    if not targets:
         raise _invoke_error(app_id, f"couldn't find service: {app_id}")
     policy = policy_of(request)
     method = normalize_method(path)
@@ -92,19 +93,30 @@ async def invoke(app_id: str, path: str, request: Request) -> Response:
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED]
     headers.append(("dapr-callee-app-id", app_id))
     headers.append(("dapr-caller-app-id", caller_id(request, runtime.settings.sidecar_id)))
-    url = f"{app.base_url.rstrip('/')}{method}"
-    try:
-        upstream = await runtime.http.request(
-            request.method,
-            url,
-            params=list(request.query_params.multi_items()),
-            headers=headers,
-            content=await request.body(),
-            timeout=runtime.settings.invoke_timeout,
-        )
-    except httpx.HTTPError as exc:
-        log.warning("invoke_failed", app_id=app_id, path=path, error=str(exc))
-        raise _invoke_error(app_id, f"{type(exc).__name__}: {exc}") from exc
+    body = await request.body()
+    for number, target in enumerate(targets, start=1):
+        try:
+            upstream = await runtime.http.request(
+                request.method,
+                f"{target.rstrip('/')}{method}",
+                params=list(request.query_params.multi_items()),
+                headers=headers,
+                content=body,
+                timeout=runtime.settings.invoke_timeout,
+            )
+        except httpx.ConnectError as exc:
+            # Nothing reached that replica (it is down): the next one takes the call.
+            runtime.resolver.refused(target)
+            log.warning("invoke_refused", app_id=app_id, target=target, error=str(exc))
+            if number < len(targets):
+                continue
+            raise _invoke_error(app_id, f"{type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            # The call may have reached the app: not sent again (it may not be idempotent).
+            log.warning("invoke_failed", app_id=app_id, path=path, error=str(exc))
+            raise _invoke_error(app_id, f"{type(exc).__name__}: {exc}") from exc
+        runtime.resolver.answered(target)
+        break
     response = Response(content=upstream.content, status_code=upstream.status_code)
     for key, value in upstream.headers.multi_items():
         if key.lower() not in _NOT_RETURNED:

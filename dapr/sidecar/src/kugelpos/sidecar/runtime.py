@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from kugelpos.sidecar.components import Components, load_components
 from kugelpos.sidecar.discovery import SubscriptionRegistry
+from kugelpos.sidecar.resolution import NameResolver
 from kugelpos.sidecar.settings import APP_API_TOKEN_HEADER, Settings
 from kugelpos.sidecar.state_store import StateStore
 
@@ -19,6 +20,7 @@ class Runtime:
     http: httpx.AsyncClient
     state_stores: dict[str, StateStore]
     registry: SubscriptionRegistry
+    resolver: NameResolver
 
     @classmethod
     def create(cls, settings: Settings) -> "Runtime":
@@ -35,13 +37,16 @@ class Runtime:
             for name, component in components.state_stores.items()
         }
         registry = SubscriptionRegistry(redis, http, settings, components)
-        return cls(settings, components, redis, http, stores, registry)
+        resolver = NameResolver(redis, settings, registry.instance_id)
+        return cls(settings, components, redis, http, stores, registry, resolver)
 
     async def start(self) -> None:
         await self.redis.ping()
         self.registry.start()
+        self.resolver.start()
 
     async def close(self) -> None:
+        await self.resolver.stop()
         await self.registry.stop()
         await self.http.aclose()
         await self.redis.aclose()

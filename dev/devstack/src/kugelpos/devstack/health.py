@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import httpx
@@ -40,6 +41,20 @@ def mongo_probe(uri: str) -> Probe:
             return f"ping failed: {exc}"
         finally:
             client.close()
+        return None
+
+    return probe
+
+
+def tcp_probe(ports: list[int], host: str = "127.0.0.1") -> Probe:
+    """Ready when every port accepts a connection."""
+
+    def probe() -> str | None:
+        for port in ports:
+            try:
+                socket.create_connection((host, port), timeout=_TIMEOUT_SECONDS).close()
+            except OSError as exc:
+                return f"connect {host}:{port}: {exc}"
         return None
 
     return probe

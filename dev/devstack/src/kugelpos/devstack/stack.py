@@ -34,6 +34,8 @@ MongoEngine = Literal["memory", "sqlite"]
 REDIS = "redis"
 MONGO = "mongo"  # the one wire server of a stack without services (commons tests)
 SIDECAR = "sidecar"
+# The round-robin front of a stack running several replicas of each service (front.py).
+FRONT = "front"
 INFRA_ORDER = (REDIS, MONGO, SIDECAR)
 # One wire server per service (mongoeco fails a transaction when any other write reached the
 # same server meanwhile, so services must not share one): component `mongo-<service>`.
@@ -49,7 +51,7 @@ def is_mongo(name: str) -> bool:
 
 
 def is_infra(name: str) -> bool:
-    return name in INFRA_ORDER or is_mongo(name) or is_replica_sidecar(name)
+    return name in INFRA_ORDER or name == FRONT or is_mongo(name) or is_replica_sidecar(name)
 
 
 # A replica of a service is the component `<service>.<n>` (n = 2, 3, ...) behind a sidecar
@@ -59,6 +61,11 @@ REPLICA_SEP = "."
 
 def is_replica_sidecar(name: str) -> bool:
     return name.startswith(SIDECAR + REPLICA_SEP)
+
+
+def front_port_name(service: str) -> str:
+    """The key of a service's port on the front in `Stack.port` (not a component)."""
+    return f"{FRONT}{REPLICA_SEP}{service}"
 
 
 # Fixed ports for `make run`; chosen off the usual 6379/27017 so a system Redis or MongoDB on
@@ -146,6 +153,11 @@ class Stack:
     startup_timeout: float = 30.0
     stop_grace: float = 5.0
     die_with_parent: bool = False
+    # Processes of each service: 2 or more starts the extra ones as replicas (each behind a
+    # sidecar of its own, as add_replica does) and a round-robin front (FRONT) whose port per
+    # service (`front_url`) spreads connections over them; the services then reach each other
+    # through it (BASE_URL_<NAME>), as pods reach each other through a Kubernetes Service.
+    replicas_per_service: int = 1
 
     def __post_init__(self) -> None:
         if self.db_namespace is not None and not DB_NAMESPACE_PATTERN.fullmatch(self.db_namespace):
@@ -155,7 +167,13 @@ class Stack:
         self._fixed_ports = self.ports is not None
         # The sidecar always gets a port: without one running, services must still point
         # DAPR_HTTP_ENDPOINT somewhere that is surely not another stack's sidecar.
-        names = list(dict.fromkeys([*self.component_names, SIDECAR]))
+        if self.replicas_per_service < 1:
+            raise ValueError("replicas_per_service must be 1 or more")
+        if self.replicas_per_service > 1 and not self.include_sidecar:
+            raise ValueError("replicas need the sidecar (include_sidecar=True)")
+        names = list(dict.fromkeys([*self.component_names, SIDECAR, *self._planned_replicas()]))
+        if self.replicas_per_service > 1:
+            names += [front_port_name(spec.name) for spec in self.services]
         if self.ports is None:
             self._ports = dict(zip(names, free_ports(len(names)), strict=True))
         else:
@@ -225,7 +243,19 @@ class Stack:
         names = [REDIS, *self.mongo_names]
         if self.include_sidecar:
             names.append(SIDECAR)
+        if self.replicas_per_service > 1 and self.services:
+            names.append(FRONT)
         names += [spec.name for spec in self.services]
+        return names
+
+    def _planned_replicas(self) -> list[str]:
+        """The components of the replicas `replicas_per_service` asks for: each replica's
+        sidecar, then the replica (`sidecar.cart.2`, `cart.2`)."""
+        names = []
+        for spec in self.services:
+            for number in range(2, self.replicas_per_service + 1):
+                replica = f"{spec.name}{REPLICA_SEP}{number}"
+                names += [f"{SIDECAR}{REPLICA_SEP}{replica}", replica]
         return names
 
     def port(self, name: str) -> int:
@@ -278,8 +308,27 @@ class Stack:
         return f"http://127.0.0.1:{self._ports[self._spec(service).name]}"
 
     def base_url(self, service: str) -> str:
-        """The BASE_URL_<NAME> value services get: <url>/api/v1."""
-        return f"{self.url(service)}/api/v1"
+        """The BASE_URL_<NAME> value services get: <url>/api/v1 (the front's, with replicas)."""
+        return f"{self.front_url(service)}/api/v1"
+
+    def front_url(self, service: str) -> str:
+        """Where clients reach a service whichever replica serves: the front's port for it
+        when the stack runs replicas (`replicas_per_service`), else the service itself."""
+        name = front_port_name(self._spec(service).name)
+        if name not in self._ports:
+            return self.url(service)
+        return f"http://127.0.0.1:{self._ports[name]}"
+
+    def replica_urls(self, service: str) -> list[str]:
+        """The root URL of every process of a service: the first one, then its replicas."""
+        spec = self._spec(service)
+        return [
+            self.url(spec.name),
+            *(r.url for r in self._replicas.values() if r.service == spec.name),
+        ]
+
+    def replicas_of(self, service: str) -> list[Replica]:
+        return [r for r in self._replicas.values() if r.service == self._spec(service).name]
 
     def dapr_token(self, app_id: str) -> str:
         """The Dapr API token of an app (a registered service or one this stack runs)."""
@@ -321,6 +370,8 @@ class Stack:
             return self._wire_uri(name)
         if name == SIDECAR:
             return self.sidecar_url
+        if name == FRONT:
+            return ", ".join(f"{s.name} {self.front_url(s.name)}" for s in self.services)
         return self.url(name)
 
     def log_path(self, name: str) -> Path:
@@ -388,6 +439,8 @@ class Stack:
         if name == SIDECAR:
             apps = [(spec, self._ports[spec.name]) for spec in self.services]
             return self._sidecar_plan(name, apps)
+        if name == FRONT:
+            return self._front_plan()
         replica = self._replicas.get(name)
         if replica is not None:
             return self._service_plan(name, self._spec(replica.service), replica.sidecar)
@@ -396,6 +449,21 @@ class Stack:
                 spec = self._spec(replica.service)
                 return self._sidecar_plan(name, [(spec, self._ports[replica.name])])
         return self._service_plan(name, self._spec(name), SIDECAR)
+
+    def _front_plan(self) -> _Plan:
+        argv = [sys.executable, "-m", "kugelpos.devstack.front"]
+        for spec in self.services:
+            backends = [self._ports[spec.name]]
+            backends += [
+                self._ports[n]
+                for n in self._planned_replicas()
+                if not is_replica_sidecar(n) and n.split(REPLICA_SEP)[0] == spec.name
+            ]
+            listen = self._ports[front_port_name(spec.name)]
+            route = ",".join(f"127.0.0.1:{port}" for port in backends)
+            argv += ["--route", f"127.0.0.1:{listen}={route}"]
+        ports = [self._ports[front_port_name(spec.name)] for spec in self.services]
+        return _Plan(FRONT, tuple(argv), self._infra_env(), health.tcp_probe(ports))
 
     def _sidecar_plan(self, name: str, apps: Sequence[tuple[ServiceSpec, int]]) -> _Plan:
         if importlib.util.find_spec(f"{SIDECAR_MODULE}.__main__") is None:
@@ -473,6 +541,8 @@ class Stack:
             for name in (n for n in infra if not is_mongo(n)):
                 self.start_component(name)
             launched = [self._launch(self._plan(n)) for n in todo if not is_infra(n)]
+            if names is None:
+                launched += self._launch_planned_replicas()
             for name, probe in launched:
                 self._wait(name, probe, self._running[name])
         except BaseException:
@@ -480,6 +550,28 @@ class Stack:
             raise
         self._write_state()
         return self
+
+    def _launch_planned_replicas(self) -> list[tuple[str, health.Probe]]:
+        """Launches (without waiting) the replicas `replicas_per_service` asks for that are
+        not running, each sidecar with its replica."""
+        launched = []
+        planned = self._planned_replicas()
+        for sidecar, name in zip(planned[::2], planned[1::2], strict=True):
+            service = name.split(REPLICA_SEP)[0]
+            self._replicas.setdefault(
+                name,
+                Replica(
+                    service=service,
+                    name=name,
+                    sidecar=sidecar,
+                    url=f"http://127.0.0.1:{self._ports[name]}",
+                    sidecar_url=f"http://127.0.0.1:{self._ports[sidecar]}",
+                ),
+            )
+            launched += [
+                self._launch(self._plan(n)) for n in (sidecar, name) if not self.running(n)
+            ]
+        return launched
 
     def add_replica(self, service: str) -> Replica:
         """Start one more process of a running service, behind a sidecar of its own on other
@@ -628,6 +720,11 @@ class Stack:
                 n: self._ports[n]
                 for n in [*self.component_names, *self._replica_components()]
                 if n in self._ports
+            }
+            | {
+                front_port_name(s.name): self._ports[front_port_name(s.name)]
+                for s in self.services
+                if front_port_name(s.name) in self._ports
             },
             "redis_url": self.redis_url,
             "mongo_uris": {spec.name: self.mongo_uri_for(spec.name) for spec in self.services}
