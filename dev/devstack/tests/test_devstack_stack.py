@@ -8,6 +8,7 @@ import httpx
 import pytest
 import redis
 from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from kugelpos.devstack.ports import PortInUseError, free_ports
 from kugelpos.devstack.processes import ProcessRecord, is_alive
@@ -298,11 +299,26 @@ def _served_by(url: str, calls: int) -> list[str]:
     return [httpx.get(f"{url}/env").json()["DAPR_HTTP_ENDPOINT"] for _ in range(calls)]
 
 
+def env_of(url: str) -> dict[str, str]:
+    return httpx.get(f"{url}/env").json()
+
+
+def _pings(uri: str) -> bool:
+    client = MongoClient(uri, serverSelectionTimeoutMS=1000)
+    try:
+        return client.admin.command("ping")["ok"] == 1
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
 def test_replicas_per_service_start_behind_a_round_robin_front(tmp_path):
     stack = Stack(
         tmp_path,
         services=(ECHO, ECHO_TWO),
         replicas_per_service=2,
+        mongo_links=("echo.2",),
         die_with_parent=True,
         startup_timeout=60,
         extra_env={"PYTHONPATH": str(HERE)},
@@ -337,6 +353,15 @@ def test_replicas_per_service_start_behind_a_round_robin_front(tmp_path):
             victim = "echo" if first == stack.sidecar_url else "echo.2"
             assert stack.kill_component(victim)
             assert client.get("/env").json()["DAPR_HTTP_ENDPOINT"] in sidecars - {first}
+        stack.start_component(victim)
         state = json.loads((tmp_path / "stack.json").read_text())
         assert state["ports"]["front.echo"] == int(front.rsplit(":", 1)[1])
+        # echo.2 reaches its MongoDB through a link of its own: killed, only echo.2 is cut off.
+        linked = httpx.get(f"{stack.replicas_of('echo')[0].url}/env").json()["MONGODB_URI"]
+        assert linked != stack.mongo_uri_for("echo") == env_of(stack.url("echo"))["MONGODB_URI"]
+        assert _pings(linked) and _pings(stack.mongo_uri_for("echo"))
+        assert stack.kill_component("link.echo.2")
+        assert not _pings(linked) and _pings(stack.mongo_uri_for("echo"))
+        stack.start_component("link.echo.2")
+        assert _pings(linked)
     assert not list((tmp_path / "pids").glob("*.pid"))

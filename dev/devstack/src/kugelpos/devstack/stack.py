@@ -51,7 +51,13 @@ def is_mongo(name: str) -> bool:
 
 
 def is_infra(name: str) -> bool:
-    return name in INFRA_ORDER or name == FRONT or is_mongo(name) or is_replica_sidecar(name)
+    return (
+        name in INFRA_ORDER
+        or name == FRONT
+        or is_mongo(name)
+        or is_replica_sidecar(name)
+        or is_mongo_link(name)
+    )
 
 
 # A replica of a service is the component `<service>.<n>` (n = 2, 3, ...) behind a sidecar
@@ -61,6 +67,19 @@ REPLICA_SEP = "."
 
 def is_replica_sidecar(name: str) -> bool:
     return name.startswith(SIDECAR + REPLICA_SEP)
+
+
+# A relay between one service process and its MongoDB (`link.<process>`, see
+# Stack.mongo_links): killing it drops that process's connections and no other's.
+LINK = "link"
+
+
+def is_mongo_link(name: str) -> bool:
+    return name.startswith(LINK + REPLICA_SEP)
+
+
+def mongo_link(process: str) -> str:
+    return f"{LINK}{REPLICA_SEP}{process}"
 
 
 def front_port_name(service: str) -> str:
@@ -158,6 +177,10 @@ class Stack:
     # service (`front_url`) spreads connections over them; the services then reach each other
     # through it (BASE_URL_<NAME>), as pods reach each other through a Kubernetes Service.
     replicas_per_service: int = 1
+    # Service processes ("cart", "cart.2") whose MongoDB connection goes through a relay of
+    # its own, the component `link.<process>`: kill it to cut that one process off its
+    # database (the others, replicas of the same service included, keep theirs).
+    mongo_links: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if self.db_namespace is not None and not DB_NAMESPACE_PATTERN.fullmatch(self.db_namespace):
@@ -174,6 +197,8 @@ class Stack:
         names = list(dict.fromkeys([*self.component_names, SIDECAR, *self._planned_replicas()]))
         if self.replicas_per_service > 1:
             names += [front_port_name(spec.name) for spec in self.services]
+        if self.mongo_links and not self.mongo_names:
+            raise ValueError("mongo_links need the stack's own MongoDB wire servers")
         if self.ports is None:
             self._ports = dict(zip(names, free_ports(len(names)), strict=True))
         else:
@@ -241,6 +266,7 @@ class Stack:
     def component_names(self) -> list[str]:
         """Start order; stop goes in reverse."""
         names = [REDIS, *self.mongo_names]
+        names += [mongo_link(process) for process in self.mongo_links]
         if self.include_sidecar:
             names.append(SIDECAR)
         if self.replicas_per_service > 1 and self.services:
@@ -366,7 +392,7 @@ class Stack:
         """The URL or URI a person would use to reach a component."""
         if name == REDIS:
             return self.redis_url
-        if is_mongo(name):
+        if is_mongo(name) or is_mongo_link(name):
             return self._wire_uri(name)
         if name == SIDECAR:
             return self.sidecar_url
@@ -441,6 +467,14 @@ class Stack:
             return self._sidecar_plan(name, apps)
         if name == FRONT:
             return self._front_plan()
+        if is_mongo_link(name):
+            process = name.removeprefix(LINK + REPLICA_SEP)
+            wire = self._ports[mongo_component(process.split(REPLICA_SEP)[0])]
+            argv = [sys.executable, "-m", "kugelpos.devstack.front"]
+            argv += ["--route", f"127.0.0.1:{self._ports[name]}=127.0.0.1:{wire}"]
+            return _Plan(
+                name, tuple(argv), self._infra_env(), health.tcp_probe([self._ports[name]])
+            )
         replica = self._replicas.get(name)
         if replica is not None:
             return self._service_plan(name, self._spec(replica.service), replica.sidecar)
@@ -506,7 +540,10 @@ class Stack:
         argv = [sys.executable, "-m", "kugelpos.devstack.serve", spec.asgi, "--host", "127.0.0.1"]
         argv += ["--port", str(port)]
         probe = health.service_health_probe(f"http://127.0.0.1:{port}")
-        return _Plan(name, tuple(argv), self.service_env(spec, sidecar), probe)
+        env = self.service_env(spec, sidecar)
+        if name in self.mongo_links:
+            env["MONGODB_URI"] = self._wire_uri(mongo_link(name))
+        return _Plan(name, tuple(argv), env, probe)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
