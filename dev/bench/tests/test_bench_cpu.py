@@ -127,3 +127,10 @@ def test_a_real_process_is_read_from_proc() -> None:
     after = cpu.sample(pids)
     (spent,) = cpu.ms_per_sale(before, after, sales=1).values()
     assert spent is not None and 250 <= spent <= 1000
+
+
+def test_the_processes_of_a_stack_with_replicas_are_told_apart() -> None:
+    assert [
+        cpu.kind(name)
+        for name in ("cart", "cart.2", "sidecar.cart.2", "mongo-cart", "front", "link.cart.2")
+    ] == ["services", "services", "sidecar", "embedded MongoDB", "front", "front"]

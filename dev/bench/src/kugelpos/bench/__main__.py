@@ -61,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         for item in scenarios.values():
             opt_in = "" if item.default else ", opt-in: name it in --only"
+            opt_in += f", {item.replicas} replicas of each" if item.replicas > 1 else ""
             print(f"{item.name}  (services: {', '.join(item.services)}{opt_in})")
         return 0
     wanted = args.only.split(",") if args.only else [n for n, s in scenarios.items() if s.default]
@@ -86,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     base_dir,
                     services=[service(name) for name in item.services],
                     mongo_engine=engine,
+                    replicas_per_service=item.replicas,
                     die_with_parent=True,
+                    # Twice the processes start at once on the same two cores.
+                    startup_timeout=30.0 * item.replicas,
                 )
                 try:
                     stack.start()

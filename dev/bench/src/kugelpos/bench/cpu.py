@@ -14,11 +14,18 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from kugelpos.devstack.stack import REDIS, SIDECAR, is_mongo, is_replica_sidecar
+from kugelpos.devstack.stack import (
+    FRONT,
+    REDIS,
+    SIDECAR,
+    is_mongo,
+    is_mongo_link,
+    is_replica_sidecar,
+)
 
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 LOAD_GENERATOR = "bench"  # the benchmark's own process: tills, watchers, HTTP client
-KINDS = ("services", "embedded MongoDB", "sidecar", "Redis", "load generator")
+KINDS = ("services", "embedded MongoDB", "sidecar", "Redis", "front", "load generator")
 
 # pid -> the text of its /proc/<pid>/stat, or None when it cannot be read (gone, not Linux).
 StatReader = Callable[[int], str | None]
@@ -59,6 +66,8 @@ def kind(name: str) -> str:
         return "sidecar"
     if name == REDIS:
         return "Redis"
+    if name == FRONT or is_mongo_link(name):
+        return "front"  # the round-robin front of a stack with replicas (a Kubernetes Service)
     return "services"
 
 

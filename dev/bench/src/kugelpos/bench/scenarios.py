@@ -49,18 +49,21 @@ class Scenario:
     run: ScenarioRun
     # Run without being named in `--only` (a long run is opt-in).
     default: bool = True
+    # Processes of each service its stack runs (Stack.replicas_per_service); the scenario
+    # then reaches each service through the stack's front (`Stack.front_url`).
+    replicas: int = 1
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
 def scenario(
-    name: str, *, services: Sequence[str], default: bool = True
+    name: str, *, services: Sequence[str], default: bool = True, replicas: int = 1
 ) -> Callable[[ScenarioRun], ScenarioRun]:
     def register(run: ScenarioRun) -> ScenarioRun:
         if name in SCENARIOS:
             raise ValueError(f"scenario {name!r} registered twice")
-        SCENARIOS[name] = Scenario(name, tuple(services), run, default)
+        SCENARIOS[name] = Scenario(name, tuple(services), run, default, replicas)
         return run
 
     return register

@@ -20,6 +20,11 @@ on the same two cores. Per concurrency level (the headline is 10 terminals):
   (one request per watcher every 20 ms) on journal, report and stock.
 
 Each figure carries `ratio_to_floor` and, where the issue sets one, its `goal` and `met`.
+
+`system.store_day_replicas` (opt-in, issue 29): the same day on a stack running two replicas
+of every service, each behind a sidecar of its own, reached through the stack's round-robin
+front; its figures are named `system.replicas.<operation>`. On a two-core machine it shows the
+cost of twice the processes, not a gain (docs/operations.md, Capacity).
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ async def _floor(context: BenchContext, url: str, requests: int, concurrency: in
 
 
 async def _level(context: BenchContext, floor_url: str, concurrency: int) -> dict[str, LoadResult]:
-    urls = {name: context.stack.url(name) for name in SERVICES}
+    urls = {name: context.stack.front_url(name) for name in SERVICES}
     shop = await open_shop(context.client, urls, terminals=concurrency)
     registers = [Register(context.client, shop, till) for till in shop.tills]
     items = [item.code for item in shop.items if not item.restricted][:ITEMS_PER_SALE]
@@ -111,3 +116,9 @@ async def store_day(context: BenchContext) -> list[tuple[str, LoadResult]]:
                     result = replace(result, floor=floor, goals=GOALS.get(name, ()))
                 figures.append((f"system.{name}", result))
     return figures
+
+
+@scenario("system.store_day_replicas", services=SERVICES, default=False, replicas=2)
+async def store_day_replicas(context: BenchContext) -> list[tuple[str, LoadResult]]:
+    figures = await store_day(context)
+    return [(name.replace("system.", "system.replicas.", 1), result) for name, result in figures]
