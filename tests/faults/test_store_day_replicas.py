@@ -199,12 +199,15 @@ async def _health_hits(client: httpx.AsyncClient, url: str) -> float:
     )
 
 
-async def _invoke_health(client: httpx.AsyncClient, stack: Stack, sidecar: str, app: str) -> int:
-    """GET /health of `app` through `sidecar`, as the cart (whose policy allows it)."""
+async def _invoke_health(client: httpx.AsyncClient, stack: Stack, sidecar: str, app: str) -> str:
+    """GET /health of `app` through `sidecar`, as the cart (whose policy allows it): the
+    app's status, or the sidecar's error code when it reached no replica."""
     r = await client.get(
         f"{sidecar}/v1.0/invoke/{app}/method/health", headers=stack.dapr_headers("cart")
     )
-    return r.status_code
+    if r.status_code >= 500 and "errorCode" in r.text:
+        return str(r.json().get("errorCode"))
+    return str(r.status_code)
 
 
 async def _till_on(client: httpx.AsyncClient, stack: Stack, shop: Shop, number: int) -> Register:
@@ -366,7 +369,7 @@ async def test_store_day_with_two_replicas_of_every_service(
         before = [await _health_hits(client, url) for url in terminals]
         (cart2,) = stack.replicas_of("cart")
         for _ in range(6):
-            assert await _invoke_health(client, stack, cart2.sidecar_url, "terminal") == 200
+            assert await _invoke_health(client, stack, cart2.sidecar_url, "terminal") == "200"
         after = [await _health_hits(client, url) for url in terminals]
         spread_over = [b - a for a, b in zip(before, after, strict=True)]
         assert all(n >= 1 for n in spread_over) and sum(spread_over) == 6, spread_over
@@ -408,14 +411,14 @@ async def test_store_day_with_a_replica_of_each_service_killed(
     rng = random.Random(seed + 1)
     await asyncio.to_thread(replicated.poison_file.write_text, f"item:{POISON_ITEM}\n")
     (cart2,) = stack.replicas_of("cart")
-    answers: Counter[int] = Counter()
+    answers: Counter[str] = Counter()
     stop = asyncio.Event()
 
     async with httpx.AsyncClient(timeout=30) as client:
 
         async def invoke_meanwhile() -> None:
-            """Service invocation all day, through cart.2's sidecar: the terminal's replicas
-            die in turn, yet every call is answered."""
+            """Service invocation all day, through cart.2's sidecar: a terminal replica dies,
+            yet every call is answered by a replica."""
             while not stop.is_set():
                 answers[await _invoke_health(client, stack, cart2.sidecar_url, "terminal")] += 1
                 await asyncio.sleep(0.2)
@@ -443,4 +446,6 @@ async def test_store_day_with_a_replica_of_each_service_killed(
             f"replica fault day: {time.monotonic() - started:.0f} s; invocations of terminal "
             f"through cart.2's sidecar meanwhile: {dict(answers)}"
         )
-    assert set(answers) == {200}, f"seed {seed}: invocation answers {dict(answers)}"
+    # Every call reached a replica: 200, or the app's own 503 from a replica whose MongoDB was
+    # cut off (it is alive and says it is unhealthy), never the sidecar's ERR_DIRECT_INVOKE.
+    assert set(answers) <= {"200", "503"}, f"seed {seed}: invocation answers {dict(answers)}"

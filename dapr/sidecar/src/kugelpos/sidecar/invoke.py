@@ -42,6 +42,8 @@ _NOT_FORWARDED = frozenset(
 _NOT_RETURNED = _NOT_FORWARDED | {"content-encoding"}
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# Sent to another replica after the first dropped the connection unanswered (RFC 9110 §9.2.1).
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 # After the router decoded the path once: what an app would decode again into / \\ or .
@@ -104,11 +106,15 @@ async def invoke(app_id: str, path: str, request: Request) -> Response:
                 content=body,
                 timeout=runtime.settings.invoke_timeout,
             )
-        except httpx.ConnectError as exc:
-            # Nothing reached that replica (it is down): the next one takes the call.
-            runtime.resolver.refused(target)
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # Nothing reached that replica (it is down), or it went away without an answer:
+            # the next one takes the call, unless the call changes something and may have
+            # been applied there (only a safe method is sent again).
+            refused = isinstance(exc, httpx.ConnectError)
+            if refused:
+                runtime.resolver.refused(target)
             log.warning("invoke_refused", app_id=app_id, target=target, error=str(exc))
-            if number < len(targets):
+            if number < len(targets) and (refused or request.method in _SAFE):
                 continue
             raise _invoke_error(app_id, f"{type(exc).__name__}: {exc}") from exc
         except httpx.HTTPError as exc:

@@ -924,6 +924,18 @@ async def run_day(
         office.cancel()
     assert all(c["businessDate"] for c in closes)
     business_date = closes[0]["businessDate"]
+    # Each till's close counted its own session from the cart (the terminal asks whichever
+    # cart answers): every transaction it knows, the cancelled cart included, and the cash.
+    for t, closed in zip(fault_tills, closes, strict=True):
+        mine = [b for b in day.bills if b.till == t.no]
+        count = len(mine) + sum(no == t.no for no, _ in day.cancelled)
+        cash_in_sales = sum(
+            SIGN[b.kind] * amount for b in mine for code, amount in b.tenders if code == "01"
+        )
+        assert (closed["cartTransactionCount"], round(closed["cashSalesAmount"], 2)) == (
+            count,
+            round(cash_in_sales, 2),
+        ), f"seed {seed}: till {t.no} closed with {closed}"
 
     # ---- the outcome, with the stack healthy again ------------------------------------
     expected = {(b.till, b.transaction_no): b for b in day.bills}
