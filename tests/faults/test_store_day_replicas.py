@@ -16,7 +16,9 @@ through the stack's round-robin front (`Stack.front_url`), as through a Kubernet
 2. The day again with, at seeded random sales, one replica of each service SIGKILLed and
    restarted seconds later (the cart's during a bill, stock's during the transfer), and one
    replica cut off its MongoDB (its link killed) and reconnected; service invocation still
-   answers while a replica is down. Nothing lost, nothing doubled; the fault table is printed.
+   answers while a replica is down; afterwards the front reaches both processes of every
+   service again (the restarted ones rejoined). Nothing lost, nothing doubled; the fault
+   table is printed.
 
 KUGELPOS_FAULT_SEED=<n> replays a run (both days).
 """
@@ -446,6 +448,21 @@ async def test_store_day_with_a_replica_of_each_service_killed(
             f"replica fault day: {time.monotonic() - started:.0f} s; invocations of terminal "
             f"through cart.2's sidecar meanwhile: {dict(answers)}"
         )
+        # The restarted replicas rejoined: new connections through the front reach both
+        # processes of every service again.
+        unserved = {}
+        for name in NAMES:
+            processes = stack.replica_urls(name)
+            before = [await _health_hits(client, url) for url in processes]
+            async with httpx.AsyncClient(
+                timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+            ) as fresh:
+                for _ in range(6):
+                    assert (await fresh.get(f"{stack.front_url(name)}/health")).status_code == 200
+            after = [await _health_hits(client, url) for url in processes]
+            if any(b - a < 1 for a, b in zip(before, after, strict=True)):
+                unserved[name] = [b - a for a, b in zip(before, after, strict=True)]
+        assert unserved == {}, f"seed {seed}: a replica takes no connections {unserved}"
     # Every call reached a replica: 200, or the app's own 503 from a replica whose MongoDB was
     # cut off (it is alive and says it is unhealthy), never the sidecar's ERR_DIRECT_INVOKE.
     assert set(answers) <= {"200", "503"}, f"seed {seed}: invocation answers {dict(answers)}"
