@@ -381,9 +381,10 @@ async def test_store_day_with_two_replicas_of_every_service(
 
 
 def replica_faults(rng: random.Random, linked: str, total: int) -> list[Fault]:
-    """One replica of each service SIGKILLed (which one: seeded), down 2-5 s, then restarted;
-    the cart's during a bill, stock's right after the transfer's POST; and `linked`'s MongoDB
-    link killed (its connections dropped) and restored."""
+    """One replica of each service SIGKILLed (which one: seeded), down 2-5 s, then restarted
+    (in the background: the next fault need not wait for it); the cart's during a bill,
+    stock's right after the transfer's POST; and `linked`'s MongoDB link killed (its
+    connections dropped) and restored."""
     faults = []
     for name in NAMES:
         process = rng.choice([name, f"{name}.2"])
@@ -401,6 +402,8 @@ def replica_faults(rng: random.Random, linked: str, total: int) -> list[Fault]:
     spread(rng, faults, total)
     for fault in faults:
         fault.down_seconds = round(rng.uniform(2.0, 5.0), 2)
+        # Each service keeps one process up; the faults of different services overlap.
+        fault.overlap = True
     return faults
 
 

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -225,6 +226,9 @@ class Stack:
         }
         self._running: dict[str, processes.ManagedProcess] = {}
         self._replicas: dict[str, Replica] = {}
+        # Components may be (re)started from several threads at once (a fault test restarting
+        # two replicas): stack.json is written by one at a time.
+        self._state_lock = threading.Lock()
 
     @classmethod
     def development(
@@ -751,6 +755,10 @@ class Stack:
         raise StackError(f"{name} not ready after {self.startup_timeout:.0f}s ({reason}){log_hint}")
 
     def _write_state(self) -> None:
+        with self._state_lock:
+            self._write_state_locked()
+
+    def _write_state_locked(self) -> None:
         state = {
             "base_dir": str(self.base_dir),
             "ports": {

@@ -98,6 +98,9 @@ class Fault:
     at_seconds: float = 0.0
     down_seconds: float = 0.0
     restart_seconds: float = 0.0
+    # Restarted in the background: the next fault comes at its sale whether or not this one's
+    # component is back (faults of different components overlap; the day ends once all are).
+    overlap: bool = False
 
 
 @dataclass
@@ -148,6 +151,7 @@ class Day:
     second_store: str = ""
     inventory: list[str] = field(default_factory=list)  # the back office's actions, as done
     faults_done: asyncio.Event = field(default_factory=asyncio.Event)
+    restarts: list[asyncio.Task[None]] = field(default_factory=list)  # overlapping faults'
     seen_in_journal: dict[tuple[int, int], float] = field(default_factory=dict)
     poison: Bill | None = None
     cancelled: list[tuple[int, int]] = field(default_factory=list)  # till, transaction no
@@ -707,7 +711,14 @@ async def inject(day: Day, fault: Fault) -> None:
         await asyncio.wait_for(day.transfer_killed.wait(), STEP_DEADLINE)
     else:
         assert await asyncio.to_thread(stack.kill_component, fault.component), fault.name
-    down = time.monotonic()
+    restart = restart_after(stack, fault, time.monotonic())
+    if fault.overlap:
+        day.restarts.append(asyncio.create_task(restart))
+    else:
+        await restart
+
+
+async def restart_after(stack: Stack, fault: Fault, down: float) -> None:
     await asyncio.sleep(fault.down_seconds)
     if fault.wipe:
         await asyncio.to_thread(stack.wipe_data, fault.component)
@@ -722,6 +733,7 @@ async def drive_faults(day: Day, faults: list[Fault]) -> None:
             await inject(day, fault)
             # Let a sale start on the healed stack before the next crash.
             await day.attempted(day.attempts + 1)
+        await asyncio.gather(*day.restarts)
         day.current = "-"
     finally:
         day.faults_done.set()
