@@ -355,7 +355,9 @@ def test_replicas_per_service_start_behind_a_round_robin_front(tmp_path):
             assert client.get("/env").json()["DAPR_HTTP_ENDPOINT"] in sidecars - {first}
         stack.start_component(victim)
         state = json.loads((tmp_path / "stack.json").read_text())
-        assert state["ports"]["front.echo"] == int(front.rsplit(":", 1)[1])
+        assert state["fronts"] == {"echo": front, "echo-two": stack.front_url("echo-two")}
+        listed = {status.name: status.alive for status in recorded_status(tmp_path)}
+        assert listed["front"] and listed["echo.2"] and listed["link.echo.2"], listed
         # echo.2 reaches its MongoDB through a link of its own: killed, only echo.2 is cut off.
         linked = httpx.get(f"{stack.replicas_of('echo')[0].url}/env").json()["MONGODB_URI"]
         assert linked != stack.mongo_uri_for("echo") == env_of(stack.url("echo"))["MONGODB_URI"]

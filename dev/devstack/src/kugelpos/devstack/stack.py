@@ -765,9 +765,11 @@ class Stack:
                 n: self._ports[n]
                 for n in [*self.component_names, *self._replica_components()]
                 if n in self._ports
-            }
-            | {
-                front_port_name(s.name): self._ports[front_port_name(s.name)]
+            },
+            # Where each service is reached through the front (not components: `make status`
+            # lists the components of "ports").
+            "fronts": {
+                s.name: self.front_url(s.name)
                 for s in self.services
                 if front_port_name(s.name) in self._ports
             },
