@@ -51,10 +51,12 @@ from kugelpos.testkit.fault_day import (
     SIDECAR_OPTIONS,
     Day,
     Fault,
+    poison_services,
     run_day,
     spread,
 )
 from kugelpos.testkit.poison import POISON_FILE
+from kugelpos.testkit.pytest_plugin import external_mongodb_uri
 
 TILLS = 10
 SALES_PER_TILL = 5
@@ -85,13 +87,10 @@ def replicated(
     seed = int(os.environ.get("KUGELPOS_FAULT_SEED") or random.SystemRandom().randrange(10**6))
     poison_file = tmp_path_factory.mktemp("replicas") / "poison"
     poison_file.write_text(f"item:{POISON_ITEM}\n")
-    external = bool(os.environ.get("MONGODB_URI"))
+    external = external_mongodb_uri() is not None
     linked = f"{random.Random(seed).choice(NAMES)}.2"
     stack = stack_factory(
-        services=tuple(
-            replace(spec, asgi="kugelpos.testkit.poison:stock") if spec.name == "stock" else spec
-            for spec in SERVICES
-        ),
+        services=poison_services(),
         replicas_per_service=2,
         mongo_links=() if external else (linked,),
         extra_env=REPLICA_ENV | {POISON_FILE: str(poison_file)},
