@@ -442,6 +442,13 @@ async def test_store_day_with_a_replica_of_each_service_killed(
                 tills=TILLS,
                 sales_per_till=SALES_PER_TILL,
                 title="store day, two replicas, one of each killed",
+                process_urls={
+                    process: url
+                    for name in NAMES
+                    for process, url in zip(
+                        (name, f"{name}.2"), stack.replica_urls(name), strict=True
+                    )
+                },
             )
         finally:
             stop.set()

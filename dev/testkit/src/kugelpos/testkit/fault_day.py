@@ -136,6 +136,16 @@ class Day:
     # The component the in-flight faults kill (mid-bill, mid-return, mid-transfer): the
     # fault's, e.g. "cart" or one replica of it ("cart.2").
     victim: str = ""
+    # Each process's own root URL ("cart.2" -> http://...), when the tills reach services
+    # through a front: the in-flight faults send their call straight to the process they
+    # kill, so it dies with that call in flight (through the front it might be elsewhere).
+    process_urls: dict[str, str] = field(default_factory=dict)
+
+    def at_victim(self, url: str, service: str) -> str:
+        """`url` (of `service`, as the tills reach it) sent to the victim process instead."""
+        own = self.process_urls.get(self.victim)
+        return url if own is None else url.replace(self.shop.urls[service], own, 1)
+
     started: float = field(default_factory=time.monotonic)
     bills: list[Bill] = field(default_factory=list)
     attempts: int = 0
@@ -294,7 +304,14 @@ class FaultTill:
             return await self._send(lambda: self.register.bill(cart_id))
         # This bill is the victim: the cart dies while it is being handled.
         self.day.kill_in_bill.clear()
-        task = asyncio.create_task(self._send(lambda: self.register.bill(cart_id)))
+        url = self.day.at_victim(f"{self.register.base}/{cart_id}/bill", "cart")
+        task = asyncio.create_task(
+            self._send(
+                lambda: self.day.client.post(
+                    url, params=self.till.params, headers=self.till.headers
+                )
+            )
+        )
         await asyncio.sleep(self.day.rng.uniform(0.0, 0.04))
         await asyncio.to_thread(self.day.stack.kill_component, self.day.victim)
         self.day.bill_killed.set()
@@ -579,7 +596,12 @@ class BackOffice:
             tries += 1
             call = lambda: self.day.client.post(self.transfers, headers=self.headers, json=body)  # noqa: E731
             if victim:
-                task = asyncio.create_task(self._send(call))
+                url = self.day.at_victim(self.transfers, "stock")
+                task = asyncio.create_task(
+                    self._send(
+                        lambda u=url: self.day.client.post(u, headers=self.headers, json=body)
+                    )
+                )
                 delay = self.day.rng.uniform(0.0, TRANSFER_KILL_WITHIN)
                 await asyncio.sleep(delay)
                 killed = self.day.victim
@@ -870,11 +892,12 @@ async def run_day(
     tills: int = TILLS,
     sales_per_till: int = SALES_PER_TILL,
     title: str = "",
+    process_urls: dict[str, str] | None = None,
 ) -> DayResult:
     """The store day: a shop at `tills` tills through `urls` (each service's address, a front
     for replicas), the faults `faults(day)` plans injected at their sales, then every check of
     the outcome (nothing lost, nothing doubled, every outbox event delivered). The summary and
-    the fault table go to `print_summary`."""
+    the fault table go to `print_summary`. `process_urls`: see `Day.process_urls`."""
     shop = await open_shop(client, urls, terminals=tills)
     md = shop.url("master-data", f"/api/v1/tenants/{shop.tenant_id}")
     manager = {"id": MANAGER["staffId"], "name": "Manager", "pin": MANAGER["pin"]}
@@ -910,6 +933,7 @@ async def run_day(
         tills=tills,
         sales_per_till=sales_per_till,
         second_store=second,
+        process_urls=process_urls or {},
     )
     planned_faults = faults(day)
     fault_tills = [FaultTill(day, till) for till in shop.tills]
