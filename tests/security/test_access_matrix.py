@@ -258,6 +258,9 @@ RULES: tuple[Rule, ...] = (
     Rule("report and journal read", "*", READ, rf"{T}/.+", tenant_path=True),
     # stock: v1 lets a till and a back office both adjust stock (stock/dependencies.py).
     Rule("stock", "stock", ANY, rf"{T}/.+", tenant_path=True),
+    # stored value: the back office issues and blocks, tills read balances, the cart (a
+    # service token) holds; each operation's policy is declared (stored_value/dependencies.py).
+    Rule("stored value", "stored-value", ANY, rf"{T}/.+", tenant_path=True),
 )
 
 
@@ -456,6 +459,8 @@ def path_values(w: World) -> dict[str, str]:
         "receipt_id": "R1",
         "count_id": "C1",
         "transfer_id": "T1",
+        "card_no": "9000000000000001",
+        "hold_id": "H1",
         "event_id": "E1",
     }
 
