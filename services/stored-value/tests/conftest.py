@@ -67,6 +67,23 @@ class Book(ConsumerBook):
             f"{self.base}/holds/{hold_id}/{action}", headers=headers or self.cart
         )
 
+    async def register_load(
+        self, card_no: str, amount: Any, kind: str = "load", headers=None, **body: Any
+    ) -> httpx.Response:
+        return await self.http.post(
+            f"{self.base}/cards/{card_no}/loads",
+            json={"amount": amount, "kind": kind, **body},
+            headers=headers or self.cart,
+        )
+
+    async def new_load(self, card_no: str, amount: int, kind: str = "load") -> str:
+        r = await self.register_load(card_no, amount, kind)
+        return assert_ok(r, 201)["data"]["loadId"]
+
+    async def get_load(self, load_id: str) -> dict[str, Any]:
+        r = await self.http.get(f"{self.base}/loads/{load_id}", headers=self.admin)
+        return assert_ok(r)["data"]
+
     async def get_hold(self, hold_id: str) -> dict[str, Any]:
         return assert_ok(await self.http.get(f"{self.base}/holds/{hold_id}", headers=self.admin))[
             "data"
@@ -76,14 +93,15 @@ class Book(ConsumerBook):
 def sale(
     tenant_id: str,
     *,
-    lines: list[tuple[str, int]] = (),
+    loads: list[str] = (),
     payments: list[dict[str, Any]] = (),
     transaction_type: int = 101,
     cancelled: bool = False,
     no: int | None = None,
 ) -> dict[str, Any]:
-    """A transaction log as the cart publishes it: `lines` sell cards (number, load),
-    `payments` are card payments (`card_no`, `hold_id`, `amount`) or refunds to a card."""
+    """A transaction log as the cart publishes it: `loads` are the pending loads of the card
+    lines it sells; `payments` carry `hold_id` (paid by card) or `card_load_id` (a refund
+    onto a card). Numbers appear masked only."""
     no = no or secrets.randbelow(10**8) + 1
     return Logs.tran(
         tenant_id,
@@ -95,12 +113,11 @@ def sale(
                 "line_no": i + 1,
                 "item_code": "GIFT",
                 "quantity": 1,
-                "unit_price": amount,
-                "amount": amount,
-                "card_no": card_no,
+                "card_load_id": load_id,
+                "card_no": "************0000",
                 "is_cancelled": False,
             }
-            for i, (card_no, amount) in enumerate(lines)
+            for i, load_id in enumerate(loads)
         ]
         or [{"line_no": 1, "item_code": "4901", "quantity": 1, "amount": 100}],
         payments=[{"payment_no": i + 1, "payment_code": "21", **p} for i, p in enumerate(payments)]

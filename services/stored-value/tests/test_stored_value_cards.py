@@ -61,7 +61,8 @@ async def test_guessing_numbers_from_a_till_is_throttled(book: Book) -> None:
 
 async def test_block_and_unblock_by_a_manager_not_a_clerk_nor_a_till(book: Book, publish) -> None:
     card = (await book.issue())[0]["cardNo"]
-    await publish("tranlog_report", sale(book.tenant_id, lines=[(card, 3000)]))
+    load = await book.new_load(card, 3000)
+    await publish("tranlog_report", sale(book.tenant_id, loads=[load]))
     await balance_becomes(book, card, 3000)
     for who in (book.clerk, await book.till("S1", 1), book.cart):
         r = await book.http.post(f"{book.base}/cards/{card}/block", headers=who)

@@ -112,7 +112,12 @@ def test_the_ledger_always_sums_to_a_balance_that_never_goes_negative(own_stack:
 
         @rule(card=cards, amount=st.integers(min_value=1, max_value=50_000))
         def load(self, card: Card, amount: int) -> None:
-            log = sale(tenant, lines=[(card.no, amount)], no=secrets.randbelow(10**9) + 1)
+            r = http.post(
+                f"{base}/cards/{card.no}/loads", json={"amount": amount}, headers=cart_token()
+            )
+            assert r.status_code == 201, r.text
+            load = r.json()["data"]["loadId"]
+            log = sale(tenant, loads=[load], no=secrets.randbelow(10**9) + 1)
             r = dapr.post("/v1.0/publish/pubsub/tranlog_report", json=log, headers=publisher)
             assert r.status_code == 204, r.text
             card.balance += amount

@@ -13,9 +13,6 @@ class StoredValueSettings(CommonSettings):
     service_name: str = "stored-value"
     db_name_prefix: str = "db_stored_value"
 
-    # Minor units per major unit of the tenant's currency, as a power of ten: the cart's
-    # amounts (major units) times 10**decimals are the card's integers (JPY: 0).
-    currency_decimals: int = Field(default=0, ge=0, le=4)
     # Cards issued by one request at most (a print run of gift cards).
     issue_batch_max: int = Field(default=1_000, ge=1, le=10_000)
     # The most a card may hold, in the currency's minor units (a till's fat finger on a load,

@@ -19,6 +19,7 @@ from kugelpos.common.web.app import get_wiring
 
 from .cards.service import CardService
 from .holds.service import HoldService
+from .loads.service import LoadService
 from .wiring import StoredValueWiring
 
 type StoredValueWiringDep = Annotated[StoredValueWiring, Depends(get_wiring)]
@@ -49,3 +50,10 @@ async def get_hold_service(wiring: StoredValueWiringDep) -> HoldService:
 
 type CardServiceDep = Annotated[CardService, Depends(get_card_service)]
 type HoldServiceDep = Annotated[HoldService, Depends(get_hold_service)]
+
+
+async def get_load_service(wiring: StoredValueWiringDep) -> LoadService:
+    return wiring.loads
+
+
+type LoadServiceDep = Annotated[LoadService, Depends(get_load_service)]

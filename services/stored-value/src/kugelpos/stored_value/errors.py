@@ -1,4 +1,4 @@
-"""Stored-value error codes (416xxx: 4160xx cards, 4161xx holds) and their texts."""
+"""Stored-value error codes (416xxx: 4160xx cards, 4161xx holds, 4162xx loads) and texts."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ class StoredValueErrorCode:
     HOLD_NOT_FOUND = "416101"
     HOLD_CLOSED = "416102"
     HOLD_MISMATCH = "416103"
+    LOAD_NOT_FOUND = "416201"
+    LOAD_MISMATCH = "416202"
+    LOAD_SPENT = "416203"
 
 
 class CardNotFoundError(NotFoundError):
@@ -87,4 +90,29 @@ class HoldMismatchError(ConflictError):
     messages = {
         "en": "A different hold with this id exists",
         "ja": "このIDの別の保留が存在します",
+    }
+
+
+class LoadNotFoundError(NotFoundError):
+    code = StoredValueErrorCode.LOAD_NOT_FOUND
+    messages = {"en": "Load not found", "ja": "入金が見つかりません"}
+
+
+class LoadMismatchError(ConflictError):
+    """A load id registered again with another card, amount or kind."""
+
+    code = StoredValueErrorCode.LOAD_MISMATCH
+    messages = {
+        "en": "A different load with this id exists",
+        "ja": "このIDの別の入金が存在します",
+    }
+
+
+class LoadSpentError(ConflictError):
+    """A sale that loaded a card cannot be voided once the card has been used."""
+
+    code = StoredValueErrorCode.LOAD_SPENT
+    messages = {
+        "en": "The card loaded by this sale has been used",
+        "ja": "この取引で入金したカードは使用済みです",
     }

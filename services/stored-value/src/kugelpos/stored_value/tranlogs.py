@@ -1,122 +1,93 @@
 """What a transaction log asks of the cards (pure: read the log, say the movements).
 
-The cart writes, on a log's line that sells a card, `card_no`; on a payment by card, `card_no`
-and the `hold_id` its payment placed; on a refund to a card, `card_no`. From those:
+A log never carries a whole card number (the journal keeps logs as they come, and numbers
+are shown masked everywhere but where a card is issued). It names what the cart registered
+here while the customer stood at the till: on a line that sells a card, its pending load
+(`card_load_id`); on a payment by card, the hold its payment placed (`hold_id`); on a refund
+to a card, its pending load (`card_load_id`). `card_no` beside them is the masked number,
+for receipts. From those:
 
-| log                          | lines with `card_no`  | payments with `card_no`            |
-|------------------------------|-----------------------|------------------------------------|
-| sale (101)                   | load (activates)      | capture the hold                   |
-| cancelled sale (101)         | -                     | release the hold                   |
-| return (102)                 | unload                | refund onto the card               |
-| void of a sale (201)         | unload                | refund onto the card               |
-| void of a return (202)       | load                  | unload (the refund taken back)     |
+| log                     | line `card_load_id` | payment `hold_id` | payment `card_load_id` |
+|-------------------------|---------------------|-------------------|------------------------|
+| sale (101)              | apply               | capture           | apply                  |
+| cancelled sale (101)    | -                   | release           | -                      |
+| return (102)            | reverse             | -                 | apply (refund)         |
+| void of a sale (201)    | reverse             | refund            | reverse                |
+| void of a return (202)  | -                   | -                 | reverse                |
 
-Each movement's key is the log's natural key plus the line or payment number, so a log
-applied twice (the inbox stops that first) still moves a card once."""
+Each movement is keyed by its load or hold, so a log applied twice (the inbox stops that
+first), or two logs naming one load, move a card once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
 from kugelpos.common.events.logs import TransactionLog
 from kugelpos.common.transactions import TransactionType
 
-from .cards.numbers import is_valid
-from .ledger.documents import Movement
+LOAD_ID = "card_load_id"
+HOLD_ID = "hold_id"
 
 
 class BadLog(ValueError):
     """A log whose stored-value parts cannot be right (not a refusal of a card)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CardMove:
-    """Money onto (`LOAD`, `REFUND`) or off (`UNLOAD`) a card."""
-
-    kind: Movement
-    card_no: str
-    amount: int
-    key: str
+class Step(StrEnum):
+    APPLY = "apply"  # a pending load onto its card
+    REVERSE = "reverse"  # an applied load off its card
+    CAPTURE = "capture"  # a hold
+    RELEASE = "release"  # a hold
+    REFUND = "refund"  # a captured hold back onto its card
 
 
 @dataclass(frozen=True, slots=True)
-class HoldMove:
-    """A hold captured (`CAPTURE`) or released (`RELEASE`)."""
+class Action:
+    step: Step
+    id: str  # the load's or the hold's
 
-    kind: Movement
-    hold_id: str
-    card_no: str
-    amount: int
-    key: str
-
-
-type Action = CardMove | HoldMove
 
 _SALE = int(TransactionType.NORMAL_SALES)
 _RETURN = int(TransactionType.RETURN_SALES)
 _VOID_SALE = int(TransactionType.VOID_SALES)
 _VOID_RETURN = int(TransactionType.VOID_RETURN)
 
-
-def minor_units(value: Any, decimals: int) -> int:
-    """A log's amount (major units, a JSON number) as the card's integer, exactly."""
-    try:
-        scaled = Decimal(str(value)).scaleb(decimals)
-    except (InvalidOperation, ValueError) as exc:
-        raise BadLog(f"amount {value!r} is not a number") from exc
-    if scaled != scaled.to_integral_value() or scaled < 0:
-        raise BadLog(f"amount {value!r} is not a whole, non-negative number of minor units")
-    return int(scaled)
+# transaction type -> (line load, payment hold, payment load)
+_PLAN: dict[int, tuple[Step | None, Step | None, Step | None]] = {
+    _SALE: (Step.APPLY, Step.CAPTURE, Step.APPLY),
+    _RETURN: (Step.REVERSE, None, Step.APPLY),
+    _VOID_SALE: (Step.REVERSE, Step.REFUND, Step.REVERSE),
+    _VOID_RETURN: (None, None, Step.REVERSE),
+}
+_CANCELLED: tuple[Step | None, Step | None, Step | None] = (None, Step.RELEASE, None)
 
 
-def actions(log: TransactionLog, *, decimals: int) -> list[Action]:
-    kind = log.transaction_type
-    key = log.natural_key()
-    lines = [x for x in log.line_items if x.get("card_no") and not x.get("is_cancelled")]
-    payments = [p for p in log.payments if p.get("card_no")]
+def actions(log: TransactionLog) -> list[Action]:
+    lines = [x for x in log.line_items if x.get(LOAD_ID) and not x.get("is_cancelled")]
+    payments = [p for p in log.payments if p.get(LOAD_ID) or p.get(HOLD_ID)]
     if not lines and not payments:
         return []
+    if log.transaction_type == _SALE and log.is_cancelled:
+        plan = _CANCELLED
+    else:
+        plan = _PLAN.get(log.transaction_type, (None, None, None))
+    line_step, hold_step, load_step = plan
     found: list[Action] = []
-    if kind == _SALE and log.is_cancelled:
-        for p in payments:
-            if p.get("hold_id"):
-                found.append(_hold(Movement.RELEASE, p, key, decimals))
-        return found
-    line_kind = {_SALE: Movement.LOAD, _RETURN: Movement.UNLOAD, _VOID_SALE: Movement.UNLOAD}
-    line_kind[_VOID_RETURN] = Movement.LOAD
-    payment_kind = {_RETURN: Movement.REFUND, _VOID_SALE: Movement.REFUND}
-    payment_kind[_VOID_RETURN] = Movement.UNLOAD
-    if kind not in line_kind:
-        return []
-    for line in lines:
-        found.append(_card(line_kind[kind], line, f"{key}:l{line.get('line_no')}", decimals))
+    if line_step is not None:
+        found += [Action(line_step, _id(x, LOAD_ID)) for x in lines]
     for p in payments:
-        if kind == _SALE:
-            if not p.get("hold_id"):
-                raise BadLog("a card payment of a sale names no hold_id")
-            found.append(_hold(Movement.CAPTURE, p, key, decimals))
-        else:
-            found.append(_card(payment_kind[kind], p, f"{key}:p{p.get('payment_no')}", decimals))
+        if p.get(HOLD_ID) and p.get(LOAD_ID):
+            raise BadLog("a payment names a hold and a load")
+        step, key = (hold_step, HOLD_ID) if p.get(HOLD_ID) else (load_step, LOAD_ID)
+        if step is not None:
+            found.append(Action(step, _id(p, key)))
     return found
 
 
-def _card_no(part: dict[str, Any]) -> str:
-    card_no = str(part.get("card_no"))
-    if not is_valid(card_no):
-        raise BadLog("card_no is not a valid card number")
-    return card_no
-
-
-def _card(kind: Movement, part: dict[str, Any], key: str, decimals: int) -> CardMove:
-    if "quantity" in part and part.get("quantity") != 1:
-        raise BadLog("a line selling a card has quantity 1 (one card, one line)")
-    amount = minor_units(part.get("amount"), decimals)
-    return CardMove(kind, _card_no(part), amount, f"{kind.value}:{key}")
-
-
-def _hold(kind: Movement, part: dict[str, Any], key: str, decimals: int) -> HoldMove:
-    amount = minor_units(part.get("amount"), decimals)
-    hold_id = str(part.get("hold_id"))
-    return HoldMove(kind, hold_id, _card_no(part), amount, f"{kind.value}:{key}:{hold_id}")
+def _id(part: dict[str, Any], key: str) -> str:
+    value = part.get(key)
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        raise BadLog(f"{key} must be a string of 1-64 characters")
+    return value

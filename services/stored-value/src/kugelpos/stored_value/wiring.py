@@ -10,6 +10,7 @@ from .config import StoredValueSettings
 from .events import StoredValueEvents
 from .holds.expiry import HoldExpiry
 from .holds.service import HoldService
+from .loads.service import LoadService
 
 LOOKUP_NAMESPACE = "card_lookup"
 
@@ -17,9 +18,7 @@ LOOKUP_NAMESPACE = "card_lookup"
 class StoredValueWiring(ConsumerWiring[StoredValueSettings]):
     def __init__(self, settings: StoredValueSettings) -> None:
         super().__init__(settings)
-        self.events = StoredValueEvents(
-            decimals=settings.currency_decimals, max_balance=settings.max_balance
-        )
+        self.events = StoredValueEvents(max_balance=settings.max_balance)
         self.consumer = self.events.consumer
         # Failed card lookups per caller, across replicas (a till guessing numbers or PINs).
         limiter = self.infra.limiter(
@@ -41,6 +40,7 @@ class StoredValueWiring(ConsumerWiring[StoredValueSettings]):
             ttl_seconds=settings.hold_ttl_seconds,
             max_balance=settings.max_balance,
         )
+        self.loads = LoadService(self.infra.mongo, max_balance=settings.max_balance)
         self.expiry = HoldExpiry(
             self.infra.mongo,
             self.holds,

@@ -7,12 +7,8 @@ closers (a bill's capture and the expiry loop; two replicas) exactly one wins.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-
-from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
 from kugelpos.common.clock import utcnow
 
@@ -20,23 +16,13 @@ from ..cards.documents import CardStatus
 from ..cards.repository import CardRepository
 from ..cards.rules import spend_refusal
 from ..errors import HoldClosedError, HoldMismatchError, HoldNotFoundError
-from ..ledger.book import Booked, Move, book
+from ..ledger.book import Ctx, Move, book_move
 from ..ledger.documents import Movement
+from ..ledger.repository import LedgerRepository
 from .documents import HoldDocument, HoldState, ReleaseReason
 from .repository import HoldRepository
 
 ACTIVE = {"status": CardStatus.ACTIVE.value}
-
-
-@dataclass(frozen=True, slots=True)
-class Ctx:
-    """Where and as whom the operations write."""
-
-    db: AsyncDatabase
-    tenant_id: str
-    session: AsyncClientSession
-    actor: str | None
-    max_balance: int
 
 
 async def place(ctx: Ctx, hold: HoldDocument) -> HoldDocument:
@@ -61,7 +47,7 @@ async def place(ctx: Ctx, hold: HoldDocument) -> HoldDocument:
         store_code=hold.store_code,
         terminal_no=hold.terminal_no,
     )
-    if await _book(ctx, hold.card_no, move) is None:
+    if await book_move(ctx, hold.card_no, move) is None:
         card = await CardRepository(ctx.db).by_no(ctx.tenant_id, hold.card_no, session=ctx.session)
         raise spend_refusal(card, hold.card_no, hold.amount)
     return hold
@@ -97,7 +83,7 @@ async def capture(
             store_code=closed.store_code,
             terminal_no=closed.terminal_no,
         )
-        if await _book(ctx, closed.card_no, move) is None:
+        if await book_move(ctx, closed.card_no, move) is None:
             raise HoldNotFoundError(f"Hold {hold_id}: its card is gone")
         return closed
     hold = await _existing(ctx, hold_id)
@@ -116,7 +102,7 @@ async def capture(
         store_code=hold.store_code,
         terminal_no=hold.terminal_no,
     )
-    if await _book(ctx, hold.card_no, debit) is None:
+    if await book_move(ctx, hold.card_no, debit) is None:
         card = await CardRepository(ctx.db).by_no(ctx.tenant_id, hold.card_no, session=ctx.session)
         raise spend_refusal(card, hold.card_no, hold.amount)
     changes = {"state": HoldState.CAPTURED.value, "captured_at": now, "captured_by": transaction}
@@ -153,7 +139,7 @@ async def release(ctx: Ctx, hold_id: str, reason: ReleaseReason) -> HoldDocument
             terminal_no=closed.terminal_no,
         )
         # No balance limit on money that was on the card a moment ago.
-        if await _book(ctx, closed.card_no, move, limit=False) is None:
+        if await book_move(ctx, closed.card_no, move, limit=False) is None:
             raise HoldNotFoundError(f"Hold {hold_id}: its card is gone")
         return closed
     hold = await _existing(ctx, hold_id)
@@ -162,23 +148,37 @@ async def release(ctx: Ctx, hold_id: str, reason: ReleaseReason) -> HoldDocument
     raise HoldClosedError(f"Hold {hold_id} was captured")
 
 
+async def refund(ctx: Ctx, hold_id: str, *, transaction: str) -> HoldDocument:
+    """A captured payment given back to its card (its sale voided): once per hold. A hold
+    still open (the void's log came before the bill's) is captured first, so the bill's
+    capture then finds it captured and takes nothing again."""
+    hold = await _existing(ctx, hold_id)
+    if hold.state is HoldState.RELEASED:
+        return hold  # nothing was taken
+    if hold.state is HoldState.OPEN:
+        hold = await capture(ctx, hold_id, transaction=transaction)
+    move = Move(
+        Movement.REFUND,
+        f"refund:{hold_id}",
+        hold.amount,
+        change=hold.amount,
+        hold_id=hold_id,
+        reference=transaction,
+        store_code=hold.store_code,
+        terminal_no=hold.terminal_no,
+    )
+    ledger = LedgerRepository(ctx.db)
+    done = await ledger.has(ctx.tenant_id, move.entry_key, session=ctx.session)
+    if not done and await book_move(ctx, hold.card_no, move, limit=False) is None:
+        raise HoldNotFoundError(f"Hold {hold_id}: its card is gone")
+    return hold
+
+
 async def _existing(ctx: Ctx, hold_id: str) -> HoldDocument:
     hold = await HoldRepository(ctx.db).by_id(ctx.tenant_id, hold_id, session=ctx.session)
     if hold is None:
         raise HoldNotFoundError(f"Hold {hold_id} not found")
     return hold
-
-
-async def _book(ctx: Ctx, card_no: str, move: Move, *, limit: bool = True) -> Booked | None:
-    return await book(
-        ctx.db,
-        ctx.tenant_id,
-        card_no,
-        move,
-        session=ctx.session,
-        actor=ctx.actor,
-        max_balance=ctx.max_balance if limit else 2**62,
-    )
 
 
 def expiry_of(now: datetime, ttl_seconds: int) -> datetime:

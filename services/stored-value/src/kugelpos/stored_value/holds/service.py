@@ -15,9 +15,9 @@ from kugelpos.common.errors import AppError
 
 from ..cards.service import CardService
 from ..errors import HoldNotFoundError
+from ..ledger.book import Ctx
 from . import operations
 from .documents import HoldDocument, ReleaseReason
-from .operations import Ctx
 from .repository import HoldRepository
 
 log = structlog.get_logger(__name__)

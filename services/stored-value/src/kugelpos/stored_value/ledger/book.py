@@ -88,3 +88,27 @@ async def book(
     )
     await LedgerRepository(db, actor=actor).insert(entry, session=session)
     return Booked(card, entry)
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """Where and as whom the operations write."""
+
+    db: AsyncDatabase
+    tenant_id: str
+    session: AsyncClientSession
+    actor: str | None
+    max_balance: int
+
+
+async def book_move(ctx: Ctx, card_no: str, move: Move, *, limit: bool = True) -> Booked | None:
+    """`book` in the context's transaction (`limit`: whether the balance cap applies)."""
+    return await book(
+        ctx.db,
+        ctx.tenant_id,
+        card_no,
+        move,
+        session=ctx.session,
+        actor=ctx.actor,
+        max_balance=ctx.max_balance if limit else 2**62,
+    )
