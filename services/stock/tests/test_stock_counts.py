@@ -78,10 +78,24 @@ async def test_the_worked_example_a_sale_between_counting_and_posting(
     assert count["status"] == "open" and count["itemCodes"] is None and count["items"] == []
     count_id = count["countId"]
     till = await tenant.till(store)
-    assert_ok(await enter(client, tenant, store, count_id, [entry("A", "front", 3)], till))
-    assert_ok(
+    front = assert_ok(await enter(client, tenant, store, count_id, [entry("A", "front", 3)], till))
+    assert front["data"] == {
+        "countId": count_id,
+        "tenantId": tenant.tenant_id,
+        "storeCode": store,
+        "status": "open",
+        "revision": 1,
+        "lines": [{"itemCode": "A", "zone": "front", "countedQuantity": 3, "quantityAtCount": 10}],
+    }
+    back = assert_ok(
         await enter(client, tenant, store, count_id, [entry("A", "back", 5), entry("B", "back", 4)])
-    )
+    )["data"]
+    # Its own lines only (A's front zone is the count's, not this entry's).
+    assert back["revision"] == 2 and "items" not in back
+    assert [(x["itemCode"], x["zone"], x["quantityAtCount"]) for x in back["lines"]] == [
+        ("A", "back", 10),
+        ("B", "back", 4),
+    ]
     await sell(stack, client, tenant, store, [("A", 2)])  # after counting, before posting
     items = by_item(await read(client, tenant, store, count_id))
     a = items["A"]

@@ -73,6 +73,25 @@ class CountResponse(ApiModel):
     total_variance_value: Money
 
 
+class CountEntryLineResponse(ApiModel):
+    item_code: str
+    zone: str
+    counted_quantity: Money
+    quantity_at_count: Money  # the item's quantity read when this entry stored the zone
+
+
+class CountEntryResponse(ApiModel):
+    """An entry of lines answers its own lines only (`GET …/counts/{countId}` is the whole
+    count): its cost stays that of the entry however many lines the count holds."""
+
+    count_id: str
+    tenant_id: str
+    store_code: str
+    status: CountStatus
+    revision: int  # the count's revision this entry wrote (its zones' order)
+    lines: list[CountEntryLineResponse]  # one per (item, zone) entered, the last one winning
+
+
 class CountSummaryResponse(ApiModel):
     """A count in the store's list: no per-item figures (those are `GET …/counts/{countId}`);
     a posted count gives what its post applied."""

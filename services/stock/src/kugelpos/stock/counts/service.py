@@ -77,6 +77,15 @@ class ItemFigure:
 
 
 @dataclass(frozen=True, slots=True)
+class CountEntry:
+    """What an entry of lines stored: the count as the entry left it and its own lines
+    (not the whole count: an entry's cost does not grow with the lines entered before)."""
+
+    count: CountDocument
+    lines: list[CountLineDocument]
+
+
+@dataclass(frozen=True, slots=True)
 class CountView:
     count: CountDocument
     items: list[ItemFigure]
@@ -153,7 +162,7 @@ class CountService:
         lines: list[EnteredLine],
         *,
         actor: str | None,
-    ) -> CountView:
+    ) -> CountEntry:
         count = await self._count(tenant_id, store_code, count_id)
         if count.status is not CountStatus.OPEN:
             raise self._closed(count)
@@ -168,7 +177,7 @@ class CountService:
         latest = {(x.item_code, x.zone): x for x in lines}
         db = self._mongo.tenant_db(tenant_id)
 
-        async def work(session: AsyncClientSession) -> None:
+        async def work(session: AsyncClientSession) -> CountEntry:
             touched = await CountRepository(db, actor=actor).touch_open(
                 tenant_id, store_code, count_id, session=session
             )
@@ -176,26 +185,24 @@ class CountService:
                 raise self._closed(await self._count(tenant_id, store_code, count_id))
             items = sorted({item for item, _ in latest})
             rows = await _rows(db, tenant_id, store_code, items, session=session)
-            await CountLineRepository(db, actor=actor).put_many(
-                [
-                    CountLineDocument(
-                        tenant_id=tenant_id,
-                        count_id=count_id,
-                        item_code=item,
-                        zone=zone,
-                        counted_units=to_units(x.counted_quantity),
-                        quantity_at_units=rows[item].current_units if item in rows else 0,
-                        revision=touched.revision,
-                        shard_key=tenant_id,
-                        created_by=actor,
-                    )
-                    for (item, zone), x in latest.items()
-                ],
-                session=session,
-            )
+            entered = [
+                CountLineDocument(
+                    tenant_id=tenant_id,
+                    count_id=count_id,
+                    item_code=item,
+                    zone=zone,
+                    counted_units=to_units(x.counted_quantity),
+                    quantity_at_units=rows[item].current_units if item in rows else 0,
+                    revision=touched.revision,
+                    shard_key=tenant_id,
+                    created_by=actor,
+                )
+                for (item, zone), x in latest.items()
+            ]
+            await CountLineRepository(db, actor=actor).put_many(entered, session=session)
+            return CountEntry(touched, entered)
 
-        await self._mongo.in_transaction(work)
-        return await self.view(tenant_id, store_code, count_id)
+        return await self._mongo.in_transaction(work)
 
     async def list(
         self, tenant_id: str, store_code: str, status: CountStatus | None, params: PageParams
