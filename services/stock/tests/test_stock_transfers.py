@@ -9,7 +9,7 @@ import httpx
 
 from kugelpos.testkit.testing import assert_error, assert_ok
 
-from .conftest import Tenant, history, new_store, quantity, setup_tenant
+from .conftest import Tenant, history, know_lines, new_store, quantity, setup_tenant
 from .test_stock_adjustments import user_token
 from .test_stock_counts import receive
 
@@ -19,13 +19,11 @@ def transfers(tenant: Tenant, path: str = "") -> str:
 
 
 async def ship(client, tenant: Tenant, from_store: str, to_store: str, lines, headers=None):
+    body_lines = [{"itemCode": i, "quantity": q} for i, q in lines]
+    await know_lines(tenant, body_lines)
     return await client.post(
         transfers(tenant),
-        json={
-            "fromStore": from_store,
-            "toStore": to_store,
-            "lines": [{"itemCode": i, "quantity": q} for i, q in lines],
-        },
+        json={"fromStore": from_store, "toStore": to_store, "lines": body_lines},
         headers=headers or tenant.admin,
     )
 
@@ -208,3 +206,4 @@ async def test_only_the_back_office_moves_goods(
     r = await client.get(transfers(tenant, f"/{transfer_id}"), headers=other.admin)
     assert_error(r, 403, "200002")
     assert_ok(await take_in(client, tenant, transfer_id, [("G", 1)], headers=manager))
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from kugelpos.common.schemas import ApiModel
 
@@ -51,15 +51,19 @@ MAX_LOOKUP_CATEGORIES = 100
 MAX_LOOKUP_RESULTS = 10_000
 
 
+# Any code a caller may hold (a code no item can have is simply unknown).
+LookupCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class ItemLookupRequest(ApiModel):
     """`{"itemCodes": [...]}` (which of these are active items) or `{"categoryCodes": [...]}`
     (the active items of these categories), not both."""
 
-    item_codes: Annotated[list[Code], Field(min_length=1, max_length=MAX_LOOKUP_CODES)] | None = (
-        None
-    )
+    item_codes: (
+        Annotated[list[LookupCode], Field(min_length=1, max_length=MAX_LOOKUP_CODES)] | None
+    ) = None
     category_codes: (
-        Annotated[list[Code], Field(min_length=1, max_length=MAX_LOOKUP_CATEGORIES)] | None
+        Annotated[list[LookupCode], Field(min_length=1, max_length=MAX_LOOKUP_CATEGORIES)] | None
     ) = None
 
     @model_validator(mode="after")

@@ -13,7 +13,6 @@ from kugelpos.common.pagination import PageParams
 from ..adjustments.schemas import MAX_LINES
 from ..costs import from_cost_units, stock_value_units
 from ..dependencies import AlertServiceDep, BackOffice, CountServiceDep, Reader, StoreWriter
-from ..errors import CountByCategoryError
 from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params
 from .documents import CountDocument, CountStatus
@@ -151,14 +150,11 @@ async def open_count(
     caller: BackOffice,
     counts: CountServiceDep,
 ) -> ApiResponse[CountResponse]:
-    if body.category_codes is not None:
-        raise CountByCategoryError(
-            "Stock rows carry no category: count by itemCodes, or the whole store with {}"
-        )
     count = await counts.open(
         tenant_id,
         store_code,
         body.item_codes,
+        category_codes=body.category_codes,
         operator_id=body.operator_id,
         actor=caller.subject,
     )

@@ -18,15 +18,16 @@ from .documents import CountStatus
 # whole store is `{}`).
 MAX_SCOPE_ITEMS = 10_000
 Zone = Annotated[str, Field(min_length=1, max_length=64)]
+CategoryCode = Annotated[str, Field(min_length=1, max_length=64)]
 ScopeItems = Annotated[list[LineItemCode], Field(min_length=1, max_length=MAX_SCOPE_ITEMS)]
 
 
 class CountRequest(ApiModel):
-    """`{}`: the whole store; `{"itemCodes": [...]}`: those items. `categoryCodes` is
-    refused (400 414505): stock rows carry no category."""
+    """`{}`: the whole store; `{"itemCodes": [...]}`: those items; `{"categoryCodes": [...]}`:
+    the active items of those categories in the item master (master-data) when it opens."""
 
     item_codes: ScopeItems | None = None
-    category_codes: Annotated[list[Text], Field(min_length=1)] | None = None
+    category_codes: Annotated[list[CategoryCode], Field(min_length=1, max_length=100)] | None = None
     operator_id: Text | None = None
 
     @model_validator(mode="after")

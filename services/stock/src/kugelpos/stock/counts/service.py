@@ -36,6 +36,7 @@ from ..errors import (
     CountItemNotCoveredError,
     CountNotFoundError,
 )
+from ..items import ItemMaster
 from ..quantities import from_units, to_units
 from ..stocks.documents import StockDocument, UpdateType
 from ..stocks.repository import StockRepository
@@ -111,9 +112,13 @@ def variances(lines: list[CountLineDocument]) -> dict[str, tuple[int, int, list[
 
 class CountService:
     def __init__(
-        self, mongo: Mongo, ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]]
+        self,
+        mongo: Mongo,
+        ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]],
+        items: ItemMaster,
     ) -> None:
         self._mongo = mongo
+        self._items = items
         self._ensure_tenant = ensure_tenant
 
     async def open(
@@ -122,9 +127,17 @@ class CountService:
         store_code: str,
         item_codes: list[str] | None,
         *,
+        category_codes: list[str] | None = None,
         operator_id: str | None,
         actor: str | None,
     ) -> CountDocument:
+        """The whole store (neither), named items (all in the item master) or the active
+        items of categories (their codes, read from master-data now: an item added to a
+        category later is not in this count)."""
+        if category_codes is not None:
+            item_codes = await self._items.of_categories(tenant_id, category_codes)
+        elif item_codes is not None:
+            await self._items.require(tenant_id, item_codes)
         db = await self._ensure_tenant(tenant_id)
         count = CountDocument(
             tenant_id=tenant_id,
@@ -167,12 +180,15 @@ class CountService:
         if count.status is not CountStatus.OPEN:
             raise self._closed(count)
         if count.item_codes is not None:
+            # Its items were checked against the item master when it opened.
             covered = set(count.item_codes)
             outside = sorted({x.item_code for x in lines} - covered)
             if outside:
                 raise CountItemNotCoveredError(
                     f"Items not in count {count_id}: {', '.join(outside[:10])}"
                 )
+        else:
+            await self._items.require(tenant_id, (x.item_code for x in lines))
         # One line per (item, zone) of the request: the last one wins, as re-entering would.
         latest = {(x.item_code, x.zone): x for x in lines}
         db = self._mongo.tenant_db(tenant_id)
