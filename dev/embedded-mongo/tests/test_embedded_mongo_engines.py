@@ -9,6 +9,7 @@ exotic cases to mongoeco (still refused), and not read the collection while it c
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from bson import ObjectId
@@ -621,3 +622,52 @@ async def test_a_sparse_or_partial_compound_index_keeps_mongoecos_plan():
         await coll.insert_many([{"a": "x", "b": "y", "n": n} for n in (-1, 0, 1)])
         # Two of the three are outside the index, yet match the filter.
         assert len(await coll.find({"a": "x", "b": "y"}).to_list()) == 3
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_a_long_in_matches_from_a_set_as_mongoeco_matches(kind, tmp_path, monkeypatch):
+    # mongoeco's compiled `$in` compared every value with every listed value: a count post
+    # of 5,000 items read its 5,000 rows by a 5,000-code `$in` (25 million comparisons).
+    from mongoeco.core.filtering import QueryEngine
+
+    docs = [
+        {"n": 0, "v": "a"},
+        {"n": 1, "v": 1},
+        {"n": 2, "v": 1.0},
+        {"n": 3, "v": ["x", "b"]},
+        {"n": 4},
+        {"n": 5, "v": None},
+        {"n": 6, "v": "B"},
+        {"n": 7, "v": {"k": 1}},
+        {"n": 8, "v": True},
+        {"n": 9, "v": "zeta"},
+    ]
+    filters = [
+        {"v": {"$in": ["a", "b", "c", "d", "e", "f", "g", "h", "i", 1]}},
+        {"v": {"$in": [None, "q", "r", "s", "t", "u", "w", "y", "z", {"k": 1}]}},
+        {"v": {"$in": [re.compile("^ze"), "0", "1", "2", "3", "4", "5", "6", "7", "x"]}},
+        {"v": {"$nin": ["a", "b", "c", "d", "e", "f", "g", "h", "i", True]}},
+        {"v": {"$in": ["A", "b ", "1", "true", "None", "x", "k", "l", "m", "n"]}},
+        {"v": {"$in": [True, 1.0, ["x", "b"], "zeta", "p", "q", "r", "s", "t", "u"]}},
+    ]
+    compared: list[int] = []
+    original = QueryEngine._in_item_matches_candidate.__func__
+
+    def spy(cls, *args, **kwargs):
+        compared.append(1)
+        return original(cls, *args, **kwargs)
+
+    async with Served(engine_for(kind, str(tmp_path / "in.sqlite3"))) as served:
+        coll = served.client.db_in.docs
+        await coll.insert_many([dict(d) for d in docs])
+        monkeypatch.setattr(QueryEngine, "_in_item_matches_candidate", classmethod(spy))
+        for filter_ in filters:
+            found = sorted(d["n"] for d in await coll.find(filter_).to_list())
+            expected = sorted(d["n"] for d in docs if QueryEngine.match(d, filter_))
+            assert found == expected, filter_
+        # The long `$in`s never compared value by value ($nin keeps mongoeco's code).
+        in_only = [f for f in filters if "$in" in f["v"]]
+        compared.clear()
+        for filter_ in in_only:
+            await coll.find(filter_).to_list()
+        assert compared == []
