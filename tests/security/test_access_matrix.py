@@ -183,6 +183,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "staff PIN check", "master-data", {"POST"}, rf"{T}/staff/[^/]+/verify-pin", tenant_path=True
     ),
+    # A read in POST form (a list of codes too long for a query string); its policy names
+    # who may call (not a clerk).
+    Rule("item lookup", "master-data", {"POST"}, rf"{T}/items/lookup", tenant_path=True),
     Rule("master data read", "master-data", READ, rf"{T}/.+", tenant_path=True),
     Rule("master data write", "master-data", WRITE, rf"{T}/.+", tenant_path=True, admin_write=True),
     # cart

@@ -260,8 +260,8 @@ async def test_terminal_key_checked_through_terminalstore(http, upstreams):
 
 
 def test_token_lifetime_is_enough_for_the_token_cache() -> None:
-    from kugelpos.cart.master_data_client import TOKEN_CACHE_SECONDS
     from kugelpos.common.auth.tokens import SERVICE_TOKEN_MINUTES
+    from kugelpos.common.clients.services import TOKEN_CACHE_SECONDS
 
     assert timedelta(minutes=SERVICE_TOKEN_MINUTES).total_seconds() > TOKEN_CACHE_SECONDS
 
