@@ -169,7 +169,7 @@ def carts(http) -> CartService:
     )
     plugins = load_plugins(settings.plugins_file)
     store = CartStore(dapr, "cartstore", 3600)
-    return CartService(store, masters, plugins, None, settings)  # type: ignore[arg-type]
+    return CartService(store, masters, plugins, None, settings, None)  # type: ignore[arg-type]
 
 
 TERMINAL_INFO = TerminalInfo(

@@ -74,6 +74,7 @@ def item_from_details(data: dict[str, Any]) -> ItemMaster:
         category_code=data.get("categoryCode"),
         tax_code=str(data.get("taxCode") or ""),
         is_discount_restricted=bool(data.get("isDiscountRestricted")),
+        is_stored_value=bool(data.get("isStoredValue")),
     )
 
 

@@ -52,6 +52,7 @@ def item_out(doc: ItemDocument) -> ItemResponse:
         category_code=doc.category_code,
         tax_code=doc.tax_code,
         is_discount_restricted=doc.is_discount_restricted,
+        is_stored_value=doc.is_stored_value,
         is_deleted=doc.is_deleted,
         entry_datetime=display_time(doc.created_at),
         last_update_datetime=display_time(doc.updated_at),

@@ -20,6 +20,9 @@ class ItemUpdateRequest(ApiModel):
     category_code: Code
     tax_code: Code
     is_discount_restricted: bool | None = False
+    # Beyond v1 (issue 26): a gift card or a reload; the cart sells it with a card number, at
+    # the price asked (the load), without tax, discount or promotion.
+    is_stored_value: bool = False
 
 
 class ItemCreateRequest(ItemUpdateRequest):
@@ -36,6 +39,7 @@ class ItemResponse(TimestampedResponse):
     category_code: str
     tax_code: str
     is_discount_restricted: bool
+    is_stored_value: bool = False
     is_deleted: bool
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 import secrets
 
+from kugelpos.common.cards import masked
+
 PREFIX = "9"
 LENGTH = 16
 _RANDOM_DIGITS = LENGTH - len(PREFIX) - 1
 CARD_NO = re.compile(r"^[0-9]{16}$")
 PIN_DIGITS = 6
 PIN = re.compile(r"^[0-9]{4,8}$")
+__all__ = ["is_valid", "last4", "luhn_digit", "masked", "new_card_no", "new_pin"]
 
 
 def luhn_digit(body: str) -> str:
@@ -46,11 +49,6 @@ def new_card_no() -> str:
 
 def new_pin() -> str:
     return f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
-
-
-def masked(card_no: str) -> str:
-    """`************1234`: what every answer, log line and journal shows of a number."""
-    return "*" * (len(card_no) - 4) + card_no[-4:]
 
 
 def last4(card_no: str) -> str:
