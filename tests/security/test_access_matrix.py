@@ -464,6 +464,7 @@ def path_values(w: World) -> dict[str, str]:
         "transfer_id": "T1",
         "card_no": "9000000000000001",
         "hold_id": "H1",
+        "load_id": "L1",
         "event_id": "E1",
     }
 
