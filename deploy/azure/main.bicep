@@ -107,11 +107,11 @@ var components = {
       { name: 'processingTimeout', value: '60s' }
       { name: 'redeliverInterval', value: '15s' }
       { name: 'maxLenApprox', value: '100000' }
-      { name: 'allowedTopics', value: 'tranlog_report,tranlog_status,cashlog_report,opencloselog_report,report_dead_letters,journal_dead_letters,stock_dead_letters' }
-      { name: 'publishingScopes', value: 'cart=tranlog_report;terminal=cashlog_report,opencloselog_report;report=tranlog_status,report_dead_letters;journal=tranlog_status,journal_dead_letters;stock=tranlog_status,stock_dead_letters;account=;master-data=' }
-      { name: 'subscriptionScopes', value: 'cart=tranlog_status,opencloselog_report;terminal=tranlog_status;report=tranlog_report,cashlog_report,opencloselog_report;journal=tranlog_report,cashlog_report,opencloselog_report;stock=tranlog_report;account=;master-data=' }
+      { name: 'allowedTopics', value: 'tranlog_report,tranlog_status,cashlog_report,opencloselog_report,report_dead_letters,journal_dead_letters,stock_dead_letters,stored-value_dead_letters' }
+      { name: 'publishingScopes', value: 'cart=tranlog_report;terminal=cashlog_report,opencloselog_report;report=tranlog_status,report_dead_letters;journal=tranlog_status,journal_dead_letters;stock=tranlog_status,stock_dead_letters;stored-value=tranlog_status,stored-value_dead_letters;account=;master-data=' }
+      { name: 'subscriptionScopes', value: 'cart=tranlog_status,opencloselog_report;terminal=tranlog_status;report=tranlog_report,cashlog_report,opencloselog_report;journal=tranlog_report,cashlog_report,opencloselog_report;stock=tranlog_report;stored-value=tranlog_report;account=;master-data=' }
     ])
-    scopes: ['cart', 'terminal', 'report', 'journal', 'stock']
+    scopes: ['cart', 'terminal', 'report', 'journal', 'stock', 'stored-value']
   }
   'pubsub-broadcast': {
     componentType: 'pubsub.redis'
@@ -121,15 +121,15 @@ var components = {
       { name: 'redeliverInterval', value: '5s' }
       { name: 'maxLenApprox', value: '10000' }
       { name: 'allowedTopics', value: 'masterdata_changed,stock_alerts,terminal_changed' }
-      { name: 'publishingScopes', value: 'master-data=masterdata_changed;stock=stock_alerts;terminal=terminal_changed;cart=;report=;journal=' }
-      { name: 'subscriptionScopes', value: 'master-data=masterdata_changed,terminal_changed;cart=masterdata_changed,terminal_changed;stock=stock_alerts,terminal_changed;report=terminal_changed;journal=terminal_changed;terminal=' }
+      { name: 'publishingScopes', value: 'master-data=masterdata_changed;stock=stock_alerts;terminal=terminal_changed;cart=;report=;journal=;stored-value=' }
+      { name: 'subscriptionScopes', value: 'master-data=masterdata_changed,terminal_changed;cart=masterdata_changed,terminal_changed;stock=stock_alerts,terminal_changed;report=terminal_changed;journal=terminal_changed;stored-value=terminal_changed;terminal=' }
     ])
-    scopes: ['master-data', 'cart', 'stock', 'terminal', 'report', 'journal']
+    scopes: ['master-data', 'cart', 'stock', 'stored-value', 'terminal', 'report', 'journal']
   }
   statestore: {
     componentType: 'state.redis'
     metadata: concat(redisMetadata, [{ name: 'keyPrefix', value: 'name' }])
-    scopes: ['account', 'terminal', 'master-data', 'cart', 'report', 'journal', 'stock']
+    scopes: ['account', 'terminal', 'master-data', 'cart', 'report', 'journal', 'stock', 'stored-value']
   }
   cartstore: {
     componentType: 'state.redis'

@@ -183,6 +183,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "staff PIN check", "master-data", {"POST"}, rf"{T}/staff/[^/]+/verify-pin", tenant_path=True
     ),
+    # A read in POST form (a list of codes too long for a query string); its policy names
+    # who may call (not a clerk).
+    Rule("item lookup", "master-data", {"POST"}, rf"{T}/items/lookup", tenant_path=True),
     Rule("master data read", "master-data", READ, rf"{T}/.+", tenant_path=True),
     Rule("master data write", "master-data", WRITE, rf"{T}/.+", tenant_path=True, admin_write=True),
     # cart
@@ -258,6 +261,9 @@ RULES: tuple[Rule, ...] = (
     Rule("report and journal read", "*", READ, rf"{T}/.+", tenant_path=True),
     # stock: v1 lets a till and a back office both adjust stock (stock/dependencies.py).
     Rule("stock", "stock", ANY, rf"{T}/.+", tenant_path=True),
+    # stored value: the back office issues and blocks, tills read balances, the cart (a
+    # service token) holds; each operation's policy is declared (stored_value/dependencies.py).
+    Rule("stored value", "stored-value", ANY, rf"{T}/.+", tenant_path=True),
 )
 
 
@@ -456,6 +462,9 @@ def path_values(w: World) -> dict[str, str]:
         "receipt_id": "R1",
         "count_id": "C1",
         "transfer_id": "T1",
+        "card_no": "9000000000000001",
+        "hold_id": "H1",
+        "load_id": "L1",
         "event_id": "E1",
     }
 

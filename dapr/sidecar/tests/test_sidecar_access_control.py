@@ -171,7 +171,16 @@ def test_the_product_configuration_allows_only_health_reads():
     acl = _acl(spec)
     assert acl is not None and acl.default_action == "deny"
     apps = {p.app_id for p in acl.policies.values()}
-    assert apps == {"account", "terminal", "master-data", "cart", "report", "journal", "stock"}
+    assert apps == {
+        "account",
+        "terminal",
+        "master-data",
+        "cart",
+        "report",
+        "journal",
+        "stock",
+        "stored-value",
+    }
     for app in apps:
         assert acl.allows(app, "/health", "GET")
         for route in ("/api/v1/tranlog", "/events/tranlog_status", "/api/v1/tenants/t/x"):

@@ -9,10 +9,11 @@ exotic cases to mongoeco (still refused), and not read the collection while it c
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from bson import ObjectId
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from kugelpos.embedded_mongo.engines import (
@@ -553,3 +554,120 @@ async def test_a_long_in_list_on_an_indexed_field_is_answered(tmp_path):
         # A short list keeps mongoeco's own plan (through the index) and answers alike.
         few = await coll.find({"item_code": {"$in": ["I00003", "I00004", "nope"]}}).to_list()
         assert sorted(row["q"] for row in few) == [3, 4]
+
+
+async def test_a_compound_key_finds_its_document_without_reading_the_others(monkeypatch):
+    # A count's lines are upserted by (tenant, count, item, zone); mongoeco's memory plan
+    # uses single-field indexes only, so each upsert matched every stored line: a 1,000-line
+    # entry grew from 4 s to 17 s as the tenant's lines grew by 2,000.
+    engine = engine_for("memory")
+    examined: list[int] = []
+    original = IndexedUniqueMemoryEngine._candidate_items_for_plan_locked
+
+    def spy(self, coll, query_plan, **kwargs):
+        found = original(self, coll, query_plan, **kwargs)
+        examined.append(len(found))
+        return found
+
+    monkeypatch.setattr(IndexedUniqueMemoryEngine, "_candidate_items_for_plan_locked", spy)
+    key = [("tenant_id", 1), ("count_id", 1), ("item_code", 1), ("zone", 1)]
+
+    def line(count: str, item: int, zone: str = "shelf") -> dict:
+        return {"tenant_id": "T1", "count_id": count, "item_code": f"I{item:04d}", "zone": zone}
+
+    async with Served(engine) as served:
+        coll = served.client.db_stock_T1.stock_count_lines
+        await coll.create_index(key, unique=True)
+        await coll.insert_many([{**line("c1", n), "units": n} for n in range(500)])
+
+        examined.clear()
+        async with (
+            served.client.start_session() as session,
+            await session.start_transaction(),
+        ):
+            await coll.bulk_write(
+                [
+                    UpdateOne(line("c1", n), {"$set": {"units": -n}}, upsert=True)
+                    for n in (7, 600)  # one replaced, one new
+                ],
+                session=session,
+            )
+        assert examined == [1, 0]  # the document under its key, or none: not the 500
+        assert (await coll.find_one(line("c1", 7)))["units"] == -7
+        assert (await coll.find_one(line("c1", 600)))["units"] == -600
+        assert await coll.count_documents({"tenant_id": "T1"}) == 501
+
+        # Answers as mongoeco's plan: another filter beside the key, a key not stored.
+        examined.clear()
+        assert await coll.find_one({**line("c1", 8), "units": 8}) is not None
+        assert await coll.find_one({**line("c1", 8), "units": 9}) is None
+        assert await coll.find_one(line("c2", 8)) is None
+        assert examined == [1, 1, 0]
+        # A prefix of the key is not a key: mongoeco's plan, every line of the count.
+        assert len(await coll.find({"tenant_id": "T1", "count_id": "c1"}).to_list()) == 501
+
+        # A document made multikey on the index: mongoeco's plan from then on, still found.
+        await coll.update_one(line("c1", 9), {"$set": {"zone": ["shelf", "back"]}})
+        found = await coll.find_one({**line("c1", 9), "zone": "back"})
+        assert found is not None and found["units"] == 9
+        examined.clear()
+        assert await coll.find_one(line("c1", 10)) is not None
+        assert examined == [501]
+
+
+async def test_a_sparse_or_partial_compound_index_keeps_mongoecos_plan():
+    async with Served(engine_for("memory")) as served:
+        coll = served.client.db_x.docs
+        await coll.create_index([("a", 1), ("b", 1)], partialFilterExpression={"n": {"$gt": 0}})
+        await coll.insert_many([{"a": "x", "b": "y", "n": n} for n in (-1, 0, 1)])
+        # Two of the three are outside the index, yet match the filter.
+        assert len(await coll.find({"a": "x", "b": "y"}).to_list()) == 3
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_a_long_in_matches_from_a_set_as_mongoeco_matches(kind, tmp_path, monkeypatch):
+    # mongoeco's compiled `$in` compared every value with every listed value: a count post
+    # of 5,000 items read its 5,000 rows by a 5,000-code `$in` (25 million comparisons).
+    from mongoeco.core.filtering import QueryEngine
+
+    docs = [
+        {"n": 0, "v": "a"},
+        {"n": 1, "v": 1},
+        {"n": 2, "v": 1.0},
+        {"n": 3, "v": ["x", "b"]},
+        {"n": 4},
+        {"n": 5, "v": None},
+        {"n": 6, "v": "B"},
+        {"n": 7, "v": {"k": 1}},
+        {"n": 8, "v": True},
+        {"n": 9, "v": "zeta"},
+    ]
+    filters = [
+        {"v": {"$in": ["a", "b", "c", "d", "e", "f", "g", "h", "i", 1]}},
+        {"v": {"$in": [None, "q", "r", "s", "t", "u", "w", "y", "z", {"k": 1}]}},
+        {"v": {"$in": [re.compile("^ze"), "0", "1", "2", "3", "4", "5", "6", "7", "x"]}},
+        {"v": {"$nin": ["a", "b", "c", "d", "e", "f", "g", "h", "i", True]}},
+        {"v": {"$in": ["A", "b ", "1", "true", "None", "x", "k", "l", "m", "n"]}},
+        {"v": {"$in": [True, 1.0, ["x", "b"], "zeta", "p", "q", "r", "s", "t", "u"]}},
+    ]
+    compared: list[int] = []
+    original = QueryEngine._in_item_matches_candidate.__func__
+
+    def spy(cls, *args, **kwargs):
+        compared.append(1)
+        return original(cls, *args, **kwargs)
+
+    async with Served(engine_for(kind, str(tmp_path / "in.sqlite3"))) as served:
+        coll = served.client.db_in.docs
+        await coll.insert_many([dict(d) for d in docs])
+        monkeypatch.setattr(QueryEngine, "_in_item_matches_candidate", classmethod(spy))
+        for filter_ in filters:
+            found = sorted(d["n"] for d in await coll.find(filter_).to_list())
+            expected = sorted(d["n"] for d in docs if QueryEngine.match(d, filter_))
+            assert found == expected, filter_
+        # The long `$in`s never compared value by value ($nin keeps mongoeco's code).
+        in_only = [f for f in filters if "$in" in f["v"]]
+        compared.clear()
+        for filter_ in in_only:
+            await coll.find(filter_).to_list()
+        assert compared == []

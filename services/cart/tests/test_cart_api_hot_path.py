@@ -169,7 +169,7 @@ def carts(http) -> CartService:
     )
     plugins = load_plugins(settings.plugins_file)
     store = CartStore(dapr, "cartstore", 3600)
-    return CartService(store, masters, plugins, None, settings)  # type: ignore[arg-type]
+    return CartService(store, masters, plugins, None, settings, None)  # type: ignore[arg-type]
 
 
 TERMINAL_INFO = TerminalInfo(
@@ -260,8 +260,8 @@ async def test_terminal_key_checked_through_terminalstore(http, upstreams):
 
 
 def test_token_lifetime_is_enough_for_the_token_cache() -> None:
-    from kugelpos.cart.master_data_client import TOKEN_CACHE_SECONDS
     from kugelpos.common.auth.tokens import SERVICE_TOKEN_MINUTES
+    from kugelpos.common.clients.services import TOKEN_CACHE_SECONDS
 
     assert timedelta(minutes=SERVICE_TOKEN_MINUTES).total_seconds() > TOKEN_CACHE_SECONDS
 

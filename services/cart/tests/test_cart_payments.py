@@ -26,7 +26,15 @@ from kugelpos.cart.payments.limits import (
     CashLimits,
     cash_limits,
 )
-from kugelpos.cart.payments.rules import CASH, CASHLESS, DEFAULT_RULES, OTHERS, refund, tender
+from kugelpos.cart.payments.rules import (
+    CASH,
+    CASHLESS,
+    DEFAULT_RULES,
+    OTHERS,
+    STORED_VALUE,
+    refund,
+    tender,
+)
 
 CASH_MASTER = PaymentMaster(
     payment_code="01", description="Cash", can_deposit_over=True, can_change=True
@@ -39,7 +47,7 @@ def pay(rule, master, amount, balance):
 
 
 def test_default_rules_by_code():
-    assert DEFAULT_RULES == {"01": CASH, "11": CASHLESS, "12": OTHERS}
+    assert DEFAULT_RULES == {"01": CASH, "11": CASHLESS, "12": OTHERS, "21": STORED_VALUE}
 
 
 def test_cash_exact_and_under_tender():

@@ -6,7 +6,7 @@ import httpx
 
 from kugelpos.testkit.testing import assert_error, assert_ok
 
-from .conftest import Tenant
+from .conftest import Tenant, bearer
 
 
 def item(code: str, **over) -> dict:
@@ -229,3 +229,52 @@ async def test_decimal_prices_round_trip(md: httpx.AsyncClient, tenant: Tenant) 
     assert data["data"]["unitPrice"] == 0.1 and data["data"]["unitCost"] == 1234567.891
     got = assert_ok(await md.get(f"{tenant.base}/items/DEC-1", headers=tenant.admin))["data"]
     assert got["unitPrice"] == 0.1 and got["unitCost"] == 1234567.891
+
+
+async def test_items_are_looked_up_by_codes_or_by_categories_in_one_call(
+    md: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """`POST /items/lookup` (beyond v1; stock checks a request's items with it)."""
+    for code, category in (("LK-1", "LK-A"), ("LK-2", "LK-A"), ("LK-3", "LK-B"), ("LK-4", "LK-A")):
+        body = item(code, categoryCode=category)
+        assert_ok(await md.post(f"{tenant.base}/items", json=body, headers=tenant.admin), 201)
+    # A logically deleted item is no item for a lookup.
+    assert_ok(await md.delete(f"{tenant.base}/items/LK-4?is_logical=true", headers=tenant.admin))
+    url = f"{tenant.base}/items/lookup"
+
+    by_codes = assert_ok(
+        await md.post(
+            url, json={"itemCodes": ["LK-3", "nope", "LK-1", "LK-4", "LK-1"]}, headers=tenant.admin
+        )
+    )["data"]
+    assert [(x["itemCode"], x["categoryCode"]) for x in by_codes["items"]] == [
+        ("LK-1", "LK-A"),
+        ("LK-3", "LK-B"),
+    ]
+    assert by_codes["unknownItemCodes"] == ["LK-4", "nope"] and by_codes["more"] is False
+
+    by_category = assert_ok(
+        await md.post(url, json={"categoryCodes": ["LK-A", "LK-Z"]}, headers=tenant.service)
+    )["data"]
+    assert [x["itemCode"] for x in by_category["items"]] == ["LK-1", "LK-2"]
+    assert by_category["unknownItemCodes"] == [] and by_category["more"] is False
+
+    # The back office, a till and a service read; a clerk's token (it writes nothing, and
+    # this is a POST) and another tenant's token do not.
+    till = await tenant.till()
+    assert_ok(await md.post(url, json={"itemCodes": ["LK-2"]}, headers=till))
+    assert_ok(await md.post(url, json={"itemCodes": ["LK-2"]}, headers=tenant.manager))
+    assert_error(await md.post(url, json={"itemCodes": ["LK-2"]}, headers=tenant.user()), 403)
+    other = bearer(
+        tenant.codec.issue_service_token(service="stock", tenant_id=tenant.tenant_id + "X")
+    )
+    assert_error(await md.post(url, json={"itemCodes": ["LK-2"]}, headers=other), 403)
+    # One kind of lookup, within bounds.
+    for bad in (
+        {},
+        {"itemCodes": ["LK-1"], "categoryCodes": ["LK-A"]},
+        {"itemCodes": []},
+        {"itemCodes": ["x"] * 10_001},
+        {"categoryCodes": ["c"] * 101},
+    ):
+        assert_error(await md.post(url, json=bad, headers=tenant.admin), 422)

@@ -7,10 +7,11 @@ set-up goes through stock's own `POST /api/v1/tenants`.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -28,11 +29,17 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+# A code master-data can hold (stock's own bounds are wider: such a code is always unknown).
+MASTER_CODE = re.compile(r"[^\s/?#%\\\x00-\x1f\x7f]{1,64}")
+
+
 @dataclass
 class Tenant:
     tenant_id: str
     codec: TokenCodec
     terminal_url: str = ""
+    md_url: str = ""  # master-data: stock's back-office requests check their items there
+    known: set[str] = field(default_factory=set)
 
     @property
     def base(self) -> str:
@@ -55,11 +62,49 @@ class Tenant:
     def admin(self) -> dict[str, str]:
         return bearer(self.token)
 
+    async def know(self, *codes: str, category: str = "STOCKTEST") -> None:
+        """Make `codes` active items of the tenant's master-data, as its back office would
+        before adjusting, receiving, counting or moving them (stock refuses unknown items on
+        those requests). Codes master-data cannot hold are left out (stock refuses them)."""
+        assert self.md_url, "a tenant made without master-data (setup_tenant(md_url=...))"
+        new = [c for c in dict.fromkeys(codes) if c not in self.known and MASTER_CODE.fullmatch(c)]
+        if not new:
+            return
+        gate = asyncio.Semaphore(8)
+
+        async def one(md: httpx.AsyncClient, code: str) -> None:
+            body = {
+                "itemCode": code,
+                "description": f"Item {code}",
+                "unitPrice": 100,
+                "unitCost": 50,
+                "itemDetails": [],
+                "imageUrls": [],
+                "categoryCode": category,
+                "taxCode": "01",
+            }
+            async with gate:
+                r = await md.post(f"{self.base}/items", json=body, headers=self.admin)
+            assert r.status_code in (201, 409), r.text
+
+        async with httpx.AsyncClient(base_url=self.md_url, timeout=30) as md:
+            await asyncio.gather(*(one(md, code) for code in new))
+        self.known.update(new)
+
     async def till(self, store_code: str = "S1", terminal_no: int = 1) -> dict[str, str]:
         """A real terminal's JWT (every service checks terminal credentials live)."""
         return await till_bearer(
             self.terminal_url, self.admin, self.tenant_id, store_code, terminal_no
         )
+
+
+async def know_lines(tenant: Tenant, lines: Any) -> None:
+    """The item codes of request lines (`itemCode`) made items of the tenant's master-data
+    (helpers call it before sending a back-office request; a tenant without master-data,
+    e.g. another tenant refused 403, is left alone)."""
+    if tenant.md_url and isinstance(lines, list):
+        codes = [x.get("itemCode") for x in lines if isinstance(x, dict)]
+        await tenant.know(*(c for c in codes if isinstance(c, str)))
 
 
 def new_store() -> str:
@@ -115,19 +160,26 @@ async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def setup_tenant(
-    client: httpx.AsyncClient, codec: TokenCodec, terminal_url: str = ""
+    client: httpx.AsyncClient, codec: TokenCodec, terminal_url: str = "", md_url: str = ""
 ) -> Tenant:
-    tenant = Tenant(new_tenant_id(), codec, terminal_url)
+    """A tenant of stock and, given `md_url`, of master-data (its item master)."""
+    tenant = Tenant(new_tenant_id(), codec, terminal_url, md_url)
     r = await client.post(
         "/api/v1/tenants", json={"tenantId": tenant.tenant_id}, headers=tenant.admin
     )
     assert r.status_code == 201, r.text
+    if md_url:
+        async with httpx.AsyncClient(base_url=md_url, timeout=30) as md:
+            r = await md.post(
+                "/api/v1/tenants", json={"tenantId": tenant.tenant_id}, headers=tenant.admin
+            )
+            assert r.status_code == 201, r.text
     return tenant
 
 
 @pytest.fixture
 async def tenant(stack: Stack, client: httpx.AsyncClient, codec: TokenCodec) -> Tenant:
-    return await setup_tenant(client, codec, stack.url("terminal"))
+    return await setup_tenant(client, codec, stack.url("terminal"), stack.url("master-data"))
 
 
 async def publish(stack: Stack, data: dict[str, Any], topic: str = "tranlog_report") -> None:

@@ -6,7 +6,16 @@ import httpx
 
 from kugelpos.testkit.testing import assert_error, assert_ok
 
-from .conftest import HOUR, Tenant, bearer, history, new_store, quantity, setup_tenant
+from .conftest import (
+    HOUR,
+    Tenant,
+    bearer,
+    history,
+    know_lines,
+    new_store,
+    quantity,
+    setup_tenant,
+)
 
 
 def line(item: str, change, reason: str = "damaged in storage") -> dict:
@@ -14,6 +23,7 @@ def line(item: str, change, reason: str = "damaged in storage") -> dict:
 
 
 async def adjust(client: httpx.AsyncClient, tenant: Tenant, store: str, lines, headers=None):
+    await know_lines(tenant, lines)
     return await client.post(
         tenant.stock(store, "/adjustments"),
         json={"lines": lines},

@@ -11,7 +11,7 @@ import httpx
 from kugelpos.devstack.stack import Stack
 from kugelpos.testkit.testing import assert_error, assert_ok
 
-from .conftest import Tenant, history, new_store, quantity, setup_tenant, tranlog
+from .conftest import Tenant, history, know_lines, new_store, quantity, setup_tenant, tranlog
 from .test_stock_adjustments import user_token
 
 
@@ -27,6 +27,7 @@ async def sell(stack: Stack, client: httpx.AsyncClient, tenant: Tenant, store: s
 
 
 async def receive(client, tenant: Tenant, store: str, lines: list[tuple[str, Any, Any]]) -> None:
+    await tenant.know(*(i for i, _, _ in lines))
     body = {
         "supplier": "S",
         "reference": f"R-{store}-{lines}",
@@ -38,6 +39,7 @@ async def receive(client, tenant: Tenant, store: str, lines: list[tuple[str, Any
 
 
 async def open_count(client, tenant: Tenant, store: str, body=None, headers=None) -> dict:
+    await know_lines(tenant, [{"itemCode": c} for c in (body or {}).get("itemCodes") or []])
     r = await client.post(
         tenant.stock(store, "/counts"),
         json=body if body is not None else {},
@@ -51,6 +53,7 @@ def entry(item: str, zone: str, counted) -> dict:
 
 
 async def enter(client, tenant: Tenant, store: str, count_id: str, lines, headers=None):
+    await know_lines(tenant, lines)
     return await client.put(
         tenant.stock(store, f"/counts/{count_id}/lines"),
         json=lines,
@@ -78,10 +81,24 @@ async def test_the_worked_example_a_sale_between_counting_and_posting(
     assert count["status"] == "open" and count["itemCodes"] is None and count["items"] == []
     count_id = count["countId"]
     till = await tenant.till(store)
-    assert_ok(await enter(client, tenant, store, count_id, [entry("A", "front", 3)], till))
-    assert_ok(
+    front = assert_ok(await enter(client, tenant, store, count_id, [entry("A", "front", 3)], till))
+    assert front["data"] == {
+        "countId": count_id,
+        "tenantId": tenant.tenant_id,
+        "storeCode": store,
+        "status": "open",
+        "revision": 1,
+        "lines": [{"itemCode": "A", "zone": "front", "countedQuantity": 3, "quantityAtCount": 10}],
+    }
+    back = assert_ok(
         await enter(client, tenant, store, count_id, [entry("A", "back", 5), entry("B", "back", 4)])
-    )
+    )["data"]
+    # Its own lines only (A's front zone is the count's, not this entry's).
+    assert back["revision"] == 2 and "items" not in back
+    assert [(x["itemCode"], x["zone"], x["quantityAtCount"]) for x in back["lines"]] == [
+        ("A", "back", 10),
+        ("B", "back", 4),
+    ]
     await sell(stack, client, tenant, store, [("A", 2)])  # after counting, before posting
     items = by_item(await read(client, tenant, store, count_id))
     a = items["A"]
@@ -264,6 +281,7 @@ async def test_a_count_posts_while_ten_tills_sell(
     store = new_store()
     codes = [f"I{n}" for n in range(10)]
     body = {"lines": [{"itemCode": c, "quantityChange": 100, "reason": "opening"} for c in codes]}
+    await know_lines(tenant, body["lines"])
     r = await client.post(tenant.stock(store, "/adjustments"), json=body, headers=tenant.admin)
     assert_ok(r, 201)
     count_id = (await open_count(client, tenant, store))["countId"]

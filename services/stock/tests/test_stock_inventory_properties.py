@@ -121,6 +121,7 @@ async def test_quantities_are_their_history_and_costs_follow_the_formula(
     stack: Stack, client: httpx.AsyncClient, tenant: Tenant, ops: list[tuple]
 ) -> None:
     store = new_store()  # one store per example: examples share the tenant
+    await tenant.know(*ITEMS)  # the item master's (once per tenant)
     on_hand = dict.fromkeys(ITEMS, Decimal(0))
     average = dict.fromkeys(ITEMS, Decimal(0))
     for op in ops:
@@ -344,6 +345,7 @@ async def test_goods_are_conserved_across_stores_and_transit(
     transit moves only by sales, returns, receipts, adjustments, count variances and transfer
     discrepancies."""
     m = Model((new_store(), new_store()))
+    await tenant.know(*ITEMS)
     for op in ops:
         await apply_multi(stack, client, tenant, op, m)
     total = Decimal(0)

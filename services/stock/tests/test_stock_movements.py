@@ -162,3 +162,28 @@ async def test_movements_is_a_path_segment_not_an_item(
     assert (
         assert_ok(await client.get(tenant.stock(store), headers=tenant.admin))["data"]["data"] == []
     )
+
+
+def test_a_gift_card_sold_moves_no_stock() -> None:
+    """A line selling stored value (issue 26) is money put on a card: no stock change, while
+    the goods of the same sale move as always."""
+    from kugelpos.common.events.logs import TransactionLog
+    from kugelpos.stock.sales import stock_changes
+
+    log = TransactionLog.model_validate(
+        {
+            "tenant_id": "T1",
+            "store_code": "S1",
+            "terminal_no": 1,
+            "business_date": "20261207",
+            "generate_date_time": "2026-12-07T10:00:00+09:00",
+            "transaction_no": 7,
+            "transaction_type": 101,
+            "line_items": [
+                {"line_no": 1, "item_code": "GIFT", "quantity": 1, "is_stored_value": True},
+                {"line_no": 2, "item_code": "4901", "quantity": 2},
+            ],
+        }
+    )
+    changes = stock_changes(log)
+    assert [(c.item_code, c.quantity_change) for c in changes] == [("4901", -2)]

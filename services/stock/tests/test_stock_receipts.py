@@ -9,7 +9,7 @@ import httpx
 
 from kugelpos.testkit.testing import assert_error, assert_ok
 
-from .conftest import Tenant, history, new_store, quantity
+from .conftest import Tenant, history, know_lines, new_store, quantity
 from .test_stock_adjustments import user_token
 
 
@@ -22,6 +22,7 @@ def delivery(reference: str, lines, supplier: str = "ACME Foods") -> dict:
 
 
 async def receive(client: httpx.AsyncClient, tenant: Tenant, store: str, body, headers=None):
+    await know_lines(tenant, body.get("lines") if isinstance(body, dict) else None)
     return await client.post(
         tenant.stock(store, "/receipts"),
         json=body,

@@ -9,7 +9,7 @@ import httpx
 
 from kugelpos.testkit.testing import assert_error, assert_ok
 
-from .conftest import Tenant, history, new_store, quantity, setup_tenant
+from .conftest import Tenant, history, know_lines, new_store, quantity, setup_tenant
 from .test_stock_adjustments import user_token
 from .test_stock_counts import receive
 
@@ -19,13 +19,11 @@ def transfers(tenant: Tenant, path: str = "") -> str:
 
 
 async def ship(client, tenant: Tenant, from_store: str, to_store: str, lines, headers=None):
+    body_lines = [{"itemCode": i, "quantity": q} for i, q in lines]
+    await know_lines(tenant, body_lines)
     return await client.post(
         transfers(tenant),
-        json={
-            "fromStore": from_store,
-            "toStore": to_store,
-            "lines": [{"itemCode": i, "quantity": q} for i, q in lines],
-        },
+        json={"fromStore": from_store, "toStore": to_store, "lines": body_lines},
         headers=headers or tenant.admin,
     )
 
@@ -203,8 +201,41 @@ async def test_only_the_back_office_moves_goods(
         r = await client.post(transfers(tenant, f"/{transfer_id}/cancel"), headers=headers)
         assert_error(r, 403, "200002")
     assert await quantity(client, tenant, s2, "G") is None
-    # Any credential of the tenant reads; another tenant does not.
+    # The back office and the two stores' tills read it; another tenant does not.
     assert_ok(await client.get(transfers(tenant, f"/{transfer_id}"), headers=await tenant.till(s2)))
     r = await client.get(transfers(tenant, f"/{transfer_id}"), headers=other.admin)
     assert_error(r, 403, "200002")
     assert_ok(await take_in(client, tenant, transfer_id, [("G", 1)], headers=manager))
+
+
+async def test_a_till_reads_only_its_own_stores_transfers(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """The back office reads every transfer of the tenant; a till only those from or to its
+    store: its list is of its store (another store named: 403), another store's transfer is
+    404 as if it were not there."""
+    s1, s2, s3 = new_store(), new_store(), new_store()
+    one = assert_ok(await ship(client, tenant, s1, s2, [("H", 1)]), 201)["data"]["transferId"]
+    two = assert_ok(await ship(client, tenant, s2, s3, [("H", 1)]), 201)["data"]["transferId"]
+
+    async def listed(headers, **params) -> list[str]:
+        r = await client.get(transfers(tenant), params=params, headers=headers)
+        return sorted(t["transferId"] for t in assert_ok(r)["data"]["data"])
+
+    till1, till2, till3 = [await tenant.till(s) for s in (s1, s2, s3)]
+    manager = user_token(tenant, "manager")
+    for back_office in (tenant.admin, manager, user_token(tenant, "user")):
+        assert set(await listed(back_office)) >= {one, two}
+        assert await listed(back_office, store=s3) == [two]
+    assert await listed(till1) == [one]
+    assert await listed(till2) == sorted([one, two])
+    assert await listed(till3, state="shipped") == [two]
+    assert await listed(till1, store=s1) == [one]
+    r = await client.get(transfers(tenant), params={"store": s3}, headers=till1)
+    assert_error(r, 403, "200002")
+
+    assert_ok(await client.get(transfers(tenant, f"/{one}"), headers=till1))
+    assert_ok(await client.get(transfers(tenant, f"/{two}"), headers=till2))
+    assert_error(await client.get(transfers(tenant, f"/{two}"), headers=till1), 404, "414601")
+    assert_error(await client.get(transfers(tenant, f"/{one}"), headers=till3), 404, "414601")
+    assert_ok(await client.get(transfers(tenant, f"/{two}"), headers=manager))

@@ -138,6 +138,14 @@ async def test_a_snapshot_is_valued_at_the_costs_it_recorded(
         ("D", -2, 0, 0),
     ]
     assert then["totalValue"] == 28
+    # The snapshot itself shows the costs it recorded (beyond v1), not today's.
+    r = await client.get(tenant.stock(store, f"/snapshot/{snapshot_id}"), headers=tenant.admin)
+    recorded = assert_ok(r)["data"]["stocks"]
+    assert [(i["itemCode"], i["quantity"], i["averageCost"]) for i in recorded] == [
+        ("A", 10, 2.5),
+        ("B", 3, 1),
+        ("D", -2, 0),
+    ]
 
     # Unknown, malformed, or another store's snapshot: stock's snapshot-not-found.
     for store_code, bad in ((store, "0" * 24), (store, "nope"), (new_store(), snapshot_id)):
@@ -176,3 +184,5 @@ async def test_a_snapshot_is_valued_at_the_costs_it_recorded(
         ("D", -2, 0),
     ]
     assert old["totalValue"] == 0
+    r = await client.get(tenant.stock(store, f"/snapshot/{snapshot_id}"), headers=tenant.admin)
+    assert [i["averageCost"] for i in assert_ok(r)["data"]["stocks"]] == [None, None, None]

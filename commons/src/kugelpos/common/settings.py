@@ -87,6 +87,7 @@ class CommonSettings(BaseSettings):
     base_url_report: str = "http://127.0.0.1:8004/api/v1"
     base_url_journal: str = "http://127.0.0.1:8005/api/v1"
     base_url_stock: str = "http://127.0.0.1:8006/api/v1"
+    base_url_stored_value: str = "http://127.0.0.1:8007/api/v1"
 
     # A terminal credential (API key or terminal JWT) the terminal service approved is
     # trusted this long without asking again; a `terminal_changed` notice (key rotated,

@@ -124,6 +124,21 @@ class Mongo:
                 return other
         return None
 
+    async def tenant_ids(self) -> list[str]:
+        """Every tenant with a database of this service (background jobs that visit each
+        tenant: stock's snapshot scheduler, stored value's hold expiry). Reads the database
+        names, never on a request's hot path."""
+        prefix = f"{self.prefix}_"
+        found = []
+        for name in await self.client.list_database_names():
+            if not name.startswith(prefix) or name == f"{prefix}commons":
+                continue
+            try:
+                found.append(validate_tenant_id(name[len(prefix) :]))
+            except BadRequestError:
+                continue
+        return found
+
     async def ping(self) -> None:
         await asyncio.wait_for(self.client.admin.command("ping"), PING_TIMEOUT_SECONDS)
 

@@ -31,6 +31,7 @@ class ItemSpec:
     tax_code: str
     category: str = "001"
     restricted: bool = False
+    stored_value: bool = False  # a gift card: sold with a card number, its price the load
 
 
 # Tax codes of the default tax master: 00 exempt, 01 external 10 %, 02 internal 10 %,
@@ -71,6 +72,10 @@ DEFAULT_PAYMENTS: tuple[dict[str, Any], ...] = (
     payment("11", "Cashless", limit=100_000),
     payment("12", "Others", limit=100_000, refund=False),
 )
+# Gift cards and store credit (issue 26): the item that sells one, the method that pays with
+# one (a shop that sells them adds both).
+GIFT_CARD_ITEM = ItemSpec("GIFT", "Gift Card", 0, "00", "009", stored_value=True)
+CARD_PAYMENT = payment("21", "Gift card / store credit")
 
 
 @dataclass(frozen=True)
@@ -250,6 +255,7 @@ async def open_shop(
                 "categoryCode": item.category,
                 "taxCode": item.tax_code,
                 "isDiscountRestricted": item.restricted,
+                "isStoredValue": item.stored_value,
             },
         )
         _check(r, 201)

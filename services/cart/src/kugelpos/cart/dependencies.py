@@ -49,7 +49,14 @@ type TransactionServiceDep = Annotated[TransactionService, Depends(get_transacti
 async def get_refund_service(
     wiring: CartWiringDep, transactions: TransactionServiceDep
 ) -> RefundService:
-    return RefundService(transactions, wiring.master_data, wiring.outbox, wiring.settings)
+    return RefundService(
+        transactions,
+        wiring.master_data,
+        wiring.outbox,
+        wiring.settings,
+        wiring.stored_value,
+        wiring.card_codes,
+    )
 
 
 type RefundServiceDep = Annotated[RefundService, Depends(get_refund_service)]
@@ -68,7 +75,12 @@ async def get_cart_service(
     wiring: CartWiringDep, transactions: TransactionServiceDep
 ) -> CartService:
     return CartService(
-        wiring.cart_store, wiring.master_data, wiring.plugins, transactions, wiring.settings
+        wiring.cart_store,
+        wiring.master_data,
+        wiring.plugins,
+        transactions,
+        wiring.settings,
+        wiring.stored_value,
     )
 
 

@@ -45,6 +45,9 @@ class CartErrorCode:
     RETURN_APPROVAL_REFUSED = "403015"
     RETURN_PRICE_ABOVE_STORE_PRICE = "403016"
     BLIND_RETURN_OVER_LIMIT = "403017"
+    STORED_VALUE_LINE = "403018"
+    STORED_VALUE_SPENT = "403019"
+    STORED_VALUE_NOT_RETURNABLE = "403020"
     TERMINAL_STATUS = "404001"
     SIGN_IN_OUT = "404002"
     INTERNAL = "404004"
@@ -275,6 +278,45 @@ class BlindReturnOverLimitError(CartError):
         "en": "The return without a receipt exceeds the limit",
         "ja": "レシートなし返品の上限金額を超えています",
     }
+
+
+class StoredValueLineError(CartError):
+    """A card line broken: an item sold as stored value without a card number, a quantity
+    other than 1, a price of 0; a card number on another item; a card line edited."""
+
+    code = CartErrorCode.STORED_VALUE_LINE
+    messages = {
+        "en": "Invalid gift card line",
+        "ja": "ギフトカードの明細が不正です",
+    }
+
+
+class StoredValueSpentError(CartError):
+    """A sale that loaded a card cannot be voided once the card has been used."""
+
+    code = CartErrorCode.STORED_VALUE_SPENT
+    messages = {
+        "en": "A card loaded by this sale has been used; it cannot be voided",
+        "ja": "この取引で入金したカードは使用済みのため取消できません",
+    }
+    status = 409
+
+
+class StoredValueNotReturnableError(CartError):
+    """A card sold is not returned (its money is on the card): void the sale instead."""
+
+    code = CartErrorCode.STORED_VALUE_NOT_RETURNABLE
+    messages = {
+        "en": "A gift card cannot be returned; void the sale instead",
+        "ja": "ギフトカードは返品できません。取引を取消してください",
+    }
+
+
+class StoredValueRefusedError(AppError):
+    """The stored-value service refused a card (unknown, wrong PIN, not enough balance,
+    blocked...): its own code, status and message are passed on to the till as they came."""
+
+    status = 400
 
 
 # --- terminal / internal (404) ------------------------------------------------------------

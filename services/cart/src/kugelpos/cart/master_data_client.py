@@ -30,6 +30,7 @@ import structlog
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.cache import TTLCache
 from kugelpos.common.clients.http import HttpClientHelper
+from kugelpos.common.clients.services import ServiceCaller
 from kugelpos.common.errors import (
     ExternalServiceError,
     NotFoundError,
@@ -45,7 +46,6 @@ from .pricing.money import ZERO, RoundMethod, to_decimal
 
 log = structlog.get_logger(__name__)
 
-TOKEN_CACHE_SECONDS = 240.0  # service tokens live 5 minutes
 MAX_LIST = 1000
 type Key = tuple[str, ...]
 
@@ -74,6 +74,7 @@ def item_from_details(data: dict[str, Any]) -> ItemMaster:
         category_code=data.get("categoryCode"),
         tax_code=str(data.get("taxCode") or ""),
         is_discount_restricted=bool(data.get("isDiscountRestricted")),
+        is_stored_value=bool(data.get("isStoredValue")),
     )
 
 
@@ -141,7 +142,6 @@ class MasterDataClient:
         on_stale: Callable[[str], None] | None = None,
     ) -> None:
         self._http = http
-        self._codec = codec
         self._md = base_url_master_data.rstrip("/")
         self._terminal = base_url_terminal.rstrip("/")
         self.cache: TTLCache[Key, Any] = TTLCache(ttl=ttl, max_entries=max_entries)
@@ -149,8 +149,8 @@ class MasterDataClient:
         self.last_known: TTLCache[Key, Any] = TTLCache(ttl=stale_max_age, max_entries=max_entries)
         self._on_stale = on_stale
         self.stale_served = 0
-        self._tokens: TTLCache[str, str] = TTLCache(ttl=TOKEN_CACHE_SECONDS, max_entries=10_000)
-        self.calls = 0
+        # The calls carry the cart's service token of the tenant (commons).
+        self._caller = ServiceCaller(http, codec, service="cart")
 
     def forget(self, change: MasterChange) -> int:
         """Drop what a master-data change can affect (a `masterdata_changed` notice), so the
@@ -160,30 +160,15 @@ class MasterDataClient:
 
     # ---- plumbing ------------------------------------------------------------------------------
 
-    def _headers(self, tenant_id: str) -> dict[str, str]:
-        token = self._tokens.get(tenant_id)
-        if token is None:
-            token = self._codec.issue_service_token(service="cart", tenant_id=tenant_id)
-            self._tokens.set(tenant_id, token)
-        return {"Authorization": f"Bearer {token}"}
+    @property
+    def calls(self) -> int:
+        return self._caller.calls
 
     async def _get_data(
         self, url: str, tenant_id: str, params: dict[str, Any] | None = None
     ) -> Any | None:
         """`data` of a success envelope; None on 404; an error for anything else."""
-        self.calls += 1
-        response = await self._http.get(url, params=params, headers=self._headers(tenant_id))
-        if response.status_code == 404:
-            return None
-        if not response.is_success:
-            log.warning("master_read_failed", url=url, status=response.status_code)
-            raise ExternalServiceError(
-                f"{url} answered {response.status_code}", details={"status": response.status_code}
-            )
-        try:
-            return response.json().get("data")
-        except (ValueError, AttributeError) as exc:
-            raise ExternalServiceError(f"{url} sent a body that is not an envelope") from exc
+        return await self._caller.get_data(url, tenant_id, params)
 
     async def _cached[V](self, key: Key, loader: Callable[[], Awaitable[V]]) -> V:
         async def load_and_keep() -> V:
@@ -260,9 +245,9 @@ class MasterDataClient:
         """Master-data's PIN check, with its throttle (the one terminal sign-in uses): too
         many wrong PINs in a row is 429 there, TooManyAttemptsError here."""
         url = f"{self._md}/tenants/{_q(tenant_id)}/staff/{_q(staff_id)}/verify-pin"
-        self.calls += 1
+        self._caller.calls += 1
         response = await self._http.post(
-            url, json={"pin": pin}, headers=self._headers(tenant_id), retry=False
+            url, json={"pin": pin}, headers=self._caller.headers(tenant_id), retry=False
         )
         if response.status_code == 404:
             return False

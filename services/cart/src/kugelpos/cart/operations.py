@@ -27,6 +27,7 @@ from .errors import (
     DiscountRestrictedError,
     InvalidCartOperationError,
     SignInOutError,
+    StoredValueLineError,
     TerminalStatusError,
     TransactionTypeNotAllowedError,
 )
@@ -54,6 +55,9 @@ class ItemEntry:
     item: ItemMaster
     quantity: int
     unit_price: Decimal | None = None
+    # A stored-value item: the card's masked number and the load registered for it.
+    card_no: str | None = None
+    card_load_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,9 @@ class TenderRequest:
     master: PaymentMaster
     amount: Decimal | int | str | float
     detail: str | None = None
+    # A card tender (`rule.draws_on_card`): the masked number and the hold placed on it.
+    card_no: str | None = None
+    hold_id: str | None = None
 
 
 def _ctx(ctx: PricingContext | None) -> PricingContext:
@@ -103,6 +110,9 @@ def _editable_line(cart: Cart, line_no: int) -> LineItem:
     line = cart.line_items[line_index(cart.line_items, line_no)]
     if line.is_cancelled:
         raise InvalidCartOperationError(f"line item {line_no} is cancelled")
+    if line.is_stored_value:
+        # Its load was registered at this price: cancel the line and add the card again.
+        raise StoredValueLineError(f"line item {line_no} is a gift card: cancel it instead")
     return line
 
 
@@ -165,6 +175,7 @@ def add_items(cart: Cart, entries: Sequence[ItemEntry], ctx: PricingContext | No
     lines = list(cart.line_items)
     for entry in entries:
         item = entry.item
+        check_card_entry(entry)
         lines.append(
             LineItem(
                 line_no=len(lines) + 1,
@@ -175,10 +186,29 @@ def add_items(cart: Cart, entries: Sequence[ItemEntry], ctx: PricingContext | No
                 tax_code=item.tax_code,
                 unit_price=resolve_unit_price(entry.unit_price, item),
                 quantity=validate_quantity(entry.quantity, ctx.max_quantity),
-                is_discount_restricted=item.is_discount_restricted,
+                # Money put on a card takes no discount nor promotion (nor tax: pricing.tax).
+                is_discount_restricted=item.is_discount_restricted or item.is_stored_value,
+                is_stored_value=item.is_stored_value,
+                card_no=entry.card_no,
+                card_load_id=entry.card_load_id,
             )
         )
     return _settle(cart.model_copy(update={"line_items": tuple(lines)}), status, ctx)
+
+
+def check_card_entry(entry: ItemEntry) -> None:
+    """A stored-value item is sold one card per line, at a price (the load) and with the
+    card's number; any other item takes no card number."""
+    if not entry.item.is_stored_value:
+        if entry.card_no is not None:
+            raise StoredValueLineError(f"item {entry.item.item_code} is not a gift card")
+        return
+    if entry.card_load_id is None:
+        raise StoredValueLineError(f"item {entry.item.item_code} is sold with a cardNo")
+    if entry.quantity != 1:
+        raise StoredValueLineError("a gift card line has quantity 1 (one card per line)")
+    if entry.unit_price is None or entry.unit_price <= 0:
+        raise StoredValueLineError("a gift card line needs a unitPrice above 0 (the load)")
 
 
 def cancel_line_item(cart: Cart, line_no: int, ctx: PricingContext | None = None) -> Cart:
@@ -307,6 +337,10 @@ def add_payments(
             digits=ctx.currency_digits,
             cash_limits=cash_limits,
         )
+        if request.rule.draws_on_card:
+            payment = payment.model_copy(
+                update={"card_no": request.card_no, "hold_id": request.hold_id}
+            )
         payments.append(payment)
         balance -= payment.payment_amount
     return _settle(cart.model_copy(update={"payments": tuple(payments)}), status, ctx)

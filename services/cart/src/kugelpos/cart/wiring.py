@@ -12,6 +12,7 @@ from .config import CartSettings
 from .events import CartEvents
 from .master_data_client import MasterDataClient
 from .plugins.registry import load_plugins
+from .stored_value_client import StoredValueClient
 
 
 class CartWiring(Wiring[CartSettings]):
@@ -41,6 +42,13 @@ class CartWiring(Wiring[CartSettings]):
             max_entries=settings.master_cache_max_entries,
             stale_max_age=settings.master_stale_max_age_seconds,
             on_stale=lambda read: infra.metrics.fallback("master-data", read),
+        )
+        # Gift cards and store credit: loads, holds and credit cards (issue 26).
+        self.stored_value = StoredValueClient(
+            infra.http, infra.auth.codec, base_url=settings.base_url_stored_value
+        )
+        self.card_codes = frozenset(
+            code for code, plugin in self.plugins.payments.items() if plugin.rule.draws_on_card
         )
         # Open carts, in the Dapr state store (`cartstore`).
         self.cart_store = CartStore(infra.dapr, settings.cart_store, settings.cart_ttl_seconds)

@@ -28,6 +28,14 @@ type Reader = Annotated[Principal, Depends(read_access)]
 # Changing master data: the tenant's back office (a user with the admin or manager role).
 write_access = allow(ADMIN, MANAGER, source=read_access)
 type Writer = Annotated[Principal, Depends(write_access)]
+# A lookup of many items (`POST /items/lookup`) is a read in POST form: the back office, a
+# till, a service (stock checks a request's items); not a clerk's token, which writes nothing.
+type ItemLookup = Annotated[
+    Principal,
+    Depends(
+        allow(ADMIN, MANAGER, STORE_TILL, SERVICE, note="a read in POST form", source=read_access)
+    ),
+]
 # A staff PIN check (sign-in at a till, a manager's approval): the back office, a till of the
 # tenant or a service (the terminal service signing staff in); not a clerk's token.
 type PinChecker = Annotated[

@@ -47,19 +47,19 @@ async def get_stock_service(wiring: StockWiringDep) -> StockService:
 
 
 async def get_adjustment_service(wiring: StockWiringDep) -> AdjustmentService:
-    return AdjustmentService(wiring.infra.mongo)
+    return AdjustmentService(wiring.infra.mongo, wiring.items)
 
 
 async def get_receipt_service(wiring: StockWiringDep) -> ReceiptService:
-    return ReceiptService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
+    return ReceiptService(wiring.infra.mongo, wiring.consumer.ensure_tenant, wiring.items)
 
 
 async def get_count_service(wiring: StockWiringDep) -> CountService:
-    return CountService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
+    return CountService(wiring.infra.mongo, wiring.consumer.ensure_tenant, wiring.items)
 
 
 async def get_transfer_service(wiring: StockWiringDep) -> TransferService:
-    return TransferService(wiring.infra.mongo, wiring.consumer.ensure_tenant)
+    return TransferService(wiring.infra.mongo, wiring.consumer.ensure_tenant, wiring.items)
 
 
 async def get_valuation_service(wiring: StockWiringDep) -> ValuationService:

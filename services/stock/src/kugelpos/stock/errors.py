@@ -19,11 +19,12 @@ class StockErrorCode:
     COUNT_CLOSED = "414502"
     COUNT_ALREADY_OPEN = "414503"
     COUNT_ITEM_NOT_COVERED = "414504"
-    COUNT_BY_CATEGORY = "414505"
+    COUNT_CATEGORY_EMPTY = "414505"
     TRANSFER_NOT_FOUND = "414601"
     TRANSFER_SAME_STORE = "414602"
     TRANSFER_CLOSED = "414603"
     TRANSFER_BAD_RECEIPT = "414604"
+    UNKNOWN_ITEMS = "414701"
 
 
 class StockNotFoundError(NotFoundError):
@@ -72,13 +73,14 @@ class CountItemNotCoveredError(BadRequestError):
     messages = {"en": "Item is not in this count", "ja": "この棚卸の対象外の商品です"}
 
 
-class CountByCategoryError(BadRequestError):
-    """Stock rows carry no category: a count by category needs the item master's."""
+class CountCategoryEmptyError(BadRequestError):
+    """A count by categories whose categories hold no active item in the item master, or
+    more than a count covers (10,000)."""
 
-    code = StockErrorCode.COUNT_BY_CATEGORY
+    code = StockErrorCode.COUNT_CATEGORY_EMPTY
     messages = {
-        "en": "Counts by category are not supported",
-        "ja": "カテゴリ指定の棚卸は未対応です",
+        "en": "The categories give no items to count",
+        "ja": "指定カテゴリに棚卸対象の商品がありません",
     }
 
 
@@ -110,3 +112,11 @@ class TransferBadReceiptError(BadRequestError):
         "en": "Received lines do not match the transfer",
         "ja": "受領明細が移動と一致しません",
     }
+
+
+class UnknownItemsError(BadRequestError):
+    """A back-office request (adjustment, receipt, count, transfer) naming items the tenant's
+    item master (master-data) does not hold as active items: nothing written."""
+
+    code = StockErrorCode.UNKNOWN_ITEMS
+    messages = {"en": "Unknown items", "ja": "商品マスタにない商品です"}

@@ -58,7 +58,8 @@ def _quantity(line: dict[str, Any], index: int) -> Decimal:
 
 
 def stock_changes(log: TransactionLog, *, event_id: str | None = None) -> list[StockChange]:
-    """One change per line that moves stock; none for other types and cancelled sales.
+    """One change per line that moves stock; none for other types and cancelled sales, nor
+    for the lines that sell stored value (gift cards, issue 26).
 
     Lines with the same item stay separate (one history row each, as in v1)."""
     effect = SALE_EFFECTS.get(log.transaction_type)
@@ -72,6 +73,8 @@ def stock_changes(log: TransactionLog, *, event_id: str | None = None) -> list[S
     for index, line in enumerate(log.line_items):
         if not isinstance(line, dict) or line.get("is_cancelled"):
             continue
+        if line.get("is_stored_value"):
+            continue  # a gift card sold is money put on a card, not goods off a shelf
         item_code = line.get("item_code")
         if not isinstance(item_code, str) or not item_code or len(item_code) > 64:
             raise BadLine(f"line_items.{index}.item_code: missing or not a code")

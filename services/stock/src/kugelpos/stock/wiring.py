@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kugelpos.common.clients.services import ServiceCaller
 from kugelpos.common.observability.health import HealthCheck
 from kugelpos.common.wiring import ConsumerWiring
 
@@ -9,6 +10,7 @@ from .alerts.hub import AlertHub
 from .alerts.service import AlertService
 from .config import StockSettings
 from .events import StockEvents
+from .items import ItemMaster
 from .schedules.scheduler import SnapshotScheduler
 
 
@@ -25,6 +27,11 @@ class StockWiring(ConsumerWiring[StockSettings]):
         self.events = StockEvents(self.alerts)
         self.consumer = self.events.consumer
         self.scheduler = SnapshotScheduler(settings)
+        # Back-office requests check their items with master-data (stock has no item master).
+        self.items = ItemMaster(
+            ServiceCaller(self.infra.http, self.infra.auth.codec, service="stock"),
+            settings.base_url_master_data,
+        )
 
     def health_checks(self) -> dict[str, HealthCheck]:
         return self.scheduler.health_checks(self.infra)

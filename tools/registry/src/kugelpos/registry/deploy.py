@@ -54,7 +54,7 @@ NO_TENANT_SETUP = frozenset({"account", "terminal"})
 
 # Who consumes (and acknowledges) each published log, of the services that may be deployed;
 # a publisher waits only for the registered ones, else it would republish to a missing one.
-TRANLOG_CONSUMERS = ("report", "journal", "stock")  # cart's TRANLOG_CONSUMERS
+TRANLOG_CONSUMERS = ("report", "journal", "stock", "stored-value")  # cart's TRANLOG_CONSUMERS
 TERMINAL_LOG_CONSUMERS = ("report", "journal")  # terminal's CASHLOG_/OPENCLOSELOG_CONSUMERS
 
 

@@ -59,6 +59,12 @@ SERVICES: tuple[ServiceSpec, ...] = (
         name="journal", asgi="kugelpos.journal.main:app", port=8005, db_prefix="db_journal"
     ),
     ServiceSpec(name="stock", asgi="kugelpos.stock.main:app", port=8006, db_prefix="db_stock"),
+    ServiceSpec(
+        name="stored-value",
+        asgi="kugelpos.stored_value.main:app",
+        port=8007,
+        db_prefix="db_stored_value",
+    ),
     # Next, in this order as they land (ports are fixed by the contract):
     # terminal 8001 db_terminal, master-data 8002 db_master_data, cart 8003 db_cart,
     # report 8004 db_report, journal 8005 db_journal, stock 8006 db_stock.

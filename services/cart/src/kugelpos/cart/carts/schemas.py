@@ -36,10 +36,24 @@ class CartCreateRequest(ApiModel):
     user_name: Text | None = None
 
 
+CardNo = Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]
+CardPin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
+
+
 class ItemRequest(ApiModel):
     item_code: Code
     quantity: int
     unit_price: InNumber | None = None
+    # An item sold as stored value (a gift card, a reload): the card the price goes onto.
+    card_no: CardNo | None = None
+
+
+class CardDetail(ApiModel):
+    """The `detail` of a payment by card (payment code `21`): the card and its PIN, sent to
+    the stored-value service and never kept."""
+
+    card_no: CardNo
+    pin: CardPin | None = None
 
 
 class ItemQuantityUpdateRequest(ApiModel):
@@ -61,7 +75,8 @@ class PaymentRequest(ApiModel):
     # Whole currency units: `220` and `220.0` (as the cart answers it) are the same amount;
     # `1.5` is a 400 (commons.money.WholeAmount).
     amount: WholeAmount
-    detail: Detail | None = None
+    # A note (v1), or for a payment by card its number and PIN.
+    detail: CardDetail | Detail | None = None
 
 
 # ---- responses --------------------------------------------------------------------------------
@@ -105,6 +120,8 @@ class BaseTranLineItem(ApiModel):
     image_urls: list[str]
     is_cancelled: bool
     is_discount_restricted: bool = False
+    is_stored_value: bool = False
+    card_no: str | None = None  # masked
 
     @classmethod
     def of(cls, line: LineItem) -> BaseTranLineItem:
@@ -122,6 +139,8 @@ class BaseTranLineItem(ApiModel):
             image_urls=list(line.image_urls),
             is_cancelled=line.is_cancelled,
             is_discount_restricted=line.is_discount_restricted,
+            is_stored_value=line.is_stored_value,
+            card_no=line.card_no,
         )
 
 
@@ -132,6 +151,9 @@ class BaseTranPayment(ApiModel):
     payment_amount: Number
     payment_detail: str | None = None
     deposit_amount: Number = ZERO
+    # Beyond v1 (issue 26): a payment by card, or a refund onto one (number masked).
+    card_no: str | None = None
+    hold_id: str | None = None
 
     @classmethod
     def of(cls, p: Payment) -> BaseTranPayment:
@@ -141,6 +163,8 @@ class BaseTranPayment(ApiModel):
             payment_name=p.payment_name,
             payment_amount=p.payment_amount,
             payment_detail=p.payment_detail,
+            card_no=p.card_no,
+            hold_id=p.hold_id,
             deposit_amount=p.deposit_amount,
         )
 

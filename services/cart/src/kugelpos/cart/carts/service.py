@@ -16,29 +16,32 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import structlog
 
+from kugelpos.common.cards import masked
 from kugelpos.common.errors import AppError, PermissionDeniedError, ServiceUnavailableError
 
 from .. import operations as ops
 from ..cache.terminals import TerminalInfo
 from ..config import CartSettings
-from ..domain.masters import DEFAULT_TAX_MASTER, tax_master_by_code
+from ..domain.masters import DEFAULT_TAX_MASTER, ItemMaster, tax_master_by_code
 from ..domain.models import Cart, Person
 from ..errors import CartValidationError, SignInOutError, TerminalStatusError
 from ..master_data_client import MasterDataClient, resolve_parameter
 from ..payments.limits import CASH_LIMIT_PARAMETERS, CashLimits, cash_limits
 from ..plugins.registry import Plugins
 from ..pricing.engine import PricingContext
-from ..pricing.money import YEN_DIGITS, RoundMethod
+from ..pricing.money import YEN_DIGITS, RoundMethod, to_decimal
 from ..state_machine import TERMINAL_STATES, CartOperation, transition
+from ..stored_value_client import StoredValueClient, Where
 from ..transactions.service import TransactionService
 from ..transactions.tranlog import PARAMETER_NAMES
 from .documents import CartDocument, CartMasters
 from .repository import CartConflictError, CartStore
-from .schemas import CartCreateRequest, DiscountRequest, ItemRequest, PaymentRequest
+from .schemas import CardDetail, CartCreateRequest, DiscountRequest, ItemRequest, PaymentRequest
 
 log = structlog.get_logger(__name__)
 
@@ -54,8 +57,10 @@ class CartService:
         plugins: Plugins,
         transactions: TransactionService,
         settings: CartSettings,
+        stored_value: StoredValueClient,
     ) -> None:
         self._store = store
+        self._stored_value = stored_value
         self._masters = masters
         self._plugins = plugins
         self._transactions = transactions
@@ -211,10 +216,31 @@ class CartService:
                 *(self._masters.item(terminal.tenant_id, terminal.store_code, c) for c in codes)
             )
             masters = dict(zip(codes, found, strict=True))
-            entries = [ops.ItemEntry(masters[i.item_code], i.quantity, i.unit_price) for i in items]
+            entries = [await self._entry(terminal, doc, masters[i.item_code], i) for i in items]
             return ops.add_items(doc.cart, entries, self.context(doc))
 
         return await self._change(terminal, cart_id, CartOperation.ADD_ITEMS, change)
+
+    async def _entry(
+        self, terminal: TerminalInfo, doc: CartDocument, item: ItemMaster, request: ItemRequest
+    ) -> ops.ItemEntry:
+        """One scanned item; a card sold (a stored-value item with its number) has its load
+        registered at the stored-value service first, so the bill's log can name it (a
+        normal item costs no call)."""
+        entry = ops.ItemEntry(item, request.quantity, request.unit_price)
+        if request.card_no is None:
+            return entry
+        candidate = replace(entry, card_no=masked(request.card_no), card_load_id="?")
+        ops.check_card_entry(candidate)  # refused before any call (not a card item, qty...)
+        load = await self._stored_value.register_load(
+            terminal.tenant_id,
+            request.card_no,
+            whole_units(request.unit_price),
+            kind="load",
+            load_id=f"{doc.cart.cart_id}-{uuid.uuid4().hex[:12]}",
+            at=Where(doc.cart.cart_id, terminal.store_code, terminal.terminal_no),
+        )
+        return replace(candidate, card_load_id=str(load["loadId"]))
 
     async def cancel_line_item(self, terminal: TerminalInfo, cart_id: str, line_no: int):
         async def change(doc: CartDocument) -> Cart:
@@ -279,8 +305,11 @@ class CartService:
     ) -> CartDocument:
         self._entries(payments, "payments")
 
+        placed: list[str] = []  # holds placed by this request, given back if it fails
+
         async def change(doc: CartDocument) -> Cart:
             tenders = []
+            cards: list[CardDetail | None] = []
             for request in payments:
                 plugin = self._plugins.payment(request.payment_code)
                 if plugin is None:
@@ -288,20 +317,57 @@ class CartService:
                         f"Payment code {request.payment_code} is not configured in the cart"
                     )
                 master = await self._masters.payment(terminal.tenant_id, request.payment_code)
+                card = request.detail if isinstance(request.detail, CardDetail) else None
+                if plugin.rule.draws_on_card != (card is not None):
+                    raise CartValidationError(
+                        f"Payment code {request.payment_code}: a card's detail "
+                        + ("{cardNo, pin} is required" if card is None else "is not taken")
+                    )
+                detail = masked(card.card_no) if card else request.detail
                 tenders.append(
-                    ops.TenderRequest(plugin.rule, master, request.amount, request.detail)
+                    ops.TenderRequest(plugin.rule, master, request.amount, detail)  # type: ignore[arg-type]
                 )
+                cards.append(card)
             # From the cart's parameter snapshot: no lookup beyond the payment masters.
             limits = cash_limits(doc.masters.parameters, self._cash_defaults)
-            return ops.add_payments(doc.cart, tenders, self.context(doc), limits)
+            context = self.context(doc)
+            # Checked first (pure): a refused tender places no hold.
+            ops.add_payments(doc.cart, tenders, context, limits)
+            at = Where(doc.cart.cart_id, terminal.store_code, terminal.terminal_no)
+            for i, card in enumerate(cards):
+                if card is None:
+                    continue
+                hold_id = f"{doc.cart.cart_id}-{uuid.uuid4().hex[:12]}"
+                await self._stored_value.place_hold(
+                    terminal.tenant_id,
+                    card.card_no,
+                    whole_units(payments[i].amount),
+                    pin=card.pin,
+                    hold_id=hold_id,
+                    at=at,
+                )
+                placed.append(hold_id)
+                tenders[i] = replace(tenders[i], card_no=masked(card.card_no), hold_id=hold_id)
+            return ops.add_payments(doc.cart, tenders, context, limits)
 
-        return await self._change(terminal, cart_id, CartOperation.ADD_PAYMENTS, change)
+        try:
+            return await self._change(terminal, cart_id, CartOperation.ADD_PAYMENTS, change)
+        except BaseException:
+            if placed:
+                await self._stored_value.release_quietly(terminal.tenant_id, placed)
+            raise
 
     async def resume_item_entry(self, terminal: TerminalInfo, cart_id: str) -> CartDocument:
+        taken_back: list[str] = []
+
         async def change(doc: CartDocument) -> Cart:
+            taken_back[:] = [p.hold_id for p in doc.cart.payments if p.hold_id]
             return ops.resume_item_entry(doc.cart, self.context(doc))
 
-        return await self._change(terminal, cart_id, CartOperation.RESUME_ITEM_ENTRY, change)
+        doc = await self._change(terminal, cart_id, CartOperation.RESUME_ITEM_ENTRY, change)
+        if taken_back:  # the payments are gone: their holds go back on the cards
+            await self._stored_value.release_quietly(terminal.tenant_id, taken_back)
+        return doc
 
     # ---- completion ----------------------------------------------------------------------------
 
@@ -352,6 +418,14 @@ class CartService:
                 if latest.cart.cart_status in TERMINAL_STATES or attempt == _SAVE_TRIES:
                     raise
         raise AssertionError("unreachable")
+
+
+def whole_units(amount: object) -> int:
+    """A card's amount in the currency's minor units (the cart's amounts are whole yen)."""
+    value = to_decimal(amount)  # type: ignore[arg-type]
+    if value != value.to_integral_value():
+        raise CartValidationError(f"{value} is not a whole amount")
+    return int(value)
 
 
 def _discount(d: DiscountRequest) -> ops.DiscountRequest:

@@ -43,6 +43,9 @@ class ItemMaster(_Master):
     category_code: str | None = None
     tax_code: str
     is_discount_restricted: bool = False
+    # A gift card or a reload: the price is money put on a card (no tax, no discount, no
+    # promotion), sold with the card's number (issue 26).
+    is_stored_value: bool = False
 
 
 class PaymentMaster(_Master):

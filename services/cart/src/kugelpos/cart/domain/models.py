@@ -83,6 +83,11 @@ class LineItem(_Frozen):
     image_urls: tuple[str, ...] = ()
     is_cancelled: bool = False
     is_discount_restricted: bool = False
+    # A card sold or reloaded: no tax; its money goes onto the card the bill's log names by
+    # its pending load (`card_load_id`); the number only masked here (`card_no`).
+    is_stored_value: bool = False
+    card_no: str | None = None
+    card_load_id: str | None = None
 
     @property
     def gross_amount(self) -> Decimal:
@@ -114,6 +119,11 @@ class Payment(_Frozen):
     deposit_amount: Decimal
     change_amount: Decimal = ZERO
     payment_detail: str | None = None
+    # Paid by a card (the hold the payment placed) or refunded onto one (its pending load);
+    # the number only masked.
+    card_no: str | None = None
+    hold_id: str | None = None
+    card_load_id: str | None = None
 
 
 class Tax(_Frozen):

@@ -49,14 +49,24 @@ class PaymentRule:
     allows_over_tender: bool
     gives_change: bool
     counts_as_cash: bool = False  # notes and coins: held to the cash ceilings
+    # A gift card or store credit: the payment holds its amount on the card (stored value).
+    draws_on_card: bool = False
 
 
 CASH = PaymentRule("cash", allows_over_tender=True, gives_change=True, counts_as_cash=True)
 CASHLESS = PaymentRule("cashless", allows_over_tender=False, gives_change=False)
 OTHERS = PaymentRule("others", allows_over_tender=False, gives_change=False)
+STORED_VALUE = PaymentRule(
+    "stored_value", allows_over_tender=False, gives_change=False, draws_on_card=True
+)
 
 # Default plugin configuration of spec §9 (payment_strategies).
-DEFAULT_RULES: dict[str, PaymentRule] = {"01": CASH, "11": CASHLESS, "12": OTHERS}
+DEFAULT_RULES: dict[str, PaymentRule] = {
+    "01": CASH,
+    "11": CASHLESS,
+    "12": OTHERS,
+    "21": STORED_VALUE,
+}
 
 
 def validate_amount(amount: Decimal | int | str | float, digits: int = YEN_DIGITS) -> Decimal:

@@ -8,7 +8,7 @@ change; cashless and others are charged exactly); the payment master's flags (`i
 
 from __future__ import annotations
 
-from ..payments.rules import CASH, CASHLESS, OTHERS, PaymentRule
+from ..payments.rules import CASH, CASHLESS, OTHERS, STORED_VALUE, PaymentRule
 
 
 class _PaymentPlugin:
@@ -31,3 +31,10 @@ class PaymentByCashless(_PaymentPlugin):
 
 class PaymentByOthers(_PaymentPlugin):
     rule = OTHERS
+
+
+class PaymentByStoredValue(_PaymentPlugin):
+    """A gift card or store credit (issue 26): the payment places a hold on the card through
+    the stored-value service; the bill's log captures it."""
+
+    rule = STORED_VALUE

@@ -39,6 +39,13 @@ class SoldLine:
     discounts: tuple[Decimal, ...] = ()  # line discount amounts (for the totals shown)
     allocations: tuple[Decimal, ...] = ()  # subtotal discounts allocated to the line
     is_cancelled: bool = False
+    # A card sold: never returned (its money is on the card; the sale is voided instead), in
+    # no tax group.
+    is_stored_value: bool = False
+
+    @property
+    def returnable(self) -> bool:
+        return not (self.is_cancelled or self.is_stored_value)
 
     @property
     def net(self) -> Decimal:
@@ -140,7 +147,7 @@ def allocate_return(
     result: list[ReturnedLine] = []
     for line in sold:
         now = returning.get(line.line_no, 0)
-        if now <= 0 or line.is_cancelled:
+        if now <= 0 or not line.returnable:
             continue
         before = returned_before.get(line.line_no, 0)
         q = line.quantity
@@ -164,7 +171,7 @@ def allocate_return(
     }
     returned_taxes: list[ReturnedTax] = []
     for tax in taxes:
-        group = [line for line in sold if line.tax_code == tax.tax_code and not line.is_cancelled]
+        group = [line for line in sold if line.tax_code == tax.tax_code and line.returnable]
         now_qty = sum(returning.get(line.line_no, 0) for line in group)
         if now_qty <= 0:
             continue
@@ -224,11 +231,11 @@ def _tax_share(tax: SoldTax, returned_target: Decimal, all_back: bool, digits: i
 
 
 def remaining(lines: Iterable[SoldLine], returned_before: Mapping[int, int]) -> dict[int, int]:
-    """Units of each returnable line not returned yet (cancelled lines: none)."""
+    """Units of each returnable line not returned yet (cancelled and card lines: none)."""
     return {
         line.line_no: max(line.quantity - returned_before.get(line.line_no, 0), 0)
         for line in lines
-        if not line.is_cancelled
+        if line.returnable
     }
 
 
@@ -249,6 +256,7 @@ def sold_lines(line_items: Iterable[Mapping[str, Any]]) -> list[SoldLine]:
             discounts=_amounts(line.get("discounts")),
             allocations=_amounts(line.get("discounts_allocated")),
             is_cancelled=bool(line.get("is_cancelled")),
+            is_stored_value=bool(line.get("is_stored_value")),
         )
         for line in line_items
     ]

@@ -46,13 +46,14 @@ def group_tax_amount(master: TaxMaster, target: Decimal) -> Decimal:
 def compute_taxes(
     lines: Iterable[LineItem], tax_master: Mapping[str, TaxMaster]
 ) -> tuple[Tax, ...]:
-    """One `Tax` per tax code present among the non-cancelled lines, numbered from 1 in order
-    of first appearance. An unknown tax code is a 404 / 100001."""
+    """One `Tax` per tax code present among the non-cancelled lines (stored-value lines carry
+    none), numbered from 1 in order of first appearance. An unknown tax code is a 404 /
+    100001."""
     targets: dict[str, Decimal] = {}
     quantities: dict[str, int] = {}
     for line in lines:
-        if line.is_cancelled:
-            continue
+        if line.is_cancelled or line.is_stored_value:
+            continue  # money put on a card is not a sale of goods: no tax
         targets[line.tax_code] = targets.get(line.tax_code, ZERO) + line.net_amount
         quantities[line.tax_code] = quantities.get(line.tax_code, 0) + line.quantity
     taxes = []

@@ -39,7 +39,7 @@ from ..pricing.lines import resolve_unit_price
 from ..pricing.money import RoundMethod
 from . import tranlog as build
 from .documents import TranlogDocument
-from .refunds import Approval, RefundService, approval_reasons, approve
+from .refunds import Approval, CreditIssued, RefundService, approval_reasons, approve
 from .service import RefundRequest, TransactionService
 
 BLIND_RETURN_LIMIT = "BLIND_RETURN_LIMIT"
@@ -150,7 +150,7 @@ class BlindReturnService:
         *,
         reason_code: str | None,
         approval: Approval | None,
-    ) -> TranlogDocument:
+    ) -> tuple[TranlogDocument, list[CreditIssued]]:
         quote = await self.quote(terminal, store_code, terminal_no, lines, reason_code=reason_code)
         tenant = terminal.tenant_id
         reason = quote.reason
@@ -159,6 +159,7 @@ class BlindReturnService:
         approved_by = await approve(
             self._masters, tenant, approval, "a return without a receipt always needs it"
         )
+        tenders, issued = await self._refunds.store_credit(terminal, tenders, requests)
         await self._transactions.ready(tenant)
         number, receipt_no = await self._refunds.numbers(terminal)
         now = self._transactions.now()
@@ -191,7 +192,8 @@ class BlindReturnService:
             "restock": reason.restock if reason else None,
             "approved_by": approved_by,
         }
-        return await self._transactions.record(fields, actor=f"terminal:{terminal.terminal_id}")
+        tran = await self._transactions.record(fields, actor=f"terminal:{terminal.terminal_id}")
+        return tran, issued
 
     async def _tenders(self, tenant_id: str, requests: Sequence[RefundRequest]) -> list[Payment]:
         if not requests:

@@ -12,10 +12,12 @@ import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from kugelpos.common.cards import masked
 from kugelpos.common.errors import ConflictError, PermissionDeniedError
 from kugelpos.common.events.outbox import Outbox
 from kugelpos.common.transactions import TransactionType
@@ -31,6 +33,8 @@ from ..errors import (
     ReturnApprovalRequiredError,
     ReturnLineNotReturnableError,
     ReturnQuantityExceededError,
+    StoredValueNotReturnableError,
+    StoredValueSpentError,
 )
 from ..master_data_client import (
     MasterDataClient,
@@ -48,6 +52,7 @@ from ..pricing.returns import (
     sold_lines,
     sold_taxes,
 )
+from ..stored_value_client import StoredValueClient, Where
 from . import tranlog as build
 from .documents import TranlogDocument, TransactionStatusDocument
 from .repository import TransactionStatusRepository, status_key
@@ -67,6 +72,15 @@ BLIND = "blind"
 # Optimistic claims of a partial return: read, compute, claim if nothing changed; a lost race
 # reads again (and then usually finds too little left).
 CLAIM_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CreditIssued:
+    """Store credit a return refunded onto: the card's whole number, shown once."""
+
+    card_no: str
+    amount: Decimal
+    is_new: bool
 
 
 class _NotClaimed(Exception):
@@ -142,11 +156,17 @@ class RefundService:
         masters: MasterDataClient,
         outbox: Outbox,
         settings: CartSettings,
+        stored_value: StoredValueClient,
+        card_codes: frozenset[str] = frozenset(),
     ) -> None:
         self._transactions = transactions
         self._masters = masters
         self._outbox = outbox
         self._settings = settings
+        self._stored_value = stored_value
+        # Payment codes of cards (their plugin draws on a card): a refund by one goes onto
+        # store credit, which needs no manager's approval (the money stays in the store).
+        self._card_codes = card_codes
 
     async def void(
         self,
@@ -181,6 +201,9 @@ class RefundService:
                 f"A transaction of type {original.transaction_type} cannot be voided"
             )
         payments = await self._refunds(terminal.tenant_id, original, requests, exact=True)
+        if new_type == VOID_SALE:
+            await self._check_cards_untouched(terminal.tenant_id, original)
+            payments = _card_refunds(original, payments)
         give_back: Callable[[AsyncClientSession], Awaitable[None]] | None = None
         if new_type == VOID_RETURN and original.origin:
             # The units the voided return took can be returned again, in the void's own
@@ -216,7 +239,7 @@ class RefundService:
         reason_code: str | None = None,
         approval: Approval | None = None,
         tender_rules: bool = True,
-    ) -> TranlogDocument:
+    ) -> tuple[TranlogDocument, list[CreditIssued]]:
         """A return of `lines` (line number -> units; None: everything not returned yet, v1's
         whole return) of a sale, refunded with `requests`, which must add up to what the
         returned units cost (issue 25, `pricing.returns`). Another tender than the sale's,
@@ -234,6 +257,7 @@ class RefundService:
             tenders if checked else None, reason, approval, tenders, v1_body=not tender_rules
         )
         quote, approved_by = await self._prepare(original, status, lines, rules, None)
+        tenders, issued = await self.store_credit(terminal, tenders, requests)
         await self._transactions.ready(tenant_id)
         number, receipt_no = await self.numbers(terminal)
         now = self._transactions.now()
@@ -296,9 +320,10 @@ class RefundService:
                     "approved_by": approved_by,
                 }
             try:
-                return await self._transactions.record(
+                tran = await self._transactions.record(
                     fields, actor=f"terminal:{terminal.terminal_id}", within=claim
                 )
+                return tran, issued
             except _NotClaimed:
                 continue
         raise ConflictError("The sale is being returned elsewhere; try again")
@@ -314,7 +339,10 @@ class RefundService:
         """The return on the status as read: its quote, its refund total, its approval."""
         quote = self.quote_of(original, status, lines)
         self.check_total(rules.all_tenders, quote.share.total_amount_with_tax)
-        why = _approval_needed(original, status, rules.tenders, rules.reason)
+        tenders = rules.tenders
+        if tenders is not None:
+            tenders = [t for t in tenders if t.payment_code not in self._card_codes]
+        why = _approval_needed(original, status, tenders, rules.reason)
         if why and approved_by is None:
             if rules.v1_body:
                 raise ReturnApprovalRequiredError(
@@ -399,6 +427,59 @@ class RefundService:
             all_back=all_back,
             whole=all_back and not any(before.values()),
         )
+
+    async def store_credit(
+        self, terminal: TerminalInfo, tenders: list[Payment], requests: Sequence[RefundRequest]
+    ) -> tuple[list[Payment], list[CreditIssued]]:
+        """Refunds by a card's payment code go onto store credit (issue 26): the card the
+        request names, or a new credit card issued now; a refund load is registered for each,
+        which the return's log applies. Done once, after every check of the return passed."""
+        issued: list[CreditIssued] = []
+        out: list[Payment] = []
+        for tender, request in zip(tenders, requests, strict=True):
+            if tender.payment_code not in self._card_codes:
+                out.append(tender)
+                continue
+            tenant_id = terminal.tenant_id
+            card_no = request.card_no or await self._stored_value.issue_credit_card(tenant_id)
+            amount = tender.payment_amount
+            if amount != amount.to_integral_value():
+                raise CartValidationError(f"{amount} is not a whole amount")
+            load = await self._stored_value.register_load(
+                tenant_id,
+                card_no,
+                int(amount),
+                kind="refund",
+                load_id=f"R-{uuid.uuid4().hex}",
+                at=Where(
+                    f"return:{terminal.terminal_id}", terminal.store_code, terminal.terminal_no
+                ),
+            )
+            issued.append(CreditIssued(card_no, amount, is_new=request.card_no is None))
+            out.append(
+                tender.model_copy(
+                    update={
+                        "card_no": masked(card_no),
+                        "card_load_id": str(load["loadId"]),
+                        "payment_detail": masked(card_no),
+                    }
+                )
+            )
+        return out, issued
+
+    async def _check_cards_untouched(self, tenant_id: str, original: TranlogDocument) -> None:
+        """A sale that loaded cards is voided only while they are as it left them (issue 26):
+        the void's log takes the loads off again, which a card since used cannot give."""
+        for line in original.line_items:
+            load_id = line.get("card_load_id")
+            if not load_id or line.get("is_cancelled"):
+                continue
+            load = await self._stored_value.load(tenant_id, str(load_id))
+            if load is None or not load.get("reversible"):
+                raise StoredValueSpentError(
+                    f"The card {line.get('card_no')} of line {line.get('line_no')} has been "
+                    "used since this sale: it cannot be voided"
+                )
 
     @staticmethod
     def _check_not_cancelled(original: TranlogDocument) -> None:
@@ -561,6 +642,31 @@ def approval_reasons(reason: ReturnReason | None, *, blind: bool = False) -> tup
     return tuple(reasons)
 
 
+def _card_refunds(original: TranlogDocument, payments: list[Payment]) -> list[Payment]:
+    """A void gives each card payment back to its own card: the refund by the card's payment
+    code becomes the sale's own card payments (same amounts: a void refunds each code
+    exactly), each naming its hold, which the void's log refunds."""
+    held = [p for p in original.payments if p.get("hold_id")]
+    if not held:
+        return payments
+    codes = {str(p.get("payment_code")) for p in held}
+    kept = [p for p in payments if p.payment_code not in codes]
+    for p in held:
+        kept.append(
+            Payment(
+                payment_no=0,
+                payment_code=str(p.get("payment_code")),
+                payment_name=str(p.get("description") or ""),
+                payment_amount=to_decimal(p.get("amount") or 0),
+                deposit_amount=ZERO,
+                payment_detail=p.get("detail"),
+                card_no=p.get("card_no"),
+                hold_id=str(p.get("hold_id")),
+            )
+        )
+    return [p.model_copy(update={"payment_no": i}) for i, p in enumerate(kept, start=1)]
+
+
 def _quantities(line_items: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     return {int(line["line_no"]): int(line.get("quantity") or 0) for line in line_items}
 
@@ -573,7 +679,12 @@ def _wanted(
     if lines is None:
         return {n: q for n, q in left.items() if q > 0}
     known = {line.line_no for line in sold}
+    cards = {line.line_no for line in sold if line.is_stored_value}
     for n, q in lines.items():
+        if n in cards:
+            raise StoredValueNotReturnableError(
+                f"Line {n} sold a gift card: its money is on the card; void the sale instead"
+            )
         if n not in known or n not in left:
             raise ReturnLineNotReturnableError(
                 f"Line {n} cannot be returned: "

@@ -13,14 +13,16 @@ from kugelpos.common.errors import PermissionDeniedError
 from ..dependencies import BlindReturnServiceDep, SellingTerminal, TerminalIdQuery
 from .blind import BlindLine, BlindQuote
 from .refunds import Approval
+from .router import refund_request
 from .schemas import (
     BlindReturnQuoteLine,
     BlindReturnQuoteRequest,
     BlindReturnQuoteResponse,
     BlindReturnRequest,
+    IssuedCredit,
+    ReturnResponse,
     TranResponse,
 )
-from .service import RefundRequest
 
 router = APIRouter(
     prefix="/api/v1/tenants/{tenant_id}/stores/{store_code}/terminals/{terminal_no}/returns",
@@ -34,7 +36,7 @@ def _lines(body: BlindReturnQuoteRequest) -> list[BlindLine]:
     return [BlindLine(x.item_code, x.quantity, x.unit_price or None) for x in body.lines]
 
 
-@router.post("", response_model=ApiResponse[TranResponse])
+@router.post("", response_model=ApiResponse[ReturnResponse])
 async def blind_return(
     tenant_id: str,
     store_code: StoreCode,
@@ -43,23 +45,29 @@ async def blind_return(
     terminal: SellingTerminal,
     blind: BlindReturnServiceDep,
     terminal_id: TerminalIdQuery = None,
-) -> ApiResponse[TranResponse]:
+) -> ApiResponse[ReturnResponse]:
     """Beside v1: a return without a receipt, at the item's current price; always approved
     by a manager; at most the tenant's BLIND_RETURN_LIMIT."""
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
     approval = Approval(body.approval.staff_id, body.approval.pin) if body.approval else None
-    tran = await blind.return_(
+    tran, issued = await blind.return_(
         terminal.info,
         store_code,
         terminal_no,
         _lines(body),
-        [RefundRequest(p.payment_code, p.amount, p.detail) for p in body.payments],
+        [refund_request(p) for p in body.payments],
         reason_code=body.reason_code,
         approval=approval,
     )
+    answer = ReturnResponse(
+        **TranResponse.of(tran).model_dump(),
+        issued_credit=[
+            IssuedCredit(card_no=c.card_no, amount=c.amount, is_new=c.is_new) for c in issued
+        ],
+    )
     return ok(
-        TranResponse.of(tran),
+        answer,
         message=f"Return without a receipt recorded as transaction {tran.transaction_no}",
         operation="blind_return",
     )

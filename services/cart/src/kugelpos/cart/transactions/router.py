@@ -19,7 +19,7 @@ from kugelpos.common.pagination import PageParams, page_params, parse_sort
 from kugelpos.common.schemas import INT32_MAX, INT64_MAX
 from kugelpos.common.transactions import TillSession
 
-from ..carts.schemas import PaymentRequest
+from ..carts.schemas import CardDetail, PaymentRequest
 from ..dependencies import (
     Reader,
     RefundServiceDep,
@@ -30,11 +30,13 @@ from ..dependencies import (
 )
 from .refunds import Approval
 from .schemas import (
+    IssuedCredit,
     ReturnBody,
     ReturnQuoteLine,
     ReturnQuoteRequest,
     ReturnQuoteResponse,
     ReturnRequest,
+    ReturnResponse,
     SessionSummaryResponse,
     TranResponse,
 )
@@ -154,7 +156,13 @@ async def get_transaction_by_tranasction_no(
 
 
 def _refunds(body: list[PaymentRequest]) -> list[RefundRequest]:
-    return [RefundRequest(p.payment_code, p.amount, p.detail) for p in body]
+    return [refund_request(p) for p in body]
+
+
+def refund_request(p: PaymentRequest) -> RefundRequest:
+    if isinstance(p.detail, CardDetail):
+        return RefundRequest(p.payment_code, p.amount, None, card_no=p.detail.card_no)
+    return RefundRequest(p.payment_code, p.amount, p.detail)
 
 
 @router.post("/{transaction_no}/void", response_model=ApiResponse[TranResponse])
@@ -181,7 +189,7 @@ async def void_transaction_by_transaction_no(
     )
 
 
-@router.post("/{transaction_no}/return", response_model=ApiResponse[TranResponse])
+@router.post("/{transaction_no}/return", response_model=ApiResponse[ReturnResponse])
 async def return_transaction_by_transaction_no(
     tenant_id: str,
     store_code: StoreCode,
@@ -192,9 +200,11 @@ async def return_transaction_by_transaction_no(
     refunds: RefundServiceDep,
     terminal_id: TerminalIdQuery = None,
     is_terminal_service: IsTerminalService = False,
-) -> ApiResponse[TranResponse]:
+) -> ApiResponse[ReturnResponse]:
     """v1's body (the refund payments) returns everything not returned yet; the object form
-    (issue 25) returns the `lines` it names (all remaining when omitted)."""
+    (issue 25) returns the `lines` it names (all remaining when omitted). A refund by the
+    card payment code (`21`) goes onto store credit: the card in its `detail`, or a new
+    credit card, whose number `issuedCredit` shows this once (issue 26)."""
     if tenant_id != terminal.info.tenant_id:
         raise PermissionDeniedError("Access to another tenant is not allowed")
     reason_code, approval = None, None
@@ -204,7 +214,7 @@ async def return_transaction_by_transaction_no(
             approval = Approval(body.approval.staff_id, body.approval.pin)
     else:
         payments, lines = body, None
-    tran = await refunds.return_(
+    tran, issued = await refunds.return_(
         terminal.info,
         store_code,
         terminal_no,
@@ -215,8 +225,14 @@ async def return_transaction_by_transaction_no(
         approval=approval,
         tender_rules=isinstance(body, ReturnRequest),
     )
+    answer = ReturnResponse(
+        **TranResponse.of(tran).model_dump(),
+        issued_credit=[
+            IssuedCredit(card_no=c.card_no, amount=c.amount, is_new=c.is_new) for c in issued
+        ],
+    )
     return ok(
-        TranResponse.of(tran),
+        answer,
         message=f"Transaction {transaction_no} returned by transaction {tran.transaction_no}",
         operation="return_transaction_by_transaction_no",
     )

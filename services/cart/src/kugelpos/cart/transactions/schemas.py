@@ -71,6 +71,8 @@ def line_of(line: dict[str, Any], returned: int = 0) -> TranLineItem:
         discounts=[discount_of(d) for d in line.get("discounts") or []],
         image_urls=[],
         is_cancelled=bool(line.get("is_cancelled")),
+        is_stored_value=bool(line.get("is_stored_value")),
+        card_no=line.get("card_no"),
     )
 
 
@@ -82,6 +84,8 @@ def payment_of(p: dict[str, Any]) -> BaseTranPayment:
         payment_amount=_d(p.get("amount")),
         payment_detail=p.get("detail"),
         deposit_amount=_d(p.get("deposit_amount")),
+        card_no=p.get("card_no"),
+        hold_id=p.get("hold_id"),
     )
 
 
@@ -178,6 +182,21 @@ class TranResponse(ApiModel):
             else None,
             blind=tran.blind,
         )
+
+
+class IssuedCredit(ApiModel):
+    """A store-credit card a return refunded onto (issue 26): its whole number is shown here
+    once, for the customer's receipt; everywhere after, masked."""
+
+    card_no: str
+    amount: Number
+    is_new: bool
+
+
+class ReturnResponse(TranResponse):
+    """A return's transaction, and the store credit it refunded onto, if any."""
+
+    issued_credit: list[IssuedCredit] = Field(default_factory=list)
 
 
 class SessionSummaryResponse(ApiModel):

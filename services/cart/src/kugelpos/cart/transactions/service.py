@@ -70,6 +70,9 @@ class RefundRequest:
     payment_code: str
     amount: int
     detail: str | None = None
+    # A refund onto a card (store credit): an existing card's whole number; a refund by the
+    # card's payment code without one issues a new credit card.
+    card_no: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

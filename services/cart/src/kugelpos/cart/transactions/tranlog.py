@@ -51,33 +51,53 @@ def discount_info(d: Discount) -> dict[str, Any]:
 
 
 def line_info(line: LineItem) -> dict[str, Any]:
-    return {
-        "line_no": line.line_no,
-        "item_code": line.item_code,
-        "category_code": line.category_code,
-        "description": line.item_name,
-        "description_short": line.item_name_short,
-        "unit_price": money(line.unit_price),
-        "unit_price_original": money(line.unit_price_original or ZERO),
-        "is_unit_price_changed": line.is_unit_price_changed,
-        "quantity": line.quantity,
-        "discounts": [discount_info(d) for d in line.discounts],
-        "discounts_allocated": [discount_info(d) for d in line.discounts_allocated],
-        "amount": money(line.amount),
-        "tax_code": line.tax_code,
-        "is_cancelled": line.is_cancelled,
-    }
+    return _with_card(
+        line,
+        {
+            "line_no": line.line_no,
+            "item_code": line.item_code,
+            "category_code": line.category_code,
+            "description": line.item_name,
+            "description_short": line.item_name_short,
+            "unit_price": money(line.unit_price),
+            "unit_price_original": money(line.unit_price_original or ZERO),
+            "is_unit_price_changed": line.is_unit_price_changed,
+            "quantity": line.quantity,
+            "discounts": [discount_info(d) for d in line.discounts],
+            "discounts_allocated": [discount_info(d) for d in line.discounts_allocated],
+            "amount": money(line.amount),
+            "tax_code": line.tax_code,
+            "is_cancelled": line.is_cancelled,
+        },
+    )
 
 
 def payment_info(p: Payment) -> dict[str, Any]:
-    return {
-        "payment_no": p.payment_no,
-        "payment_code": p.payment_code,
-        "deposit_amount": money(p.deposit_amount),
-        "amount": money(p.payment_amount),
-        "description": p.payment_name,
-        "detail": p.payment_detail,
-    }
+    return _with_card(
+        p,
+        {
+            "payment_no": p.payment_no,
+            "payment_code": p.payment_code,
+            "deposit_amount": money(p.deposit_amount),
+            "amount": money(p.payment_amount),
+            "description": p.payment_name,
+            "detail": p.payment_detail,
+        },
+    )
+
+
+_CARD_FIELDS = ("is_stored_value", "card_no", "card_load_id", "hold_id")
+
+
+def _with_card(part: LineItem | Payment, info: dict[str, Any]) -> dict[str, Any]:
+    """A card line's or payment's stored-value references (issue 26), only where they are
+    set: a log without cards keeps v1's shape. The number is masked; the stored-value
+    service finds the card by its load or hold."""
+    for name in _CARD_FIELDS:
+        value = getattr(part, name, None)
+        if value:
+            info[name] = value
+    return info
 
 
 def tax_info(t: Tax) -> dict[str, Any]:

@@ -19,4 +19,5 @@ class ItemDocument(MasterDocument):
     category_code: str
     tax_code: str
     is_discount_restricted: bool = False
+    is_stored_value: bool = False
     is_deleted: bool = False

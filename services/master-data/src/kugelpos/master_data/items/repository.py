@@ -23,3 +23,17 @@ class ItemRepository(Repository[ItemDocument]):
             {"_id": False},
         )
         return {d.item_code: d for raw in await cursor.to_list() if (d := self._load(raw))}
+
+    async def active_in_categories(
+        self, tenant_id: str, categories: list[str], limit: int
+    ) -> list[ItemDocument]:
+        """Up to `limit` active items of the categories, by item code (the category index)."""
+        cursor = (
+            self.collection.find(
+                {"tenant_id": tenant_id, "category_code": {"$in": categories}, "is_deleted": False},
+                {"_id": False},
+            )
+            .sort("item_code", 1)
+            .limit(limit)
+        )
+        return [d for raw in await cursor.to_list() if (d := self._load(raw))]

@@ -9,10 +9,19 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams
 
-from ..dependencies import ItemServiceDep, Reader, Writer, list_params
+from ..dependencies import ItemLookup, ItemServiceDep, Reader, Writer, list_params
 from ..schemas import display_time
 from .documents import ItemDocument
-from .schemas import ItemCreateRequest, ItemDeleteResponse, ItemResponse, ItemUpdateRequest
+from .schemas import (
+    MAX_LOOKUP_RESULTS,
+    ItemCreateRequest,
+    ItemDeleteResponse,
+    ItemLookupEntry,
+    ItemLookupRequest,
+    ItemLookupResponse,
+    ItemResponse,
+    ItemUpdateRequest,
+)
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/items", tags=["items"])
 SORTABLE = frozenset(
@@ -43,6 +52,7 @@ def item_out(doc: ItemDocument) -> ItemResponse:
         category_code=doc.category_code,
         tax_code=doc.tax_code,
         is_discount_restricted=doc.is_discount_restricted,
+        is_stored_value=doc.is_stored_value,
         is_deleted=doc.is_deleted,
         entry_datetime=display_time(doc.created_at),
         last_update_datetime=display_time(doc.updated_at),
@@ -72,6 +82,30 @@ async def get_item_master_all_async(
         message="Items retrieved successfully",
         operation="get_item_master_all_async",
         metadata=page.metadata({"tenant_id": tenant_id}),
+    )
+
+
+@router.post("/lookup", response_model=ApiResponse[ItemLookupResponse])
+async def lookup_items(
+    tenant_id: str, body: ItemLookupRequest, _: ItemLookup, items: ItemServiceDep
+) -> ApiResponse[ItemLookupResponse]:
+    """A read in POST form (beyond v1): up to 10,000 codes do not fit a query string."""
+    found, unknown, more = await items.lookup(
+        tenant_id, body.item_codes, body.category_codes, MAX_LOOKUP_RESULTS
+    )
+    return ok(
+        ItemLookupResponse(
+            items=[
+                ItemLookupEntry(
+                    item_code=d.item_code, category_code=d.category_code, description=d.description
+                )
+                for d in found
+            ],
+            unknown_item_codes=unknown,
+            more=more,
+        ),
+        message="Items looked up",
+        operation="lookup_items",
     )
 
 

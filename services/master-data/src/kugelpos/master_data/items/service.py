@@ -87,6 +87,26 @@ class ItemService:
     async def list(self, tenant_id: str, params: PageParams) -> Page[ItemDocument]:
         return await self._repo(tenant_id).list({"tenant_id": tenant_id}, params)
 
+    async def lookup(
+        self,
+        tenant_id: str,
+        item_codes: list[str] | None,
+        category_codes: list[str] | None,
+        limit: int,
+    ) -> tuple[list[ItemDocument], list[str], bool]:
+        """(active items found, asked codes that are none, more beyond `limit`): one query
+        either way, for a caller checking a whole request's items at once (stock)."""
+        repo = self._repo(tenant_id)
+        if item_codes is not None:
+            wanted = sorted(set(item_codes))
+            found = await repo.active_by_codes(tenant_id, wanted)
+            unknown = [code for code in wanted if code not in found]
+            return [found[code] for code in wanted if code in found], unknown, False
+        items = await repo.active_in_categories(
+            tenant_id, sorted(set(category_codes or [])), limit + 1
+        )
+        return items[:limit], [], len(items) > limit
+
     async def update(
         self, actor: Principal, tenant_id: str, item_code: str, body: ItemUpdateRequest
     ) -> ItemDocument:

@@ -36,4 +36,5 @@ class ItemStoreDetailResponse(TimestampedResponse):
     category_code: str
     tax_code: str
     is_discount_restricted: bool
+    is_stored_value: bool = False
     is_deleted: bool = False

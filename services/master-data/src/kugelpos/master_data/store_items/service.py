@@ -110,6 +110,7 @@ class StoreItemService:
             category_code=item.category_code,
             tax_code=item.tax_code,
             is_discount_restricted=item.is_discount_restricted,
+            is_stored_value=item.is_stored_value,
             is_deleted=False,
             entry_datetime=display_time(stamped.created_at),
             last_update_datetime=display_time(stamped.updated_at),

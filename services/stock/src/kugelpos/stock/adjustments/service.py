@@ -14,6 +14,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from kugelpos.common.db.mongo import Mongo
 
+from ..items import ItemMaster
 from ..stocks.documents import UpdateType
 from ..stocks.service import Applied, StockChange, apply_changes
 
@@ -32,8 +33,9 @@ class Adjustment:
 
 
 class AdjustmentService:
-    def __init__(self, mongo: Mongo) -> None:
+    def __init__(self, mongo: Mongo, items: ItemMaster) -> None:
         self._mongo = mongo
+        self._items = items
 
     async def apply(
         self,
@@ -44,6 +46,7 @@ class AdjustmentService:
         operator_id: str | None,
         actor: str | None,
     ) -> Adjustment:
+        await self._items.require(tenant_id, (line.item_code for line in lines))
         adjustment_id = uuid.uuid4().hex
         changes = [
             StockChange(

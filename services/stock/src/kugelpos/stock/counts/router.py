@@ -13,11 +13,12 @@ from kugelpos.common.pagination import PageParams
 from ..adjustments.schemas import MAX_LINES
 from ..costs import from_cost_units, stock_value_units
 from ..dependencies import AlertServiceDep, BackOffice, CountServiceDep, Reader, StoreWriter
-from ..errors import CountByCategoryError
 from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params
 from .documents import CountDocument, CountStatus
 from .schemas import (
+    CountEntryLineResponse,
+    CountEntryResponse,
     CountItemResponse,
     CountLineRequest,
     CountRequest,
@@ -25,7 +26,7 @@ from .schemas import (
     CountSummaryResponse,
     CountZoneResponse,
 )
-from .service import CountView, EnteredLine
+from .service import CountEntry, CountView, EnteredLine
 
 router = APIRouter(
     prefix="/api/v1/tenants/{tenant_id}/stores/{store_code}/stock/counts", tags=["counts"]
@@ -82,6 +83,26 @@ def count_out(view: CountView) -> CountResponse:
     )
 
 
+def entry_out(entry: CountEntry) -> CountEntryResponse:
+    c = entry.count
+    return CountEntryResponse(
+        count_id=c.count_id,
+        tenant_id=c.tenant_id,
+        store_code=c.store_code,
+        status=c.status,
+        revision=c.revision,
+        lines=[
+            CountEntryLineResponse(
+                item_code=x.item_code,
+                zone=x.zone,
+                counted_quantity=from_units(x.counted_units),
+                quantity_at_count=from_units(x.quantity_at_units),
+            )
+            for x in entry.lines
+        ],
+    )
+
+
 def summary_out(c: CountDocument) -> CountSummaryResponse:
     posted = c.status is CountStatus.POSTED
     total = sum(stock_value_units(p.variance_units, p.average_cost_units) for p in c.posted_lines)
@@ -129,14 +150,11 @@ async def open_count(
     caller: BackOffice,
     counts: CountServiceDep,
 ) -> ApiResponse[CountResponse]:
-    if body.category_codes is not None:
-        raise CountByCategoryError(
-            "Stock rows carry no category: count by itemCodes, or the whole store with {}"
-        )
     count = await counts.open(
         tenant_id,
         store_code,
         body.item_codes,
+        category_codes=body.category_codes,
         operator_id=body.operator_id,
         actor=caller.subject,
     )
@@ -144,7 +162,7 @@ async def open_count(
     return ok(count_out(view), code=201, message="Count opened", operation="open_count")
 
 
-@router.put("/{count_id}/lines", response_model=ApiResponse[CountResponse])
+@router.put("/{count_id}/lines", response_model=ApiResponse[CountEntryResponse])
 async def enter_count_lines(
     tenant_id: str,
     store_code: StoreCode,
@@ -152,15 +170,15 @@ async def enter_count_lines(
     body: Lines,
     caller: StoreWriter,
     counts: CountServiceDep,
-) -> ApiResponse[CountResponse]:
-    view = await counts.enter(
+) -> ApiResponse[CountEntryResponse]:
+    entry = await counts.enter(
         tenant_id,
         store_code,
         count_id,
         [EnteredLine(x.item_code, x.zone, x.counted_quantity) for x in body],
         actor=caller.subject,
     )
-    return ok(count_out(view), message="Count lines entered", operation="enter_count_lines")
+    return ok(entry_out(entry), message="Count lines entered", operation="enter_count_lines")
 
 
 @router.get("/{count_id}", response_model=ApiResponse[CountResponse])

@@ -18,15 +18,16 @@ from .documents import CountStatus
 # whole store is `{}`).
 MAX_SCOPE_ITEMS = 10_000
 Zone = Annotated[str, Field(min_length=1, max_length=64)]
+CategoryCode = Annotated[str, Field(min_length=1, max_length=64)]
 ScopeItems = Annotated[list[LineItemCode], Field(min_length=1, max_length=MAX_SCOPE_ITEMS)]
 
 
 class CountRequest(ApiModel):
-    """`{}`: the whole store; `{"itemCodes": [...]}`: those items. `categoryCodes` is
-    refused (400 414505): stock rows carry no category."""
+    """`{}`: the whole store; `{"itemCodes": [...]}`: those items; `{"categoryCodes": [...]}`:
+    the active items of those categories in the item master (master-data) when it opens."""
 
     item_codes: ScopeItems | None = None
-    category_codes: Annotated[list[Text], Field(min_length=1)] | None = None
+    category_codes: Annotated[list[CategoryCode], Field(min_length=1, max_length=100)] | None = None
     operator_id: Text | None = None
 
     @model_validator(mode="after")
@@ -71,6 +72,25 @@ class CountResponse(ApiModel):
     closed_at: datetime | None = None
     items: list[CountItemResponse]
     total_variance_value: Money
+
+
+class CountEntryLineResponse(ApiModel):
+    item_code: str
+    zone: str
+    counted_quantity: Money
+    quantity_at_count: Money  # the item's quantity read when this entry stored the zone
+
+
+class CountEntryResponse(ApiModel):
+    """An entry of lines answers its own lines only (`GET …/counts/{countId}` is the whole
+    count): its cost stays that of the entry however many lines the count holds."""
+
+    count_id: str
+    tenant_id: str
+    store_code: str
+    status: CountStatus
+    revision: int  # the count's revision this entry wrote (its zones' order)
+    lines: list[CountEntryLineResponse]  # one per (item, zone) entered, the last one winning
 
 
 class CountSummaryResponse(ApiModel):

@@ -36,6 +36,7 @@ from ..errors import (
     CountItemNotCoveredError,
     CountNotFoundError,
 )
+from ..items import ItemMaster
 from ..quantities import from_units, to_units
 from ..stocks.documents import StockDocument, UpdateType
 from ..stocks.repository import StockRepository
@@ -77,6 +78,15 @@ class ItemFigure:
 
 
 @dataclass(frozen=True, slots=True)
+class CountEntry:
+    """What an entry of lines stored: the count as the entry left it and its own lines
+    (not the whole count: an entry's cost does not grow with the lines entered before)."""
+
+    count: CountDocument
+    lines: list[CountLineDocument]
+
+
+@dataclass(frozen=True, slots=True)
 class CountView:
     count: CountDocument
     items: list[ItemFigure]
@@ -102,9 +112,13 @@ def variances(lines: list[CountLineDocument]) -> dict[str, tuple[int, int, list[
 
 class CountService:
     def __init__(
-        self, mongo: Mongo, ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]]
+        self,
+        mongo: Mongo,
+        ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]],
+        items: ItemMaster,
     ) -> None:
         self._mongo = mongo
+        self._items = items
         self._ensure_tenant = ensure_tenant
 
     async def open(
@@ -113,9 +127,17 @@ class CountService:
         store_code: str,
         item_codes: list[str] | None,
         *,
+        category_codes: list[str] | None = None,
         operator_id: str | None,
         actor: str | None,
     ) -> CountDocument:
+        """The whole store (neither), named items (all in the item master) or the active
+        items of categories (their codes, read from master-data now: an item added to a
+        category later is not in this count)."""
+        if category_codes is not None:
+            item_codes = await self._items.of_categories(tenant_id, category_codes)
+        elif item_codes is not None:
+            await self._items.require(tenant_id, item_codes)
         db = await self._ensure_tenant(tenant_id)
         count = CountDocument(
             tenant_id=tenant_id,
@@ -153,22 +175,25 @@ class CountService:
         lines: list[EnteredLine],
         *,
         actor: str | None,
-    ) -> CountView:
+    ) -> CountEntry:
         count = await self._count(tenant_id, store_code, count_id)
         if count.status is not CountStatus.OPEN:
             raise self._closed(count)
         if count.item_codes is not None:
+            # Its items were checked against the item master when it opened.
             covered = set(count.item_codes)
             outside = sorted({x.item_code for x in lines} - covered)
             if outside:
                 raise CountItemNotCoveredError(
                     f"Items not in count {count_id}: {', '.join(outside[:10])}"
                 )
+        else:
+            await self._items.require(tenant_id, (x.item_code for x in lines))
         # One line per (item, zone) of the request: the last one wins, as re-entering would.
         latest = {(x.item_code, x.zone): x for x in lines}
         db = self._mongo.tenant_db(tenant_id)
 
-        async def work(session: AsyncClientSession) -> None:
+        async def work(session: AsyncClientSession) -> CountEntry:
             touched = await CountRepository(db, actor=actor).touch_open(
                 tenant_id, store_code, count_id, session=session
             )
@@ -176,26 +201,24 @@ class CountService:
                 raise self._closed(await self._count(tenant_id, store_code, count_id))
             items = sorted({item for item, _ in latest})
             rows = await _rows(db, tenant_id, store_code, items, session=session)
-            await CountLineRepository(db, actor=actor).put_many(
-                [
-                    CountLineDocument(
-                        tenant_id=tenant_id,
-                        count_id=count_id,
-                        item_code=item,
-                        zone=zone,
-                        counted_units=to_units(x.counted_quantity),
-                        quantity_at_units=rows[item].current_units if item in rows else 0,
-                        revision=touched.revision,
-                        shard_key=tenant_id,
-                        created_by=actor,
-                    )
-                    for (item, zone), x in latest.items()
-                ],
-                session=session,
-            )
+            entered = [
+                CountLineDocument(
+                    tenant_id=tenant_id,
+                    count_id=count_id,
+                    item_code=item,
+                    zone=zone,
+                    counted_units=to_units(x.counted_quantity),
+                    quantity_at_units=rows[item].current_units if item in rows else 0,
+                    revision=touched.revision,
+                    shard_key=tenant_id,
+                    created_by=actor,
+                )
+                for (item, zone), x in latest.items()
+            ]
+            await CountLineRepository(db, actor=actor).put_many(entered, session=session)
+            return CountEntry(touched, entered)
 
-        await self._mongo.in_transaction(work)
-        return await self.view(tenant_id, store_code, count_id)
+        return await self._mongo.in_transaction(work)
 
     async def list(
         self, tenant_id: str, store_code: str, status: CountStatus | None, params: PageParams

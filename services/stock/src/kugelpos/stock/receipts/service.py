@@ -21,6 +21,7 @@ from kugelpos.common.pagination import Page, PageParams
 
 from ..costs import to_cost_units
 from ..errors import ReceiptAlreadyReceivedError, ReceiptNotFoundError
+from ..items import ItemMaster
 from ..stocks.documents import StockDocument, UpdateType
 from ..stocks.service import StockChange, apply_changes
 from .documents import ReceiptDocument, ReceiptLineDocument
@@ -42,9 +43,13 @@ class Received:
 
 class ReceiptService:
     def __init__(
-        self, mongo: Mongo, ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]]
+        self,
+        mongo: Mongo,
+        ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]],
+        items: ItemMaster,
     ) -> None:
         self._mongo = mongo
+        self._items = items
         # The tenant's indexes, the unique reference among them, once per process (a tenant
         # set up before receipts existed gets them on its first receipt).
         self._ensure_tenant = ensure_tenant
@@ -60,6 +65,7 @@ class ReceiptService:
         operator_id: str | None,
         actor: str | None,
     ) -> Received:
+        await self._items.require(tenant_id, (line.item_code for line in lines))
         db = await self._ensure_tenant(tenant_id)
         receipt_id = uuid.uuid4().hex
         changes = [

@@ -21,8 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from kugelpos.common.clock import utcnow
-from kugelpos.common.db.mongo import Mongo, validate_tenant_id
-from kugelpos.common.errors import AppError
+from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.infrastructure import Infrastructure
 from kugelpos.common.observability.health import (
     DAPR_STATESTORE_CHECK,
@@ -99,17 +98,7 @@ class SnapshotScheduler:
         return self._mongo
 
     async def tenants(self) -> list[str]:
-        prefix = f"{self.mongo.prefix}_"
-        found = []
-        for name in await self.mongo.client.list_database_names():
-            if not name.startswith(prefix) or name == f"{prefix}commons":
-                continue
-            tenant_id = name[len(prefix) :]
-            try:
-                found.append(validate_tenant_id(tenant_id))
-            except AppError:
-                continue
-        return found
+        return await self.mongo.tenant_ids()
 
     async def poll(self, now: datetime | None = None) -> int:
         """One look at every tenant; returns how many jobs this replica ran."""

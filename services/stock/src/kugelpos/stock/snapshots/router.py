@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, status
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.pagination import PageParams
 
+from ..costs import from_cost_units
 from ..dependencies import Reader, SnapshotServiceDep, StoreWriter, TerminalId
 from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params
@@ -37,6 +38,9 @@ def snapshot_out(snapshot_id: str, doc: SnapshotDocument) -> StockSnapshotRespon
                 minimum_quantity=from_units(i.minimum_units),
                 reorder_point=from_units(i.reorder_point_units),
                 reorder_quantity=from_units(i.reorder_quantity_units),
+                average_cost=(
+                    None if i.average_cost_units is None else from_cost_units(i.average_cost_units)
+                ),
             )
             for i in doc.stocks
         ],

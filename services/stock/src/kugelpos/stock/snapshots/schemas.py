@@ -20,6 +20,9 @@ class StockSnapshotItemResponse(ApiModel):
     minimum_quantity: Money
     reorder_point: Money
     reorder_quantity: Money
+    # Beyond v1: the item's moving-average cost the snapshot recorded (what its valuation
+    # uses); null in a snapshot taken before costs were recorded.
+    average_cost: Money | None = None
 
 
 class StockSnapshotResponse(ApiModel):

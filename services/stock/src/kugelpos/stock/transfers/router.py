@@ -1,5 +1,6 @@
 """Transfers between stores: `/api/v1/tenants/{tenant_id}/stock/transfers` (tenant-wide: a
-transfer belongs to two stores)."""
+transfer belongs to two stores). The back office (and a service) reads every transfer of the
+tenant; a till reads only those from or to its own store."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
+from kugelpos.common.auth.policy import terminal_store
+from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.envelope import ApiResponse, ok
+from kugelpos.common.errors import PermissionDeniedError
 from kugelpos.common.pagination import PageParams
 
 from ..costs import from_cost_units
 from ..dependencies import AlertServiceDep, BackOffice, Reader, TransferServiceDep
+from ..errors import TransferNotFoundError
 from ..quantities import from_units
 from ..schemas import PaginatedResult, paged, stock_page_params
 from .documents import TransferDocument, TransferStatus
@@ -28,6 +33,16 @@ from .service import TransferLine
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/stock/transfers", tags=["transfers"])
 TransferId = Annotated[str, Path(min_length=1, max_length=64)]
 Params = Annotated[PageParams, Depends(stock_page_params)]
+
+
+def till_store(principal: Principal) -> str | None:
+    """The store a till reads transfers of (None: not a till, it reads the tenant's)."""
+    if principal.kind is not PrincipalKind.TERMINAL:
+        return None
+    store = terminal_store(principal)
+    if store is None:
+        raise PermissionDeniedError("A terminal without a store reads no transfers")
+    return store
 
 
 def transfer_out(doc: TransferDocument) -> TransferResponse:
@@ -131,13 +146,19 @@ async def cancel_transfer(
 @router.get("", response_model=ApiResponse[PaginatedResult[TransferResponse]])
 async def list_transfers(
     tenant_id: str,
-    _: Reader,
+    caller: Reader,
     transfers: TransferServiceDep,
     params: Params,
     store: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     state: Annotated[TransferStatus | None, Query()] = None,
 ) -> ApiResponse[PaginatedResult[TransferResponse]]:
-    """`store`: transfers from or to it; `state`: in that state."""
+    """`store`: transfers from or to it; `state`: in that state. A till's list is always of
+    its own store (another store named: 403)."""
+    own = till_store(caller)
+    if own is not None:
+        if store not in (None, own):
+            raise PermissionDeniedError("A terminal reads only its own store's transfers")
+        store = own
     page = await transfers.list(tenant_id, store, state, params)
     return ok(
         paged(
@@ -153,9 +174,13 @@ async def list_transfers(
 
 @router.get("/{transfer_id}", response_model=ApiResponse[TransferResponse])
 async def get_transfer(
-    tenant_id: str, transfer_id: TransferId, _: Reader, transfers: TransferServiceDep
+    tenant_id: str, transfer_id: TransferId, caller: Reader, transfers: TransferServiceDep
 ) -> ApiResponse[TransferResponse]:
     doc = await transfers.get(tenant_id, transfer_id)
+    own = till_store(caller)
+    if own is not None and own not in (doc.from_store, doc.to_store):
+        # As if it were not there: a till learns nothing of other stores' transfers.
+        raise TransferNotFoundError(f"Transfer {transfer_id} not found")
     return ok(
         transfer_out(doc), message="Transfer retrieved successfully", operation="get_transfer"
     )

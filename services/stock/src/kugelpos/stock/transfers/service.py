@@ -31,6 +31,7 @@ from ..errors import (
     TransferNotFoundError,
     TransferSameStoreError,
 )
+from ..items import ItemMaster
 from ..quantities import from_units, to_units
 from ..stocks.documents import StockDocument, UpdateType
 from ..stocks.service import StockChange, apply_changes
@@ -59,9 +60,13 @@ class Moved:
 
 class TransferService:
     def __init__(
-        self, mongo: Mongo, ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]]
+        self,
+        mongo: Mongo,
+        ensure_tenant: Callable[[str], Awaitable[AsyncDatabase]],
+        items: ItemMaster,
     ) -> None:
         self._mongo = mongo
+        self._items = items
         self._ensure_tenant = ensure_tenant
 
     async def ship(
@@ -76,6 +81,7 @@ class TransferService:
     ) -> Moved:
         if from_store == to_store:
             raise TransferSameStoreError(f"A transfer from {from_store} to itself")
+        await self._items.require(tenant_id, (line.item_code for line in lines))
         db = await self._ensure_tenant(tenant_id)
         transfer_id = uuid.uuid4().hex
         changes = [
