@@ -671,3 +671,18 @@ async def test_a_long_in_matches_from_a_set_as_mongoeco_matches(kind, tmp_path, 
         for filter_ in in_only:
             await coll.find(filter_).to_list()
         assert compared == []
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_an_empty_in_matches_nothing(kind, tmp_path):
+    # SQLite: mongoeco wrote `IN ()`, a syntax error (a 500 for a count opened with no line).
+    async with Served(engine_for(kind, str(tmp_path / "e.sqlite3"))) as served:
+        coll = served.client.db_e.rows
+        await coll.create_index([("tenant_id", 1), ("item_code", 1)], unique=True)
+        await coll.create_index("item_code")
+        await coll.insert_many([{"tenant_id": "T1", "item_code": f"I{n}"} for n in range(5)])
+        assert await coll.find({"tenant_id": "T1", "item_code": {"$in": []}}).to_list() == []
+        assert await coll.find({"other": {"$in": []}}).to_list() == []
+        assert await coll.count_documents({"item_code": {"$nin": []}}) == 5
+        either = {"$or": [{"item_code": {"$in": []}}, {"item_code": "I1"}]}
+        assert [d["item_code"] for d in await coll.find(either).to_list()] == ["I1"]

@@ -451,7 +451,11 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
         if isinstance(plan, EqualsCondition) and plan.field == "_id":
             if isinstance(plan.value, (str, ObjectId)):
                 return "documents.storage_key = ?", [self._storage_key(plan.value)]
-        elif isinstance(plan, InCondition) and plan.values and not plan.null_matches_undefined:
+        elif isinstance(plan, InCondition) and not plan.values:
+            # `$in: []` matches nothing; mongoeco's translation is `IN ()`, a syntax error
+            # (a count opened with nothing counted yet read its rows by an empty list: 500).
+            return "0", []
+        elif isinstance(plan, InCondition) and not plan.null_matches_undefined:
             values = plan.values
             if plan.field == "_id" and all(isinstance(v, (str, ObjectId)) for v in values):
                 marks = ", ".join("?" * len(values))
