@@ -31,8 +31,12 @@ Queries: mongoeco's SQL filters a field as `json_extract(document, '$.field') = 
 own expression indexes are built on other expressions, so an equality filter read every
 document of the collection (a relay's mark by `event_id` took 20 ms in a 5,000-event outbox).
 Each declared index also gets a SQLite index on exactly the expressions the filters use.
-`_id` filters go to the storage key (the primary key), and `$in` of strings on a top-level
-field without stored arrays is a plain `IN` on that expression (see "filters by key").
+`_id` filters go to the storage key (the primary key), `$in` of strings on a top-level
+field without stored arrays is a plain `IN` on that expression, an equality on a top-level
+field with its own index and no stored array is mongoeco's scalar-only translation (not ORed
+with a correlated EXISTS on the multikey table), and `$in` of nothing matches nothing (see
+"filters by key"). Both engines: a long `$in` matches from a set, not value by value (see
+`_node_to_code`).
 
 The SQLite engine also keeps no change log: mongoeco copies every written document into a
 `change_outbox` table for change streams and, after each write outside a transaction, takes a
