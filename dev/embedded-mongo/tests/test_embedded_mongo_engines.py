@@ -671,3 +671,66 @@ async def test_a_long_in_matches_from_a_set_as_mongoeco_matches(kind, tmp_path, 
         for filter_ in in_only:
             await coll.find(filter_).to_list()
         assert compared == []
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_an_empty_in_matches_nothing(kind, tmp_path):
+    # SQLite: mongoeco wrote `IN ()`, a syntax error (a 500 for a count opened with no line).
+    async with Served(engine_for(kind, str(tmp_path / "e.sqlite3"))) as served:
+        coll = served.client.db_e.rows
+        await coll.create_index([("tenant_id", 1), ("item_code", 1)], unique=True)
+        await coll.create_index("item_code")
+        await coll.insert_many([{"tenant_id": "T1", "item_code": f"I{n}"} for n in range(5)])
+        assert await coll.find({"tenant_id": "T1", "item_code": {"$in": []}}).to_list() == []
+        assert await coll.find({"other": {"$in": []}}).to_list() == []
+        assert await coll.count_documents({"item_code": {"$nin": []}}) == 5
+        either = {"$or": [{"item_code": {"$in": []}}, {"item_code": "I1"}]}
+        assert [d["item_code"] for d in await coll.find(either).to_list()] == ["I1"]
+
+
+async def test_an_equality_on_a_field_with_its_own_index_is_served_by_the_key(tmp_path):
+    # mongoeco ORs such an equality with an EXISTS on its multikey table, correlated per row
+    # and served by (collection, index) only: an update of one stock row by (tenant, store,
+    # item) read every row of the store and, per row, every entry of the item index.
+    from mongoeco.core.query_plan import compile_filter
+    from mongoeco.engines.semantic_core import compile_find_semantics
+
+    engine = engine_for("sqlite", str(tmp_path / "eq.sqlite3"))
+
+    def explained(filter_: dict) -> str:
+        plan = engine._compile_read_execution_plan(
+            "db_eq",
+            "stocks",
+            compile_find_semantics({}, plan=compile_filter(filter_), limit=1),
+            select_clause="storage_key, document",
+            hint=None,
+        )
+        sql, params = plan.require_sql()
+        rows = engine._connection.execute("EXPLAIN QUERY PLAN " + sql, tuple(params)).fetchall()
+        return "\n".join(str(row[-1]) for row in rows)
+
+    async with Served(engine) as served:
+        coll = served.client.db_eq.stocks
+        await coll.create_index(
+            [("tenant_id", 1), ("store_code", 1), ("item_code", 1)], unique=True
+        )
+        await coll.create_index("item_code")
+        await coll.insert_many(
+            [
+                {"tenant_id": "T1", "store_code": "S1", "item_code": f"C{n}", "q": n}
+                for n in range(300)
+            ]
+        )
+        key = {"tenant_id": "T1", "store_code": "S1", "item_code": "C5"}
+        plan = explained(key)
+        assert "multikey_entries" not in plan, plan
+        assert plan.count("<expr>=?") == 3, plan  # the three fields of the key, by the index
+        await coll.update_one(key, {"$inc": {"q": 100}})
+        assert (await coll.find_one(key))["q"] == 105
+        assert await coll.count_documents({"item_code": "C7"}) == 1
+        # An array stored on the field: mongoeco's translation again, elements found.
+        await coll.insert_one({"tenant_id": "T1", "store_code": "S2", "item_code": ["C5", "Z"]})
+        assert "multikey_entries" in explained({"item_code": "Z"})
+        found = await coll.find({"item_code": "C5"}).to_list()
+        assert sorted(d["store_code"] for d in found) == ["S1", "S2"]
+        assert await coll.count_documents({"item_code": "Z"}) == 1
