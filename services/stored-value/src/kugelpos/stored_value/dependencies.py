@@ -19,6 +19,7 @@ from kugelpos.common.web.app import get_wiring
 
 from .cards.service import CardService
 from .holds.service import HoldService
+from .liability.service import LiabilityService
 from .loads.service import LoadService
 from .wiring import StoredValueWiring
 
@@ -57,3 +58,10 @@ async def get_load_service(wiring: StoredValueWiringDep) -> LoadService:
 
 
 type LoadServiceDep = Annotated[LoadService, Depends(get_load_service)]
+
+
+async def get_liability_service(wiring: StoredValueWiringDep) -> LiabilityService:
+    return LiabilityService(wiring.infra.mongo, timezone=wiring.settings.timezone)
+
+
+type LiabilityServiceDep = Annotated[LiabilityService, Depends(get_liability_service)]
