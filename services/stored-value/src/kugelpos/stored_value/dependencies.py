@@ -18,6 +18,7 @@ from kugelpos.common.auth.store_scope import tenant_access
 from kugelpos.common.web.app import get_wiring
 
 from .cards.service import CardService
+from .expiry.service import ExpiryService
 from .holds.service import HoldService
 from .liability.service import LiabilityService
 from .loads.service import LoadService
@@ -26,6 +27,7 @@ from .wiring import StoredValueWiring
 type StoredValueWiringDep = Annotated[StoredValueWiring, Depends(get_wiring)]
 
 type BackOffice = Annotated[Principal, Depends(allow(ADMIN, MANAGER, source=tenant_access))]
+type Admin = Annotated[Principal, Depends(allow(ADMIN, source=tenant_access))]
 type Issuer = Annotated[
     Principal,
     Depends(
@@ -65,3 +67,10 @@ async def get_liability_service(wiring: StoredValueWiringDep) -> LiabilityServic
 
 
 type LiabilityServiceDep = Annotated[LiabilityService, Depends(get_liability_service)]
+
+
+async def get_expiry_service(wiring: StoredValueWiringDep) -> ExpiryService:
+    return wiring.expiry_service
+
+
+type ExpiryServiceDep = Annotated[ExpiryService, Depends(get_expiry_service)]
