@@ -28,6 +28,8 @@ async def test_demo_builds_a_tenant_and_a_second_run_reuses_it(stack, tmp_path):
     assert urls["cart"] in text and "Daily report" in text
     if "report" not in urls:
         assert "report is skipped" in text
+    # A gift card to try (issue 26): issued at stored value, printed whole this once.
+    assert demo["giftCard"] and f"Gift card {demo['giftCard']}" in text
 
     # Tax kinds: exempt (00), external (01/11) and internal (02/12) all present.
     taxes = {item.tax_code for item in demo_items()}
@@ -46,7 +48,7 @@ async def test_demo_builds_a_tenant_and_a_second_run_reuses_it(stack, tmp_path):
             headers=admin,
             params={"limit": 100},
         )
-        assert r.status_code == 200 and len(r.json()["data"]) == len(demo_items())
+        assert r.status_code == 200 and len(r.json()["data"]) == len(demo_items()) + 1  # + GIFT
         # The day closed on both terminals, so the daily report can be printed.
         first, opened = demo["terminals"]
         for till in (first, opened):

@@ -1,4 +1,4 @@
-"""Schemathesis over the served OpenAPI of all seven services (issue 12, item 3).
+"""Schemathesis over the served OpenAPI of every registered service (issue 12, item 3).
 
 Every operation of every `/openapi.json` gets a few positive (schema-valid) and negative
 (schema-violating) examples, sent to the live session stack with the credential the operation

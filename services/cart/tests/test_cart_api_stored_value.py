@@ -131,6 +131,7 @@ async def test_a_card_sold_is_loaded_by_the_bill_without_tax(till: Register, car
     assert_ok(await till.pay(cart_id, ("01", 5000)))
     sale = assert_ok(await till.bill(cart_id))["data"]
     assert card_no not in str(sale)  # the answer, its receipt and journal texts: masked only
+    assert f"カード {'*' * 12}{card_no[-4:]}" in sale["journalText"]
     card = await cards.until(card_no, lambda c: c["balance"] == 5000)
     assert card["status"] == "active"
     assert await cards.ledger(card_no) == ["activation", "load"]
@@ -148,7 +149,9 @@ async def test_a_card_payment_holds_then_the_bill_captures(till: Register, cards
     assert card_no not in str(paid)
     held = await cards.read(card_no)
     assert (held["balance"], held["heldAmount"]) == (1900, 1100)
-    assert_ok(await till.bill(cart_id))
+    billed = assert_ok(await till.bill(cart_id))["data"]
+    assert f"カード {'*' * 12}{card_no[-4:]}" in billed["receiptText"]
+    assert card_no not in str(billed)
     await cards.until(card_no, lambda c: c["heldAmount"] == 0 and c["balance"] == 1900)
     assert (await cards.ledger(card_no))[-2:] == ["hold", "capture"]
 

@@ -351,3 +351,27 @@ def test_a_new_report_type_is_one_class_and_one_entry(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
     assert list(makers) == ["count"] and makers["count"].label == "hello"
+
+
+async def test_stored_value_sold_redeemed_and_credited():
+    """Issue 26: a gift card of 5000 sold for cash; a sale of 1100 paid 1000 by card and 100
+    cash; a return of 550 onto store credit; the card sale voided: sold 0 (5000 − 5000),
+    redeemed 1000, credited 550; the card payment is also in `payments` by its code."""
+    gift = {**line(1, "GIFT", "009", 5000.0), "is_stored_value": True, "card_no": "*" * 12}
+    sold = tran(T, 1, with_tax=5000.0, lines=[gift], payments=[payment("01", 5000.0)])
+    by_card = {**payment("21", 1000.0, "Gift card"), "hold_id": "h1", "card_no": "*" * 12}
+    paid = tran(T, 2, lines=[line(1)], payments=[by_card, payment("01", 100.0)])
+    credit = {**payment("21", 550.0, "Gift card"), "card_load_id": "L1"}
+    returned = tran(T, 3, type_=102, with_tax=550.0, lines=[line(1, unit_price=500.0)],
+                    payments=[credit])  # fmt: skip
+    voided = tran(T, 4, type_=201, with_tax=5000.0, lines=[gift], payments=[payment("01", 5000.0)])
+    data = await report([sold, paid, returned, voided])
+    assert data["storedValue"] == {
+        "sold": {"amount": 0, "count": 0},
+        "redeemed": {"amount": 1000, "count": 1},
+        "credited": {"amount": 550, "count": 1},
+    }
+    one = await report([sold])
+    assert one["storedValue"]["sold"] == {"amount": 5000, "count": 1}
+    payments = {p["paymentName"]: p["amount"] for p in data["payments"]}
+    assert payments["Gift card"] == 1000 - 550

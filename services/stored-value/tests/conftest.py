@@ -76,8 +76,11 @@ class Book(ConsumerBook):
             headers=headers or self.cart,
         )
 
-    async def new_load(self, card_no: str, amount: int, kind: str = "load") -> str:
-        r = await self.register_load(card_no, amount, kind)
+    async def new_load(
+        self, card_no: str, amount: int, kind: str = "load", store: str | None = None
+    ) -> str:
+        extra = {"storeCode": store} if store else {}
+        r = await self.register_load(card_no, amount, kind, **extra)
         return assert_ok(r, 201)["data"]["loadId"]
 
     async def get_load(self, load_id: str) -> dict[str, Any]:

@@ -128,9 +128,16 @@ async def _build(client: httpx.AsyncClient, urls: Mapping[str, str]) -> dict[str
             "taxCode": tax_code,
         }
         await pos._post(client, f"{md}/categories", 201, headers=admin, json=body)
-    items = demo_items()
+    items = (*demo_items(), pos.GIFT_CARD_ITEM)
     shop = await pos.open_shop(
-        client, urls, admin, tenant, terminals=2, items=items, promotions=[PROMOTION]
+        client,
+        urls,
+        admin,
+        tenant,
+        terminals=2,
+        items=items,
+        payments=(*pos.DEFAULT_PAYMENTS, pos.CARD_PAYMENT),
+        promotions=[PROMOTION],
     )
     staff = [{"id": pos.STAFF_ID, "name": pos.STAFF_NAME, "pin": pos.STAFF_PIN}]
     for staff_id, name in EXTRA_STAFF:
@@ -200,9 +207,19 @@ async def _build(client: httpx.AsyncClient, urls: Mapping[str, str]) -> dict[str
                 "openCounter": data.get("openCounter"),
             }
         )
+    # A gift card to sell and pay with (issue 26), when the stack runs stored value.
+    gift_card = None
+    if "stored-value" in urls:
+        r = await client.post(
+            f"{urls['stored-value']}/api/v1/tenants/{tenant}/cards",
+            headers=admin,
+            json={"kind": "gift", "count": 1},
+        )
+        gift_card = pos._check(r, 201)["data"][0]["cardNo"]
     return {
         "tenantId": tenant,
         "admin": {"username": "admin", "password": password},
+        "giftCard": gift_card,
         "storeCode": shop.store_code,
         "terminals": [
             {"terminalId": t.terminal_id, "terminalNo": t.terminal_no, "apiKey": t.api_key}
@@ -398,10 +415,24 @@ def _summary(
         f"  curl -s -X POST '{urls['cart']}/api/v1/carts?terminal_id={till['terminalId']}' \\",
         f"    {key} \\",
         """    -d '{"transactionType": 101, "userId": "S001", "userName": "Taro"}'""",
+        *_gift_card_lines(demo),
         "",
         *report,
     ]
     return "\n".join(lines) + "\n"
+
+
+def _gift_card_lines(demo: dict) -> list[str]:
+    card = demo.get("giftCard")
+    if not card:
+        return []
+    return [
+        "",
+        f"Gift card {card} (issued, not loaded yet): sell it on that cart with",
+        f"""  [{{"itemCode": "GIFT", "quantity": 1, "unitPrice": 5000, "cardNo": "{card}"}}]""",
+        "  (POST …/lineItems), then pay with it on another cart with payment code 21:",
+        f"""  [{{"paymentCode": "21", "amount": 1000, "detail": {{"cardNo": "{card}"}}}}]""",
+    ]
 
 
 def _load(demo_file: Path) -> dict | None:

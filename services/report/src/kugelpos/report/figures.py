@@ -21,6 +21,9 @@ field name:
 - `cat|<cat>|…`, `item|<cat>|<item>|…`, `promo|<code>|<type>|…`: gross (unit price × quantity),
   discount, quantity, discount quantity, distinct transactions, over non-cancelled lines;
 - `cash|in|a|n`, `cash|out|a|n`, `cash|phys|a`; `cancelled|n` (cancelled sales, not in figures);
+- `sv|sold|a|n`, `sv|redeemed|a|n`, `sv|credited|a|n` (issue 26): gift cards sold (lines with
+  `is_stored_value`), paid by card (payments with a `hold_id`), refunded onto store credit
+  (payments with a `card_load_id`): amount and count, less their voids;
 - `rr|<reason>|n|a|q|b`: returns by reason (issue 25; `additional_info.return_reason_code`,
   empty for none): count, Σ total_amount_with_tax, Σ total_quantity, blind returns among them;
   a return adds, the void of a return takes away.
@@ -220,6 +223,7 @@ def _transaction(c: Contribution, log: Mapping[str, Any], sales: Mapping, t: int
             c.names.setdefault(f"pay|{code}", str(payment["description"]))
     for code in paid:
         c.add(f"pay|{code}|x", f)
+    _stored_value(c, log, t)
     c.add("sd|c", f * len(log.get("subtotal_discounts") or []))
     c.add(
         "sd|a",
@@ -271,6 +275,21 @@ def _transaction(c: Contribution, log: Mapping[str, Any], sales: Mapping, t: int
         c.add(f"item|{item}|x", f)
     for promo in promotions:
         c.add(f"promo|{promo}|x", f)
+
+
+def _stored_value(c: Contribution, log: Mapping[str, Any], t: int) -> None:
+    """Gift cards sold, paid with and refunded onto (a void takes its sale's or return's back)."""
+    g = -1 if t in (VOID_SALE, VOID_RETURN) else 1
+    for line in _lines(log):
+        if line.get("is_stored_value"):
+            c.add("sv|sold|a", g * units(line.get("amount")))
+            c.add("sv|sold|n", g)
+    for payment in log.get("payments") or []:
+        kind = "redeemed" if payment.get("hold_id") else None
+        kind = "credited" if payment.get("card_load_id") else kind
+        if kind is not None:
+            c.add(f"sv|{kind}|a", g * units(payment.get("amount")))
+            c.add(f"sv|{kind}|n", g)
 
 
 def _by_reason(c: Contribution, log: Mapping[str, Any], sales: Mapping, g: int) -> None:

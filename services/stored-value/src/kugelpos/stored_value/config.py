@@ -30,6 +30,14 @@ class StoredValueSettings(CommonSettings):
     hold_expiry_poll_seconds: float = Field(default=30.0, gt=0)
     hold_expiry_enabled: bool = True
 
+    # Expiry (per tenant: `PUT …/card-settings`): each replica looks every this many seconds
+    # whether a tenant's daily run is due (at `expiry_run_hour`, the app time zone); the run
+    # is claimed by one replica with a lease another takes over if it dies.
+    expiry_scheduler_enabled: bool = True
+    expiry_poll_seconds: float = Field(default=300.0, gt=0)
+    expiry_run_hour: int = Field(default=3, ge=0, le=23)
+    expiry_lease_seconds: int = Field(default=600, ge=1)
+
     # Lookups of a card (balance, hold) that find no card or a wrong PIN, per caller (a
     # terminal, a user): after `free` failures each costs a growing wait, so numbers cannot
     # be enumerated from a till. Records in the Dapr state store (every replica sees them).

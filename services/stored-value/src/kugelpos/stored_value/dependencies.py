@@ -18,13 +18,16 @@ from kugelpos.common.auth.store_scope import tenant_access
 from kugelpos.common.web.app import get_wiring
 
 from .cards.service import CardService
+from .expiry.service import ExpiryService
 from .holds.service import HoldService
+from .liability.service import LiabilityService
 from .loads.service import LoadService
 from .wiring import StoredValueWiring
 
 type StoredValueWiringDep = Annotated[StoredValueWiring, Depends(get_wiring)]
 
 type BackOffice = Annotated[Principal, Depends(allow(ADMIN, MANAGER, source=tenant_access))]
+type Admin = Annotated[Principal, Depends(allow(ADMIN, source=tenant_access))]
 type Issuer = Annotated[
     Principal,
     Depends(
@@ -57,3 +60,17 @@ async def get_load_service(wiring: StoredValueWiringDep) -> LoadService:
 
 
 type LoadServiceDep = Annotated[LoadService, Depends(get_load_service)]
+
+
+async def get_liability_service(wiring: StoredValueWiringDep) -> LiabilityService:
+    return LiabilityService(wiring.infra.mongo, timezone=wiring.settings.timezone)
+
+
+type LiabilityServiceDep = Annotated[LiabilityService, Depends(get_liability_service)]
+
+
+async def get_expiry_service(wiring: StoredValueWiringDep) -> ExpiryService:
+    return wiring.expiry_service
+
+
+type ExpiryServiceDep = Annotated[ExpiryService, Depends(get_expiry_service)]

@@ -20,6 +20,7 @@ from kugelpos.common.events.logs import TOPIC_TRANLOG, TransactionLog
 
 from .cards.repository import CardRepository
 from .errors import HoldClosedError
+from .expiry.repository import CardSettingsRepository, ExpiryRunRepository
 from .holds import operations as holds
 from .holds.documents import ReleaseReason
 from .holds.repository import HoldRepository
@@ -32,7 +33,14 @@ from .tranlogs import Action, BadLog, Step, actions
 log = structlog.get_logger(__name__)
 
 ACTOR = "service:stored-value"
-REPOSITORIES = (CardRepository, LedgerRepository, HoldRepository, LoadRepository)
+REPOSITORIES = (
+    CardRepository,
+    LedgerRepository,
+    HoldRepository,
+    LoadRepository,
+    CardSettingsRepository,
+    ExpiryRunRepository,
+)
 
 
 class MovementRefused(Exception):

@@ -10,7 +10,9 @@ from kugelpos.common.web.tenant_setup import tenant_setup_router
 
 from .cards.router import router as cards_router
 from .config import get_settings
+from .expiry.router import router as expiry_router
 from .holds.router import router as holds_router
+from .liability.router import router as liability_router
 from .loads.router import router as loads_router
 from .wiring import StoredValueWiring
 
@@ -27,6 +29,8 @@ def build_app() -> FastAPI:
             cards_router,
             holds_router,
             loads_router,
+            liability_router,
+            expiry_router,
             dead_letters_router(wiring.consumer),
         ],
         welcome=WELCOME,

@@ -8,6 +8,8 @@ from kugelpos.common.wiring import ConsumerWiring
 from .cards.service import CardService
 from .config import StoredValueSettings
 from .events import StoredValueEvents
+from .expiry.scheduler import ExpiryScheduler
+from .expiry.service import ExpiryService
 from .holds.expiry import HoldExpiry
 from .holds.service import HoldService
 from .loads.service import LoadService
@@ -41,19 +43,29 @@ class StoredValueWiring(ConsumerWiring[StoredValueSettings]):
             max_balance=settings.max_balance,
         )
         self.loads = LoadService(self.infra.mongo, max_balance=settings.max_balance)
-        self.expiry = HoldExpiry(
+        self.hold_expiry = HoldExpiry(
             self.infra.mongo,
             self.holds,
             poll_seconds=settings.hold_expiry_poll_seconds,
             enabled=settings.hold_expiry_enabled,
         )
 
+        # Card expiry and breakage, daily, per the tenant's settings (leased run).
+        self.expiry_service = ExpiryService(self.infra.mongo, max_balance=settings.max_balance)
+        self.expiry_scheduler = ExpiryScheduler(self.infra.mongo, self.expiry_service, settings)
+
     def health_checks(self) -> dict[str, HealthCheck]:
-        return {**super().health_checks(), **self.expiry.health_checks()}
+        return {
+            **super().health_checks(),
+            **self.hold_expiry.health_checks(),
+            **self.expiry_scheduler.health_checks(),
+        }
 
     async def start(self) -> None:
         await super().start()
-        await self.expiry.start()
+        await self.hold_expiry.start()
+        await self.expiry_scheduler.start()
 
     async def stop(self) -> None:
-        await self.expiry.stop()
+        await self.hold_expiry.stop()
+        await self.expiry_scheduler.stop()

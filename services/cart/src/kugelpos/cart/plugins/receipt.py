@@ -120,6 +120,8 @@ class ReceiptRenderer:
             )
             mark = TAX_MARKS.get(str(item.get("tax_code")), "  ")
             out.append(split(str(item.get("description") or ""), f"{comma(gross)}{mark}"))
+            if item.get("card_no"):  # a gift card sold: which card (masked) the money went on
+                out.append(left(f"  カード {item.get('card_no')}"))
             quantity = int(item.get("quantity") or 0)
             if quantity >= 2:
                 out.append(left(f"{rjust(f'{quantity} 個', 12)}@{comma(item.get('unit_price'))}"))
@@ -172,6 +174,8 @@ class ReceiptRenderer:
             if _dec(p.get("amount")) == 0:
                 continue
             out.append(split(str(p.get("description") or ""), f"{yen(p.get('amount'))}  "))
+            if p.get("card_no"):  # paid by, or refunded onto, a card (masked)
+                out.append(left(f"  カード {p.get('card_no')}"))
         return out
 
     def _origin(self, t: dict[str, Any]) -> list[Line]:

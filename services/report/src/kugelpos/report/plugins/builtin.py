@@ -174,6 +174,16 @@ class SalesReportMaker(ReportMaker):
             "returnsByReason": returns_by_reason(figures.counters),
             "taxes": taxes,
             "payments": payments,
+            # Beside v1 (issue 26): gift cards sold (counted in the sales above too, as items
+            # of their category), paid with (in `payments` by their code too) and store credit
+            # refunded onto, each less its voids.
+            "storedValue": {
+                kind: {
+                    "amount": num(amount(figures.get(f"sv|{kind}|a"))),
+                    "count": figures.get(f"sv|{kind}|n"),
+                }
+                for kind in ("sold", "redeemed", "credited")
+            },
             "cash": {
                 "logicalAmount": num(logical),
                 "physicalAmount": num(physical),

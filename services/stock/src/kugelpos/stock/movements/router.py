@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from kugelpos.common.days import day_range
 from kugelpos.common.envelope import ApiResponse, ok
 
 from ..dependencies import MovementServiceDep, Reader, StockWiringDep
 from ..quantities import from_units
 from .schemas import DayMovementResponse, KindMovementResponse, MovementsResponse
-from .service import day_range
 
 router = APIRouter(
     prefix="/api/v1/tenants/{tenant_id}/stores/{store_code}/stock", tags=["movements"]

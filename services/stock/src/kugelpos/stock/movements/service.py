@@ -9,16 +9,14 @@ Sums are of the stored integer units, converted once per bucket.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from kugelpos.common.days import day_start, days_between, local_day
 from kugelpos.common.db.mongo import Mongo
-from kugelpos.common.errors import InvalidInputError
 
 from ..stocks.documents import UpdateType
 from ..stocks.repository import StockUpdateRepository
-
-MAX_DAYS = 92
 
 
 @dataclass(slots=True)
@@ -33,24 +31,6 @@ class DayMovements:
     kinds: dict[UpdateType, KindTotal] = field(default_factory=dict)
 
 
-def parse_day(value: str, name: str) -> date:
-    try:
-        if len(value) != 10:
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInputError(f"Invalid {name} {value!r}: expected YYYY-MM-DD") from exc
-
-
-def day_range(start: str, end: str) -> tuple[date, date]:
-    first, last = parse_day(start, "from"), parse_day(end, "to")
-    if first > last:
-        raise InvalidInputError(f"from {first} is after to {last}")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise InvalidInputError(f"at most {MAX_DAYS} days at a time, from {first} to {last}")
-    return first, last
-
-
 class MovementService:
     def __init__(self, mongo: Mongo, *, timezone: str) -> None:
         self._mongo = mongo
@@ -60,20 +40,14 @@ class MovementService:
         self, tenant_id: str, store_code: str, first: date, last: date
     ) -> list[DayMovements]:
         """Every day from `first` to `last` (quiet days with no kinds), kinds in enum order."""
-        start = datetime.combine(first, time.min, self._zone).astimezone(UTC)
-        end = datetime.combine(last + timedelta(days=1), time.min, self._zone).astimezone(UTC)
+        start = day_start(first, self._zone)
+        end = day_start(last + timedelta(days=1), self._zone)
         rows = await StockUpdateRepository(self._mongo.tenant_db(tenant_id)).movement_rows(
             tenant_id, store_code, start, end
         )
-        days = {
-            first + timedelta(days=n): DayMovements(first + timedelta(days=n))
-            for n in range((last - first).days + 1)
-        }
+        days = {day: DayMovements(day) for day in days_between(first, last)}
         for row in rows:
-            stamp: datetime = row["timestamp"]
-            if stamp.tzinfo is None:  # a client without tz_aware reads UTC as naive
-                stamp = stamp.replace(tzinfo=UTC)
-            kinds = days[stamp.astimezone(self._zone).date()].kinds
+            kinds = days[local_day(row["timestamp"], self._zone)].kinds
             total = kinds.setdefault(UpdateType(row["update_type"]), KindTotal())
             total.units += row["change_units"]
             total.rows += 1

@@ -31,4 +31,5 @@ class CardDocument(Document):
     held: int = 0  # the sum of the card's open holds
     pin_hash: str | None = None
     activated_at: datetime | None = None
+    last_activity_at: datetime | None = None  # the last load, refund, hold or capture
     store_code: str | None = None  # where it was activated

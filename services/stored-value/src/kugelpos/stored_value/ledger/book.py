@@ -18,6 +18,11 @@ from ..cards.repository import CardRepository
 from .documents import LedgerEntry, Movement
 from .repository import LedgerRepository
 
+# Movements that count as the card being used (expiry counts from the last of them).
+ACTIVITY = frozenset(
+    {Movement.ACTIVATION, Movement.LOAD, Movement.REFUND, Movement.HOLD, Movement.CAPTURE}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Move:
@@ -60,12 +65,15 @@ async def book(
     elif move.change > 0:
         condition["balance"] = {"$lte": max_balance - move.change}
     inc = {"balance": move.change, "held": move.held_change}
+    set_ = dict(move.set_)
+    if move.kind in ACTIVITY:
+        set_["last_activity_at"] = utcnow()  # what expiry counts from
     card = await CardRepository(db, actor=actor).change(
         tenant_id,
         card_no,
         condition=condition,
         inc={k: v for k, v in inc.items() if v},
-        set_=move.set_,
+        set_=set_,
         session=session,
     )
     if card is None:
