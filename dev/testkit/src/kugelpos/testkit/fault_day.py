@@ -472,10 +472,10 @@ class FaultTill:
                 assert await self.recorded_unknown() is None
             return None
 
-    async def cancel_paid_by_card(self, card_no: str) -> None:
+    async def cancel_paid_by_card(self, card_no: str) -> bool:
         """A customer pays part by gift card, then changes their mind: the cart is cancelled
         and its log releases the hold. A lost cancel answer is found out as a bill's is; a
-        cart abandoned half-way leaves its hold to expire."""
+        cart abandoned half-way (False: the till tries again later) leaves its hold to expire."""
         fault = self.day.current
         cart_id: str | None = None
         try:
@@ -525,9 +525,10 @@ class FaultTill:
                 f"cart paid {amount} by card ****{card_no[-4:]} then cancelled at till "
                 f"{self.no} (#{number}, answer {how}, during {fault})"
             )
+            return True
         except SaleFailed as exc:
             self.day.failures.append((self.no, fault, f"card cart not cancelled: {exc}"))
-            self.day.card_cancel = f"cart paid by card at till {self.no} abandoned ({exc})"
+            return False
 
     async def refund(self, kind: int, original: Bill) -> Bill:
         """A return (102) or void (201) of one of this till's own sales."""
@@ -858,12 +859,11 @@ async def run_till(day: Day, till: FaultTill, cash: list[tuple[str, int]]) -> di
         if card_no is not None and gift_sold and done >= 3:
             want = rng.randint(200, CARD_PAY_MAX)
             if cancels:  # once the card's load is there (its sale's log may be late)
-                cancels = False
                 deadline = time.monotonic() + CONVERGE_SECONDS
                 while not await till.card_amount(card_no, want):
                     assert time.monotonic() < deadline, f"card of till {till.no} not loaded"
                     await asyncio.sleep(0.3)
-                await till.cancel_paid_by_card(card_no)
+                cancels = not await till.cancel_paid_by_card(card_no)
             if rng.random() < CARD_SHARE or day.card_fault_waits():
                 card = (card_no, want)
         bill = await till.sale(lines, split=rng.random() < 0.5, gift=gift, card=card)
