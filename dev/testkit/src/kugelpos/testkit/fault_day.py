@@ -15,6 +15,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,7 @@ class Bill:
     reason: str | None = None  # a return's reason code
     restock: bool = True  # whether stock takes a return's units back
     note: str = ""  # what a return was, for the summary
+    holds: list[str] = field(default_factory=list)  # its card payments' holds
 
 
 @dataclass
@@ -200,6 +202,8 @@ class Day:
     hold_killed: asyncio.Event = field(default_factory=asyncio.Event)
     cards: dict[int, str] = field(default_factory=dict)  # till -> the gift card it sells
     card_cancel: str = ""  # how the cart paid by card and cancelled went
+    # The mid-capture fault's bill: its holds, and when stored-value was killed (wall clock).
+    capture_victim: tuple[list[str], datetime] | None = None
 
     def card_fault_waits(self) -> bool:
         return self.kill_in_capture.is_set() or self.kill_in_hold.is_set()
@@ -336,6 +340,7 @@ class FaultTill:
                 for line in data.get("lineItems") or []
                 if not line.get("isCancelled") and line.get("lineNo") is not None
             },
+            holds=[p["holdId"] for p in data.get("payments") or [] if p.get("holdId")],
         )
         self.day.bills.append(bill)
         return bill
@@ -387,7 +392,9 @@ class FaultTill:
             # The bill's log is on its way to capture the card's hold: stored-value dies.
             self.day.kill_in_capture.clear()
             await asyncio.sleep(self.day.rng.uniform(0.0, CAPTURE_KILL_WITHIN))
+            killed_at = datetime.now(UTC)
             await asyncio.to_thread(self.day.stack.kill_component, self.day.victim)
+            self.day.capture_victim = (bill.holds, killed_at)
             self.day.capture_killed.set()
         return bill
 
@@ -1394,6 +1401,26 @@ async def run_day(
             f"{(cards_now.get(no) or (None,))[0]}"
         )
 
+    # The mid-capture fault's holds: captured before stored-value died, or after its restart
+    # (the log redelivered).
+    capture_lines = []
+    if day.capture_victim is not None:
+        holds, killed_at = day.capture_victim
+        for hold_id in holds:
+            r = await client.get(f"{sv_base}/holds/{hold_id}", headers=shop.admin)
+            hold = _data(r) if r.status_code == 200 else {}
+            at = hold.get("capturedAt")
+            when = (
+                "not captured"
+                if at is None
+                else "before the kill"
+                if datetime.fromisoformat(at).replace(tzinfo=UTC) < killed_at
+                else "after the kill (its log redelivered)"
+            )
+            capture_lines.append(
+                f"  mid-capture: hold {hold_id[-12:]} {hold.get('state')}, captured {when}"
+            )
+
     summary = [
         table(seed, planned_faults, rows, title),
         f"bills ok {len(day.bills)} (recovered after a lost answer: "
@@ -1404,6 +1431,7 @@ async def run_day(
         *(f"  inventory: {action}" for action in day.inventory),
         *card_lines,
         *([f"  {day.card_cancel}"] if day.card_cancel else []),
+        *capture_lines,
         *(
             f"  return #{b.transaction_no} at till {b.till}: {b.note.strip() or 'v1 whole'}, "
             f"reason {b.reason or '-'}{'' if b.restock else ' (not restocked)'}, "
