@@ -1401,8 +1401,8 @@ async def run_day(
             f"{(cards_now.get(no) or (None,))[0]}"
         )
 
-    # The mid-capture fault's holds: captured before stored-value died, or after its restart
-    # (the log redelivered).
+    # The mid-capture fault's holds: captured before stored-value died, or after (its log
+    # redelivered, to the restarted process or, with replicas, to the other one).
     capture_lines = []
     if day.capture_victim is not None:
         holds, killed_at = day.capture_victim
