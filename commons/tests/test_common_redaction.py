@@ -106,6 +106,24 @@ def test_scrub_text_masks_pairs_jwts_and_schemes() -> None:
     assert scrub_text("count=3 limit=5") == "count=3 limit=5"
 
 
+def test_scrub_text_masks_a_card_number_in_a_path() -> None:
+    """Issue 26: the stored-value paths carry a card's number; its access log line and the
+    cart's httpx line show the last four digits only."""
+    line = "HTTP Request: POST http://h/api/v1/tenants/T1/cards/9402713358602514/holds 201"
+    assert scrub_text(line) == (
+        "HTTP Request: POST http://h/api/v1/tenants/T1/cards/************2514/holds 201"
+    )
+    assert scrub_text("/api/v1/tenants/T1/cards/9402713358602514") == (
+        "/api/v1/tenants/T1/cards/************2514"
+    )
+    assert redact({"path": "/t/T1/cards/9402713358602514/ledger"}) == {
+        "path": "/t/T1/cards/************2514/ledger"
+    }
+    # Not a card number: a short code, a listing, another resource.
+    for text in ("/cards/1234", "/api/v1/tenants/T1/cards?kind=gift", "/items/9402713358602514"):
+        assert scrub_text(text) == text
+
+
 def test_redact_scrubs_strings_inside_events() -> None:
     event = {"url": f"/ws?token={JWT}", "detail": ["ok", f"Bearer {JWT}"], "n": 1}
     assert redact(event) == {"url": "/ws?token=***", "detail": ["ok", "Bearer ***"], "n": 1}

@@ -1,8 +1,9 @@
 """Two of everything (issue 29): the fault suite's store day (kugelpos.testkit.fault_day: sales,
-returns, voids, cash movements, open/close, the back office's receipt and transfer, the poison
-event and its replay) at ten tills, with two replicas of every service, each behind its own
-sidecar, sharing Redis and the service's MongoDB. The tills and the services reach a service
-through the stack's round-robin front (`Stack.front_url`), as through a Kubernetes Service.
+returns, voids, gift cards sold and paid with, cash movements, open/close, the back office's receipt
+and transfer, the poison event and its replay) at ten tills, with two replicas of every service,
+each behind its own sidecar, sharing Redis and the service's MongoDB. The tills and the services
+reach a service through the stack's round-robin front (`Stack.front_url`), as through a Kubernetes
+Service.
 
 1. A healthy day. Besides the day's own checks (each transaction once in journal, report and
    stock; every outbox event delivered): every outbox event was published exactly once (one
@@ -382,18 +383,24 @@ async def test_store_day_with_two_replicas_of_every_service(
 def replica_faults(rng: random.Random, linked: str, total: int) -> list[Fault]:
     """One replica of each service SIGKILLed (which one: seeded), down 2-5 s, then restarted
     (in the background: the next fault need not wait for it); the cart's during a bill,
-    stock's right after the transfer's POST; and `linked`'s MongoDB link killed (its
+    stock's right after the transfer's POST, stored-value's right after a bill paid partly by
+    gift card (its log on the way to capture the hold); and `linked`'s MongoDB link killed (its
     connections dropped) and restored."""
     faults = []
     for name in NAMES:
         process = rng.choice([name, f"{name}.2"])
-        kind = {"cart": " mid-bill", "stock": " mid-transfer"}.get(name, "")
+        kind = {
+            "cart": " mid-bill",
+            "stock": " mid-transfer",
+            "stored-value": " mid-capture",
+        }.get(name, "")
         faults.append(
             Fault(
                 f"kill {process}{kind}",
                 process,
                 mid_bill=name == "cart",
                 mid_transfer=name == "stock",
+                mid_capture=name == "stored-value",
             )
         )
     if linked:

@@ -1,6 +1,7 @@
 """A store day over HTTP while the harness SIGKILLs and restarts, one at a time at seeded random
-points, each consumer (report, journal, stock), the sidecar, the cart in the middle of a bill
-and in the middle of a return, a consumer's MongoDB wire server, and Redis (once with its
+points, each consumer (report, journal, stock), the sidecar, the cart in the middle of a bill,
+in the middle of a return and between a gift card's hold and the bill, stored-value while a
+bill's log captures a card's hold, a consumer's MongoDB wire server, and Redis (once with its
 data, once from empty). Against an
 external MongoDB (MONGODB_URI) there is no wire server of the stack's to kill: that fault is
 left out.
@@ -50,6 +51,22 @@ the receipt applied once (one `receipt` history row per line with its reference,
 listed), one transfer, `received`, with shipped = received + in transit + discrepancy per line;
 the selling store's quantities equal the sales, returns, the receipt and the transfer; the
 second store holds exactly what it received.
+
+Gift cards (issue 26): the admin issues a gift card for each odd-numbered till at the start;
+the till sells it with its third sale (a card line, GIFT_LOAD on it, loaded by the bill's log
+at the stored-value service), then pays part of later sales with it (payment code 21: a hold
+at stored-value, captured by the bill's log), only while the card holds twice the amount (room
+for a hold a lost answer left open). The first of them also pays a cart partly by card and
+cancels it (the cancelled sale's log releases the hold). Two faults: "kill stored-value
+mid-capture" SIGKILLs stored-value within CAPTURE_KILL_WITHIN of a card sale's bill answering
+(its log on the way to capture the hold; redelivered after the restart), and "kill cart
+between hold and bill" SIGKILLs the cart once a card payment is accepted, before the bill is
+sent (the till bills again once the cart is back; the cart lives in the state store). A hold
+whose payment answer was lost, or whose cart was abandoned, is released by the service's
+expiry (HOLD_TTL_SECONDS 15 on this stack; a bill's log that comes after that debits the card
+again). Afterwards, for every card: loaded once, balance = load - the card payments billed
+(nothing lost, nothing charged twice), nothing held, the ledger sums to the balance and every
+hold ended once (captured or released); stored-value has no dead letters.
 
 Seed: KUGELPOS_FAULT_SEED=<n> replays a run's fault points.
 """

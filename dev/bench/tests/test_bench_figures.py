@@ -166,3 +166,22 @@ def test_the_sale_lag_during_a_count_post_reports_the_post_beside_the_idle_lag()
     # A refused post is an error of the figure measured during it.
     refused = dict(lag_results(([], 0, 1.0), ([5.0], 0, 1.0), None))
     assert refused["stock.sale_lag_during_count_post"].figures()["errors"] == 1
+
+
+def test_a_card_payment_level_reports_cash_and_card_side_by_side():
+    from kugelpos.bench.cards import results
+    from kugelpos.bench.scenarios import load_scenarios
+
+    assert load_scenarios()["cart.card_payment"].default is False  # opt-in
+    level = results(1, 2.0, 0, [3.0, 5.0], [10.0, 12.0, 14.0], [20.0], [30.0, 40.0])
+    assert [name for name, _ in level] == [
+        "cart.cash_payment",
+        "cart.card_payment",
+        "cart.cash_bill",
+        "cart.card_bill",
+    ]
+    card = dict(level)["cart.card_payment"].figures()
+    assert (card["concurrency"], card["requests"], card["errors"]) == (1, 3, 0)
+    assert card["latency_ms"]["p50"] == 12.0
+    assert card["throughput_rps"] == 1.5
+    assert dict(level)["cart.cash_payment"].figures()["latency_ms"]["p50"] == 4.0

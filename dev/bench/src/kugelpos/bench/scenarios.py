@@ -17,6 +17,7 @@ SCENARIO_MODULES = (
     "kugelpos.bench.master_data",
     "kugelpos.bench.checkout",
     "kugelpos.bench.returns",
+    "kugelpos.bench.cards",
     "kugelpos.bench.journal",
     "kugelpos.bench.report",
     "kugelpos.bench.stock",

@@ -1,9 +1,10 @@
 """The store day under faults as a helper (`run_day`), shared by the fault suite
 (tests/faults/test_store_day_under_faults.py, whose docstring tells the day: tills, returns,
-the back office's receipt and transfer, the poison event, how a till finds out what a lost
-answer did, and every final check) and the same day with two replicas of every service
-(tests/faults/test_store_day_replicas.py). `plan` is the suite's fault plan; a caller passes
-its own (`spread` places faults at seeded sales); `table` prints the fault table.
+gift cards sold and paid with, the back office's receipt and transfer, the poison event, how a
+till finds out what a lost answer did, and every final check) and the same day with two
+replicas of every service (tests/faults/test_store_day_replicas.py). `plan` is the suite's
+fault plan; a caller passes its own (`spread` places faults at seeded sales); `table` prints
+the fault table.
 """
 
 from __future__ import annotations
@@ -14,13 +15,23 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pymongo import AsyncMongoClient
 
-from kugelpos.devstack.pos import Register, Shop, Till, open_shop
+from kugelpos.devstack.pos import (
+    CARD_PAYMENT,
+    DEFAULT_ITEMS,
+    DEFAULT_PAYMENTS,
+    GIFT_CARD_ITEM,
+    Register,
+    Shop,
+    Till,
+    open_shop,
+)
 from kugelpos.devstack.stack import REDIS, SIDECAR, Stack, mongo_component
 from kugelpos.registry.services import SERVICES, ServiceSpec
 
@@ -38,6 +49,11 @@ FAULT_ENV = {
     # A handler error (the poison event) is tried three times, a second apart, then kept.
     "EVENT_RETRY_TRIES": "3",
     "EVENT_RETRY_BASE_SECONDS": "1",
+    # Stored value: a hold left by a payment whose answer was lost (or a cart abandoned) is
+    # released by the service within seconds, so the day can check every hold ends closed. A
+    # bill whose log comes later than this still captures: the event path debits again.
+    "HOLD_TTL_SECONDS": "15",
+    "HOLD_EXPIRY_POLL_SECONDS": "1",
 }
 POISON_ITEM = "4906"  # sold once, by till 1; not one of ITEMS (whose stock is checked)
 SIDECAR_OPTIONS = ("--redeliver-interval", "0.5", "--max-backoff", "2")
@@ -75,6 +91,18 @@ RECEIVES = (
     ({"4902": 18}, False),  # partly received
     ({"4902": 11, "4904": 20}, True),  # complete: one 4902 never arrived
 )
+# Gift cards (issue 26): the odd-numbered tills each sell one of the cards the admin issued
+# at the start (their third sale carries the card's line, GIFT_LOAD on it), then pay part of
+# later sales with it (CARD_SHARE of the time, always while a card fault waits for such a
+# bill): up to CARD_PAY_MAX, at most half the sale, only while the card holds twice that (room
+# for a hold a lost answer left open until it expires). The first of them also cancels a cart
+# it paid by card.
+GIFT_LOAD = 30000
+CARD_SHARE = 0.6
+CARD_PAY_MAX = 800
+# "kill stored-value mid-capture": stored-value is killed within this many seconds of a card
+# sale's bill answering, while the bill's log is on its way to capture the hold.
+CAPTURE_KILL_WITHIN = 0.05
 REFUNDS: dict[int, list[str]] = {
     1: ["partial:DAMAGED", "blind:CHANGED"],
     2: ["return", "partial"],
@@ -94,6 +122,8 @@ class Fault:
     mid_bill: bool = False  # killed while a bill is in flight
     mid_return: bool = False  # killed while an object-form return is in flight
     mid_transfer: bool = False  # killed right after the transfer's POST is sent
+    mid_capture: bool = False  # killed right after a bill paid partly by gift card
+    mid_hold: bool = False  # killed after a card payment was accepted, before the bill
     at_bill: int = 0  # injected once this many bills were attempted
     at_seconds: float = 0.0
     down_seconds: float = 0.0
@@ -123,6 +153,7 @@ class Bill:
     reason: str | None = None  # a return's reason code
     restock: bool = True  # whether stock takes a return's units back
     note: str = ""  # what a return was, for the summary
+    holds: list[str] = field(default_factory=list)  # its card payments' holds
 
 
 @dataclass
@@ -165,6 +196,17 @@ class Day:
     seen_in_journal: dict[tuple[int, int], float] = field(default_factory=dict)
     poison: Bill | None = None
     cancelled: list[tuple[int, int]] = field(default_factory=list)  # till, transaction no
+    kill_in_capture: asyncio.Event = field(default_factory=asyncio.Event)
+    capture_killed: asyncio.Event = field(default_factory=asyncio.Event)
+    kill_in_hold: asyncio.Event = field(default_factory=asyncio.Event)
+    hold_killed: asyncio.Event = field(default_factory=asyncio.Event)
+    cards: dict[int, str] = field(default_factory=dict)  # till -> the gift card it sells
+    card_cancel: str = ""  # how the cart paid by card and cancelled went
+    # The mid-capture fault's bill: its holds, and when stored-value was killed (wall clock).
+    capture_victim: tuple[list[str], datetime] | None = None
+
+    def card_fault_waits(self) -> bool:
+        return self.kill_in_capture.is_set() or self.kill_in_hold.is_set()
 
     progress: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -250,15 +292,18 @@ class FaultTill:
             await asyncio.sleep(0.3)
 
     async def known_numbers(self) -> set[int]:
-        return {b.transaction_no for b in self.day.bills if b.till == self.no}
+        known = {b.transaction_no for b in self.day.bills if b.till == self.no}
+        return known | {no for till, no in self.day.cancelled if till == self.no}
 
-    async def recorded_unknown(self) -> dict[str, Any] | None:
-        """A transaction of this terminal the till never heard of: its lost answer."""
+    async def recorded_unknown(self, *, cancelled: bool = False) -> dict[str, Any] | None:
+        """A transaction of this terminal the till never heard of: its lost answer
+        (`cancelled`: a cancelled sale's too)."""
+        params = self.till.params | {"limit": 1000}
+        if cancelled:
+            params["include_cancelled"] = "true"
         r = await self.answered(
             lambda: self.day.client.get(
-                self.register.transactions_url(),
-                params=self.till.params | {"limit": 1000},
-                headers=self.till.headers,
+                self.register.transactions_url(), params=params, headers=self.till.headers
             )
         )
         assert r.status_code == 200, r.text
@@ -295,6 +340,7 @@ class FaultTill:
                 for line in data.get("lineItems") or []
                 if not line.get("isCancelled") and line.get("lineNo") is not None
             },
+            holds=[p["holdId"] for p in data.get("payments") or [] if p.get("holdId")],
         )
         self.day.bills.append(bill)
         return bill
@@ -317,8 +363,52 @@ class FaultTill:
         self.day.bill_killed.set()
         return await task
 
-    async def sale(self, lines: list[tuple[str, int]], split: bool) -> Bill | None:
-        """One customer; None when the sale failed (the till then rings it up again)."""
+    async def card_amount(self, card_no: str, want: int) -> int:
+        """What the card pays of `want`: all of it if the card is active and holds twice that
+        (the admin's read, as the till's balance check), else nothing."""
+        url = self.day.shop.url(
+            "stored-value", f"/api/v1/tenants/{self.day.shop.tenant_id}/cards/{card_no}"
+        )
+        r = await self.answered(lambda: self.day.client.get(url, headers=self.day.shop.admin))
+        assert r.status_code == 200, r.text
+        card = _data(r)
+        return want if card["status"] == "active" and card["balance"] >= 2 * want else 0
+
+    async def pay_and_kill(self, cart_id: str, body: list[dict[str, Any]]) -> None:
+        await self.step(
+            cart_id,
+            lambda: self.register.post(f"/{cart_id}/payments", body),
+            lambda c: c["balanceAmount"] == 0 and bool(c["payments"]),
+        )
+        if any(p["paymentCode"] == "21" for p in body) and self.day.kill_in_hold.is_set():
+            # The card's hold is placed and the payment accepted: the cart dies before the
+            # bill is sent; the till bills once it is back (the cart is in the state store).
+            self.day.kill_in_hold.clear()
+            await asyncio.to_thread(self.day.stack.kill_component, self.day.victim)
+            self.day.hold_killed.set()
+
+    async def billed(self, bill: Bill) -> Bill:
+        if any(code == "21" for code, _ in bill.tenders) and self.day.kill_in_capture.is_set():
+            # The bill's log is on its way to capture the card's hold: stored-value dies.
+            self.day.kill_in_capture.clear()
+            await asyncio.sleep(self.day.rng.uniform(0.0, CAPTURE_KILL_WITHIN))
+            killed_at = datetime.now(UTC)
+            await asyncio.to_thread(self.day.stack.kill_component, self.day.victim)
+            self.day.capture_victim = (bill.holds, killed_at)
+            self.day.capture_killed.set()
+        return bill
+
+    async def sale(
+        self,
+        lines: list[tuple[str, int]],
+        split: bool,
+        *,
+        gift: str | None = None,
+        card: tuple[str, int] | None = None,
+    ) -> Bill | None:
+        """One customer; None when the sale failed (the till then rings it up again).
+        `gift`: a gift card sold with the sale (GIFT_LOAD on it); `card`: a gift card and
+        what it should pay (at most half the sale, and only if it holds enough)."""
         await self.day.attempt()
         fault = self.day.current
         cart_id: str | None = None
@@ -327,10 +417,20 @@ class FaultTill:
             if r.status_code != 201:
                 raise SaleFailed(f"create: {r.status_code} {r.text[:200]}")
             cart_id = _data(r)["cartId"]
+            body: list[dict[str, Any]] = [{"itemCode": c, "quantity": q} for c, q in lines]
+            if gift is not None:
+                body.append(
+                    {
+                        "itemCode": GIFT_CARD_ITEM.code,
+                        "quantity": 1,
+                        "unitPrice": GIFT_LOAD,
+                        "cardNo": gift,
+                    }
+                )
             await self.step(
                 cart_id,
-                lambda: self.register.add(cart_id, *lines),
-                lambda c: len(c["lineItems"]) == len(lines),
+                lambda: self.register.post(f"/{cart_id}/lineItems", body),
+                lambda c: len(c["lineItems"]) == len(body),
             )
             cart = await self.step(
                 cart_id,
@@ -338,24 +438,36 @@ class FaultTill:
                 lambda c: c["cartStatus"] == "Paying",
             )
             total = int(cart["totalAmountWithTax"])
-            tenders = [("11", total // 3), ("01", total - total // 3)] if split else [("01", total)]
-            await self.step(
+            on_card = 0
+            if card is not None:
+                on_card = await self.card_amount(card[0], min(card[1], total // 2))
+            if on_card:
+                tenders = [("21", on_card), ("01", total - on_card)]
+            elif split:
+                tenders = [("11", total // 3), ("01", total - total // 3)]
+            else:
+                tenders = [("01", total)]
+            await self.pay_and_kill(
                 cart_id,
-                lambda: self.register.pay(cart_id, *tenders),
-                lambda c: c["balanceAmount"] == 0 and bool(c["payments"]),
+                [
+                    {"paymentCode": code, "amount": amount}
+                    | ({"detail": {"cardNo": card[0]}} if code == "21" and card else {})
+                    for code, amount in tenders
+                ],
             )
             deadline = time.monotonic() + STEP_DEADLINE
             while True:
                 r = await self.bill(cart_id)
                 if r is not None and r.status_code == 200:
-                    return self.record(_data(r), 101, "200")
+                    return await self.billed(self.record(_data(r), 101, "200"))
                 cart = await self.cart(cart_id)
                 if cart is not None and cart["cartStatus"] == "Completed":
-                    return self.record(cart, 101, "recovered")
+                    return await self.billed(self.record(cart, 101, "recovered"))
                 if cart is None:
                     found = await self.recorded_unknown()
                     if found is not None:
-                        return self.record(found, found["transactionType"], "recovered")
+                        bill = self.record(found, found["transactionType"], "recovered")
+                        return await self.billed(bill)
                     raise SaleFailed(f"bill: cart gone ({r.status_code if r else 'no answer'})")
                 if r is not None and 400 <= r.status_code < 500:
                     raise SaleFailed(f"bill: {r.status_code} {r.text[:200]}")
@@ -366,6 +478,64 @@ class FaultTill:
             if cart_id is not None:  # a sale abandoned half-way must not record anything
                 assert await self.recorded_unknown() is None
             return None
+
+    async def cancel_paid_by_card(self, card_no: str) -> bool:
+        """A customer pays part by gift card, then changes their mind: the cart is cancelled
+        and its log releases the hold. A lost cancel answer is found out as a bill's is; a
+        cart abandoned half-way (False: the till tries again later) leaves its hold to expire."""
+        fault = self.day.current
+        cart_id: str | None = None
+        try:
+            r = await self.answered(lambda: self.register.post("", {"transactionType": 101}))
+            if r.status_code != 201:
+                raise SaleFailed(f"create: {r.status_code} {r.text[:200]}")
+            cart_id = _data(r)["cartId"]
+            await self.step(
+                cart_id,
+                lambda: self.register.add(cart_id, ("4901", 1)),
+                lambda c: len(c["lineItems"]) == 1,
+            )
+            cart = await self.step(
+                cart_id,
+                lambda: self.register.subtotal(cart_id),
+                lambda c: c["cartStatus"] == "Paying",
+            )
+            amount = int(cart["totalAmountWithTax"]) // 2
+            body = [{"paymentCode": "21", "amount": amount, "detail": {"cardNo": card_no}}]
+            await self.step(
+                cart_id,
+                lambda: self.register.post(f"/{cart_id}/payments", body),
+                lambda c: bool(c["payments"]),
+            )
+            deadline = time.monotonic() + STEP_DEADLINE
+            while True:
+                r = await self._send(lambda: self.register.post(f"/{cart_id}/cancel"))
+                if r is not None and r.status_code == 200:
+                    number, how = _data(r)["transactionNo"], "200"
+                    break
+                cart = await self.cart(cart_id)
+                if cart is not None and cart["cartStatus"] == "Cancelled":
+                    number, how = cart["transactionNo"], "recovered"
+                    break
+                if cart is None:
+                    found = await self.recorded_unknown(cancelled=True)
+                    if found is None:
+                        raise SaleFailed("cancel: cart gone")
+                    number, how = found["transactionNo"], "recovered"
+                    break
+                if r is not None and 400 <= r.status_code < 500:
+                    raise SaleFailed(f"cancel: {r.status_code} {r.text[:200]}")
+                assert time.monotonic() < deadline, f"till {self.no}: cancel never went through"
+                await asyncio.sleep(0.3)
+            self.day.cancelled.append((self.no, int(number)))
+            self.day.card_cancel = (
+                f"cart paid {amount} by card ****{card_no[-4:]} then cancelled at till "
+                f"{self.no} (#{number}, answer {how}, during {fault})"
+            )
+            return True
+        except SaleFailed as exc:
+            self.day.failures.append((self.no, fault, f"card cart not cancelled: {exc}"))
+            return False
 
     async def refund(self, kind: int, original: Bill) -> Bill:
         """A return (102) or void (201) of one of this till's own sales."""
@@ -681,12 +851,30 @@ async def run_till(day: Day, till: FaultTill, cash: list[tuple[str, int]]) -> di
     mine: list[Bill] = []
     done = 0
     refunds = list(REFUNDS.get(till.no, ()))
+    card_no = day.cards.get(till.no)
+    cancels = card_no is not None and till.no == min(day.cards)
+    gift_sold = False
     while done < day.sales_per_till or not day.faults_done.is_set():
         lines = [(code, rng.randint(1, 3)) for code in rng.sample(ITEMS, rng.randint(2, 4))]
         poison = till.no == 1 and done == 1 and day.poison is None
         if poison:  # stock's handler fails on this one (a bug): it becomes a dead letter
             lines = [(POISON_ITEM, 1)]
-        bill = await till.sale(lines, split=rng.random() < 0.5)
+        # The card is sold with the third sale (never refunded: the returns take the first
+        # two), and pays part of the sales after it.
+        gift = card_no if done == 2 and not gift_sold else None
+        card = None
+        if card_no is not None and gift_sold and done >= 3:
+            want = rng.randint(200, CARD_PAY_MAX)
+            if cancels:  # once the card's load is there (its sale's log may be late)
+                deadline = time.monotonic() + CONVERGE_SECONDS
+                while not await till.card_amount(card_no, want):
+                    assert time.monotonic() < deadline, f"card of till {till.no} not loaded"
+                    await asyncio.sleep(0.3)
+                cancels = not await till.cancel_paid_by_card(card_no)
+            if rng.random() < CARD_SHARE or day.card_fault_waits():
+                card = (card_no, want)
+        bill = await till.sale(lines, split=rng.random() < 0.5, gift=gift, card=card)
+        gift_sold = gift_sold or (gift is not None and bill is not None)
         if poison and bill is not None:
             day.poison = bill
         # The next customer steps up: without that pause three tills saturate two cores and
@@ -707,14 +895,19 @@ async def run_till(day: Day, till: FaultTill, cash: list[tuple[str, int]]) -> di
                 await till.partial_return(mine[0 if till.no == 1 else 1], reason or None, rng)
             else:
                 await till.blind_return(reason, rng)
-        elif day.kill_in_return.is_set() and not refunds:
+        elif day.kill_in_return.is_set() and not refunds and _returnable(bill):
             # The planned returns are done and a mid-return fault waits: one more partial
-            # return of the sale just made, to be its victim.
+            # return of the sale just made (if none of it is on a card), to be its victim.
             day.extra_returns += 1
             await till.partial_return(bill, "CHANGED", rng)
         assert done < 200, "the day never ended"
     assert not refunds, f"till {till.no}: returns not taken {refunds}"
     return await till.terminal("/close", {})
+
+
+def _returnable(bill: Bill) -> bool:
+    """A sale a partial return in cash may take: no gift card sold, nothing paid by card."""
+    return GIFT_CARD_ITEM.code not in bill.lines and all(c != "21" for c, _ in bill.tenders)
 
 
 async def inject(day: Day, fault: Fault) -> None:
@@ -731,6 +924,12 @@ async def inject(day: Day, fault: Fault) -> None:
     elif fault.mid_transfer:
         day.kill_in_transfer.set()
         await asyncio.wait_for(day.transfer_killed.wait(), STEP_DEADLINE)
+    elif fault.mid_capture:
+        day.kill_in_capture.set()
+        await asyncio.wait_for(day.capture_killed.wait(), STEP_DEADLINE)
+    elif fault.mid_hold:
+        day.kill_in_hold.set()
+        await asyncio.wait_for(day.hold_killed.wait(), STEP_DEADLINE)
     else:
         assert await asyncio.to_thread(stack.kill_component, fault.component), fault.name
     restart = restart_after(stack, fault, time.monotonic())
@@ -807,6 +1006,8 @@ def plan(
         Fault("kill cart mid-bill", "cart", mid_bill=True),
         Fault("kill cart mid-return", "cart", mid_return=True),
         Fault("kill stock mid-transfer", "stock", mid_transfer=True),
+        Fault("kill stored-value mid-capture", "stored-value", mid_capture=True),
+        Fault("kill cart between hold and bill", "cart", mid_hold=True),
         *([Fault(f"kill mongo-{wire}", mongo_component(wire))] if kill_mongo else []),
         Fault("kill redis (data kept)", REDIS),
         Fault("kill redis (from empty)", REDIS, wipe=True),
@@ -826,7 +1027,7 @@ def spread(rng: random.Random, faults: list[Fault], total: int) -> list[Fault]:
 
 def table(seed: int, faults: list[Fault], rows: dict[str, dict[str, Any]], title: str = "") -> str:
     head = (
-        f"{'fault':<26}{'sale#':>6}{'at s':>7}{'down s':>7}{'up s':>6}{'ok':>5}{'failed':>7}"
+        f"{'fault':<32}{'sale#':>6}{'at s':>7}{'down s':>7}{'up s':>6}{'ok':>5}{'failed':>7}"
         f"{'ret':>5}{'lost':>6}{'dup':>5}{'max lag s':>10}"
     )
     out = [f"{title or 'store day under faults'}, seed {seed}", head, "-" * len(head)]
@@ -835,7 +1036,7 @@ def table(seed: int, faults: list[Fault], rows: dict[str, dict[str, Any]], title
         row = rows.get(name, {})
         lag = row.get("lag")
         out.append(
-            f"{'(before first fault)' if fault is None else name:<26}"
+            f"{'(before first fault)' if fault is None else name:<32}"
             f"{fault.at_bill if fault else 0:>6}"
             f"{fault.at_seconds if fault else 0:>7.1f}"
             f"{fault.down_seconds if fault else 0:>7.2f}"
@@ -898,7 +1099,21 @@ async def run_day(
     for replicas), the faults `faults(day)` plans injected at their sales, then every check of
     the outcome (nothing lost, nothing doubled, every outbox event delivered). The summary and
     the fault table go to `print_summary`. `process_urls`: see `Day.process_urls`."""
-    shop = await open_shop(client, urls, terminals=tills)
+    shop = await open_shop(
+        client,
+        urls,
+        terminals=tills,
+        items=(*DEFAULT_ITEMS, GIFT_CARD_ITEM),
+        payments=(*DEFAULT_PAYMENTS, CARD_PAYMENT),
+    )
+    # The gift cards the odd-numbered tills sell, issued by the admin (inactive until sold).
+    sv_base = shop.url("stored-value", f"/api/v1/tenants/{shop.tenant_id}")
+    card_tills = [t.terminal_no for t in shop.tills if t.terminal_no % 2]
+    r = await client.post(
+        f"{sv_base}/cards", headers=shop.admin, json={"kind": "gift", "count": len(card_tills)}
+    )
+    assert r.status_code == 201, r.text
+    issued = [c["cardNo"] for c in _data(r)]
     md = shop.url("master-data", f"/api/v1/tenants/{shop.tenant_id}")
     manager = {"id": MANAGER["staffId"], "name": "Manager", "pin": MANAGER["pin"]}
     r = await client.post(f"{md}/staff", headers=shop.admin, json=manager | {"roles": ["manager"]})
@@ -934,6 +1149,7 @@ async def run_day(
         sales_per_till=sales_per_till,
         second_store=second,
         process_urls=process_urls or {},
+        cards=dict(zip(card_tills, issued, strict=True)),
     )
     planned_faults = faults(day)
     fault_tills = [FaultTill(day, till) for till in shop.tills]
@@ -1139,6 +1355,72 @@ async def run_day(
 
     not_delivered = await eventually(undelivered, lambda left: not left)
 
+    # Gift cards: each card sold once, loaded once; every card payment billed captured once;
+    # every other hold (the cancelled cart's, a payment whose answer was lost, an abandoned
+    # cart's) released, by a log or by its expiry. A card's ledger sums to its balance.
+    loads: Counter[int] = Counter()
+    captured: Counter[int] = Counter()
+    for b in day.bills:
+        on_card = sum(amount for code, amount in b.tenders if code == "21")
+        assert b.kind == 101 or not on_card, f"seed {seed}: a refund onto a card {b}"
+        if b.kind == 101:
+            loads[b.till] += b.lines.get(GIFT_CARD_ITEM.code, 0)
+            captured[b.till] += round(on_card)
+    want_cards = {no: (GIFT_LOAD * loads[no] - captured[no], 0) for no in day.cards}
+
+    async def card_states() -> dict[int, tuple[int, int] | None]:
+        got: dict[int, tuple[int, int] | None] = {}
+        for no, card_no in day.cards.items():
+            r = await client.get(f"{sv_base}/cards/{card_no}", headers=shop.admin)
+            card = _data(r) if r.status_code == 200 else None
+            got[no] = None if card is None else (card["balance"], card["heldAmount"])
+        return got
+
+    cards_now = await eventually(card_states, lambda got: got == want_cards)
+    ledgers: dict[int, list[dict[str, Any]]] = {}
+    for no, card_no in day.cards.items():
+        r = await client.get(
+            f"{sv_base}/cards/{card_no}/ledger", headers=shop.admin, params={"limit": 1000}
+        )
+        assert r.status_code == 200, r.text
+        ledgers[no] = _data(r)
+    card_lines = []
+    for no, entries_of in ledgers.items():
+        kinds = Counter(e["kind"] for e in entries_of)
+        # Why each hold was released (the cancelled sale's log, the payments taken back by a
+        # failed request, or its expiry).
+        reasons: Counter[str] = Counter()
+        for e in entries_of:
+            if e["kind"] == "release":
+                r = await client.get(f"{sv_base}/holds/{e['holdId']}", headers=shop.admin)
+                reasons[_data(r)["releaseReason"] if r.status_code == 200 else "?"] += 1
+        card_lines.append(
+            f"  card ****{day.cards[no][-4:]} of till {no}: loaded {loads[no]}x{GIFT_LOAD}, "
+            f"{kinds['capture']} payments captured ({captured[no]}), {kinds['hold']} holds, "
+            f"{kinds['release']} released {dict(reasons)}, balance "
+            f"{(cards_now.get(no) or (None,))[0]}"
+        )
+
+    # The mid-capture fault's holds: captured before stored-value died, or after (its log
+    # redelivered, to the restarted process or, with replicas, to the other one).
+    capture_lines = []
+    if day.capture_victim is not None:
+        holds, killed_at = day.capture_victim
+        for hold_id in holds:
+            r = await client.get(f"{sv_base}/holds/{hold_id}", headers=shop.admin)
+            hold = _data(r) if r.status_code == 200 else {}
+            at = hold.get("capturedAt")
+            when = (
+                "not captured"
+                if at is None
+                else "before the kill"
+                if datetime.fromisoformat(at).replace(tzinfo=UTC) < killed_at
+                else "after the kill (its log redelivered)"
+            )
+            capture_lines.append(
+                f"  mid-capture: hold {hold_id[-12:]} {hold.get('state')}, captured {when}"
+            )
+
     summary = [
         table(seed, planned_faults, rows, title),
         f"bills ok {len(day.bills)} (recovered after a lost answer: "
@@ -1147,6 +1429,9 @@ async def run_day(
         f"journal entries {len(entries)}, day {day.now():.0f}s",
         *(f"  failed sale at till {n} during {f}: {why}" for n, f, why in day.failures),
         *(f"  inventory: {action}" for action in day.inventory),
+        *card_lines,
+        *([f"  {day.card_cancel}"] if day.card_cancel else []),
+        *capture_lines,
         *(
             f"  return #{b.transaction_no} at till {b.till}: {b.note.strip() or 'v1 whole'}, "
             f"reason {b.reason or '-'}{'' if b.restock else ' (not restocked)'}, "
@@ -1249,4 +1534,20 @@ async def run_day(
     assert second_stock == received, f"seed {seed}: second store"
     assert poison_stock == -1.0, f"seed {seed}: the replayed poison sale, once"
     assert not_delivered == [], f"seed {seed}: not delivered {not_delivered}"
+    assert cards_now == want_cards, f"seed {seed}: cards (balance, held) {cards_now}"
+    for no, entries_of in ledgers.items():
+        kinds = Counter(e["kind"] for e in entries_of)
+        assert (kinds["activation"], kinds["load"]) == (1, loads[no]) == (1, 1), (
+            f"seed {seed}: card of till {no} loaded {kinds}"
+        )
+        assert sum(e["change"] for e in entries_of) == want_cards[no][0], (
+            f"seed {seed}: ledger of till {no}'s card {entries_of}"
+        )
+        # Every hold ends once: captured or released (a capture after an expiry debits).
+        assert kinds["hold"] == kinds["release"] + kinds["capture"] - sum(
+            e["kind"] == "capture" and e.get("holdId") is not None and e["change"] < 0
+            for e in entries_of
+        ), f"seed {seed}: holds of till {no}'s card {kinds}"
+    assert day.card_cancel.startswith("cart paid"), f"seed {seed}: {day.card_cancel}"
+    assert await letters("stored-value", "all") == [], f"seed {seed}: stored-value letters"
     return DayResult(day, fault_tills, business_date, summary)
