@@ -7,15 +7,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import httpx
-import pytest
-from pymongo import AsyncMongoClient
-
-from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.clock import utcnow
+from kugelpos.common.db.mongo import Mongo
 from kugelpos.devstack.stack import Stack
-from kugelpos.registry.services import service
-from kugelpos.testkit.testing import assert_ok, new_tenant_id
+from kugelpos.stored_value.config import StoredValueSettings
+from kugelpos.stored_value.expiry.scheduler import ExpiryScheduler
+from kugelpos.stored_value.expiry.service import ExpiryService
+from kugelpos.testkit.testing import assert_ok
 
 from .conftest import Book, balance_becomes, sale
 
@@ -86,70 +84,50 @@ async def test_unused_cards_expire_once_and_their_balance_is_written_off(
     assert r.status_code == 409 and r.json()["userError"]["code"] == "416002"
 
 
-@pytest.fixture(scope="module")
-def replicated(stack_factory) -> Stack:
-    own = stack_factory(
-        services=(service("stored-value"),),
-        # Due from midnight, looked for every 0.2 s by each replica.
-        extra_env={"EXPIRY_POLL_SECONDS": "0.2", "EXPIRY_RUN_HOUR": "0"},
+def two_replicas(book: Book, stack: Stack) -> tuple[ExpiryScheduler, ExpiryScheduler]:
+    """Two schedulers as two replicas hold them (each its own owner), on the service's own
+    database: they race on the same run documents the processes would."""
+    settings = StoredValueSettings(
+        environment="development",
+        mongodb_uri=stack.mongo_uri_for("stored-value"),
+        expiry_run_hour=0,
     )
-    own.add_replica("stored-value")
-    return own
+    prefix = book.db_name[: -len(book.tenant_id) - 1]
+    mongo = Mongo(settings, prefix=prefix)
+    service = ExpiryService(mongo, max_balance=settings.max_balance)
+    return ExpiryScheduler(mongo, service, settings), ExpiryScheduler(mongo, service, settings)
 
 
-async def test_the_daily_run_is_made_once_by_one_of_two_replicas(replicated: Stack) -> None:
-    codec = TokenCodec(replicated.secret_key)
-    tenant = new_tenant_id()
-    admin = {
-        "Authorization": "Bearer "
-        + codec.issue_user_token(
-            username="admin",
-            tenant_id=tenant,
-            is_superuser=True,
-            roles=["admin"],
-            lifetime=timedelta(hours=1),
-        )
-    }
-    base = f"/api/v1/tenants/{tenant}"
-    client = AsyncMongoClient(replicated.mongo_uri_for("stored-value"), tz_aware=True)
-    db = client[replicated.db_name("stored-value", tenant)]
-    async with httpx.AsyncClient(base_url=replicated.url("stored-value"), timeout=30) as http:
-        assert_ok(await http.post("/api/v1/tenants", json={"tenantId": tenant}, headers=admin), 201)
-        card = assert_ok(
-            await http.post(f"{base}/cards", json={"kind": "gift", "count": 1}, headers=admin),
-            201,
-        )["data"][0]["cardNo"]
-        # A card loaded 400 days ago (written as the ledger would have it), then the setting.
-        stamp = utcnow() - timedelta(days=400)
-        await db["cards"].update_one(
-            {"card_no": card},
-            {"$set": {"status": "active", "balance": 700, "last_activity_at": stamp}},
-        )
-        await db["card_ledger"].insert_one(
-            {
-                "tenant_id": tenant,
-                "entry_id": "seed",
-                "entry_key": "load:seed",
-                "card_no": card,
-                "kind": "load",
-                "amount": 700,
-                "change": 700,
-                "balance_after": 700,
-                "held_after": 0,
-                "at": stamp,
-            }
-        )
-        body = {"giftExpiryDays": 365}
-        assert_ok(await http.put(f"{base}/card-settings", json=body, headers=admin))
-        for _ in range(100):
-            got = assert_ok(await http.get(f"{base}/cards/{card}", headers=admin))["data"]
-            if got["status"] == "expired":
-                break
-            await asyncio.sleep(0.1)
-        assert got["status"] == "expired"
-        await asyncio.sleep(1.0)  # both replicas polled a few more times
-        runs = await db["expiry_runs"].find({}, {"_id": False}).to_list()
-        assert len(runs) == 1 and runs[0]["status"] == "done" and runs[0]["breakage"] == 700
-        entries = await db["card_ledger"].find({"card_no": card, "kind": "expiry"}).to_list()
-        assert len(entries) == 1
-    await client.close()
+async def test_the_daily_run_is_made_once_by_one_of_two_replicas(
+    book: Book, stack: Stack, publish
+) -> None:
+    card = await loaded(book, publish, 700)
+    await unused_since(book, card, 400)
+    url = f"{book.base}/card-settings"
+    assert_ok(await book.http.put(url, json={"giftExpiryDays": 365}, headers=book.admin))
+    a, b = two_replicas(book, stack)
+    now = utcnow()
+    # Yesterday's due time: the session stack's own scheduler only ever claims today's.
+    due = a.due(now) - timedelta(days=1)
+    # Both claim the day's run at once: one runs it.
+    assert sorted(
+        await asyncio.gather(a.run(book.tenant_id, due, now), b.run(book.tenant_id, due, now))
+    ) == [False, True]
+    runs = await book.db["expiry_runs"].find({}, {"_id": False}).to_list()
+    assert len(runs) == 1 and runs[0]["status"] == "done" and runs[0]["breakage"] == 700
+    assert assert_ok(await book.card(card))["data"]["status"] == "expired"
+    assert len([e for e in await book.ledger(card) if e["kind"] == "expiry"]) == 1
+    # Done: neither runs it again.
+    assert not await a.run(book.tenant_id, due, now) and not await b.run(book.tenant_id, due, now)
+    # A replica that died mid-run: the other takes the run over once its lease has expired.
+    earlier = due - timedelta(days=1)  # another day's run, left running by a dead replica
+    key = f"expiry_{book.tenant_id}:{earlier.astimezone(a._zone).date().isoformat()}"
+    lapsed = now - timedelta(seconds=1)
+    await book.db["expiry_runs"].insert_one(
+        {"job_key": key, "tenant_id": book.tenant_id, "due_at": earlier, "owner": "dead",
+         "lease_until": lapsed, "status": "running", "created_at": lapsed}
+    )  # fmt: skip
+    assert await b.run(book.tenant_id, earlier, now)
+    taken = await book.db["expiry_runs"].find_one({"job_key": key})
+    assert taken["owner"] == b.owner and taken["status"] == "done"
+    await a._mongo.close()

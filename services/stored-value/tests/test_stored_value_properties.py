@@ -195,8 +195,8 @@ def test_the_ledger_always_sums_to_a_balance_that_never_goes_negative(own_stack:
                 assert all(e["balanceAfter"] >= 0 for e in entries)
 
     Ledger.TestCase.settings = settings(
-        max_examples=8,
-        stateful_step_count=20,
+        max_examples=6,
+        stateful_step_count=16,
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
