@@ -54,6 +54,7 @@ from kugelpos.report.figures import Selection
 from kugelpos.stock.alerts.hub import AlertHub
 from kugelpos.stock.alerts.service import AlertService
 from kugelpos.stock.events import StockEvents
+from kugelpos.stored_value.events import StoredValueEvents
 
 TZ = "Asia/Tokyo"
 STORE = "S1"
@@ -348,12 +349,13 @@ class Consumers:
 
 @pytest.fixture(scope="module")
 async def consumers(mongo_uri: str) -> AsyncIterator[Consumers]:
-    """The journal's, report's and stock's own consumers on the stack's MongoDB."""
+    """The journal's, report's, stock's and stored value's own consumers on the stack's
+    MongoDB."""
     prefix = f"db_everylog{secrets.token_hex(3)}"
     settings = CommonSettings(environment="development", mongodb_uri=mongo_uri, timezone=TZ)
     infra = {
         name: build_infrastructure(settings, f"{prefix}_{name}")
-        for name in ("journal", "report", "stock")
+        for name in ("journal", "report", "stock", "stored-value")
     }
     alerts = AlertService(
         infra["stock"].dapr, AlertHub(), state_store="statestore", cooldown_seconds=60
@@ -362,6 +364,8 @@ async def consumers(mongo_uri: str) -> AsyncIterator[Consumers]:
         "journal": JournalEvents().consumer,
         "report": ReportEvents(TZ).consumer,
         "stock": StockEvents(alerts).consumer,
+        # These carts sell no gift card and take no card payment: every log is dropped.
+        "stored-value": StoredValueEvents(max_balance=10**7).consumer,
     }
     for name, consumer in made.items():
         await consumer.start(infra[name])
@@ -415,7 +419,8 @@ async def test_every_consumer_handles_every_log_the_cart_produces(
         for name, consumer in consumers.consumer.items():
             log_ = TransactionLog.model_validate(payload)
             applied = await consumer.apply(TOPIC_TRANLOG, log_, event_id=payload["event_id"])
-            want = Applied.DROPPED if name == "stock" and not moved else Applied.NEW
+            dropped = name == "stored-value" or (name == "stock" and not moved)
+            want = Applied.DROPPED if dropped else Applied.NEW
             assert applied is want, (name, payload["transaction_type"], payload["sales"])
     # Every log delivered again (a redelivery, a republish): nothing changes.
     for payload in reversed(logs):

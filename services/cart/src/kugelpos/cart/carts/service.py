@@ -331,8 +331,9 @@ class CartService:
             # From the cart's parameter snapshot: no lookup beyond the payment masters.
             limits = cash_limits(doc.masters.parameters, self._cash_defaults)
             context = self.context(doc)
-            # Checked first (pure): a refused tender places no hold.
-            ops.add_payments(doc.cart, tenders, context, limits)
+            if any(cards):
+                # Checked first (pure): a refused tender places no hold.
+                ops.add_payments(doc.cart, tenders, context, limits)
             at = Where(doc.cart.cart_id, terminal.store_code, terminal.terminal_no)
             for i, card in enumerate(cards):
                 if card is None:
