@@ -245,3 +245,69 @@ def test_only_single_document_writes_are_retried_by_the_server():
     assert not single_document_write({"delete": "c", "deletes": [{"q": {}, "limit": 0}]})
     assert single_document_write({"findAndModify": "c"})
     assert not single_document_write({"find": "c"})
+
+
+_DOOMED_CLIENT = """
+import asyncio, sys
+from pymongo import AsyncMongoClient
+
+async def main():
+    client = AsyncMongoClient(sys.argv[1], maxPoolSize=20)
+    holder = client.start_session()
+    await holder.start_transaction()
+    await client.a.log.insert_one({"n": "holder"}, session=holder)
+
+    async def queued(n):
+        async with client.start_session() as session:
+            async def work(s):
+                await client.a.log.insert_one({"n": n}, session=s)
+            await session.with_transaction(work)
+
+    tasks = [asyncio.create_task(queued(n)) for n in range(8)]
+    await asyncio.sleep(0.5)  # the eight are queued behind the holder at the gate
+    print("ready", flush=True)
+    await asyncio.gather(*tasks)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("engine", ["memory", "sqlite"])
+async def test_a_killed_clients_transaction_and_queued_ones_do_not_hold_the_gate(engine, tmp_path):
+    """A service killed while its transaction held the gate and eight more of its transactions
+    queued: the gate aborts the held one when the connection closes and drops the queued ones
+    unrun, so another client goes on at once (it used to wait an idle timeout for each: nine
+    times 30 s here), and nothing of the killed client is applied."""
+    import sys
+
+    server, client = await _served(_engine(engine, tmp_path), idle_timeout=30)
+    address = server.address
+    doomed = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _DOOMED_CLIENT,
+        address.uri,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert doomed.stdout is not None
+        line = await asyncio.wait_for(doomed.stdout.readline(), 20)
+        assert line.strip() == b"ready"
+        assert server.gate.owner is not None
+        doomed.kill()
+        await doomed.wait()
+
+        async def work(session):
+            await client.a.log.insert_one({"n": "survivor"}, session=session)
+
+        async with client.start_session() as session:
+            await asyncio.wait_for(session.with_transaction(work), 10)
+        assert [d["n"] for d in await client.a.log.find().to_list()] == ["survivor"]
+        assert server.sessions.aborted_by_server == 1
+        assert server.gate.dropped == 8
+    finally:
+        if doomed.returncode is None:
+            doomed.kill()
+            await doomed.wait()
+        await client.close()
+        await server.close()

@@ -12,7 +12,10 @@ in front of the engine: a transaction waits for the commands in flight, then run
 its first statement to its commit or abort, and other sessions' commands wait for it (FIFO,
 so neither starves). Commands outside transactions still run side by side. A transaction
 whose client went silent for `idle_timeout` seconds is aborted, so a crashed client cannot
-block the server. Monitoring and handshake commands pass untouched.
+block the server; one whose client's connection closed (a killed process) is aborted at once,
+and the commands a closed connection left queued are dropped unrun, so a killed service does
+not hold every transaction it had queued for an idle timeout each. Monitoring and handshake
+commands pass untouched.
 
 mongoeco's wire layer also answers transactions unlike a replica set, and production code
 once carried a workaround for each difference (a retry of unlabelled "Write conflict"
@@ -39,9 +42,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from mongoeco.errors import OperationFailure
 from mongoeco.wire._session_identity import wire_session_key
@@ -70,6 +74,8 @@ ENDS_TRANSACTION = frozenset({"commitTransaction", "abortTransaction"})
 # Our services never pause inside a transaction; a client that did for this long has died
 # (or given up waiting), and every transaction queued behind it would wait as long: short.
 IDLE_TIMEOUT_SECONDS = 2.0
+# How often a waiting command looks whether the transaction ahead of it lost its client.
+GONE_POLL_SECONDS = 0.25
 # MongoDB's codes and label for what a client may run again.
 WRITE_CONFLICT = 112
 NO_SUCH_TRANSACTION = 251
@@ -81,8 +87,21 @@ _CONFLICT_MARKS = ("write conflict", "active transaction bound to another sessio
 # a single-document write; a few times, with a pause that lets the other writer finish.
 PLAIN_CONFLICT_TRIES = 5
 PLAIN_CONFLICT_PAUSE_SECONDS = 0.002
+# The connection a command arrived on, set by its connection's handler task.
+_PEER: contextvars.ContextVar[Any] = contextvars.ContextVar("peer", default=None)
 
 type TxnKey = tuple[str, Any]
+
+
+class Peer(Protocol):
+    """The client end of a command's connection, as far as the gate cares (asyncio's
+    `StreamReader`): true once the client closed it or died."""
+
+    def at_eof(self) -> bool: ...
+
+
+class ClientGone(ConnectionResetError):
+    """A queued command whose client closed its connection: never run, nobody to answer."""
 
 
 def is_engine_conflict(exc: BaseException) -> bool:
@@ -147,18 +166,26 @@ class TransactionGate:
         self.owner: TxnKey | None = None
         self._owner_seen = 0.0
         self._owner_busy = 0  # commands of the owner running now: busy is not idle
+        self._owner_peer: Peer | None = None  # the connection of the owner's latest command
         self._inflight = 0
-        self._queue: collections.deque[tuple[TxnKey | None, asyncio.Future[None]]] = (
+        self._queue: collections.deque[tuple[TxnKey | None, asyncio.Future[None], Peer | None]] = (
             collections.deque()
         )
+        self.dropped = 0
         self.on_abandoned: Callable[[TxnKey], None] | None = None
         self.waits = 0
 
     def _grant(self) -> None:
         while self._queue and self.owner is None:
-            key, future = self._queue[0]
+            key, future, peer = self._queue[0]
             if future.done():  # the waiter gave up (cancelled)
                 self._queue.popleft()
+                continue
+            if peer is not None and peer.at_eof():
+                # Its client died while it waited: nothing to run, nobody to answer.
+                self._queue.popleft()
+                self.dropped += 1
+                future.set_exception(ClientGone("the client closed its connection"))
                 continue
             if key is None:
                 self._queue.popleft()
@@ -169,34 +196,51 @@ class TransactionGate:
                 return  # the transaction waits for the commands in flight
             self._queue.popleft()
             self.owner = key
+            self._owner_peer = peer
             self._owner_seen = time.monotonic()
             future.set_result(None)
             return
 
     def _abandon_idle_owner(self) -> None:
-        if self._owner_busy:
+        """Abort the transaction holding the gate if its client went silent for the idle
+        timeout, or closed the connection it last spoke on (a driver keeps a transaction's
+        connection while it lives, so the client died)."""
+        if self._owner_busy or self.owner is None:
             return
-        if self.owner is not None and time.monotonic() - self._owner_seen > self.idle_timeout:
-            key, self.owner = self.owner, None
-            if self.on_abandoned is not None:
-                self.on_abandoned(key)
-            self._grant()
+        gone = self._owner_peer is not None and self._owner_peer.at_eof()
+        if gone or time.monotonic() - self._owner_seen > self.idle_timeout:
+            self._abandon_owner()
 
-    async def _wait(self, key: TxnKey | None) -> None:
+    def _abandon_owner(self) -> None:
+        key, self.owner, self._owner_peer = self.owner, None, None
+        if key is not None and self.on_abandoned is not None:
+            self.on_abandoned(key)
+        self._grant()
+
+    def connection_closed(self, peer: Peer) -> None:
+        """A client connection closed: the transaction holding the gate may have been its
+        client's (aborted now rather than after the idle timeout), and the commands a dead
+        client left queued are dropped as the gate reaches them."""
+        self._abandon_idle_owner()
+        self._grant()
+
+    async def _wait(self, key: TxnKey | None, peer: Peer | None) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((key, future))
+        self._queue.append((key, future, peer))
         self._grant()
         if future.done():
-            return
+            return future.result()  # granted, or dropped (ClientGone)
         self.waits += 1
         while True:
             try:
-                await asyncio.wait_for(asyncio.shield(future), self.idle_timeout)
+                # In slices: a dead owner whose connection is the one this command came on
+                # (pooled connections are reused) frees no other connection's handler.
+                await asyncio.wait_for(asyncio.shield(future), GONE_POLL_SECONDS)
                 return
             except TimeoutError:
                 self._abandon_idle_owner()
                 if future.done():
-                    return
+                    return future.result()
             except asyncio.CancelledError:
                 if future.done() and not future.cancelled():
                     self._release(key)  # granted as we were cancelled: give it back
@@ -208,7 +252,7 @@ class TransactionGate:
         if key is None:
             self._inflight -= 1
         elif self.owner == key:
-            self.owner = None
+            self.owner, self._owner_peer = None, None
         self._grant()
 
     def _ended(self, sessions: Any) -> None:
@@ -218,7 +262,9 @@ class TransactionGate:
         if any(wire_session_key(lsid) == self.owner[0] for lsid in sessions):
             self._release(self.owner)
 
-    async def run[R](self, body: dict[str, Any], call: Callable[[], Awaitable[R]]) -> R:
+    async def run[R](
+        self, body: dict[str, Any], call: Callable[[], Awaitable[R]], peer: Peer | None = None
+    ) -> R:
         command = next(iter(body), "")
         if command in UNGATED:
             try:
@@ -229,6 +275,7 @@ class TransactionGate:
         key = transaction_key(body)
         if key is not None and self.owner == key:
             self._owner_seen = time.monotonic()
+            self._owner_peer = peer
             self._owner_busy += 1
             try:
                 return await call()
@@ -239,7 +286,7 @@ class TransactionGate:
                     self._release(key)
         if key is not None and command in ENDS_TRANSACTION:
             return await call()  # a transaction that never ran a statement here (or abandoned)
-        await self._wait(key)
+        await self._wait(key, peer)
         if key is not None:
             self._owner_busy += 1
         try:
@@ -362,7 +409,11 @@ class GatedProxyServer(AsyncMongoEcoProxyServer):
     def _abort_abandoned(self, key: TxnKey) -> None:
         if self.sessions.abort(*key):
             idle = self.gate.idle_timeout
-            print(f"mongoeco gate: aborted a transaction idle for {idle}s", flush=True)
+            print(
+                f"mongoeco gate: aborted a transaction whose client left"
+                f" (idle for {idle}s or disconnected)",
+                flush=True,
+            )
 
     async def _execute_as_replica_set(self, context: Any) -> dict[str, Any]:
         key = transaction_key(context.raw_body)
@@ -392,6 +443,15 @@ class GatedProxyServer(AsyncMongoEcoProxyServer):
             await asyncio.sleep(PLAIN_CONFLICT_PAUSE_SECONDS * (attempt + 1))
         raise AssertionError("unreachable")
 
+    async def _handle_connection(self, reader, writer) -> None:
+        # Each connection's handler is its own task: the context variable is this
+        # connection's alone. Its closing may free the gate (a killed client).
+        _PEER.set(reader)
+        try:
+            await super()._handle_connection(reader, writer)
+        finally:
+            self.gate.connection_closed(reader)
+
     async def _dispatch_wire_request(self, header, payload: bytes, *, connection):
         body: dict[str, Any] = {}
         if header.op_code == OP_MSG:
@@ -400,4 +460,6 @@ class GatedProxyServer(AsyncMongoEcoProxyServer):
             except Exception:  # let the server answer the malformed message itself
                 body = {}
         parent = super()._dispatch_wire_request
-        return await self.gate.run(body, lambda: parent(header, payload, connection=connection))
+        return await self.gate.run(
+            body, lambda: parent(header, payload, connection=connection), _PEER.get()
+        )
