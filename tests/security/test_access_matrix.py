@@ -157,7 +157,8 @@ RULES: tuple[Rule, ...] = (
         "terminal lifecycle",
         "terminal",
         WRITE,
-        rf"{TERM}/(sign-in|sign-out|open|close|cash-in|cash-out|description|function_mode)",
+        rf"{TERM}/(sign-in|sign-out|open|close|cash-in|cash-out|description|function_mode"
+        r"|offline-session)",
         tenant_path=True,
         terminal_scoped=True,
     ),

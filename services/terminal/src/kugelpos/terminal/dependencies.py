@@ -15,6 +15,7 @@ from kugelpos.common.events.outbox import Outbox
 from kugelpos.common.web.app import get_wiring
 
 from .auth.service import TerminalTokenService
+from .lifecycle.offline import OfflineSessions
 from .lifecycle.service import LifecycleService
 from .lifecycle.staff import StaffDirectory
 from .stores.service import StoreService
@@ -81,6 +82,15 @@ async def get_lifecycle_service(
 
 
 type LifecycleServiceDep = Annotated[LifecycleService, Depends(get_lifecycle_service)]
+
+
+async def get_offline_sessions(
+    wiring: TerminalWiringDep, lifecycle: LifecycleServiceDep
+) -> OfflineSessions:
+    return OfflineSessions(lifecycle, wiring.settings.timezone)
+
+
+type OfflineSessionsDep = Annotated[OfflineSessions, Depends(get_offline_sessions)]
 
 
 type ApiKey = Annotated[str | None, Header(alias="X-API-KEY")]

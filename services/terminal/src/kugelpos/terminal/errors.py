@@ -125,3 +125,36 @@ class TenantSetupError(ExternalServiceError):
 class MasterDataError(ExternalServiceError):
     code = "407202"
     messages = {"en": "Master-data service error", "ja": "マスターデータサービスのエラー"}
+
+
+class OfflineSessionMismatchError(InvalidOperationError):
+    """An offline session upload names a session that is not this terminal's open one (nor the
+    one it closed offline, for a resent close)."""
+
+    code = "406301"
+    status = 409
+    messages = {
+        "en": "The session is not this terminal's open session",
+        "ja": "このセッションは端末の開局中のセッションではありません",
+    }
+
+
+class OfflineCloseWaitsForSalesError(InvalidOperationError):
+    """A close taken offline is applied after its sales: fewer have arrived than it counts."""
+
+    code = "406302"
+    status = 409
+    messages = {
+        "en": "The close counts more sales than have arrived; upload the sales first",
+        "ja": "締めの取引件数に対し取引が未着です。先に取引を送信してください",
+    }
+
+
+class OfflineCloseCountError(InvalidOperationError):
+    """The cart recorded more sales for the session than the till's close counts."""
+
+    code = "406303"
+    messages = {
+        "en": "The close counts fewer sales than the cart recorded for the session",
+        "ja": "締めの取引件数が記録された取引より少なくなっています",
+    }

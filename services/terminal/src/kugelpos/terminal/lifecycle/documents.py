@@ -55,6 +55,8 @@ class CashLogDocument(TerminalLog):
     kind: CashKind
     amount: Money
     description: str = ""
+    # A move the till made offline, uploaded later: its id on the till (one upload, once).
+    offline_id: str | None = None
 
 
 class OpenCloseLogDocument(TerminalLog):
@@ -71,3 +73,6 @@ class OpenCloseLogDocument(TerminalLog):
     cash_sales_amount: Money | None = None
     expected_amount: Money | None = None
     difference_amount: Money | None = None
+    # A close the till took offline and uploaded: the transaction count and last number are
+    # the till's own, the report waits for that many sales.
+    offline: bool | None = None

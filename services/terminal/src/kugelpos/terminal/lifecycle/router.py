@@ -11,13 +11,23 @@ from fastapi import APIRouter, Body, Response
 from kugelpos.common.envelope import ApiResponse, ok
 
 from ..access import Operator
-from ..dependencies import KeyOwner, LifecycleServiceDep, TerminalTokenServiceDep, owner_principal
+from ..dependencies import (
+    KeyOwner,
+    LifecycleServiceDep,
+    OfflineSessionsDep,
+    TerminalTokenServiceDep,
+    owner_principal,
+)
 from ..terminals.documents import TerminalDocument
 from ..terminals.schemas import Terminal
+from .offline import OfflineCashMove, OfflineClose
 from .schemas import (
     CashInOutRequest,
     CashInOutResponse,
     CashMovementRequest,
+    OfflineCashMoveResult,
+    OfflineSessionRequest,
+    OfflineSessionResponse,
     TerminalCloseRequest,
     TerminalCloseResponse,
     TerminalOpenRequest,
@@ -163,6 +173,56 @@ async def terminal_cash_out(
         message=f"Terminal Cashed Out. terminal_id: {terminal_id}, amount: {entry.amount}, "
         f"description: {entry.description}",
         operation="terminal_cash_out",
+    )
+
+
+@router.post("/{terminal_id}/offline-session", response_model=ApiResponse[OfflineSessionResponse])
+async def terminal_offline_session(
+    terminal_id: str,
+    body: OfflineSessionRequest,
+    principal: Operator,
+    offline: OfflineSessionsDep,
+    tokens: TerminalTokenServiceDep,
+    response: Response,
+) -> ApiResponse[OfflineSessionResponse]:
+    """Cash moves and the close of a session the till carried on offline (docs/offline.md)."""
+    result = await offline.upload(
+        principal,
+        terminal_id,
+        body.business_date,
+        body.open_counter,
+        [
+            OfflineCashMove(m.offline_id, m.amount, m.description, m.generate_date_time)
+            for m in body.cash_moves
+        ],
+        None
+        if body.close is None
+        else OfflineClose(
+            body.close.physical_amount,
+            body.close.transaction_count,
+            body.close.last_transaction_no,
+            body.close.generate_date_time,
+        ),
+    )
+    if result.close_log is not None:
+        _reissue(response, tokens, result.terminal)
+    terminal = Terminal.of(result.terminal)
+    return ok(
+        OfflineSessionResponse(
+            terminal_id=terminal_id,
+            business_date=body.business_date,
+            open_counter=body.open_counter,
+            status=result.terminal.status.value,
+            cash_moves=[
+                OfflineCashMoveResult(offline_id=i, status=o.value) for i, o in result.cash_moves
+            ],
+            close_status=result.close_outcome.value if result.close_outcome else None,
+            close=None
+            if result.close_log is None
+            else TerminalCloseResponse.of(terminal, result.close_log),
+        ),
+        message=f"Offline session uploaded. terminal_id: {terminal_id}",
+        operation="terminal_offline_session",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -137,3 +138,63 @@ class CashInOutResponse(ApiModel):
             journal_text=entry.journal_text,
             event_id=entry.event_id,
         )
+
+
+# ---- a session carried on offline (docs/offline.md) ---------------------------------------------
+
+OfflineId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+BusinessDate = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
+
+
+class OfflineCashMoveRequest(ApiModel):
+    """A cash move the till made offline: signed amount (positive in, negative out)."""
+
+    offline_id: OfflineId
+    amount: AmountIn
+    description: Text | None = None
+    generate_date_time: datetime
+
+    @model_validator(mode="after")
+    def _check(self) -> OfflineCashMoveRequest:
+        if self.amount == ZERO:
+            raise ValueError("amount must not be zero")
+        return self
+
+
+class OfflineCloseRequest(ApiModel):
+    """The close the till took offline, with its own count of the session's sales (online and
+    offline) and the highest transaction number among them."""
+
+    physical_amount: NonNegative | None = None
+    transaction_count: Annotated[int, Field(ge=0)]
+    last_transaction_no: Annotated[int, Field(ge=1)] | None = None
+    generate_date_time: datetime
+
+
+class OfflineSessionRequest(ApiModel):
+    business_date: BusinessDate
+    open_counter: Annotated[int, Field(ge=1)]
+    cash_moves: Annotated[list[OfflineCashMoveRequest], Field(max_length=500)] = []
+    close: OfflineCloseRequest | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> OfflineSessionRequest:
+        ids = [m.offline_id for m in self.cash_moves]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each cash move needs its own offlineId")
+        return self
+
+
+class OfflineCashMoveResult(ApiModel):
+    offline_id: str
+    status: str
+
+
+class OfflineSessionResponse(ApiModel):
+    terminal_id: str
+    business_date: str
+    open_counter: int
+    status: str  # the terminal's status after the upload
+    cash_moves: list[OfflineCashMoveResult]
+    close_status: str | None = None  # accepted | duplicate | None (no close uploaded)
+    close: TerminalCloseResponse | None = None

@@ -48,6 +48,15 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class CartFigures:
+    """What the cart recorded for a session (all None when the cart does not answer)."""
+
+    transaction_count: int | None = None
+    last_transaction_no: int | None = None
+    cash_sales_amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionResult:
     terminal: TerminalDocument
     log: OpenCloseLogDocument
@@ -92,7 +101,10 @@ class LifecycleService:
     def _now(self) -> str:
         return app_now(self._settings.timezone).isoformat()
 
-    async def _store_name(self, terminal: TerminalDocument) -> str:
+    async def terminal(self, terminal_id: str) -> TerminalDocument:
+        return await self._terminals.get(terminal_id)
+
+    async def store_name(self, terminal: TerminalDocument) -> str:
         tenant = await self._tenants.get(terminal.tenant_id)
         store = tenant.store(terminal.store_code)
         return store.store_name if store else terminal.store_code
@@ -178,7 +190,7 @@ class LifecycleService:
         terminal = await self._terminals.get(terminal_id)
         if terminal.status is TerminalStatus.OPENED:
             raise TerminalAlreadyOpenedError(f"Terminal {terminal_id} is already open")
-        store_name = await self._store_name(terminal)
+        store_name = await self.store_name(terminal)
         today = business_date(self._settings.timezone)
         before = terminal.model_copy()
         if terminal.business_date == today:
@@ -234,8 +246,8 @@ class LifecycleService:
             "initial_amount": to_stored(initial_amount),
             "session_cash_count": terminal.session_cash_count,
         }
-        updated = await self._commit_session(
-            actor, before, changes, open_log, cash_log, EventType.OPEN
+        updated = await self.commit_session(
+            actor, before, changes, open_log, [cash_log] if cash_log else [], EventType.OPEN
         )
         return SessionResult(updated, open_log)
 
@@ -247,8 +259,22 @@ class LifecycleService:
             raise TerminalAlreadyClosedError(f"Terminal {terminal_id} is already closed")
         if terminal.status is not TerminalStatus.OPENED:
             raise TerminalStatusError(f"Terminal {terminal_id} has never been opened")
-        store_name = await self._store_name(terminal)
+        store_name = await self.store_name(terminal)
         before = terminal.model_copy()
+        entries = await self.session_cash(terminal)
+        figures = await self.cart_summary(terminal)
+        close_log = self.close_log(
+            terminal, store_name, entries, physical_amount, figures, self._now()
+        )
+        changes = {
+            "status": TerminalStatus.CLOSED.value,
+            "physical_amount": to_stored(physical_amount),
+        }
+        updated = await self.commit_session(actor, before, changes, close_log, [], EventType.CLOSE)
+        return SessionResult(updated, close_log)
+
+    async def session_cash(self, terminal: TerminalDocument) -> list[CashLogDocument]:
+        """The cash logs (float, in, out) of the terminal's current session."""
         _, cash_logs, _ = self._repos(terminal.tenant_id, None)
         session_filter = {
             "tenant_id": terminal.tenant_id,
@@ -258,19 +284,47 @@ class LifecycleService:
             "open_counter": terminal.open_counter,
         }
         raw_logs = await cash_logs.collection.find(session_filter, {"_id": False}).to_list()
-        entries = [CashLogDocument.model_validate(r) for r in raw_logs]
+        return [CashLogDocument.model_validate(r) for r in raw_logs]
+
+    async def session_close(self, terminal: TerminalDocument) -> OpenCloseLogDocument | None:
+        """The close log of the terminal's current session, if it was closed."""
+        _, _, session_logs = self._repos(terminal.tenant_id, None)
+        raw = await session_logs.collection.find_one(
+            {
+                "tenant_id": terminal.tenant_id,
+                "store_code": terminal.store_code,
+                "terminal_no": terminal.terminal_no,
+                "business_date": terminal.business_date,
+                "open_counter": terminal.open_counter,
+                "operation": EventType.CLOSE.value,
+            },
+            {"_id": False},
+            sort=[("generate_date_time", -1)],
+        )
+        return None if raw is None else OpenCloseLogDocument.model_validate(raw)
+
+    def close_log(
+        self,
+        terminal: TerminalDocument,
+        store_name: str,
+        entries: list[CashLogDocument],
+        physical_amount: Decimal | None,
+        figures: CartFigures,
+        moment: str,
+    ) -> OpenCloseLogDocument:
+        """The close of the terminal's session: the drawer expected from its cash logs and the
+        cart's figures, against what was counted."""
         float_amount = sum((e.amount for e in entries if e.kind is CashKind.FLOAT), ZERO)
         cash_in = sum((e.amount for e in entries if e.kind is CashKind.IN), ZERO)
         cash_out = -sum((e.amount for e in entries if e.kind is CashKind.OUT), ZERO)
-        cart_count, cart_last_no, cash_sales = await self._cart_summary(terminal)
+        cash_sales = figures.cash_sales_amount
         expected = float_amount + cash_in - cash_out + (cash_sales or ZERO)
         difference = None if physical_amount is None else physical_amount - expected
-
-        terminal.status = TerminalStatus.CLOSED
-        terminal.physical_amount = physical_amount
-        moment = self._now()
+        closed = terminal.model_copy(
+            update={"status": TerminalStatus.CLOSED, "physical_amount": physical_amount}
+        )
         lines = self._session_lines(
-            receipts.CLOSE, terminal, store_name, moment, terminal.initial_amount
+            receipts.CLOSE, closed, store_name, moment, terminal.initial_amount
         )
         lines += [
             receipts.pair("cash_in", receipts.amount(cash_in)),
@@ -281,40 +335,37 @@ class LifecycleService:
             receipts.pair("difference", receipts.amount(difference)),
             *receipts.footer(),
         ]
-        close_log = OpenCloseLogDocument(
-            **self._base_log(terminal, store_name, moment),
+        return OpenCloseLogDocument(
+            **self._base_log(closed, store_name, moment),
             operation=EventType.CLOSE.value,
-            terminal_info=terminal.public(),
+            terminal_info=closed.public(),
             initial_amount=terminal.initial_amount,
             physical_amount=physical_amount,
             cash_in_out_count=len(entries),
             cash_in_out_last_datetime=max((e.generate_date_time for e in entries), default=None),
             cash_in_amount=cash_in,
             cash_out_amount=cash_out,
-            cart_transaction_count=cart_count,
-            cart_transaction_last_no=cart_last_no,
+            cart_transaction_count=figures.transaction_count,
+            cart_transaction_last_no=figures.last_transaction_no,
             cash_sales_amount=cash_sales,
             expected_amount=expected,
             difference_amount=difference,
             receipt_text=receipts.render_receipt(lines),
             journal_text=receipts.render_journal(lines),
         )
-        changes = {"status": terminal.status.value, "physical_amount": to_stored(physical_amount)}
-        updated = await self._commit_session(
-            actor, before, changes, close_log, None, EventType.CLOSE
-        )
-        return SessionResult(updated, close_log)
 
-    async def _commit_session(
+    async def commit_session(
         self,
         actor: Principal,
         before: TerminalDocument,
         changes: dict[str, Any],
-        session_log: OpenCloseLogDocument,
-        cash_log: CashLogDocument | None,
+        session_log: OpenCloseLogDocument | None,
+        cash_logs: list[CashLogDocument],
         event_type: EventType,
     ) -> TerminalDocument:
-        terminals, cash_logs, session_logs = self._repos(before.tenant_id, actor.username)
+        """The terminal's change, its cash logs and its open/close log with their events, in one
+        transaction, if the terminal is still as it was read."""
+        terminals, cash_repo, session_logs = self._repos(before.tenant_id, actor.username)
         # The state read above must still hold when we write: otherwise someone else won.
         expected_state = {
             "terminal_id": before.terminal_id,
@@ -327,19 +378,21 @@ class LifecycleService:
             updated = await terminals.update(expected_state, changes, session=session)
             if updated is None:
                 raise ConflictError("The terminal changed concurrently; retry")
-            if cash_log is not None:
-                await cash_logs.create(cash_log, session=session)
+            for cash_log in cash_logs:
+                await cash_repo.create(cash_log, session=session)
                 await self._add_event(
                     session, TOPIC_CASHLOG, cash_log, EventType.CASH_IN_OUT, actor.username
                 )
-            await session_logs.create(session_log, session=session)
-            await self._add_event(
-                session, TOPIC_OPENCLOSELOG, session_log, event_type, actor.username
-            )
+            if session_log is not None:
+                await session_logs.create(session_log, session=session)
+                await self._add_event(
+                    session, TOPIC_OPENCLOSELOG, session_log, event_type, actor.username
+                )
             return updated
 
         updated = await self._outbox.transaction(self._mongo, work)
-        self._terminals.changed(before.terminal_id, event_type.value)
+        if session_log is not None:
+            self._terminals.changed(before.terminal_id, event_type.value)
         return updated
 
     def _session_lines(
@@ -364,15 +417,13 @@ class LifecycleService:
             receipts.pair("initial_amount", receipts.amount(initial_amount)),
         ]
 
-    async def _cart_summary(
-        self, terminal: TerminalDocument
-    ) -> tuple[int | None, int | None, Decimal | None]:
+    async def cart_summary(self, terminal: TerminalDocument) -> CartFigures:
         """(transaction count, last transaction no, net cash sales) of the session, from the
         cart service when it is deployed and answers; (None, None, None) otherwise, so a close
         never waits on cart (the drawer then expects float + cash in - cash out)."""
         base = self._settings.configured_base_url("cart")
         if not self._settings.close_query_cart or base is None:
-            return None, None, None
+            return CartFigures()
         token = self._codec.issue_service_token(service="terminal", tenant_id=terminal.tenant_id)
         url = (
             f"{base}/tenants/{terminal.tenant_id}/stores/{terminal.store_code}"
@@ -391,17 +442,52 @@ class LifecycleService:
             )
             if not response.is_success:
                 log.info("cart_summary_unavailable", status=response.status_code)
-                return None, None, None
+                return CartFigures()
             data = response.json()["data"]
             last_no = data.get("lastTransactionNo")
-            return (
+            return CartFigures(
                 int(data["transactionCount"]),
                 int(last_no) if isinstance(last_no, int) else None,
                 Decimal(str(data["cashSalesAmount"])),
             )
         except (AppError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.info("cart_summary_unavailable", error=type(exc).__name__)
-            return None, None, None
+            return CartFigures()
+
+    def cash_log(
+        self,
+        terminal: TerminalDocument,
+        store_name: str,
+        amount: Decimal,
+        description: str | None,
+        moment: str,
+        *,
+        offline_id: str | None = None,
+    ) -> CashLogDocument:
+        """A cash in (positive) or out (negative) of the terminal's current session."""
+        kind = CashKind.IN if amount > ZERO else CashKind.OUT
+        text = description or ("Cash In (Default)" if kind is CashKind.IN else "Cash Out (Default)")
+        lines = [
+            *receipts.header(
+                store_name=store_name,
+                terminal_no=terminal.terminal_no,
+                staff_id=terminal.staff.staff_id if terminal.staff else None,
+                moment=moment,
+                report=receipts.CASH_IN if kind is CashKind.IN else receipts.CASH_OUT,
+            ),
+            receipts.pair("amount", receipts.amount(amount)),
+            receipts.text(text),
+            *receipts.footer(),
+        ]
+        return CashLogDocument(
+            **self._base_log(terminal, store_name, moment),
+            kind=kind,
+            amount=amount,
+            description=text,
+            offline_id=offline_id,
+            receipt_text=receipts.render_receipt(lines),
+            journal_text=receipts.render_journal(lines),
+        )
 
     # ---- cash --------------------------------------------------------------------------------
 
@@ -416,30 +502,8 @@ class LifecycleService:
             raise NotSignedInError("A staff member must sign in before cash in/out")
         if terminal.status is not TerminalStatus.OPENED:
             raise TerminalStatusError("Cash in/out needs an open terminal")
-        store_name = await self._store_name(terminal)
-        moment = self._now()
-        kind = CashKind.IN if amount > ZERO else CashKind.OUT
-        text = description or ("Cash In (Default)" if kind is CashKind.IN else "Cash Out (Default)")
-        lines = [
-            *receipts.header(
-                store_name=store_name,
-                terminal_no=terminal.terminal_no,
-                staff_id=terminal.staff.staff_id,
-                moment=moment,
-                report=receipts.CASH_IN if kind is CashKind.IN else receipts.CASH_OUT,
-            ),
-            receipts.pair("amount", receipts.amount(amount)),
-            receipts.text(text),
-            *receipts.footer(),
-        ]
-        entry = CashLogDocument(
-            **self._base_log(terminal, store_name, moment),
-            kind=kind,
-            amount=amount,
-            description=text,
-            receipt_text=receipts.render_receipt(lines),
-            journal_text=receipts.render_journal(lines),
-        )
+        store_name = await self.store_name(terminal)
+        entry = self.cash_log(terminal, store_name, amount, description, self._now())
         terminals, cash_logs, _ = self._repos(terminal.tenant_id, actor.username)
         same_session = {
             "terminal_id": terminal_id,
