@@ -90,8 +90,12 @@ async def test_daily_refused_until_all_logs_arrived(book, publish, wait):
     assert_error(store_refused, 403, "412101")
     info = await book.db["info_daily"].find_one({"terminal_no": 7, "business_date": date})
     assert info["verified"] is False and "412104" in info["verified_message"]
-    # flash is always allowed
-    assert_ok(await book.report("S1", 7, **{**params, "report_scope": "flash"}))
+    # flash is always allowed, and says which closed session still misses sales
+    flash = assert_ok(await book.report("S1", 7, **{**params, "report_scope": "flash"}))["data"]
+    assert flash["incompleteSessions"] == [
+        {"terminalNo": 7, "businessDate": date, "openCounter": 1,
+         "reason": "transaction logs 1 of 2 received (412104)"}
+    ]  # fmt: skip
     await publish("tranlog_report", samples.tran(t, 2, terminal=7, business_date=date))
 
     async def allowed():
@@ -100,6 +104,8 @@ async def test_daily_refused_until_all_logs_arrived(book, publish, wait):
 
     data = (await wait(allowed)).json()["data"]
     assert data["salesNet"]["count"] == 2
+    flash = assert_ok(await book.report("S1", 7, **{**params, "report_scope": "flash"}))["data"]
+    assert flash["incompleteSessions"] == []
     # upserted on its natural key, not accumulated
     assert await count_in(book, "info_daily", terminal_no=7, business_date=date) == 1
 

@@ -164,16 +164,17 @@ class ReportService:
             ) from exc
         data[maker.receipt_key] = receipt
         data[maker.journal_key] = journal
+        if request.report_scope != "daily":
+            # A flash report counts what has arrived; it says which closed sessions still miss
+            # logs their close announced (a till that closed offline uploads its sales later).
+            data["incompleteSessions"] = await self.incomplete(db, request)
         if caller.terminal_id:
             await self.archive(request, caller, data, maker)
         return data
 
     # ---- daily verification (§3.5) -------------------------------------------------------
 
-    async def verify(self, db: Any, request: ReportRequest, caller: Caller) -> None:
-        """Every session (terminal × date × open counter) of the selection that opened must
-        have closed and all the logs its close announced must have arrived. Sessions without
-        any log (never opened) do not block; a trace is recorded in `info_daily`."""
+    def _sessions_query(self, request: ReportRequest) -> dict[str, Any]:
         query: dict[str, Any] = {
             "tenant_id": request.tenant_id,
             "store_code": request.store_code,
@@ -183,6 +184,33 @@ class ReportService:
             query["terminal_no"] = request.terminal_no
         if request.open_counter is not None:
             query["open_counter"] = request.open_counter
+        return query
+
+    async def incomplete(self, db: Any, request: ReportRequest) -> list[dict[str, Any]]:
+        """Closed sessions of the selection whose close announced logs (sales, cash moves)
+        that have not all arrived. A session still open is not incomplete (it is selling), and
+        one whose open log is missing is the daily verification's business, not a count."""
+        query = self._sessions_query(request) | {"closed": True, "opened": True}
+        sessions = await db[SessionRepository.collection_name].find(query, {"_id": False}).to_list()
+        marks = []
+        for s in sorted(sessions, key=lambda s: (s["terminal_no"], s["business_date"])):
+            problem = session_problem(s)
+            if problem:
+                marks.append(
+                    {
+                        "terminalNo": s["terminal_no"],
+                        "businessDate": s["business_date"],
+                        "openCounter": s["open_counter"],
+                        "reason": problem,
+                    }
+                )
+        return marks
+
+    async def verify(self, db: Any, request: ReportRequest, caller: Caller) -> None:
+        """Every session (terminal × date × open counter) of the selection that opened must
+        have closed and all the logs its close announced must have arrived. Sessions without
+        any log (never opened) do not block; a trace is recorded in `info_daily`."""
+        query = self._sessions_query(request)
         sessions = await db[SessionRepository.collection_name].find(query, {"_id": False}).to_list()
         info = DailyInfoRepository(db)
         failures: list[str] = []
