@@ -8,14 +8,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from kugelpos.common.clock import utcnow
+from kugelpos.common.clock import to_millis, utcnow
 from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.pagination import Page, PageParams
 
@@ -91,7 +90,7 @@ class ReceiptService:
                 supplier=supplier,
                 reference=reference,
                 operator_id=operator_id,
-                received_at=_stored_instant(utcnow()),
+                received_at=to_millis(utcnow()),
                 lines=[
                     ReceiptLineDocument(
                         item_code=a.history.item_code,
@@ -132,8 +131,3 @@ class ReceiptService:
         return await ReceiptRepository(self._mongo.tenant_db(tenant_id)).page(
             tenant_id, store_code, params
         )
-
-
-def _stored_instant(moment: datetime) -> datetime:
-    """MongoDB keeps milliseconds: the answer to the POST is what a GET reads back."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

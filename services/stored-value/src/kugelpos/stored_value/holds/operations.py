@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from kugelpos.common.clock import utcnow
+from kugelpos.common.clock import to_millis, utcnow
 
 from ..cards.documents import CardStatus
 from ..cards.repository import CardRepository
@@ -183,5 +183,4 @@ async def _existing(ctx: Ctx, hold_id: str) -> HoldDocument:
 
 def expiry_of(now: datetime, ttl_seconds: int) -> datetime:
     """MongoDB keeps milliseconds: the answer to the placement is what a read gives back."""
-    moment = now + timedelta(seconds=ttl_seconds)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return to_millis(now + timedelta(seconds=ttl_seconds))
