@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pymongo.asynchronous.client_session import AsyncClientSession
+
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
 from ..cache import MasterCache
+from ..changes.documents import LogKind, Op
+from ..changes.log import ChangeLog
 from ..config import MasterDataSettings
 from ..documents import to_bson
 from .documents import ItemDocument
@@ -24,10 +28,17 @@ def check_tax_code(settings: MasterDataSettings, tenant_id: str, tax_code: str) 
 
 
 class ItemService:
-    def __init__(self, mongo: Mongo, cache: MasterCache, settings: MasterDataSettings) -> None:
+    def __init__(
+        self,
+        mongo: Mongo,
+        cache: MasterCache,
+        settings: MasterDataSettings,
+        changes: ChangeLog,
+    ) -> None:
         self._mongo = mongo
         self._cache = cache
         self._settings = settings
+        self._changes = changes
 
     def _repo(self, tenant_id: str, actor: Principal | None = None) -> ItemRepository:
         return ItemRepository(
@@ -54,8 +65,16 @@ class ItemService:
             **body.model_dump(by_alias=False, exclude={"is_discount_restricted"}),
             is_discount_restricted=bool(body.is_discount_restricted),
         )
+
+        async def work(session: AsyncClientSession) -> ItemDocument:
+            created = await repo.create(doc, session=session)
+            await self._changes.record(
+                session, tenant_id, LogKind.ITEM, body.item_code, created, created=True
+            )
+            return created
+
         try:
-            created = await repo.create(doc)
+            created = await self._changes.transaction(work)
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(f"Item {body.item_code} already exists") from exc
         self._cache.item_changed(tenant_id, body.item_code)
@@ -113,10 +132,19 @@ class ItemService:
         check_tax_code(self._settings, tenant_id, body.tax_code)
         changes = body.model_dump(by_alias=False)
         changes["is_discount_restricted"] = bool(body.is_discount_restricted)
-        doc = await self._repo(tenant_id, actor).update(
-            {**self._key(tenant_id, item_code), "is_deleted": False},
-            to_bson(changes),
-        )
+        repo = self._repo(tenant_id, actor)
+
+        async def work(session: AsyncClientSession) -> ItemDocument | None:
+            doc = await repo.update(
+                {**self._key(tenant_id, item_code), "is_deleted": False},
+                to_bson(changes),
+                session=session,
+            )
+            if doc is not None:
+                await self._changes.record(session, tenant_id, LogKind.ITEM, item_code, doc)
+            return doc
+
+        doc = await self._changes.transaction(work)
         self._cache.item_changed(tenant_id, item_code)
         if doc is None:
             raise NotFoundError(f"Item {item_code} not found")
@@ -127,11 +155,23 @@ class ItemService:
     ) -> None:
         repo = self._repo(tenant_id, actor)
         key = self._key(tenant_id, item_code)
-        if logical:
-            done = await repo.update({**key, "is_deleted": False}, {"is_deleted": True})
-            found = done is not None
-        else:
-            found = await repo.delete(key)
+
+        async def work(session: AsyncClientSession) -> bool:
+            if logical:
+                done = await repo.update(
+                    {**key, "is_deleted": False}, {"is_deleted": True}, session=session
+                )
+                found = done is not None
+            else:
+                done = None
+                found = await repo.delete(key, session=session)
+            if found:
+                await self._changes.record(
+                    session, tenant_id, LogKind.ITEM, item_code, done, op=Op.DELETE
+                )
+            return found
+
+        found = await self._changes.transaction(work)
         self._cache.item_changed(tenant_id, item_code)
         if not found:
             raise NotFoundError(f"Item {item_code} not found")

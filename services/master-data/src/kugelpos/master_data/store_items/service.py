@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pymongo.asynchronous.client_session import AsyncClientSession
+
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
 from ..cache import MasterCache
+from ..changes.documents import LogKind, Op
+from ..changes.log import ChangeLog
 from ..documents import to_bson
 from ..items.service import ItemService
 from ..schemas import display_time
@@ -17,10 +21,13 @@ from .schemas import ItemStoreDetailResponse
 
 
 class StoreItemService:
-    def __init__(self, mongo: Mongo, cache: MasterCache, items: ItemService) -> None:
+    def __init__(
+        self, mongo: Mongo, cache: MasterCache, items: ItemService, changes: ChangeLog
+    ) -> None:
         self._mongo = mongo
         self._cache = cache
         self._items = items
+        self._changes = changes
 
     def _repo(self, tenant_id: str, actor: Principal | None = None) -> StoreItemRepository:
         return StoreItemRepository(
@@ -42,8 +49,22 @@ class StoreItemService:
         doc = StoreItemDocument(
             tenant_id=tenant_id, store_code=store_code, item_code=item_code, store_price=price
         )
+
+        async def work(session: AsyncClientSession) -> StoreItemDocument:
+            created = await repo.create(doc, session=session)
+            await self._changes.record(
+                session,
+                tenant_id,
+                LogKind.STORE_ITEM,
+                item_code,
+                created,
+                store_code=store_code,
+                created=True,
+            )
+            return created
+
         try:
-            created = await repo.create(doc)
+            created = await self._changes.transaction(work)
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(
                 f"Item {item_code} already has a price in store {store_code}"
@@ -65,16 +86,46 @@ class StoreItemService:
     async def update(
         self, actor: Principal, tenant_id: str, store_code: str, item_code: str, price
     ) -> StoreItemDocument:
-        doc = await self._repo(tenant_id, actor).update(
-            self._key(tenant_id, store_code, item_code), to_bson({"store_price": price})
-        )
+        repo = self._repo(tenant_id, actor)
+
+        async def work(session: AsyncClientSession) -> StoreItemDocument | None:
+            doc = await repo.update(
+                self._key(tenant_id, store_code, item_code),
+                to_bson({"store_price": price}),
+                session=session,
+            )
+            if doc is not None:
+                await self._changes.record(
+                    session, tenant_id, LogKind.STORE_ITEM, item_code, doc, store_code=store_code
+                )
+            return doc
+
+        doc = await self._changes.transaction(work)
         self._cache.store_item_changed(tenant_id, store_code, item_code)
         if doc is None:
             raise NotFoundError(f"Item {item_code} of store {store_code} not found")
         return doc
 
     async def delete(self, tenant_id: str, store_code: str, item_code: str) -> None:
-        deleted = await self._repo(tenant_id).delete(self._key(tenant_id, store_code, item_code))
+        repo = self._repo(tenant_id)
+
+        async def work(session: AsyncClientSession) -> bool:
+            deleted = await repo.delete(
+                self._key(tenant_id, store_code, item_code), session=session
+            )
+            if deleted:
+                await self._changes.record(
+                    session,
+                    tenant_id,
+                    LogKind.STORE_ITEM,
+                    item_code,
+                    None,
+                    op=Op.DELETE,
+                    store_code=store_code,
+                )
+            return deleted
+
+        deleted = await self._changes.transaction(work)
         self._cache.store_item_changed(tenant_id, store_code, item_code)
         if not deleted:
             raise NotFoundError(f"Item {item_code} of store {store_code} not found")
