@@ -119,8 +119,11 @@ class ChangeLog:
         return await self.transaction(work)
 
     async def ensure_tax_table(self, tenant_id: str) -> None:
-        """`log_tax_table` once per tenant per process: the feed's reads cost nothing more."""
+        """Once per tenant per process, before its first feed: the log's indexes and
+        `log_tax_table`; the feed's later reads cost nothing more."""
         if tenant_id not in self._taxes_logged:
+            # A tenant set up before the log existed gets its indexes here (idempotent).
+            await ChangeLogRepository.ensure_indexes(self._mongo.tenant_db(tenant_id))
             await self.log_tax_table(tenant_id)
             self._taxes_logged.add(tenant_id)
 
