@@ -580,3 +580,52 @@ async def test_prices_at_refusals(
     many = {"itemCodes": [f"C{n}" for n in range(1000)], "at": body["at"]}
     data = assert_ok(await md.post(url, json=many, headers=fresh.service))["data"]
     assert len(data["unknown"]) == 1000 and data["prices"] == []
+
+
+async def test_each_write_logs_one_entry_in_its_transaction_and_a_refusal_none(
+    md: httpx.AsyncClient, fresh: Tenant, mongo: AsyncMongoClient, stack: Stack
+) -> None:
+    db = mongo[stack.db_name("master-data", fresh.tenant_id)]
+
+    async def log() -> tuple[int, list[dict]]:
+        counter = await db["master_change_counter"].find_one({"_id": "seq"})
+        entries = await db["master_change_log"].find({}, {"_id": False}).sort("seq").to_list()
+        return counter["seq"], entries
+
+    seq0, entries0 = await log()
+    assert [e["seq"] for e in entries0] == list(range(1, seq0 + 1))  # the tax table's
+    # 20 writes at once: each one entry, seqs without gap or repeat.
+    await asyncio.gather(
+        *(post(md, f"{fresh.base}/items", item(f"CC{n:02d}"), fresh.admin) for n in range(20))
+    )
+    seq1, entries1 = await log()
+    assert seq1 == seq0 + 20
+    assert [e["seq"] for e in entries1] == list(range(1, seq1 + 1))
+    assert sorted(e["key"] for e in entries1[seq0:]) == [f"CC{n:02d}" for n in range(20)]
+    first = entries1[seq0]
+    assert first["kind"] == "item" and first["op"] == "upsert" and first["created"] is True
+    assert first["store_code"] is None and first["data"]["unit_price"] == 100.0
+    assert "tenant_id" not in first["data"]
+    # Refused writes (a duplicate, an unknown record, a bad body) log nothing, use no seq.
+    h = fresh.admin
+    assert_error(await md.post(f"{fresh.base}/items", json=item("CC00"), headers=h), 409)
+    assert_error(await md.put(f"{fresh.base}/items/NONE", json=item("NONE"), headers=h), 404)
+    assert_error(await md.delete(f"{fresh.base}/staff/NONE", headers=h), 404)
+    r = await md.put(f"{fresh.base}/stores/S1/items/NONE", json={"storePrice": 1}, headers=h)
+    assert_error(r, 404)
+    assert_error(await md.post(f"{fresh.base}/items", json={"itemCode": "X"}, headers=h), 422)
+    assert await log() == (seq1, entries1)
+    # A store price's entry names its store.
+    await post(md, f"{fresh.base}/stores/S9/items", {"itemCode": "CC01", "storePrice": 7}, h)
+    seq2, entries2 = await log()
+    assert entries2[-1] | {"at": None} == {
+        "seq": seq2,
+        "kind": "store_item",
+        "key": "CC01",
+        "store_code": "S9",
+        "op": "upsert",
+        "at": None,
+        "data": entries2[-1]["data"],
+        "created": True,
+    }
+    assert entries2[-1]["data"]["store_price"] == 7.0
