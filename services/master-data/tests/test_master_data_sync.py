@@ -14,10 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
 
 from kugelpos.common.auth.tokens import TokenCodec
 from kugelpos.common.db.mongo import Mongo
+from kugelpos.common.errors import ConflictError
 from kugelpos.devstack.stack import Stack
+from kugelpos.master_data.changes.documents import LogKind
 from kugelpos.master_data.changes.log import ChangeLog
 from kugelpos.master_data.config import MasterDataSettings, TaxEntry
 from kugelpos.testkit.testing import assert_error, assert_ok
@@ -390,10 +393,10 @@ async def test_a_bad_cursor_is_a_400_and_writes_nothing(
         body = assert_error(r, 400, "405001")
         assert "cursor" in body["message"]
     r = await md.get(f"{fresh.base}/stores/S1/sync", params={"since": "x" * 600}, headers=till)
-    assert_error(r, 422)
-    for limit in (0, 1001, -1):
+    assert_error(r, 422, "300001")
+    for limit in (0, 1001, -1, "many"):
         r = await md.get(f"{fresh.base}/stores/S1/sync", params={"limit": limit}, headers=till)
-        assert_error(r, 422)
+        assert_error(r, 422, "300001")
     assert await db["master_change_counter"].find({}).to_list() == counter
     assert await db["master_change_log"].count_documents({}) == entries
 
@@ -629,3 +632,49 @@ async def test_each_write_logs_one_entry_in_its_transaction_and_a_refusal_none(
         "created": True,
     }
     assert entries2[-1]["data"]["store_price"] == 7.0
+
+
+async def test_a_write_conflict_runs_the_change_again_and_a_lasting_one_is_a_409(
+    fresh: Tenant, stack: Stack
+) -> None:
+    """Two writes of a tenant at once conflict on the log's counter (on a replica set): the
+    change runs again, its entry written once; a conflict lost on every attempt is a 409
+    `500009` the client may retry, nothing written (never a 500)."""
+    settings = MasterDataSettings(
+        environment="development",
+        mongodb_uri=stack.mongo_uri_for("master-data"),
+        db_name_prefix=stack.db_prefix("master-data"),
+    )
+    mongo = Mongo(settings)
+    changes = ChangeLog(mongo, settings)
+    repo = changes.repo(fresh.tenant_id)
+    conflict = OperationFailure(
+        "WriteConflict", code=112, details={"errorLabels": ["TransientTransactionError"]}
+    )
+    try:
+        before = await repo.high_water()
+        runs = 0
+
+        async def once_conflicting(session) -> int:
+            nonlocal runs
+            runs += 1
+            seq = await changes.record(session, fresh.tenant_id, LogKind.SETTING, "K", {"n": runs})
+            if runs == 1:
+                raise conflict
+            return seq
+
+        assert await changes.transaction(once_conflicting) == before + 1
+        assert runs == 2 and await repo.high_water() == before + 1
+        assert [e.data for e in await repo.after(before, 10)] == [{"n": 2}]
+
+        async def always_conflicting(session) -> None:
+            await changes.record(session, fresh.tenant_id, LogKind.SETTING, "K", {"n": 0})
+            raise conflict
+
+        with pytest.raises(ConflictError) as raised:
+            await changes.transaction(always_conflicting)
+        assert raised.value.status_code == 409 and raised.value.error_code == "500009"
+        assert await repo.high_water() == before + 1
+        assert len(await repo.after(before, 10)) == 1
+    finally:
+        await mongo.close()

@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import PyMongoError
 
 from kugelpos.common.clock import utcnow
 from kugelpos.common.db.documents import Document
-from kugelpos.common.db.mongo import Mongo
+from kugelpos.common.db.mongo import Mongo, is_write_conflict
 from kugelpos.common.db.repository import Repository
+from kugelpos.common.errors import ConflictError
 
 from ..config import MasterDataSettings
 from .documents import ChangeEntry, LogKind, Op
@@ -42,8 +44,18 @@ class ChangeLog:
 
     async def transaction[R](self, work: Callable[[AsyncClientSession], Awaitable[R]]) -> R:
         """Run a change and its `record` calls in one transaction (commons `Mongo`'s,
-        retried on a write conflict: two changes of a tenant at once conflict on the counter)."""
-        return await self._mongo.in_transaction(work)
+        retried on a write conflict: two changes of a tenant at once conflict on the counter).
+        A conflict still lost after every attempt (a burst of writes to one tenant on a
+        replica set) is a 409 the client may retry, nothing written, not a 500."""
+        try:
+            return await self._mongo.in_transaction(work)
+        except PyMongoError as exc:
+            if is_write_conflict(exc):
+                raise ConflictError(
+                    "Master data of this tenant is being changed by other requests right now; "
+                    "nothing was written, try again"
+                ) from exc
+            raise
 
     async def record(
         self,
