@@ -88,11 +88,20 @@ class ChangeLog:
     # ---- the usual writes, each with its entry ---------------------------------------------
 
     async def create[D: Document](
-        self, repo: Repository[D], tenant_id: str, kind: LogKind, key: str, doc: D
+        self,
+        repo: Repository[D],
+        tenant_id: str,
+        kind: LogKind,
+        key: str,
+        doc: D,
+        *,
+        store_code: str | None = None,
     ) -> D:
         async def work(session: AsyncClientSession) -> D:
             created = await repo.create(doc, session=session)
-            await self.record(session, tenant_id, kind, key, created, created=True)
+            await self.record(
+                session, tenant_id, kind, key, created, store_code=store_code, created=True
+            )
             return created
 
         return await self.transaction(work)
@@ -107,6 +116,7 @@ class ChangeLog:
         changes: dict[str, Any],
         *,
         op: Op = Op.UPSERT,
+        store_code: str | None = None,
     ) -> D | None:
         """`$set` the changes; logged only when a record matched. `op=DELETE`: a logical
         delete (the entry keeps the record as it stood)."""
@@ -114,18 +124,27 @@ class ChangeLog:
         async def work(session: AsyncClientSession) -> D | None:
             doc = await repo.update(filter_, changes, session=session)
             if doc is not None:
-                await self.record(session, tenant_id, kind, key, doc, op=op)
+                await self.record(session, tenant_id, kind, key, doc, op=op, store_code=store_code)
             return doc
 
         return await self.transaction(work)
 
     async def delete(
-        self, repo: Repository, tenant_id: str, kind: LogKind, key: str, filter_: dict[str, Any]
+        self,
+        repo: Repository,
+        tenant_id: str,
+        kind: LogKind,
+        key: str,
+        filter_: dict[str, Any],
+        *,
+        store_code: str | None = None,
     ) -> bool:
         async def work(session: AsyncClientSession) -> bool:
             deleted = await repo.delete(filter_, session=session)
             if deleted:
-                await self.record(session, tenant_id, kind, key, None, op=Op.DELETE)
+                await self.record(
+                    session, tenant_id, kind, key, None, op=Op.DELETE, store_code=store_code
+                )
             return deleted
 
         return await self.transaction(work)

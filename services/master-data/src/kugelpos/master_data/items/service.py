@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.errors import AlreadyExistsError, InvalidInputError, NotFoundError
@@ -65,16 +63,8 @@ class ItemService:
             **body.model_dump(by_alias=False, exclude={"is_discount_restricted"}),
             is_discount_restricted=bool(body.is_discount_restricted),
         )
-
-        async def work(session: AsyncClientSession) -> ItemDocument:
-            created = await repo.create(doc, session=session)
-            await self._changes.record(
-                session, tenant_id, LogKind.ITEM, body.item_code, created, created=True
-            )
-            return created
-
         try:
-            created = await self._changes.transaction(work)
+            created = await self._changes.create(repo, tenant_id, LogKind.ITEM, body.item_code, doc)
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(f"Item {body.item_code} already exists") from exc
         self._cache.item_changed(tenant_id, body.item_code)
@@ -132,19 +122,14 @@ class ItemService:
         check_tax_code(self._settings, tenant_id, body.tax_code)
         changes = body.model_dump(by_alias=False)
         changes["is_discount_restricted"] = bool(body.is_discount_restricted)
-        repo = self._repo(tenant_id, actor)
-
-        async def work(session: AsyncClientSession) -> ItemDocument | None:
-            doc = await repo.update(
-                {**self._key(tenant_id, item_code), "is_deleted": False},
-                to_bson(changes),
-                session=session,
-            )
-            if doc is not None:
-                await self._changes.record(session, tenant_id, LogKind.ITEM, item_code, doc)
-            return doc
-
-        doc = await self._changes.transaction(work)
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.ITEM,
+            item_code,
+            {**self._key(tenant_id, item_code), "is_deleted": False},
+            to_bson(changes),
+        )
         self._cache.item_changed(tenant_id, item_code)
         if doc is None:
             raise NotFoundError(f"Item {item_code} not found")
@@ -155,23 +140,19 @@ class ItemService:
     ) -> None:
         repo = self._repo(tenant_id, actor)
         key = self._key(tenant_id, item_code)
-
-        async def work(session: AsyncClientSession) -> bool:
-            if logical:
-                done = await repo.update(
-                    {**key, "is_deleted": False}, {"is_deleted": True}, session=session
-                )
-                found = done is not None
-            else:
-                done = None
-                found = await repo.delete(key, session=session)
-            if found:
-                await self._changes.record(
-                    session, tenant_id, LogKind.ITEM, item_code, done, op=Op.DELETE
-                )
-            return found
-
-        found = await self._changes.transaction(work)
+        if logical:
+            done = await self._changes.update(
+                repo,
+                tenant_id,
+                LogKind.ITEM,
+                item_code,
+                {**key, "is_deleted": False},
+                {"is_deleted": True},
+                op=Op.DELETE,
+            )
+            found = done is not None
+        else:
+            found = await self._changes.delete(repo, tenant_id, LogKind.ITEM, item_code, key)
         self._cache.item_changed(tenant_id, item_code)
         if not found:
             raise NotFoundError(f"Item {item_code} not found")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
 from ..cache import MasterCache
-from ..changes.documents import LogKind, Op
+from ..changes.documents import LogKind
 from ..changes.log import ChangeLog
 from ..documents import to_bson
 from ..items.service import ItemService
@@ -49,22 +47,10 @@ class StoreItemService:
         doc = StoreItemDocument(
             tenant_id=tenant_id, store_code=store_code, item_code=item_code, store_price=price
         )
-
-        async def work(session: AsyncClientSession) -> StoreItemDocument:
-            created = await repo.create(doc, session=session)
-            await self._changes.record(
-                session,
-                tenant_id,
-                LogKind.STORE_ITEM,
-                item_code,
-                created,
-                store_code=store_code,
-                created=True,
-            )
-            return created
-
         try:
-            created = await self._changes.transaction(work)
+            created = await self._changes.create(
+                repo, tenant_id, LogKind.STORE_ITEM, item_code, doc, store_code=store_code
+            )
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(
                 f"Item {item_code} already has a price in store {store_code}"
@@ -86,46 +72,29 @@ class StoreItemService:
     async def update(
         self, actor: Principal, tenant_id: str, store_code: str, item_code: str, price
     ) -> StoreItemDocument:
-        repo = self._repo(tenant_id, actor)
-
-        async def work(session: AsyncClientSession) -> StoreItemDocument | None:
-            doc = await repo.update(
-                self._key(tenant_id, store_code, item_code),
-                to_bson({"store_price": price}),
-                session=session,
-            )
-            if doc is not None:
-                await self._changes.record(
-                    session, tenant_id, LogKind.STORE_ITEM, item_code, doc, store_code=store_code
-                )
-            return doc
-
-        doc = await self._changes.transaction(work)
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.STORE_ITEM,
+            item_code,
+            self._key(tenant_id, store_code, item_code),
+            to_bson({"store_price": price}),
+            store_code=store_code,
+        )
         self._cache.store_item_changed(tenant_id, store_code, item_code)
         if doc is None:
             raise NotFoundError(f"Item {item_code} of store {store_code} not found")
         return doc
 
     async def delete(self, tenant_id: str, store_code: str, item_code: str) -> None:
-        repo = self._repo(tenant_id)
-
-        async def work(session: AsyncClientSession) -> bool:
-            deleted = await repo.delete(
-                self._key(tenant_id, store_code, item_code), session=session
-            )
-            if deleted:
-                await self._changes.record(
-                    session,
-                    tenant_id,
-                    LogKind.STORE_ITEM,
-                    item_code,
-                    None,
-                    op=Op.DELETE,
-                    store_code=store_code,
-                )
-            return deleted
-
-        deleted = await self._changes.transaction(work)
+        deleted = await self._changes.delete(
+            self._repo(tenant_id),
+            tenant_id,
+            LogKind.STORE_ITEM,
+            item_code,
+            self._key(tenant_id, store_code, item_code),
+            store_code=store_code,
+        )
         self._cache.store_item_changed(tenant_id, store_code, item_code)
         if not deleted:
             raise NotFoundError(f"Item {item_code} of store {store_code} not found")
