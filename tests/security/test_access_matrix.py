@@ -85,6 +85,7 @@ class Rule:
     key_exchange: bool = False  # API key for a terminal JWT
     subscriber: bool = False
     admin_only: bool = False  # the tenant's admin role only: manager, user, terminal 403
+    store_scoped: bool = False  # a till of A's other store and a plain user are refused 403
 
     def matches(self, op: Operation) -> bool:
         return (
@@ -187,6 +188,16 @@ RULES: tuple[Rule, ...] = (
     # A read in POST form (a list of codes too long for a query string); its policy names
     # who may call (not a clerk).
     Rule("item lookup", "master-data", {"POST"}, rf"{T}/items/lookup", tenant_path=True),
+    # The store's data feed for offline tills (issue 27): a till of that store, the back
+    # office, a service; another store's till and a clerk are refused.
+    Rule(
+        "store data feed",
+        "master-data",
+        READ,
+        rf"{T}/stores/\{{store_code\}}/sync",
+        tenant_path=True,
+        store_scoped=True,
+    ),
     Rule("master data read", "master-data", READ, rf"{T}/.+", tenant_path=True),
     Rule("master data write", "master-data", WRITE, rf"{T}/.+", tenant_path=True, admin_write=True),
     # cart
@@ -391,6 +402,11 @@ def probes_for(op: Operation, rule: Rule, creds: Credentials) -> list[Probe]:
         probes += [
             Probe("admin A", w.a.admin, on_a1, FORBIDDEN),
             Probe("user A", w.user_a, on_a1, FORBIDDEN),
+        ]
+    if rule.store_scoped:
+        probes += [
+            Probe("JWT of A's other store", w.bearer(w.other_store_a), {}, FORBIDDEN),
+            Probe("user A", w.user_a, {}, FORBIDDEN),
         ]
     if rule.own_tenant:
         probes.append(Probe("admin B (own tenant)", w.b.admin, {}, frozenset()))

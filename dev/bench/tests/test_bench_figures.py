@@ -185,3 +185,26 @@ def test_a_card_payment_level_reports_cash_and_card_side_by_side():
     assert card["latency_ms"]["p50"] == 12.0
     assert card["throughput_rps"] == 1.5
     assert dict(level)["cart.cash_payment"].figures()["latency_ms"]["p50"] == 4.0
+
+
+def test_the_store_feed_scenario_seeds_what_master_data_writes():
+    """`master_data.sync` writes its 20,000 items straight into the tenant database: each must
+    be a record master-data reads as its own (and each log entry one it issued)."""
+    from datetime import UTC, datetime
+
+    from kugelpos.bench.master_data import SYNC_ITEMS, _seed_item
+    from kugelpos.bench.scenarios import load_scenarios
+    from kugelpos.master_data.changes.documents import ChangeEntry
+    from kugelpos.master_data.items.documents import ItemDocument
+
+    scenario = load_scenarios()["master_data.sync"]
+    assert scenario.default is True and "master-data" in scenario.services
+    assert SYNC_ITEMS == 20_000
+    raw = _seed_item("T1", 7, datetime.now(UTC))
+    item = ItemDocument.model_validate(raw)
+    assert item.item_code == "SYNC000007" and not item.is_deleted
+    assert item.to_mongo().keys() == raw.keys()
+    entry = ChangeEntry.model_validate(
+        {"seq": 1, "kind": "item", "key": item.item_code, "op": "upsert", "at": raw["created_at"]}
+    )
+    assert entry.store_code is None

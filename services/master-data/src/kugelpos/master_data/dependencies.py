@@ -42,6 +42,21 @@ type PinChecker = Annotated[
     Principal, Depends(allow(ADMIN, MANAGER, STORE_TILL, SERVICE, source=read_access))
 ]
 
+# The store's data feed (`/sync`): a till of that store (another store's till 403), the back
+# office, a service. Not a clerk's token: the feed is the whole of a store's data, for tills.
+type StoreFeedReader = Annotated[
+    Principal,
+    Depends(
+        allow(ADMIN, MANAGER, STORE_TILL, SERVICE, note="the path's store", source=read_access)
+    ),
+]
+# Prices in force at an instant (`POST .../items/prices-at`, a read in POST form): the cart's
+# offline intake (a service) and the back office reconciling offline sales.
+type PriceReader = Annotated[
+    Principal,
+    Depends(allow(ADMIN, MANAGER, SERVICE, note="a read in POST form", source=read_access)),
+]
+
 
 def list_params(
     sortable: frozenset[str], default_sort: SortSpec
@@ -66,6 +81,7 @@ def list_params(
 # Imported here, after the access helpers, because the resource packages import those helpers.
 
 from .categories.service import CategoryService  # noqa: E402
+from .changes.service import SyncService  # noqa: E402
 from .item_books.service import ItemBookService  # noqa: E402
 from .items.service import ItemService  # noqa: E402
 from .parameters.service import ParameterService  # noqa: E402
@@ -80,30 +96,33 @@ from .tenants.service import TenantService  # noqa: E402
 
 async def get_staff_service(wiring: MasterDataWiringDep) -> StaffService:
     return StaffService(
-        wiring.infra.mongo, wiring.pin_limiter, bcrypt_rounds=wiring.settings.pin_bcrypt_rounds
+        wiring.infra.mongo,
+        wiring.pin_limiter,
+        wiring.changes,
+        bcrypt_rounds=wiring.settings.pin_bcrypt_rounds,
     )
 
 
 async def get_item_service(wiring: MasterDataWiringDep) -> ItemService:
-    return ItemService(wiring.infra.mongo, wiring.cache, wiring.settings)
+    return ItemService(wiring.infra.mongo, wiring.cache, wiring.settings, wiring.changes)
 
 
 async def get_store_item_service(
     wiring: MasterDataWiringDep, items: Annotated[ItemService, Depends(get_item_service)]
 ) -> StoreItemService:
-    return StoreItemService(wiring.infra.mongo, wiring.cache, items)
+    return StoreItemService(wiring.infra.mongo, wiring.cache, items, wiring.changes)
 
 
 async def get_category_service(wiring: MasterDataWiringDep) -> CategoryService:
-    return CategoryService(wiring.infra.mongo, wiring.settings)
+    return CategoryService(wiring.infra.mongo, wiring.settings, wiring.changes)
 
 
 async def get_payment_service(wiring: MasterDataWiringDep) -> PaymentService:
-    return PaymentService(wiring.infra.mongo, wiring.cache)
+    return PaymentService(wiring.infra.mongo, wiring.cache, wiring.changes)
 
 
 async def get_parameter_service(wiring: MasterDataWiringDep) -> ParameterService:
-    return ParameterService(wiring.infra.mongo, wiring.cache)
+    return ParameterService(wiring.infra.mongo, wiring.cache, wiring.changes)
 
 
 async def get_tax_service(wiring: MasterDataWiringDep) -> TaxService:
@@ -115,15 +134,19 @@ async def get_item_book_service(wiring: MasterDataWiringDep) -> ItemBookService:
 
 
 async def get_promotion_service(wiring: MasterDataWiringDep) -> PromotionService:
-    return PromotionService(wiring.infra.mongo, wiring.cache, wiring.settings)
+    return PromotionService(wiring.infra.mongo, wiring.cache, wiring.settings, wiring.changes)
 
 
 async def get_return_reason_service(wiring: MasterDataWiringDep) -> ReturnReasonService:
-    return ReturnReasonService(wiring.infra.mongo)
+    return ReturnReasonService(wiring.infra.mongo, wiring.changes)
+
+
+async def get_sync_service(wiring: MasterDataWiringDep) -> SyncService:
+    return SyncService(wiring.infra.mongo, wiring.settings, wiring.changes)
 
 
 async def get_tenant_service(wiring: MasterDataWiringDep) -> TenantService:
-    return TenantService(wiring.infra.mongo, wiring.cache)
+    return TenantService(wiring.infra.mongo, wiring.cache, wiring.changes)
 
 
 type StaffServiceDep = Annotated[StaffService, Depends(get_staff_service)]
@@ -136,4 +159,5 @@ type TaxServiceDep = Annotated[TaxService, Depends(get_tax_service)]
 type ItemBookServiceDep = Annotated[ItemBookService, Depends(get_item_book_service)]
 type PromotionServiceDep = Annotated[PromotionService, Depends(get_promotion_service)]
 type ReturnReasonServiceDep = Annotated[ReturnReasonService, Depends(get_return_reason_service)]
+type SyncServiceDep = Annotated[SyncService, Depends(get_sync_service)]
 type TenantServiceDep = Annotated[TenantService, Depends(get_tenant_service)]

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from kugelpos.common.web.app import create_app
 
 from .categories.router import router as categories_router
+from .changes.router import router as sync_router
 from .config import get_settings
 from .item_books.router import router as item_books_router
 from .items.router import router as items_router
@@ -32,6 +33,8 @@ def build_app() -> FastAPI:
             tenants_router,
             staff_router,
             items_router,
+            # Before the store items: `POST .../items/prices-at` is not an item code.
+            sync_router,
             store_items_router,
             categories_router,
             item_books_router,

@@ -6,6 +6,7 @@ from kugelpos.common.events.changes import ChangeAnnouncer
 from kugelpos.common.wiring import RemoteTerminalsWiring
 
 from .cache import MasterCache
+from .changes.log import ChangeLog
 from .config import MasterDataSettings
 from .events import MasterDataEvents
 
@@ -19,6 +20,8 @@ class MasterDataWiring(RemoteTerminalsWiring[MasterDataSettings]):
             max_entries=settings.cache_max_entries,
             announce=ChangeAnnouncer(self.infra.dapr).announce,
         )
+        # Every write's log entry (the store's data feed, issue 27).
+        self.changes = ChangeLog(self.infra.mongo, settings)
         self.events = MasterDataEvents(self.cache)
         self.subscriptions = self.events.subscriptions
         self.pin_limiter = self.infra.limiter(

@@ -7,6 +7,8 @@ from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
+from ..changes.documents import LogKind
+from ..changes.log import ChangeLog
 from ..config import MasterDataSettings
 from ..items.service import check_tax_code
 from .documents import CategoryDocument
@@ -15,9 +17,10 @@ from .schemas import CategoryMasterCreateRequest, CategoryMasterUpdateRequest
 
 
 class CategoryService:
-    def __init__(self, mongo: Mongo, settings: MasterDataSettings) -> None:
+    def __init__(self, mongo: Mongo, settings: MasterDataSettings, changes: ChangeLog) -> None:
         self._mongo = mongo
         self._settings = settings
+        self._changes = changes
 
     def _repo(self, tenant_id: str, actor: Principal | None = None) -> CategoryRepository:
         return CategoryRepository(
@@ -37,8 +40,12 @@ class CategoryService:
         if await repo.find_one(self._key(tenant_id, body.category_code)) is not None:
             raise AlreadyExistsError(message)
         try:
-            return await repo.create(
-                CategoryDocument(tenant_id=tenant_id, **body.model_dump(by_alias=False))
+            return await self._changes.create(
+                repo,
+                tenant_id,
+                LogKind.CATEGORY,
+                body.category_code,
+                CategoryDocument(tenant_id=tenant_id, **body.model_dump(by_alias=False)),
             )
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(message) from exc
@@ -53,13 +60,20 @@ class CategoryService:
         self, actor: Principal, tenant_id: str, code: str, body: CategoryMasterUpdateRequest
     ) -> CategoryDocument:
         check_tax_code(self._settings, tenant_id, body.tax_code)
-        doc = await self._repo(tenant_id, actor).update(
-            self._key(tenant_id, code), body.model_dump(by_alias=False)
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.CATEGORY,
+            code,
+            self._key(tenant_id, code),
+            body.model_dump(by_alias=False),
         )
         if doc is None:
             raise NotFoundError(f"Category {code} not found")
         return doc
 
     async def delete(self, tenant_id: str, code: str) -> None:
-        if not await self._repo(tenant_id).delete(self._key(tenant_id, code)):
+        repo = self._repo(tenant_id)
+        key = self._key(tenant_id, code)
+        if not await self._changes.delete(repo, tenant_id, LogKind.CATEGORY, code, key):
             raise NotFoundError(f"Category {code} not found")

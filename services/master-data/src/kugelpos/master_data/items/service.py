@@ -8,6 +8,8 @@ from kugelpos.common.errors import AlreadyExistsError, InvalidInputError, NotFou
 from kugelpos.common.pagination import Page, PageParams
 
 from ..cache import MasterCache
+from ..changes.documents import LogKind, Op
+from ..changes.log import ChangeLog
 from ..config import MasterDataSettings
 from ..documents import to_bson
 from .documents import ItemDocument
@@ -24,10 +26,17 @@ def check_tax_code(settings: MasterDataSettings, tenant_id: str, tax_code: str) 
 
 
 class ItemService:
-    def __init__(self, mongo: Mongo, cache: MasterCache, settings: MasterDataSettings) -> None:
+    def __init__(
+        self,
+        mongo: Mongo,
+        cache: MasterCache,
+        settings: MasterDataSettings,
+        changes: ChangeLog,
+    ) -> None:
         self._mongo = mongo
         self._cache = cache
         self._settings = settings
+        self._changes = changes
 
     def _repo(self, tenant_id: str, actor: Principal | None = None) -> ItemRepository:
         return ItemRepository(
@@ -55,7 +64,7 @@ class ItemService:
             is_discount_restricted=bool(body.is_discount_restricted),
         )
         try:
-            created = await repo.create(doc)
+            created = await self._changes.create(repo, tenant_id, LogKind.ITEM, body.item_code, doc)
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(f"Item {body.item_code} already exists") from exc
         self._cache.item_changed(tenant_id, body.item_code)
@@ -113,7 +122,11 @@ class ItemService:
         check_tax_code(self._settings, tenant_id, body.tax_code)
         changes = body.model_dump(by_alias=False)
         changes["is_discount_restricted"] = bool(body.is_discount_restricted)
-        doc = await self._repo(tenant_id, actor).update(
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.ITEM,
+            item_code,
             {**self._key(tenant_id, item_code), "is_deleted": False},
             to_bson(changes),
         )
@@ -128,10 +141,18 @@ class ItemService:
         repo = self._repo(tenant_id, actor)
         key = self._key(tenant_id, item_code)
         if logical:
-            done = await repo.update({**key, "is_deleted": False}, {"is_deleted": True})
+            done = await self._changes.update(
+                repo,
+                tenant_id,
+                LogKind.ITEM,
+                item_code,
+                {**key, "is_deleted": False},
+                {"is_deleted": True},
+                op=Op.DELETE,
+            )
             found = done is not None
         else:
-            found = await repo.delete(key)
+            found = await self._changes.delete(repo, tenant_id, LogKind.ITEM, item_code, key)
         self._cache.item_changed(tenant_id, item_code)
         if not found:
             raise NotFoundError(f"Item {item_code} not found")

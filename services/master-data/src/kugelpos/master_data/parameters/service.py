@@ -12,6 +12,8 @@ from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
 from ..cache import MasterCache
+from ..changes.documents import LogKind
+from ..changes.log import ChangeLog
 from .documents import ParameterDocument, ParameterValue
 from .repository import ParameterRepository
 from .schemas import SettingsMasterCreateRequest, SettingsMasterUpdateRequest
@@ -46,9 +48,10 @@ def resolve_value(doc: ParameterDocument, store_code: str, terminal_no: int) -> 
 
 
 class ParameterService:
-    def __init__(self, mongo: Mongo, cache: MasterCache) -> None:
+    def __init__(self, mongo: Mongo, cache: MasterCache, changes: ChangeLog) -> None:
         self._mongo = mongo
         self._cache = cache
+        self._changes = changes
 
     def _repo(self, tenant_id: str, actor: Principal | None = None) -> ParameterRepository:
         return ParameterRepository(
@@ -82,7 +85,7 @@ class ParameterService:
             raise AlreadyExistsError(message)
         doc = ParameterDocument(tenant_id=tenant_id, name=body.name, **self._normalized(body))
         try:
-            created = await repo.create(doc)
+            created = await self._changes.create(repo, tenant_id, LogKind.SETTING, body.name, doc)
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(message) from exc
         self._cache.parameter_changed(tenant_id, body.name)
@@ -106,8 +109,13 @@ class ParameterService:
     async def update(
         self, actor: Principal, tenant_id: str, name: str, body: SettingsMasterUpdateRequest
     ) -> ParameterDocument:
-        doc = await self._repo(tenant_id, actor).update(
-            self._key(tenant_id, name), self._normalized(body)
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.SETTING,
+            name,
+            self._key(tenant_id, name),
+            self._normalized(body),
         )
         self._cache.parameter_changed(tenant_id, name)
         if doc is None:
@@ -115,7 +123,9 @@ class ParameterService:
         return doc
 
     async def delete(self, tenant_id: str, name: str) -> None:
-        deleted = await self._repo(tenant_id).delete(self._key(tenant_id, name))
+        deleted = await self._changes.delete(
+            self._repo(tenant_id), tenant_id, LogKind.SETTING, name, self._key(tenant_id, name)
+        )
         self._cache.parameter_changed(tenant_id, name)
         if not deleted:
             raise NotFoundError(f"Setting {name} not found")

@@ -8,6 +8,8 @@ from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
 from ..cache import MasterCache
+from ..changes.documents import LogKind
+from ..changes.log import ChangeLog
 from ..documents import to_bson
 from .documents import PaymentDocument
 from .repository import PaymentRepository
@@ -15,9 +17,10 @@ from .schemas import PaymentCreateRequest, PaymentUpdateRequest
 
 
 class PaymentService:
-    def __init__(self, mongo: Mongo, cache: MasterCache) -> None:
+    def __init__(self, mongo: Mongo, cache: MasterCache, changes: ChangeLog) -> None:
         self._mongo = mongo
         self._cache = cache
+        self._changes = changes
 
     def _repo(self, tenant_id: str, actor: Principal | None = None) -> PaymentRepository:
         return PaymentRepository(
@@ -36,8 +39,12 @@ class PaymentService:
         if await repo.find_one(self._key(tenant_id, body.payment_code)) is not None:
             raise AlreadyExistsError(message)
         try:
-            doc = await repo.create(
-                PaymentDocument(tenant_id=tenant_id, **body.model_dump(by_alias=False))
+            doc = await self._changes.create(
+                repo,
+                tenant_id,
+                LogKind.PAYMENT,
+                body.payment_code,
+                PaymentDocument(tenant_id=tenant_id, **body.model_dump(by_alias=False)),
             )
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(message) from exc
@@ -59,8 +66,13 @@ class PaymentService:
     async def update(
         self, actor: Principal, tenant_id: str, code: str, body: PaymentUpdateRequest
     ) -> PaymentDocument:
-        doc = await self._repo(tenant_id, actor).update(
-            self._key(tenant_id, code), to_bson(body.model_dump(by_alias=False))
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.PAYMENT,
+            code,
+            self._key(tenant_id, code),
+            to_bson(body.model_dump(by_alias=False)),
         )
         self._cache.payment_changed(tenant_id, code)
         if doc is None:
@@ -68,7 +80,9 @@ class PaymentService:
         return doc
 
     async def delete(self, tenant_id: str, code: str) -> None:
-        deleted = await self._repo(tenant_id).delete(self._key(tenant_id, code))
+        deleted = await self._changes.delete(
+            self._repo(tenant_id), tenant_id, LogKind.PAYMENT, code, self._key(tenant_id, code)
+        )
         self._cache.payment_changed(tenant_id, code)
         if not deleted:
             raise NotFoundError(f"Payment {code} not found")

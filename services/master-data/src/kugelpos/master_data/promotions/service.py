@@ -14,6 +14,8 @@ from kugelpos.common.errors import AlreadyExistsError, InvalidInputError, NotFou
 from kugelpos.common.pagination import Page, PageParams
 
 from ..cache import MasterCache
+from ..changes.documents import LogKind, Op
+from ..changes.log import ChangeLog
 from ..config import MasterDataSettings
 from ..documents import to_bson
 from .documents import PromotionDetail, PromotionDocument
@@ -40,8 +42,15 @@ def _check(kind: str, start: datetime, end: datetime, detail: Any) -> None:
 
 
 class PromotionService:
-    def __init__(self, mongo: Mongo, cache: MasterCache, settings: MasterDataSettings) -> None:
+    def __init__(
+        self,
+        mongo: Mongo,
+        cache: MasterCache,
+        settings: MasterDataSettings,
+        changes: ChangeLog,
+    ) -> None:
         self._mongo = mongo
+        self._changes = changes
         self._cache = cache
         self._zone = ZoneInfo(settings.timezone)
 
@@ -87,7 +96,9 @@ class PromotionService:
             detail=_detail(body.detail),
         )
         try:
-            created = await repo.create(doc)
+            created = await self._changes.create(
+                repo, tenant_id, LogKind.PROMOTION, body.promotion_code, doc
+            )
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(message) from exc
         self._cache.promotion_changed(tenant_id, body.promotion_code)
@@ -173,8 +184,13 @@ class PromotionService:
             end or current.end_datetime,
             body.detail or current.detail,
         )
-        doc = await self._repo(tenant_id, actor).update(
-            self._live(tenant_id, code), to_bson(changes)
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.PROMOTION,
+            code,
+            self._live(tenant_id, code),
+            to_bson(changes),
         )
         if doc is None:
             raise NotFoundError(f"Promotion {code} not found")
@@ -182,8 +198,14 @@ class PromotionService:
         return doc
 
     async def delete(self, actor: Principal, tenant_id: str, code: str) -> None:
-        doc = await self._repo(tenant_id, actor).update(
-            self._live(tenant_id, code), {"is_deleted": True}
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.PROMOTION,
+            code,
+            self._live(tenant_id, code),
+            {"is_deleted": True},
+            op=Op.DELETE,
         )
         if doc is None:
             raise NotFoundError(f"Promotion {code} not found")

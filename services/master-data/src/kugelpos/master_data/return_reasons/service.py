@@ -8,14 +8,17 @@ from kugelpos.common.db.mongo import Mongo
 from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
+from ..changes.documents import LogKind
+from ..changes.log import ChangeLog
 from .documents import ReturnReasonDocument
 from .repository import ReturnReasonRepository
 from .schemas import ReturnReasonCreateRequest, ReturnReasonUpdateRequest
 
 
 class ReturnReasonService:
-    def __init__(self, mongo: Mongo) -> None:
+    def __init__(self, mongo: Mongo, changes: ChangeLog) -> None:
         self._mongo = mongo
+        self._changes = changes
 
     def _repo(self, tenant_id: str, actor: Principal | None = None) -> ReturnReasonRepository:
         return ReturnReasonRepository(
@@ -34,8 +37,12 @@ class ReturnReasonService:
         if await repo.find_one(self._key(tenant_id, body.reason_code)) is not None:
             raise AlreadyExistsError(message)
         try:
-            return await repo.create(
-                ReturnReasonDocument(tenant_id=tenant_id, **body.model_dump(by_alias=False))
+            return await self._changes.create(
+                repo,
+                tenant_id,
+                LogKind.RETURN_REASON,
+                body.reason_code,
+                ReturnReasonDocument(tenant_id=tenant_id, **body.model_dump(by_alias=False)),
             )
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(message) from exc
@@ -51,13 +58,20 @@ class ReturnReasonService:
     async def update(
         self, actor: Principal, tenant_id: str, code: str, body: ReturnReasonUpdateRequest
     ) -> ReturnReasonDocument:
-        doc = await self._repo(tenant_id, actor).update(
-            self._key(tenant_id, code), body.model_dump(by_alias=False)
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.RETURN_REASON,
+            code,
+            self._key(tenant_id, code),
+            body.model_dump(by_alias=False),
         )
         if doc is None:
             raise NotFoundError(f"Return reason {code} not found")
         return doc
 
     async def delete(self, tenant_id: str, code: str) -> None:
-        if not await self._repo(tenant_id).delete(self._key(tenant_id, code)):
+        repo = self._repo(tenant_id)
+        key = self._key(tenant_id, code)
+        if not await self._changes.delete(repo, tenant_id, LogKind.RETURN_REASON, code, key):
             raise NotFoundError(f"Return reason {code} not found")

@@ -11,13 +11,18 @@ from kugelpos.common.errors import AlreadyExistsError
 from kugelpos.common.pagination import Page, PageParams
 from kugelpos.common.throttle import AttemptLimiter
 
+from ..changes.documents import LogKind
+from ..changes.log import ChangeLog
 from .documents import StaffDocument
 from .repository import StaffRepository
 
 
 class StaffService:
-    def __init__(self, mongo: Mongo, limiter: AttemptLimiter, *, bcrypt_rounds: int) -> None:
+    def __init__(
+        self, mongo: Mongo, limiter: AttemptLimiter, changes: ChangeLog, *, bcrypt_rounds: int
+    ) -> None:
         self._mongo = mongo
+        self._changes = changes
         self._limiter = limiter
         self._rounds = bcrypt_rounds
 
@@ -44,7 +49,7 @@ class StaffService:
             tenant_id=tenant_id, id=staff_id, name=name, pin_hash=await self._hash(pin), roles=roles
         )
         try:
-            return await repo.create(doc)
+            return await self._changes.create(repo, tenant_id, LogKind.STAFF, staff_id, doc)
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(f"Staff {staff_id} already exists") from exc
 
@@ -62,14 +67,18 @@ class StaffService:
         repo = self._repo(tenant_id, actor)
         await self.get(tenant_id, staff_id)  # 404 before paying for bcrypt
         changes = {"name": name, "pin_hash": await self._hash(pin), "roles": roles}
-        doc = await repo.update(self._key(tenant_id, staff_id), changes)
+        doc = await self._changes.update(
+            repo, tenant_id, LogKind.STAFF, staff_id, self._key(tenant_id, staff_id), changes
+        )
         if doc is None:
             return await self.get(tenant_id, staff_id)  # raises 404 (deleted meanwhile)
         await self._limiter.reset(tenant_id, staff_id)
         return doc
 
     async def delete(self, tenant_id: str, staff_id: str) -> None:
-        if not await self._repo(tenant_id).delete(self._key(tenant_id, staff_id)):
+        repo = self._repo(tenant_id)
+        key = self._key(tenant_id, staff_id)
+        if not await self._changes.delete(repo, tenant_id, LogKind.STAFF, staff_id, key):
             await self.get(tenant_id, staff_id)  # raises 404
 
     async def verify_pin(self, tenant_id: str, staff_id: str, pin: str) -> bool:

@@ -8,6 +8,8 @@ from kugelpos.common.errors import AlreadyExistsError, NotFoundError
 from kugelpos.common.pagination import Page, PageParams
 
 from ..cache import MasterCache
+from ..changes.documents import LogKind
+from ..changes.log import ChangeLog
 from ..documents import to_bson
 from ..items.service import ItemService
 from ..schemas import display_time
@@ -17,10 +19,13 @@ from .schemas import ItemStoreDetailResponse
 
 
 class StoreItemService:
-    def __init__(self, mongo: Mongo, cache: MasterCache, items: ItemService) -> None:
+    def __init__(
+        self, mongo: Mongo, cache: MasterCache, items: ItemService, changes: ChangeLog
+    ) -> None:
         self._mongo = mongo
         self._cache = cache
         self._items = items
+        self._changes = changes
 
     def _repo(self, tenant_id: str, actor: Principal | None = None) -> StoreItemRepository:
         return StoreItemRepository(
@@ -43,7 +48,9 @@ class StoreItemService:
             tenant_id=tenant_id, store_code=store_code, item_code=item_code, store_price=price
         )
         try:
-            created = await repo.create(doc)
+            created = await self._changes.create(
+                repo, tenant_id, LogKind.STORE_ITEM, item_code, doc, store_code=store_code
+            )
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(
                 f"Item {item_code} already has a price in store {store_code}"
@@ -65,8 +72,14 @@ class StoreItemService:
     async def update(
         self, actor: Principal, tenant_id: str, store_code: str, item_code: str, price
     ) -> StoreItemDocument:
-        doc = await self._repo(tenant_id, actor).update(
-            self._key(tenant_id, store_code, item_code), to_bson({"store_price": price})
+        doc = await self._changes.update(
+            self._repo(tenant_id, actor),
+            tenant_id,
+            LogKind.STORE_ITEM,
+            item_code,
+            self._key(tenant_id, store_code, item_code),
+            to_bson({"store_price": price}),
+            store_code=store_code,
         )
         self._cache.store_item_changed(tenant_id, store_code, item_code)
         if doc is None:
@@ -74,7 +87,14 @@ class StoreItemService:
         return doc
 
     async def delete(self, tenant_id: str, store_code: str, item_code: str) -> None:
-        deleted = await self._repo(tenant_id).delete(self._key(tenant_id, store_code, item_code))
+        deleted = await self._changes.delete(
+            self._repo(tenant_id),
+            tenant_id,
+            LogKind.STORE_ITEM,
+            item_code,
+            self._key(tenant_id, store_code, item_code),
+            store_code=store_code,
+        )
         self._cache.store_item_changed(tenant_id, store_code, item_code)
         if not deleted:
             raise NotFoundError(f"Item {item_code} of store {store_code} not found")

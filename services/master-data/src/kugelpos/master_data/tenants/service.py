@@ -8,6 +8,8 @@ from kugelpos.common.db.tenants import ensure_collections
 
 from ..cache import MasterCache
 from ..categories.repository import CategoryRepository
+from ..changes.log import ChangeLog
+from ..changes.repository import ChangeLogRepository
 from ..item_books.repository import ItemBookRepository
 from ..items.repository import ItemRepository
 from ..parameters.repository import ParameterRepository
@@ -27,14 +29,18 @@ REPOSITORIES: tuple[type[Repository], ...] = (
     PromotionRepository,
     ItemBookRepository,
     ReturnReasonRepository,
+    ChangeLogRepository,
 )
 
 
 class TenantService:
-    def __init__(self, mongo: Mongo, cache: MasterCache) -> None:
+    def __init__(self, mongo: Mongo, cache: MasterCache, changes: ChangeLog) -> None:
         self._mongo = mongo
         self._cache = cache
+        self._changes = changes
 
     async def setup_tenant(self, tenant_id: str) -> None:
         await ensure_collections(self._mongo.tenant_db(tenant_id), REPOSITORIES)
+        # The tax master (configuration) starts the tenant's change log.
+        await self._changes.log_tax_table(tenant_id)
         self._cache.tenant_changed(tenant_id)

@@ -1,0 +1,105 @@
+"""Persistence of the change log (`master_change_log`) and its counter (`master_change_counter`).
+
+The counter is one document per tenant database, `$inc`ed inside the transaction of every
+change: two changes at once conflict on it, and the later one runs again after the earlier one
+committed, so sequence numbers become visible in order and a reader never sees seq N+1 while N
+is still to come (what lets a till resume from the last seq it saw).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from kugelpos.common.db.indexes import index
+from kugelpos.common.db.repository import Repository
+
+from .documents import ChangeEntry, LogKind
+
+COUNTER_COLLECTION = "master_change_counter"
+SEQ_ID = "seq"
+TAXES_ID = "taxes"  # the tax table as last logged (taxes are configuration)
+
+
+class ChangeLogRepository(Repository):  # type: ignore[type-arg]
+    collection_name = "master_change_log"
+    document_type = ChangeEntry  # type: ignore[assignment]
+    indexes = (
+        # The feed reads `seq > cursor` in order: an unchanged store costs one index probe.
+        index("seq", unique=True),
+        # prices-at: the entries of some items (of one store) up to an instant.
+        index("kind", "key", "seq"),
+    )
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        super().__init__(db)
+        self.counter: AsyncCollection = db[COUNTER_COLLECTION]
+
+    async def next_seq(self, session: AsyncClientSession) -> int:
+        raw = await self.counter.find_one_and_update(
+            {"_id": SEQ_ID},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        return int(raw["seq"])
+
+    async def append(self, entry: ChangeEntry, session: AsyncClientSession) -> None:
+        await self.collection.insert_one(entry.model_dump(mode="python"), session=session)
+
+    async def high_water(self) -> int:
+        """The last seq handed out (0: nothing logged yet)."""
+        raw = await self.counter.find_one({"_id": SEQ_ID})
+        return int(raw["seq"]) if raw else 0
+
+    async def after(self, seq: int, limit: int) -> list[ChangeEntry]:
+        cursor = (
+            self.collection.find({"seq": {"$gt": seq}}, {"_id": False})
+            .sort("seq", ASCENDING)
+            .limit(limit)
+        )
+        return [ChangeEntry.model_validate(raw) for raw in await cursor.to_list()]
+
+    async def latest_until(
+        self, kind: LogKind, keys: list[str], at: datetime, store_code: str | None = None
+    ) -> dict[str, ChangeEntry]:
+        """Per key, its last entry at or before `at` (one query for all keys)."""
+        filter_: dict[str, Any] = {"kind": kind.value, "key": {"$in": keys}, "at": {"$lte": at}}
+        if store_code is not None:
+            filter_["store_code"] = store_code
+        cursor = self.collection.find(filter_, {"_id": False}).sort("seq", DESCENDING)
+        found: dict[str, ChangeEntry] = {}
+        for raw in await cursor.to_list():
+            found.setdefault(raw["key"], ChangeEntry.model_validate(raw))
+        return found
+
+    async def created_after(
+        self, kind: LogKind, keys: list[str], at: datetime, store_code: str | None = None
+    ) -> set[str]:
+        """The keys whose first entry after `at` created the record: it did not exist then
+        (a key whose first later entry is an update or a delete existed before the log)."""
+        filter_: dict[str, Any] = {"kind": kind.value, "key": {"$in": keys}, "at": {"$gt": at}}
+        if store_code is not None:
+            filter_["store_code"] = store_code
+        cursor = self.collection.find(filter_, {"key": True, "created": True, "_id": False}).sort(
+            "seq", ASCENDING
+        )
+        first: dict[str, bool] = {}
+        for raw in await cursor.to_list():
+            first.setdefault(raw["key"], bool(raw.get("created")))
+        return {key for key, created in first.items() if created}
+
+    async def logged_taxes(self) -> list[dict[str, Any]] | None:
+        raw = await self.counter.find_one({"_id": TAXES_ID})
+        return None if raw is None else list(raw.get("entries", []))
+
+    async def save_taxes(self, entries: list[dict[str, Any]], session: AsyncClientSession) -> None:
+        await self.counter.update_one(
+            {"_id": TAXES_ID}, {"$set": {"entries": entries}}, upsert=True, session=session
+        )
