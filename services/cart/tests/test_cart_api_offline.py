@@ -461,3 +461,19 @@ async def test_only_the_till_itself_uploads(stack, offline, second, shop, other_
         r = await client.post(url, json={"transactions": [sale]}, headers=headers, params=params)
         assert_error(r, 403)
     assert_error(await offline.transaction(block["transactionNoFrom"]), 404)
+
+
+async def test_the_terminal_lists_its_sessions_of_a_day(offline, client, shop):
+    date, counter = await offline.session()
+    url = f"{offline.terminal}/sessions"
+    r = await client.get(
+        url, headers=offline.till.headers, params={**offline.till.params, "businessDate": date}
+    )
+    sessions = assert_ok(r)["data"]
+    mine = [s for s in sessions if s["openCounter"] == counter]
+    assert len(mine) == 1 and mine[0]["businessDate"] == date
+    assert mine[0]["openedAt"] and mine[0]["closedAt"] is None
+    r = await client.get(url, headers=shop.admin, params={"businessDate": "19990101"})
+    assert assert_ok(r)["data"] == []
+    r = await client.get(url, headers=shop.admin, params={"businessDate": "1999-01-01"})
+    assert_error(r, 422)
