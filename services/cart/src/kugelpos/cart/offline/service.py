@@ -218,41 +218,22 @@ class OfflineService:
                 f"{len(items)} sales in one upload; send at most {MAX_BATCH} at a time"
             )
         await self.ready(till.tenant_id)
-        db = self.db(till.tenant_id)
         parsed: list[OfflineSale | Outcome] = [self._parse(item) for item in items]
         sales = [s for s in parsed if isinstance(s, OfflineSale)]
 
-        # Reads, once per batch.
-        tranlogs = db[TranlogRepository.collection_name]
-        sources = {source_id(till.terminal_id, s.offline_id): s for s in sales}
-        recorded: dict[str, int] = {}
-        if sources:
-            cursor = tranlogs.find(
-                {"source_id": {"$in": list(sources)}},
-                {"_id": False, "source_id": True, "transaction_no": True},
-            )
-            recorded = {r["source_id"]: int(r["transaction_no"]) for r in await cursor.to_list()}
+        # Reads, a fixed number per batch: the terminal's blocks, what is recorded in the
+        # blocks the batch's numbers fall in (one index range each), then, if anything is new,
+        # the sessions, prices, taxes, parameters and store name at once.
+        blocks = await self._blocks_of(till) if sales else []
+        recorded, used_transactions, used_receipts = await self._recorded(till, sales, blocks)
         fresh = [s for s in sales if source_id(till.terminal_id, s.offline_id) not in recorded]
-        used_transactions: set[int] = set()
-        used_receipts: set[tuple[str, int]] = set()
-        blocks: list[OfflineBlockDocument] = []
         sessions: set[tuple[str, int]] = set()
         prices: dict[str, dict[str, ItemPrice | None]] = {}
         tax_master = tax_master_by_code(DEFAULT_TAX_MASTER)
         parameters: dict[str, str | None] = {}
         store_name: str | None = None
         if fresh:
-            (
-                blocks,
-                (used_transactions, used_receipts),
-                sessions,
-                prices,
-                taxes,
-                parameters,
-                store_name,
-            ) = await asyncio.gather(
-                self._blocks_of(till),
-                self._used(till, fresh),
+            sessions, prices, taxes, parameters, store_name = await asyncio.gather(
                 self._sessions(till, {s.business_date for s in fresh}),
                 self._prices(till, fresh),
                 self._masters.taxes(till.tenant_id),
@@ -261,12 +242,6 @@ class OfflineService:
             )
             if taxes:
                 tax_master = tax_master_by_code(taxes)
-            used_receipts = {
-                (b.block_id, r)
-                for (t, r) in used_receipts
-                for b in blocks
-                if b.transaction_no_from <= t <= b.transaction_no_to
-            }
 
         results: list[Outcome] = []
         answered: dict[str, Outcome] = {}
@@ -454,25 +429,52 @@ class OfflineService:
         )
         return [OfflineBlockDocument.model_validate(raw) for raw in await cursor.to_list()]
 
-    async def _used(
-        self, till: Till, sales: list[OfflineSale]
-    ) -> tuple[set[int], set[tuple[int, int]]]:
-        """Transaction numbers of the batch this terminal recorded already, and the receipt
-        numbers its offline sales used (with their transaction numbers)."""
+    async def _recorded(
+        self, till: Till, sales: list[OfflineSale], blocks: list[OfflineBlockDocument]
+    ) -> tuple[dict[str, int], set[int], set[tuple[str, int]]]:
+        """What this terminal recorded in the blocks the batch's numbers fall in: the offline
+        sales' `source_id` -> transaction number (duplicates), the transaction numbers taken,
+        and the (block, receipt number) pairs its offline sales used. One index range read per
+        such block (at most 1,000 numbers each), never a long `$in`."""
         tranlogs = self.db(till.tenant_id)[TranlogRepository.collection_name]
-        numbers = sorted({s.transaction_no for s in sales})
-        receipts = sorted({s.receipt_no for s in sales})
-        projection = {"_id": False, "transaction_no": True, "receipt_no": True}
-        by_number, by_receipt = await asyncio.gather(
-            tranlogs.find({**till.key(), "transaction_no": {"$in": numbers}}, projection).to_list(),
-            tranlogs.find(
-                {**till.key(), "receipt_no": {"$in": receipts}, "offline": True}, projection
-            ).to_list(),
+        touched = [
+            b
+            for b in blocks
+            if any(b.transaction_no_from <= s.transaction_no <= b.transaction_no_to for s in sales)
+        ]
+        projection = {
+            "_id": False,
+            "transaction_no": True,
+            "receipt_no": True,
+            "source_id": True,
+            "offline": True,
+        }
+        reads = await asyncio.gather(
+            *(
+                tranlogs.find(
+                    {
+                        **till.key(),
+                        "transaction_no": {
+                            "$gte": b.transaction_no_from,
+                            "$lte": b.transaction_no_to,
+                        },
+                    },
+                    projection,
+                ).to_list()
+                for b in touched
+            )
         )
-        return (
-            {int(r["transaction_no"]) for r in by_number},
-            {(int(r["transaction_no"]), int(r["receipt_no"])) for r in by_receipt},
-        )
+        recorded: dict[str, int] = {}
+        used_transactions: set[int] = set()
+        used_receipts: set[tuple[str, int]] = set()
+        for block, rows in zip(touched, reads, strict=True):
+            for row in rows:
+                number = int(row["transaction_no"])
+                used_transactions.add(number)
+                if row.get("offline"):
+                    recorded[str(row["source_id"])] = number
+                    used_receipts.add((block.block_id, int(row["receipt_no"])))
+        return recorded, used_transactions, used_receipts
 
     async def _sessions(self, till: Till, dates: set[str]) -> set[tuple[str, int]]:
         """The terminal's sessions of the batch's business dates: ONE call to the terminal
