@@ -183,6 +183,22 @@ async def test_blocks_are_new_each_time_and_never_used_online(offline, till, sho
     assert assert_ok(r)["data"]["transactionNoFrom"] > sold["transactionNo"]
 
 
+async def test_concurrent_blocks_and_bills_never_share_a_number(offline, till):
+    """Reservations racing each other and online bills: the counters are moved by
+    conditional increments, so every block and every bill gets numbers of its own."""
+    reserved, sold = await asyncio.gather(
+        asyncio.gather(*(offline.reserve(7) for _ in range(4))),
+        asyncio.gather(*(till.sale(("4903", 1)) for _ in range(3))),  # not counted below
+    )
+    blocks = [assert_ok(r)["data"] for r in reserved]
+    numbers = [n for b in blocks for n in range(b["transactionNoFrom"], b["transactionNoTo"] + 1)]
+    numbers += [s["transactionNo"] for s in sold]
+    assert len(numbers) == len(set(numbers)) == 4 * 7 + 3
+    receipts = [n for b in blocks for n in range(b["receiptNoFrom"], b["receiptNoTo"] + 1)]
+    receipts += [s["receiptNo"] for s in sold]
+    assert len(receipts) == len(set(receipts))
+
+
 @pytest.mark.parametrize("size", [0, -1, 1001])
 async def test_a_block_size_outside_1_to_1000_is_a_400(offline, size):
     assert_error(await offline.reserve(size), 400, "406201")
