@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from kugelpos.common.errors import AlreadyExistsError, AppError
 from kugelpos.common.pagination import Page, PageParams
 
 from ..config import CartSettings
-from ..domain.masters import DEFAULT_TAX_MASTER, tax_master_by_code
+from ..domain.masters import DEFAULT_TAX_MASTER, TaxMaster, tax_master_by_code
 from ..errors import (
     OfflineBatchTooLargeError,
     OfflineBlockSizeError,
@@ -297,7 +297,8 @@ class OfflineService:
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
             )
             return Outcome(
-                offline_id if isinstance(offline_id, str) else None,
+                # Kept for the answer and the manager's list; a broken one only in part.
+                offline_id[:128] if isinstance(offline_id, str) else None,
                 REJECTED,
                 None,
                 checks.MALFORMED,
@@ -312,7 +313,7 @@ class OfflineService:
         used_transactions: set[int],
         used_receipts: set[tuple[str, int]],
         sessions: set[tuple[str, int]],
-        tax_master,
+        tax_master: Mapping[str, TaxMaster],
         prices: dict[str, ItemPrice | None],
         parameters: dict[str, str | None],
         store_name: str | None,
