@@ -312,3 +312,23 @@ def test_any_single_yen_change_fails(b, cart, data, delta):
     target[leaf] = target[leaf] + delta
     with pytest.raises(checks.Rejection):
         check(sale)
+
+
+def test_the_published_log_says_offline_only_for_an_offline_sale():
+    from kugelpos.cart.transactions.documents import TranlogDocument
+
+    fields = {
+        "tenant_id": "T1",
+        "store_code": "S01",
+        "terminal_no": 9,
+        "terminal_id": "T1-S01-9",
+        "transaction_no": 1,
+        "transaction_type": 101,
+        "receipt_no": 1,
+        "generate_date_time": "2026-01-01T10:00:00+09:00",
+        "source_id": "offline:T1-S01-9:o-1",
+        "event_id": "e",
+        "sales": {},
+    }
+    assert TranlogDocument.model_validate({**fields, "offline": True}).payload()["offline"] is True
+    assert "offline" not in TranlogDocument.model_validate(fields).payload()  # v1's shape
