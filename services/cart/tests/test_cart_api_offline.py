@@ -493,3 +493,26 @@ async def test_the_terminal_lists_its_sessions_of_a_day(offline, client, shop):
     assert assert_ok(r)["data"] == []
     r = await client.get(url, headers=shop.admin, params={"businessDate": "1999-01-01"})
     assert_error(r, 422)
+
+
+async def test_a_block_that_would_wrap_the_receipt_range_starts_at_its_start(stack, client, b):
+    """Receipts 1..10: a block whose receipts would run past 10 takes 1.. instead (the ones
+    it skipped are not handed out in this cycle); a block larger than the range is refused."""
+    settings = [
+        {"name": "RECEIPT_NO_START_VALUE", "defaultValue": "1", "values": []},
+        {"name": "RECEIPT_NO_END_VALUE", "defaultValue": "10", "values": []},
+    ]
+    small = await open_shop(client, {n: stack.url(n) for n in SERVICES}, settings=settings)
+    register = Register(client, small, small.tills[0])
+    offline = Offline(client, small, register, b)
+    assert (await register.sale(("4901", 1)))["receiptNo"] == 1
+    first = await offline.block(6)
+    assert (first["receiptNoFrom"], first["receiptNoTo"]) == (2, 7)
+    wrapped = await offline.block(5)  # 8..12 would wrap: 1..5, 8..10 skipped
+    assert (wrapped["receiptNoFrom"], wrapped["receiptNoTo"]) == (1, 5)
+    assert wrapped["transactionNoFrom"] == first["transactionNoTo"] + 1
+    assert (await register.sale(("4901", 1)))["receiptNo"] == 6  # after the block
+    assert_error(await offline.reserve(11), 400, "406201")
+    session = await offline.session()
+    sale = offline.sale(priced(("4901", 1)), "wrap-1", wrapped["transactionNoFrom"], 1, session)
+    assert (await offline.results([sale]))[0]["status"] == "accepted"
