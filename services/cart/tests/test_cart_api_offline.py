@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 
 from kugelpos.cart.domain.models import Cart, LineItem, Payment
 from kugelpos.cart.pricing.engine import PricingContext, recalculate
@@ -270,6 +271,21 @@ async def test_consistent_sales_are_taken_once_and_seen_once_downstream(
         assert tran["totalAmountWithTax"] == float(cart.total_amount_with_tax)
         assert tran["changeAmount"] == float(cart.change_amount)
         assert tran["receiptText"]  # rendered as for any sale
+        assert tran["businessDate"] == session[0]
+    # Stored with the session's business counter (the terminal service's answer).
+    r = await client.get(
+        f"{offline.terminal}/sessions", headers=admin, params={"businessDate": session[0]}
+    )
+    (opened,) = [x for x in assert_ok(r)["data"] if x["openCounter"] == session[1]]
+    mongo = AsyncMongoClient(stack.mongo_uri_for("cart"), tz_aware=True)
+    try:
+        stored = await mongo[stack.db_name("cart", shop.tenant_id)]["log_tran"].find_one(
+            {"terminal_id": offline.till.terminal_id, "transaction_no": t0}
+        )
+    finally:
+        await mongo.close()
+    assert stored["offline"] is True and stored["source_id"].endswith(":ok-0")
+    assert stored["business_counter"] == opened["businessCounter"] >= 1
     # Delivered twice: nothing written again, the first answers repeated.
     again = await offline.results(sales)
     assert [(r["offlineId"], r["status"], r["transactionNo"]) for r in again] == [

@@ -18,7 +18,7 @@ A price that differs from the master data is never a reason: see `price_differen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -309,7 +309,7 @@ def check_unused(
         raise Rejection(NUMBER_USED, f"receiptNo {sale.receipt_no} is used already")
 
 
-def check_session(sale: OfflineSale, sessions: set[tuple[str, int]]) -> None:
+def check_session(sale: OfflineSale, sessions: Collection[tuple[str, int]]) -> None:
     if (sale.business_date, sale.open_counter) not in sessions:
         raise Rejection(
             UNKNOWN_SESSION,

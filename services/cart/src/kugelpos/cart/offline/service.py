@@ -227,7 +227,7 @@ class OfflineService:
         blocks = await self._blocks_of(till) if sales else []
         recorded, used_transactions, used_receipts = await self._recorded(till, sales, blocks)
         fresh = [s for s in sales if source_id(till.terminal_id, s.offline_id) not in recorded]
-        sessions: set[tuple[str, int]] = set()
+        sessions: dict[tuple[str, int], int] = {}
         prices: dict[str, dict[str, ItemPrice | None]] = {}
         tax_master = tax_master_by_code(DEFAULT_TAX_MASTER)
         parameters: dict[str, str | None] = {}
@@ -312,7 +312,7 @@ class OfflineService:
         blocks: list[OfflineBlockDocument],
         used_transactions: set[int],
         used_receipts: set[tuple[str, int]],
-        sessions: set[tuple[str, int]],
+        sessions: dict[tuple[str, int], int],
         tax_master: Mapping[str, TaxMaster],
         prices: dict[str, ItemPrice | None],
         parameters: dict[str, str | None],
@@ -330,7 +330,8 @@ class OfflineService:
         differences = checks.price_differences(
             sale, {code: (p.price if p else None) for code, p in prices.items()}
         )
-        fields = self._fields(till, sale, cart, parameters, store_name)
+        business_counter = sessions[(sale.business_date, sale.open_counter)]
+        fields = self._fields(till, sale, cart, parameters, store_name, business_counter)
         db = self.db(till.tenant_id)
         actor = f"terminal:{till.terminal_id}"
 
@@ -379,6 +380,7 @@ class OfflineService:
         cart,
         parameters: dict[str, str | None],
         store_name: str | None,
+        business_counter: int,
     ) -> dict[str, Any]:
         return {
             **till.key(),
@@ -389,7 +391,7 @@ class OfflineService:
             "receipt_no": sale.receipt_no,
             "business_date": sale.business_date,
             "open_counter": sale.open_counter,
-            "business_counter": 0,
+            "business_counter": business_counter,
             "generate_date_time": sale.generate_date_time,
             "source_id": source_id(till.terminal_id, sale.offline_id),
             "event_id": str(uuid.uuid4()),
@@ -477,9 +479,10 @@ class OfflineService:
                     used_receipts.add((block.block_id, int(row["receipt_no"])))
         return recorded, used_transactions, used_receipts
 
-    async def _sessions(self, till: Till, dates: set[str]) -> set[tuple[str, int]]:
-        """The terminal's sessions of the batch's business dates: ONE call to the terminal
-        service. Unanswered: the batch is refused whole (503), nothing written."""
+    async def _sessions(self, till: Till, dates: set[str]) -> dict[tuple[str, int], int]:
+        """The terminal's sessions of the batch's business dates (-> their business counter):
+        ONE call to the terminal service. Unanswered: the batch is refused whole (503),
+        nothing written."""
         url = (
             f"{self._settings.base_url_terminal.rstrip('/')}/terminals/{till.terminal_id}/sessions"
         )
@@ -490,7 +493,7 @@ class OfflineService:
                 f"the terminal service could not list the sessions: {exc.message}"
             ) from exc
         return {
-            (str(s["businessDate"]), int(s["openCounter"]))
+            (str(s["businessDate"]), int(s["openCounter"])): int(s.get("businessCounter") or 0)
             for s in data or []
             if isinstance(s, dict) and s.get("businessDate") and s.get("openCounter") is not None
         }
