@@ -146,6 +146,16 @@ RULES: tuple[Rule, ...] = (
         notifier=True,
     ),
     Rule("terminal read", "terminal", READ, TERM, tenant_path=True, terminal_scoped=True),
+    # Offline selling (issue 27): a till's numbers and sessions, the till itself or the back
+    # office (sessions also a service: the cart checks uploads against them).
+    Rule(
+        "terminal offline numbers",
+        "terminal",
+        ANY,
+        rf"{TERM}/(offline-numbers|sessions)",
+        tenant_path=True,
+        terminal_scoped=True,
+    ),
     Rule(
         "terminal management",
         "terminal",
@@ -244,6 +254,18 @@ RULES: tuple[Rule, ...] = (
         "cart",
         {"POST"},
         rf"{T}/.+/returns(/quote)?",
+        tenant_path=True,
+        terminal_only=True,
+        terminal_scoped=True,
+    ),
+    # Offline selling (issue 27): the block reservation is the terminal service's call only
+    # (its policy names no user and no till); the upload is the till's own.
+    Rule("offline numbers", "cart", {"POST"}, rf"{T}/.+/offline-numbers", tenant_path=True),
+    Rule(
+        "offline upload",
+        "cart",
+        {"POST"},
+        rf"{T}/.+/transactions/offline",
         tenant_path=True,
         terminal_only=True,
         terminal_scoped=True,

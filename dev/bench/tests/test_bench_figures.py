@@ -208,3 +208,16 @@ def test_the_store_feed_scenario_seeds_what_master_data_writes():
         {"seq": 1, "kind": "item", "key": item.item_code, "op": "upsert", "at": raw["created_at"]}
     )
     assert entry.store_code is None
+
+
+def test_the_offline_upload_is_opt_in_and_its_sales_add_up():
+    from kugelpos.bench.offline import offline_sale
+    from kugelpos.bench.scenarios import load_scenarios
+
+    assert load_scenarios()["cart.offline_upload"].default is False  # opt-in
+    sale = offline_sale("1-7", 107, 5107, {"businessDate": "20260101", "openCounter": 1}, 3)
+    line, tax, pay = sale["lineItems"][0], sale["taxes"][0], sale["payments"][0]
+    assert line["amount"] == line["unitPrice"] * line["quantity"] == 3000
+    assert tax["taxAmount"] == 300 and tax["targetAmount"] == 3000
+    assert sale["totalAmountWithTax"] == 3300 == pay["paymentAmount"] == sale["depositAmount"]
+    assert (sale["transactionNo"], sale["receiptNo"], sale["offlineId"]) == (107, 5107, "1-7")

@@ -18,6 +18,7 @@ SCENARIO_MODULES = (
     "kugelpos.bench.checkout",
     "kugelpos.bench.returns",
     "kugelpos.bench.cards",
+    "kugelpos.bench.offline",
     "kugelpos.bench.journal",
     "kugelpos.bench.report",
     "kugelpos.bench.stock",

@@ -18,6 +18,7 @@ from kugelpos.common.web.app import get_wiring
 from .cache.terminals import TerminalInfo
 from .carts.service import CartService
 from .errors import TerminalStatusError
+from .offline.service import OfflineService
 from .operations import TERMINAL_OPENED
 from .transactions.blind import BlindReturnService
 from .transactions.refunds import RefundService
@@ -69,6 +70,22 @@ async def get_blind_return_service(
 
 
 type BlindReturnServiceDep = Annotated[BlindReturnService, Depends(get_blind_return_service)]
+
+
+async def get_offline_service(
+    wiring: CartWiringDep, transactions: TransactionServiceDep
+) -> OfflineService:
+    return OfflineService(
+        wiring.infra.mongo,
+        transactions,
+        wiring.master_data,
+        wiring.service_caller,
+        wiring.settings,
+        wiring.ensured_tenants,
+    )
+
+
+type OfflineServiceDep = Annotated[OfflineService, Depends(get_offline_service)]
 
 
 async def get_cart_service(

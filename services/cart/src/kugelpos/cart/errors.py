@@ -1,6 +1,6 @@
-"""Cart error codes (401xxx cart, 402xxx items and discounts, 403xxx payments, 404xxx
-terminal/internal) as subclasses of the commons hierarchy, so the web handlers turn them into
-the envelope with the right HTTP status and a localized user message.
+"""Cart error codes (401xxx cart, 4011xx offline selling, 402xxx items and discounts, 403xxx
+payments, 404xxx terminal/internal) as subclasses of the commons hierarchy, so the web handlers
+turn them into the envelope with the right HTTP status and a localized user message.
 
 Codes and statuses follow the spec's §16 table, with the §18 fixes: invalid discount types and
 percentages are 400 (not 500), and three payment-master refusals get codes of their own
@@ -51,6 +51,20 @@ class CartErrorCode:
     TERMINAL_STATUS = "404001"
     SIGN_IN_OUT = "404002"
     INTERNAL = "404004"
+    # Offline selling (issue 27): 4011xx. The batch and block refusals are envelopes; the
+    # others are the `reason.code` of a rejected offline sale (never an envelope).
+    OFFLINE_LINE_AMOUNT = "401101"
+    OFFLINE_SUBTOTAL_DISCOUNT = "401102"
+    OFFLINE_TAX = "401103"
+    OFFLINE_TOTAL = "401104"
+    OFFLINE_PAYMENT = "401105"
+    OFFLINE_NUMBER_OUTSIDE_BLOCK = "401106"
+    OFFLINE_NUMBER_USED = "401107"
+    OFFLINE_UNKNOWN_SESSION = "401108"
+    OFFLINE_MALFORMED = "401109"
+    OFFLINE_BATCH_TOO_LARGE = "401110"
+    OFFLINE_BLOCK_SIZE = "401111"
+    OFFLINE_SESSIONS_UNAVAILABLE = "401112"
 
 
 class CartError(AppError):
@@ -336,3 +350,39 @@ class CartInternalError(CartError):
     code = CartErrorCode.INTERNAL
     messages = {"en": "Internal processing error occurred", "ja": "内部処理エラーが発生しました"}
     status = 500
+
+
+# --- offline selling (issue 27) -------------------------------------------------------------
+
+
+class OfflineBatchTooLargeError(CartError):
+    """More than 500 sales in one upload: nothing is taken, the till sends smaller batches."""
+
+    code = CartErrorCode.OFFLINE_BATCH_TOO_LARGE
+    messages = {
+        "en": "Too many offline sales in one upload (at most 500)",
+        "ja": "一度に送信できるオフライン取引は500件までです",
+    }
+
+
+class OfflineBlockSizeError(CartError):
+    """A block of offline numbers holds 1..1,000 numbers (and no more than the receipt
+    number range)."""
+
+    code = CartErrorCode.OFFLINE_BLOCK_SIZE
+    messages = {
+        "en": "Invalid size of a block of offline numbers",
+        "ja": "オフライン番号の予約数が不正です",
+    }
+
+
+class OfflineSessionsUnavailableError(CartError):
+    """The terminal service could not say which sessions the terminal had: nothing of the
+    batch is taken (a retry is safe)."""
+
+    code = CartErrorCode.OFFLINE_SESSIONS_UNAVAILABLE
+    messages = {
+        "en": "The terminal's sessions could not be read; try the upload again",
+        "ja": "端末の営業情報を取得できません。再送してください",
+    }
+    status = 503

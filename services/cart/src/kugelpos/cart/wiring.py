@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kugelpos.common.clients.services import ServiceCaller
 from kugelpos.common.events.outbox import Outbox
 from kugelpos.common.observability.health import HealthCheck, state_store_check
 from kugelpos.common.wiring import Wiring
@@ -50,6 +51,8 @@ class CartWiring(Wiring[CartSettings]):
         self.card_codes = frozenset(
             code for code, plugin in self.plugins.payments.items() if plugin.rule.draws_on_card
         )
+        # Other services asked with the cart's token (the terminal's sessions, issue 27).
+        self.service_caller = ServiceCaller(infra.http, infra.auth.codec, service="cart")
         # Open carts, in the Dapr state store (`cartstore`).
         self.cart_store = CartStore(infra.dapr, settings.cart_store, settings.cart_ttl_seconds)
         # Tenants whose transaction collections this process has ensured.

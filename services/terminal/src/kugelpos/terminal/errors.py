@@ -158,3 +158,27 @@ class OfflineCloseCountError(InvalidOperationError):
         "en": "The close counts fewer sales than the cart recorded for the session",
         "ja": "締めの取引件数が記録された取引より少なくなっています",
     }
+
+
+# --- offline selling (issue 27): 4062xx -----------------------------------------------------
+
+
+class OfflineBlockSizeError(InvalidOperationError):
+    """A block of offline numbers holds 1..1,000 numbers."""
+
+    code = "406201"
+    status = 400
+    messages = {
+        "en": "Invalid size of a block of offline numbers (1 to 1,000)",
+        "ja": "オフライン番号の予約数が不正です (1〜1,000)",
+    }
+
+
+class OfflineNumbersUnavailableError(ExternalServiceError):
+    """The cart, which keeps the counters, did not reserve the block (down, or refused)."""
+
+    code = "406202"
+    messages = {
+        "en": "Offline numbers could not be reserved; try again",
+        "ja": "オフライン番号を予約できませんでした。再試行してください",
+    }

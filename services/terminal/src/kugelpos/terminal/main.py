@@ -10,6 +10,7 @@ from .auth.router import router as auth_router
 from .config import get_settings
 from .delivery.router import router as delivery_router
 from .lifecycle.router import router as lifecycle_router
+from .offline.router import router as offline_router
 from .stores.router import router as stores_router
 from .tenants.router import router as tenants_router
 from .terminals.router import router as terminals_router
@@ -28,6 +29,7 @@ def build_app() -> FastAPI:
             auth_router,
             # The product's /terminals/open, /close, /cash-in-out before /terminals/{id}.
             lifecycle_router,
+            offline_router,
             terminals_router,
             delivery_router,
         ],

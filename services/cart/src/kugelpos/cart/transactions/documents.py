@@ -53,12 +53,17 @@ class TranlogDocument(Document):
     # A return without a receipt (issue 25): type 102 with no origin. Published only when
     # true, so the event of every other transaction keeps v1's shape.
     blind: bool = False
+    # A sale made while the till was offline and taken back later (issue 27): source_id
+    # "offline:<terminal id>:<offlineId>". Published only when true, as `blind`.
+    offline: bool = False
 
     def payload(self) -> dict[str, Any]:
         """The `tranlog_report` event (snake_case, JSON-ready; `event_id` included)."""
         data = self.model_dump(mode="json", exclude=set(PRIVATE_FIELDS))
         if not self.blind:
             del data["blind"]
+        if not self.offline:
+            del data["offline"]
         data.update({"shard_key": None, "created_at": None, "updated_at": None, "etag": None})
         return data
 

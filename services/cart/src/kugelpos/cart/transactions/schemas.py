@@ -132,6 +132,8 @@ class TranResponse(ApiModel):
     origin: ReturnRef | None = None
     # A return without a receipt (issue 25).
     blind: bool = False
+    # A sale made offline and taken back later (issue 27).
+    offline: bool = False
 
     @classmethod
     def of(
@@ -181,6 +183,7 @@ class TranResponse(ApiModel):
             if origin.get("transaction_no") is not None
             else None,
             blind=tran.blind,
+            offline=tran.offline,
         )
 
 
