@@ -150,7 +150,7 @@ def test_numbers_block_and_session_checks():
             "receiptNo": 501,
             "businessDate": "20260101",
             "openCounter": 1,
-            "generateDateTime": "2026-01-01T10:00:00",
+            "generateDateTime": "2026-01-01T10:00:00+09:00",
             "totalAmount": 0,
             "totalAmountWithTax": 0,
             "totalQuantity": 1,
@@ -332,3 +332,23 @@ def test_the_published_log_says_offline_only_for_an_offline_sale():
     }
     assert TranlogDocument.model_validate({**fields, "offline": True}).payload()["offline"] is True
     assert "offline" not in TranlogDocument.model_validate(fields).payload()  # v1's shape
+
+
+@pytest.mark.parametrize("moment", ["2026-01-01T10:00:00", "20260101", "yesterday at ten"])
+def test_a_sale_must_say_when_with_its_offset(moment):
+    """The prices in force at the sale's time are looked up: a time without an offset (or no
+    time at all) makes the sale malformed (rejected 401109 on its own, not the batch)."""
+    from pydantic import ValidationError
+
+    from kugelpos.cart.offline.schemas import OfflineSale
+
+    sale = {
+        "offlineId": "x", "transactionNo": 1, "receiptNo": 1, "businessDate": "20260101",
+        "openCounter": 1, "generateDateTime": moment, "totalAmount": 0,
+        "totalAmountWithTax": 0, "totalQuantity": 1, "depositAmount": 0,
+        "lineItems": [{"lineNo": 1, "itemCode": "A", "unitPrice": 0, "quantity": 1, "amount": 0}],
+        "payments": [{"paymentNo": 1, "paymentCode": "01", "paymentAmount": 0}],
+    }  # fmt: skip
+    with pytest.raises(ValidationError, match="generateDateTime"):
+        OfflineSale.model_validate(sale)
+    assert OfflineSale.model_validate(sale | {"generateDateTime": "2026-01-01T10:00:00Z"})

@@ -539,12 +539,14 @@ async def test_prices_at_an_instant(
         "price": 65.0,
         "unitPrice": 70.0,
         "storePrice": 65.0,
+        "taxCode": "01",
         "source": "current",
     }
     at1 = await prices_at(md, fresh, ["P"], t1)
     assert at1["prices"] == [
-        {"itemCode": "P", "price": 100.0, "unitPrice": 100.0, "storePrice": None, "source": "log"}
-    ]
+        {"itemCode": "P", "price": 100.0, "unitPrice": 100.0, "storePrice": None,
+         "taxCode": "01", "source": "log"}
+    ]  # fmt: skip
     assert at1["unknown"] == [] and at1["storeCode"] == "S1"
     at2 = await prices_at(md, fresh, ["P"], t2.astimezone(timezone(timedelta(hours=9))).isoformat())
     assert at2["prices"][0] == {
@@ -552,6 +554,7 @@ async def test_prices_at_an_instant(
         "price": 90.0,
         "unitPrice": 120.0,
         "storePrice": 90.0,
+        "taxCode": "01",
         "source": "log",
     }
     assert at2["at"].endswith("Z")
@@ -559,6 +562,34 @@ async def test_prices_at_an_instant(
     other = await prices_at(md, fresh, ["P"], t2, store="S2")
     assert price(other, "P")["price"] == 120.0
     assert (await prices_at(md, fresh, ["P"], t3))["unknown"] == ["P"]  # deleted by then
+
+    # Several instants in one read (the offline intake's batch): answered in the order asked,
+    # each as the single-instant form answers it.
+    asked = [("P", t2), ("P", t0), ("OLD", t3), ("P", t1), ("NOPE", t1), ("P", t3)]
+    r = await md.post(
+        f"{base}/stores/S1/items/prices-at/lookups",
+        json={"lookups": [{"itemCode": c, "at": t.isoformat()} for c, t in asked]},
+        headers=fresh.service,
+    )
+    results = assert_ok(r)["data"]["results"]
+    assert [(x["itemCode"], x["known"], x["price"], x["source"]) for x in results] == [
+        ("P", True, 90.0, "log"),
+        ("P", False, None, None),
+        ("OLD", True, 65.0, "current"),
+        ("P", True, 100.0, "log"),
+        ("NOPE", False, None, None),
+        ("P", False, None, None),
+    ]
+    assert all(x["at"].endswith("Z") for x in results)
+    refused = await md.post(
+        f"{base}/stores/S1/items/prices-at/lookups",
+        json={"lookups": [{"itemCode": "P", "at": t1.isoformat()}]},
+        headers=await fresh.till("S1"),
+    )
+    assert_error(refused, 403, "200002")
+    too_many = {"lookups": [{"itemCode": "P", "at": t1.isoformat()}] * 1001}
+    r = await md.post(f"{base}/stores/S1/items/prices-at/lookups", json=too_many, headers=h)
+    assert_error(r, 422)
 
 
 async def test_prices_at_refusals(

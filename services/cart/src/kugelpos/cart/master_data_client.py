@@ -19,7 +19,6 @@ served from that copy, logged (`master_stale_served`) and counted
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -87,7 +86,7 @@ class ItemPrice:
     tax_code: str
 
 
-PRICE_READS_IN_FLIGHT = 8
+PRICE_LOOKUPS_PER_REQUEST = 1000  # master-data's limit per prices-at/lookups request
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,27 +232,34 @@ class MasterDataClient:
         return found
 
     async def prices_at(
-        self, tenant_id: str, store_code: str, item_codes: Iterable[str], at: str
-    ) -> dict[str, ItemPrice | None]:
-        """Each item's price for the store in force at `at` (None: not in the master data),
-        for the offline sales' reconciliation (issue 27). The one place that knows how: for
-        now the CURRENT store price, from the same cached item reads a sale makes (one per
-        distinct item of a batch, at most 8 at once, `at` not used yet); master-data's
-        `POST …/stores/{s}/items/prices-at {"itemCodes", "at"}` replaces the body at merge."""
-        codes = sorted(set(item_codes))
-        gate = asyncio.Semaphore(PRICE_READS_IN_FLIGHT)
-
-        async def one(code: str) -> ItemPrice | None:
-            async with gate:
-                try:
-                    item = await self.item(tenant_id, store_code, code)
-                except ItemNotFoundError:
-                    return None
-            price = item.store_price if item.store_price else item.unit_price
-            return ItemPrice(price=price, tax_code=item.tax_code)
-
-        found = await asyncio.gather(*(one(code) for code in codes))
-        return dict(zip(codes, found, strict=True))
+        self, tenant_id: str, store_code: str, lookups: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], ItemPrice | None]:
+        """Per (item code, instant), the item's price for the store in force then (None: no
+        active item of that code then), for the offline sales' reconciliation (issue 27):
+        master-data's change log answers `POST …/items/prices-at/lookups`, up to 1,000 pairs a
+        request, so a batch of 500 sales costs a request or two, not one per sale. Never
+        cached: a past price does not change, but these reads are rare and batched."""
+        asked = sorted(set(lookups))
+        url = f"{self._md}/tenants/{_q(tenant_id)}/stores/{_q(store_code)}/items/prices-at/lookups"
+        found: dict[tuple[str, str], ItemPrice | None] = {}
+        for start in range(0, len(asked), PRICE_LOOKUPS_PER_REQUEST):
+            chunk = asked[start : start + PRICE_LOOKUPS_PER_REQUEST]
+            body = {"lookups": [{"itemCode": code, "at": at} for code, at in chunk]}
+            data = await self._caller.post_data(url, tenant_id, body)
+            results = data.get("results") if isinstance(data, dict) else None
+            if not isinstance(results, list) or len(results) != len(chunk):
+                raise ExternalServiceError("master-data answered prices-at without the results")
+            for key, result in zip(chunk, results, strict=True):
+                known = isinstance(result, dict) and result.get("known")
+                found[key] = (
+                    ItemPrice(
+                        price=_decimal(result.get("price")),
+                        tax_code=str(result.get("taxCode") or ""),
+                    )
+                    if known
+                    else None
+                )
+        return found
 
     # ---- returns (not on the sale's hot path: read when a return is taken, not cached) -------
 

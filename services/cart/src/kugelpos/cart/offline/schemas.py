@@ -4,9 +4,10 @@ keeps), the batch and its per-sale answer, rejections and discrepancies."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from kugelpos.common.schemas import INT32_MAX, INT64_MAX, ApiModel
 
@@ -109,6 +110,21 @@ class OfflineStaff(ApiModel):
     name: ShortText = ""
 
 
+def _instant(value: str) -> str:
+    """An ISO 8601 instant with its offset (the till's clock when the sale ended): kept as
+    the till sent it, but it must say when, anywhere (prices in force then are looked up)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("generateDateTime is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise ValueError("generateDateTime needs its UTC offset (e.g. +09:00 or Z)")
+    return value
+
+
+Instant = Annotated[str, StringConstraints(min_length=10, max_length=40), AfterValidator(_instant)]
+
+
 class OfflineSale(ApiModel):
     offline_id: OfflineId
     transaction_no: Annotated[int, Field(ge=1, le=INT64_MAX)]
@@ -116,7 +132,7 @@ class OfflineSale(ApiModel):
     transaction_type: Literal[101] = 101
     business_date: BusinessDate
     open_counter: Annotated[int, Field(ge=1, le=INT32_MAX)]
-    generate_date_time: Annotated[str, StringConstraints(min_length=10, max_length=40)]
+    generate_date_time: Instant
     # v1 repeats totalAmountWithTax in totalAmount; both must say the same.
     total_amount: InNumber
     total_amount_with_tax: InNumber

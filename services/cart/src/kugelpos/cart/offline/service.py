@@ -501,20 +501,16 @@ class OfflineService:
     async def _prices(
         self, till: Till, sales: list[OfflineSale]
     ) -> dict[str, dict[str, ItemPrice | None]]:
-        """Master prices in force at each sale's time, one `prices_at` per distinct time
-        (today all answered from one cached read per item)."""
-        by_time: dict[str, set[str]] = {}
-        for sale in sales:
-            by_time.setdefault(sale.generate_date_time, set()).update(
-                line.item_code for line in sale.line_items
-            )
-        answers = await asyncio.gather(
-            *(
-                self._masters.prices_at(till.tenant_id, till.store_code, codes, at)
-                for at, codes in by_time.items()
-            )
-        )
-        return dict(zip(by_time, answers, strict=True))
+        """Master prices in force at each sale's time (its time -> item code -> price), read
+        for the whole batch at once."""
+        lookups = {
+            (line.item_code, sale.generate_date_time) for sale in sales for line in sale.line_items
+        }
+        found = await self._masters.prices_at(till.tenant_id, till.store_code, lookups)
+        by_time: dict[str, dict[str, ItemPrice | None]] = {}
+        for (code, at), price in found.items():
+            by_time.setdefault(at, {})[code] = price
+        return by_time
 
     # ---- the manager's lists -------------------------------------------------------------------
 

@@ -79,6 +79,19 @@ class ChangeLogRepository(Repository):  # type: ignore[type-arg]
             found.setdefault(raw["key"], ChangeEntry.model_validate(raw))
         return found
 
+    async def histories(
+        self, kind: LogKind, keys: list[str], store_code: str | None = None
+    ) -> dict[str, list[ChangeEntry]]:
+        """Per key, all its entries in the order they happened (one query for all keys)."""
+        filter_: dict[str, Any] = {"kind": kind.value, "key": {"$in": keys}}
+        if store_code is not None:
+            filter_["store_code"] = store_code
+        cursor = self.collection.find(filter_, {"_id": False}).sort("seq", ASCENDING)
+        found: dict[str, list[ChangeEntry]] = {}
+        for raw in await cursor.to_list():
+            found.setdefault(raw["key"], []).append(ChangeEntry.model_validate(raw))
+        return found
+
     async def created_after(
         self, kind: LogKind, keys: list[str], at: datetime, store_code: str | None = None
     ) -> set[str]:

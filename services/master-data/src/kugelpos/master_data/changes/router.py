@@ -15,6 +15,9 @@ from .cursor import decode
 from .schemas import (
     FeedChange,
     PriceAtResponse,
+    PriceLookupResult,
+    PriceLookupsRequest,
+    PriceLookupsResponse,
     PricesAtRequest,
     PricesAtResponse,
     SyncResponse,
@@ -71,6 +74,7 @@ async def get_item_prices_at(
                     price=p.price,
                     unit_price=p.unit_price,
                     store_price=p.store_price,
+                    tax_code=p.tax_code,
                     source=p.source,  # type: ignore[arg-type]
                 )
                 for p in prices
@@ -79,4 +83,40 @@ async def get_item_prices_at(
         ),
         message="Prices retrieved successfully",
         operation="get_item_prices_at",
+    )
+
+
+@router.post("/items/prices-at/lookups", response_model=ApiResponse[PriceLookupsResponse])
+async def get_item_prices_at_times(
+    tenant_id: str,
+    store_code: StoreCode,
+    body: PriceLookupsRequest,
+    _: PriceReader,
+    sync: SyncServiceDep,
+) -> ApiResponse[PriceLookupsResponse]:
+    """Prices in force at several instants in one read (up to 1,000 item/instant pairs)."""
+    asked = [(lookup.item_code, lookup.at.astimezone(UTC)) for lookup in body.lookups]
+    found = await sync.prices_at_times(tenant_id, store_code, asked)
+    results = []
+    for (code, at), price in zip(asked, found, strict=True):
+        when = at.isoformat().replace("+00:00", "Z")
+        if price is None:
+            results.append(PriceLookupResult(item_code=code, at=when, known=False))
+            continue
+        results.append(
+            PriceLookupResult(
+                item_code=code,
+                at=when,
+                known=True,
+                price=price.price,
+                unit_price=price.unit_price,
+                store_price=price.store_price,
+                tax_code=price.tax_code,
+                source=price.source,  # type: ignore[arg-type]
+            )
+        )
+    return ok(
+        PriceLookupsResponse(store_code=store_code, results=results),
+        message="Prices retrieved successfully",
+        operation="get_item_prices_at_times",
     )

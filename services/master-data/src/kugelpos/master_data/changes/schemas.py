@@ -38,6 +38,7 @@ class PriceAtResponse(ApiModel):
     price: Number
     unit_price: Number
     store_price: Number | None = None
+    tax_code: str | None = None
     source: Literal["log", "current"]
 
 
@@ -46,3 +47,30 @@ class PricesAtResponse(ApiModel):
     store_code: str
     prices: list[PriceAtResponse]
     unknown: list[str]
+
+
+class PriceLookup(ApiModel):
+    item_code: Code
+    at: AwareDatetime
+
+
+class PriceLookupsRequest(ApiModel):
+    """Several instants at once: each sale of an offline batch was made at its own time."""
+
+    lookups: list[PriceLookup] = Field(min_length=1, max_length=MAX_PRICE_CODES)
+
+
+class PriceLookupResult(ApiModel):
+    item_code: str
+    at: str
+    known: bool  # false: no active item of that code at that instant (no price fields)
+    price: Number | None = None
+    unit_price: Number | None = None
+    store_price: Number | None = None
+    tax_code: str | None = None
+    source: Literal["log", "current"] | None = None
+
+
+class PriceLookupsResponse(ApiModel):
+    store_code: str
+    results: list[PriceLookupResult]  # in the order of the lookups

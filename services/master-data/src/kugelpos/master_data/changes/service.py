@@ -4,7 +4,7 @@ change log and the master collections."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +66,7 @@ class PriceAt:
     price: Decimal
     unit_price: Decimal
     store_price: Decimal | None
+    tax_code: str | None
     source: str  # "log": both halves from the change log; "current": a half predates it
 
 
@@ -210,50 +211,36 @@ class SyncService:
     async def prices_at(
         self, tenant_id: str, store_code: str, item_codes: list[str], at: datetime
     ) -> tuple[list[PriceAt], list[str]]:
-        """(prices in force at `at`, codes that were no active item then). Each half of a
-        price (the item's unit price, the store's price) is its last log entry at or before
-        `at`; with none, a record created after `at` did not exist then, and any other has
-        not changed since the log began, so its current value is the one (`source`
-        "current"). A fixed number of queries, whatever the number of codes."""
+        """(prices in force at `at`, codes that were no active item then)."""
         codes = sorted(set(item_codes))
+        found = await self.prices_at_times(tenant_id, store_code, [(c, at) for c in codes])
+        prices = [p for p in found if p is not None]
+        unknown = [c for c, p in zip(codes, found, strict=True) if p is None]
+        return prices, unknown
+
+    async def prices_at_times(
+        self, tenant_id: str, store_code: str, lookups: list[tuple[str, datetime]]
+    ) -> list[PriceAt | None]:
+        """Per (item code, instant), the price in force then (None: no active item then), in
+        the order asked. Each half of a price (the item's unit price, the store's price) is
+        its last log entry at or before the instant; with none, a record whose first later
+        entry created it did not exist then, and any other has not changed since the log
+        began, so its current value is the one (`source` "current"). A fixed number of
+        queries, whatever the number of lookups (the offline intake asks for a batch of
+        sales, each at its own time, at once)."""
+        codes = sorted({code for code, _ in lookups})
         log = self._log(tenant_id)
-        item_log = await log.latest_until(LogKind.ITEM, codes, at)
-        price_log = await log.latest_until(LogKind.STORE_ITEM, codes, at, store_code)
-        no_item = [c for c in codes if c not in item_log]
-        no_price = [c for c in codes if c not in price_log]
-        item_later = await log.created_after(LogKind.ITEM, no_item, at) if no_item else set()
-        price_later = (
-            await log.created_after(LogKind.STORE_ITEM, no_price, at, store_code)
-            if no_price
-            else set()
-        )
-        current_items = await self._active_items(
-            tenant_id, [c for c in no_item if c not in item_later]
-        )
-        current_prices = await self._store_prices(
-            tenant_id, store_code, [c for c in no_price if c not in price_later]
-        )
-        found: list[PriceAt] = []
-        unknown: list[str] = []
-        for code in codes:
-            from_log = True
-            if code in item_log:
-                entry = item_log[code]
-                item = None if entry.op is Op.DELETE else entry.data
-            elif code in item_later:
-                item = None
-            else:
-                item, from_log = current_items.get(code), False
+        item_log = await log.histories(LogKind.ITEM, codes)
+        price_log = await log.histories(LogKind.STORE_ITEM, codes, store_code)
+        current_items = await self._active_items(tenant_id, codes)
+        current_prices = await self._store_prices(tenant_id, store_code, codes)
+        found: list[PriceAt | None] = []
+        for code, at in lookups:
+            item, item_logged = _as_of(item_log.get(code, []), at, current_items.get(code))
             if item is None:
-                unknown.append(code)
+                found.append(None)
                 continue
-            if code in price_log:
-                entry = price_log[code]
-                store = None if entry.op is Op.DELETE else entry.data
-            elif code in price_later:
-                store = None
-            else:
-                store, from_log = current_prices.get(code), False
+            store, price_logged = _as_of(price_log.get(code, []), at, current_prices.get(code))
             store_price = decimal(store.get("store_price")) if store else None
             found.append(
                 PriceAt(
@@ -261,7 +248,29 @@ class SyncService:
                     price=effective_price(item.get("unit_price"), store_price),
                     unit_price=decimal(item.get("unit_price")) or Decimal(0),
                     store_price=store_price,
-                    source="log" if from_log else "current",
+                    tax_code=item.get("tax_code"),
+                    source="log" if item_logged and price_logged else "current",
                 )
             )
-        return found, unknown
+        return found
+
+
+def _as_of(
+    history: list[ChangeEntry], at: datetime, current: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, bool]:
+    """(the record as it stood at `at`, whether the log said so) from its entries in order:
+    its last entry at or before `at`; with none, nothing if its first later entry created it,
+    else its current value (it predates the log)."""
+    before = [e for e in history if _aware(e.at) <= at]
+    if before:
+        last = before[-1]
+        return (None if last.op is Op.DELETE else last.data), True
+    later = history[0] if history else None
+    if later is not None and later.created:
+        return None, True
+    return current, False
+
+
+def _aware(moment: datetime) -> datetime:
+    """Stored instants come back naive (UTC) from some drivers' settings."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
