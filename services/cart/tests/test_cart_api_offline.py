@@ -437,10 +437,17 @@ async def test_inconsistent_or_misnumbered_sales_are_rejected_with_reasons(
     # A corrected resend of a rejected sale is taken.
     fixed = offline.sale(priced(("4902", 2)), "r-tampered", t0 + 1, r0 + 1, session)
     assert (await offline.results([fixed]))[0]["status"] == "accepted"
-    # The manager sees the rejections with their reasons.
+    # Sent again unchanged, a refused sale is refused again.
+    assert (await offline.results([unknown]))[0]["status"] == "rejected"
+    # The manager sees the sales still refused, each once with its latest reason and how often
+    # it was sent; the corrected one is off the list.
     r = await client.get(f"{offline.upload_url}/rejections", headers=shop.admin)
-    listed = {(x["offlineId"], x["reason"]["code"]) for x in assert_ok(r)["data"]}
-    assert {("r-tampered", "401104"), ("r-session", "401108"), ("r-malformed", "401109")} <= listed
+    rows = assert_ok(r)["data"]
+    listed = {(x["offlineId"], x["reason"]["code"]) for x in rows}
+    assert {("r-session", "401108"), ("r-malformed", "401109"), ("r-used", "401107")} <= listed
+    assert "r-tampered" not in {x["offlineId"] for x in rows}
+    session_rows = [x for x in rows if x["offlineId"] == "r-session"]
+    assert len(session_rows) == 1 and session_rows[0]["attempts"] == 2
 
 
 async def test_over_500_is_a_400_and_writes_nothing(offline, client, shop):

@@ -34,8 +34,8 @@ class OfflineBlockDocument(Document):
 
 
 class OfflineRejectionDocument(Document):
-    """`log_offline_rejection`: one refused offline sale (kept for the manager; a corrected
-    resend of the same offlineId may still be accepted)."""
+    """`log_offline_rejection`: an offline sale refused, as last sent (kept for the manager
+    until a corrected resend of the same offlineId is accepted)."""
 
     tenant_id: str
     store_code: str
@@ -47,6 +47,7 @@ class OfflineRejectionDocument(Document):
     code: str
     message: str
     sale: dict[str, Any] = Field(default_factory=dict)
+    attempts: int = 1  # how many times the till sent it and it was refused
 
 
 class OfflineDiscrepancyDocument(Document):

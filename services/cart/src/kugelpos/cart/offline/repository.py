@@ -30,9 +30,38 @@ class OfflineBlockRepository(Repository[OfflineBlockDocument]):
 
 
 class OfflineRejectionRepository(Repository[OfflineRejectionDocument]):
+    """The manager's list of offline sales still refused: one entry per sale (its latest
+    reason, how many times it was sent), gone once a corrected resend is accepted."""
+
     collection_name = "log_offline_rejection"
     document_type = OfflineRejectionDocument
     indexes = (index(*_TERMINAL, "created_at"), index("terminal_id", "offline_id"))
+
+    async def record(self, doc: OfflineRejectionDocument) -> None:
+        if doc.offline_id is None:  # malformed past naming itself: each one kept
+            await self.create(doc)
+            return
+        now = utcnow()
+        latest = doc.to_mongo()
+        for name in ("created_at", "created_by", "attempts"):
+            latest.pop(name, None)
+        await self.collection.update_one(
+            {"terminal_id": doc.terminal_id, "offline_id": doc.offline_id},
+            {
+                "$set": {**latest, "updated_at": now, "updated_by": self.actor},
+                "$inc": {"attempts": 1},
+                "$setOnInsert": {"created_at": now, "created_by": self.actor},
+            },
+            upsert=True,
+        )
+
+    async def resolved(
+        self, terminal_id: str, offline_id: str, *, session: AsyncClientSession
+    ) -> None:
+        """The sale was accepted after all (in its transaction): off the list."""
+        await self.collection.delete_many(
+            {"terminal_id": terminal_id, "offline_id": offline_id}, session=session
+        )
 
 
 class OfflineDiscrepancyRepository(Repository[OfflineDiscrepancyDocument]):

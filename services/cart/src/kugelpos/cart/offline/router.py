@@ -136,7 +136,9 @@ async def list_offline_rejections(
             transaction_no=r.transaction_no,
             receipt_no=r.receipt_no,
             reason=Reason(code=r.code, message=r.message),
-            rejected_at=r.created_at.isoformat(),
+            rejected_at=(r.updated_at or r.created_at).isoformat(),
+            first_rejected_at=r.created_at.isoformat(),
+            attempts=r.attempts,
         )
         for r in page.items
     ]

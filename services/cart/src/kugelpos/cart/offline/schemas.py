@@ -172,8 +172,10 @@ class OfflineRejection(ApiModel):
     offline_id: str | None
     transaction_no: int | None
     receipt_no: int | None
-    reason: Reason
-    rejected_at: str
+    reason: Reason  # the latest refusal's
+    rejected_at: str  # the latest refusal
+    first_rejected_at: str
+    attempts: int
 
 
 class OfflineDiscrepancy(ApiModel):

@@ -336,6 +336,9 @@ class OfflineService:
         actor = f"terminal:{till.terminal_id}"
 
         async def with_discrepancies(session: AsyncClientSession) -> None:
+            await OfflineRejectionRepository(db, actor=actor).resolved(
+                till.terminal_id, sale.offline_id, session=session
+            )
             repo = OfflineDiscrepancyRepository(db, actor=actor)
             for d in differences:
                 await repo.create(
@@ -410,7 +413,7 @@ class OfflineService:
     async def _reject(self, till: Till, outcome: Outcome, sale: OfflineSale | None) -> Outcome:
         """Kept for the manager; never remembered as taken (a corrected resend may pass)."""
         repo = OfflineRejectionRepository(self.db(till.tenant_id), actor=till.terminal_id)
-        await repo.create(
+        await repo.record(
             OfflineRejectionDocument(
                 **till.key(),
                 terminal_id=till.terminal_id,
