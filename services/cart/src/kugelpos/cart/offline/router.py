@@ -101,7 +101,7 @@ async def upload_offline_transactions(
     offline: OfflineServiceDep,
 ) -> ApiResponse[list[OfflineResult]]:
     """The till's sales made offline, up to 500: each `accepted`, `duplicate` or `rejected`
-    with a reason (docs/offline-upload.md)."""
+    with a reason (docs/offline.md)."""
     till = Till(tenant_id, store_code, terminal_no)
     if terminal.info.terminal_id != till.terminal_id:
         raise PermissionDeniedError("A terminal may upload only its own offline sales")
