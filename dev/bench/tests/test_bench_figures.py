@@ -198,7 +198,7 @@ def test_the_store_feed_scenario_seeds_what_master_data_writes():
     from kugelpos.master_data.items.documents import ItemDocument
 
     scenario = load_scenarios()["master_data.sync"]
-    assert scenario.default is True and "master-data" in scenario.services
+    assert scenario.default is False and "master-data" in scenario.services  # opt-in
     assert SYNC_ITEMS == 20_000
     raw = _seed_item("T1", 7, datetime.now(UTC))
     item = ItemDocument.model_validate(raw)

@@ -5,7 +5,8 @@
 - `master_data.item_details_miss`: every request asks for an item nobody read before, so each
   one goes to MongoDB (common item + store price) and fills the cache.
 - `master_data.item_by_code_hit`: the common item by code, cached.
-- `master_data.sync` (scenario): the store's data feed for offline tills, see `store_sync`.
+- `master_data.sync` (scenario, opt-in: `--only master_data.sync`, 2-3 minutes of seeding): the
+  store's data feed for offline tills, see `store_sync`.
 """
 
 from __future__ import annotations
@@ -220,7 +221,7 @@ async def _seed_catalogue(context: BenchContext, tenant_id: str) -> None:
         await mongo.close()
 
 
-@scenario("master_data.sync", services=["account", "master-data"])
+@scenario("master_data.sync", services=["account", "master-data"], default=False)
 async def store_sync(context: BenchContext) -> list[tuple[str, LoadResult]]:
     """- `master_data.sync_snapshot`: a till's full snapshot of a store of 20,000 items (all
       its pages of 1,000), as one figure per snapshot;
