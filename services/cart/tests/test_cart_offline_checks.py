@@ -17,8 +17,8 @@ from kugelpos.cart.errors import AmountLessThanDiscountError
 from kugelpos.cart.offline import checks
 from kugelpos.cart.offline.blocks import plan_block
 from kugelpos.cart.offline.documents import OfflineBlockDocument
+from kugelpos.cart.offline.numbers import gaps
 from kugelpos.cart.offline.schemas import OfflineSale
-from kugelpos.cart.offline.service import gaps
 from kugelpos.cart.pricing.engine import PricingContext, recalculate
 from kugelpos.cart.transactions.tranlog import receipt_number
 

@@ -18,7 +18,8 @@ from kugelpos.common.web.app import get_wiring
 from .cache.terminals import TerminalInfo
 from .carts.service import CartService
 from .errors import TerminalStatusError
-from .offline.service import OfflineService
+from .offline.intake import OfflineIntake
+from .offline.numbers import OfflineNumbers
 from .operations import TERMINAL_OPENED
 from .transactions.blind import BlindReturnService
 from .transactions.refunds import RefundService
@@ -72,10 +73,8 @@ async def get_blind_return_service(
 type BlindReturnServiceDep = Annotated[BlindReturnService, Depends(get_blind_return_service)]
 
 
-async def get_offline_service(
-    wiring: CartWiringDep, transactions: TransactionServiceDep
-) -> OfflineService:
-    return OfflineService(
+def _offline_parts(wiring: CartWiring, transactions: TransactionService) -> tuple:
+    return (
         wiring.infra.mongo,
         transactions,
         wiring.master_data,
@@ -85,7 +84,20 @@ async def get_offline_service(
     )
 
 
-type OfflineServiceDep = Annotated[OfflineService, Depends(get_offline_service)]
+async def get_offline_numbers(
+    wiring: CartWiringDep, transactions: TransactionServiceDep
+) -> OfflineNumbers:
+    return OfflineNumbers(*_offline_parts(wiring, transactions))
+
+
+async def get_offline_intake(
+    wiring: CartWiringDep, transactions: TransactionServiceDep
+) -> OfflineIntake:
+    return OfflineIntake(*_offline_parts(wiring, transactions))
+
+
+type OfflineNumbersDep = Annotated[OfflineNumbers, Depends(get_offline_numbers)]
+type OfflineIntakeDep = Annotated[OfflineIntake, Depends(get_offline_intake)]
 
 
 async def get_cart_service(

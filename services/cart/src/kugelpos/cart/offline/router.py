@@ -14,7 +14,8 @@ from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import PermissionDeniedError
 from kugelpos.common.pagination import PageParams, page_params
 
-from ..dependencies import OfflineServiceDep, Terminal
+from ..dependencies import OfflineIntakeDep, OfflineNumbersDep, Terminal
+from .base import Till
 from .documents import OfflineBlockDocument
 from .schemas import (
     BlockRequest,
@@ -27,7 +28,6 @@ from .schemas import (
     OfflineResult,
     Reason,
 )
-from .service import Till
 
 PREFIX = "/api/v1/tenants/{tenant_id}/stores/{store_code}/terminals/{terminal_no}"
 router = APIRouter(prefix=PREFIX, tags=["offline"])
@@ -57,7 +57,7 @@ async def reserve_offline_numbers(
     terminal_no: TerminalNo,
     body: BlockRequest,
     _: Internal,
-    offline: OfflineServiceDep,
+    offline: OfflineNumbersDep,
 ) -> ApiResponse[BlockResponse]:
     """Internal: the terminal service's `POST /terminals/{id}/offline-numbers` asks here."""
     block = await offline.reserve(Till(tenant_id, store_code, terminal_no), body.size, body.by)
@@ -74,7 +74,7 @@ async def list_offline_numbers(
     store_code: StoreCode,
     terminal_no: TerminalNo,
     _: Internal,
-    offline: OfflineServiceDep,
+    offline: OfflineNumbersDep,
 ) -> ApiResponse[list[BlockUsage]]:
     uses = await offline.blocks(Till(tenant_id, store_code, terminal_no))
     data = [
@@ -98,7 +98,7 @@ async def upload_offline_transactions(
     terminal_no: TerminalNo,
     body: OfflineBatch,
     terminal: Terminal,
-    offline: OfflineServiceDep,
+    offline: OfflineIntakeDep,
 ) -> ApiResponse[list[OfflineResult]]:
     """The till's sales made offline, up to 500: each `accepted`, `duplicate` or `rejected`
     with a reason (docs/offline.md)."""
@@ -124,7 +124,7 @@ async def list_offline_rejections(
     store_code: StoreCode,
     terminal_no: TerminalNo,
     _: BackOffice,
-    offline: OfflineServiceDep,
+    offline: OfflineIntakeDep,
     params: Annotated[PageParams, Depends(page_params)],
 ) -> ApiResponse[list[OfflineRejection]]:
     till = Till(tenant_id, store_code, terminal_no)
@@ -158,7 +158,7 @@ async def list_offline_discrepancies(
     store_code: StoreCode,
     terminal_no: TerminalNo,
     _: BackOffice,
-    offline: OfflineServiceDep,
+    offline: OfflineIntakeDep,
     params: Annotated[PageParams, Depends(page_params)],
 ) -> ApiResponse[list[OfflineDiscrepancy]]:
     till = Till(tenant_id, store_code, terminal_no)

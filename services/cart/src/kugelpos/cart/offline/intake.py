@@ -1,4 +1,4 @@
-"""Offline selling: reserving blocks of numbers, and taking offline sales back.
+"""Taking offline sales back.
 
 An upload is read first (duplicates, blocks, numbers used, the terminal's sessions, taxes,
 prices: a fixed number of reads per batch, never per sale), then each sale is checked
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,33 +21,21 @@ import structlog
 from pydantic import ValidationError
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from kugelpos.common.clients.services import ServiceCaller
-from kugelpos.common.db.mongo import Mongo
-from kugelpos.common.db.tenants import ensure_collections
 from kugelpos.common.errors import AlreadyExistsError, AppError
 from kugelpos.common.pagination import Page, PageParams
 
-from ..config import CartSettings
 from ..domain.masters import DEFAULT_TAX_MASTER, TaxMaster, tax_master_by_code
-from ..errors import (
-    OfflineBatchTooLargeError,
-    OfflineBlockSizeError,
-    OfflineSessionsUnavailableError,
-)
-from ..master_data_client import ItemPrice, MasterDataClient, resolve_parameter
+from ..errors import OfflineBatchTooLargeError, OfflineSessionsUnavailableError
+from ..master_data_client import ItemPrice
 from ..transactions import tranlog as build
-from ..transactions.repository import CounterRepository, TranlogRepository
-from ..transactions.service import TransactionService
+from ..transactions.repository import TranlogRepository
 from . import checks
-from .blocks import MAX_BLOCK, MIN_BLOCK
+from .base import OfflineBase, Till, source_id
 from .documents import OfflineBlockDocument, OfflineDiscrepancyDocument, OfflineRejectionDocument
 from .repository import (
-    OFFLINE_REPOSITORIES,
-    BlockContention,
     OfflineBlockRepository,
     OfflineDiscrepancyRepository,
     OfflineRejectionRepository,
-    advance_counters,
 )
 from .schemas import OfflineSale
 
@@ -66,150 +54,7 @@ class Outcome:
     message: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Till:
-    tenant_id: str
-    store_code: str
-    terminal_no: int
-
-    @property
-    def terminal_id(self) -> str:
-        return f"{self.tenant_id}-{self.store_code}-{self.terminal_no}"
-
-    def key(self) -> dict[str, Any]:
-        return {
-            "tenant_id": self.tenant_id,
-            "store_code": self.store_code,
-            "terminal_no": self.terminal_no,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class BlockUse:
-    block: OfflineBlockDocument
-    used: list[int]
-    unused: list[tuple[int, int]]
-
-
-def source_id(terminal_id: str, offline_id: str) -> str:
-    return f"offline:{terminal_id}:{offline_id}"
-
-
-def gaps(lo: int, hi: int, used: Sequence[int]) -> list[tuple[int, int]]:
-    """The runs of lo..hi not in `used` (sorted)."""
-    runs, start = [], lo
-    for n in sorted(u for u in set(used) if lo <= u <= hi):
-        if n > start:
-            runs.append((start, n - 1))
-        start = n + 1
-    if start <= hi:
-        runs.append((start, hi))
-    return runs
-
-
-class OfflineService:
-    def __init__(
-        self,
-        mongo: Mongo,
-        transactions: TransactionService,
-        masters: MasterDataClient,
-        caller: ServiceCaller,
-        settings: CartSettings,
-        ensured: set[str],
-    ) -> None:
-        self._mongo = mongo
-        self._transactions = transactions
-        self._masters = masters
-        self._caller = caller
-        self._settings = settings
-        self._ensured = ensured
-
-    def db(self, tenant_id: str):
-        return self._mongo.tenant_db(tenant_id)
-
-    async def ready(self, tenant_id: str) -> None:
-        key = f"offline:{tenant_id}"
-        if key not in self._ensured:
-            await self._transactions.ready(tenant_id)
-            await ensure_collections(self.db(tenant_id), OFFLINE_REPOSITORIES)
-            self._ensured.add(key)
-
-    async def _parameters(self, till: Till) -> dict[str, str | None]:
-        entries = await self._masters.parameters(till.tenant_id)
-        return {
-            name: resolve_parameter(entries, name, till.store_code, till.terminal_no)
-            for name in build.PARAMETER_NAMES
-        }
-
-    # ---- blocks --------------------------------------------------------------------------------
-
-    async def reserve(self, till: Till, size: int, by: str | None) -> OfflineBlockDocument:
-        if isinstance(size, bool) or not MIN_BLOCK <= size <= MAX_BLOCK:
-            raise OfflineBlockSizeError(f"size must be within {MIN_BLOCK}..{MAX_BLOCK}")
-        await self.ready(till.tenant_id)
-        start, end = build.receipt_range(
-            await self._parameters(till),
-            self._settings.receipt_no_start_value,
-            self._settings.receipt_no_end_value,
-        )
-        if size > end - start + 1:
-            raise OfflineBlockSizeError(
-                f"size {size} is larger than the receipt number range {start}..{end}"
-            )
-        db = self.db(till.tenant_id)
-        actor = by or "service"
-
-        async def work(session: AsyncClientSession) -> OfflineBlockDocument:
-            plan = await advance_counters(
-                CounterRepository(db), till.terminal_id, size, start, end, session=session
-            )
-            block = OfflineBlockDocument(
-                **till.key(),
-                terminal_id=till.terminal_id,
-                block_id=str(uuid.uuid4()),
-                transaction_no_from=plan.transaction_no_from,
-                transaction_no_to=plan.transaction_no_to,
-                receipt_no_from=plan.receipt_no_from,
-                receipt_no_to=plan.receipt_no_to,
-                receipts_skipped=plan.receipts_skipped,
-                by=by,
-            )
-            return await OfflineBlockRepository(db, actor=actor).create(block, session=session)
-
-        try:
-            block = await self._mongo.in_transaction(work)
-        except BlockContention as exc:
-            raise OfflineBlockSizeError("the counters kept moving; ask again") from exc
-        log.info(
-            "offline_block_reserved",
-            terminal_id=till.terminal_id,
-            block_id=block.block_id,
-            transaction_no_from=block.transaction_no_from,
-            size=size,
-        )
-        return block
-
-    async def blocks(self, till: Till) -> list[BlockUse]:
-        """The terminal's blocks with the numbers its accepted offline sales used; the rest
-        are gaps (never used online: the counters moved past them)."""
-        await self.ready(till.tenant_id)
-        db = self.db(till.tenant_id)
-        cursor = db[OfflineBlockRepository.collection_name].find(
-            {"terminal_id": till.terminal_id}, {"_id": False}
-        )
-        blocks = [OfflineBlockDocument.model_validate(raw) for raw in await cursor.to_list()]
-        blocks.sort(key=lambda b: b.transaction_no_from)
-        used_cursor = db[TranlogRepository.collection_name].find(
-            {**till.key(), "offline": True}, {"_id": False, "transaction_no": True}
-        )
-        used = [int(raw["transaction_no"]) for raw in await used_cursor.to_list()]
-        result = []
-        for block in blocks:
-            lo, hi = block.transaction_no_from, block.transaction_no_to
-            mine = sorted(n for n in used if lo <= n <= hi)
-            result.append(BlockUse(block, mine, gaps(lo, hi, mine)))
-        return result
-
+class OfflineIntake(OfflineBase):
     # ---- intake --------------------------------------------------------------------------------
 
     async def intake(self, till: Till, items: list[Any]) -> list[Outcome]:
@@ -237,7 +82,7 @@ class OfflineService:
                 self._sessions(till, {s.business_date for s in fresh}),
                 self._prices(till, fresh),
                 self._masters.taxes(till.tenant_id),
-                self._parameters(till),
+                self.parameters(till),
                 self._masters.store_name(till.tenant_id, till.store_code),
             )
             if taxes:
