@@ -12,6 +12,7 @@ from kugelpos.common.auth.access import ADMIN, MANAGER, SERVICE, allow
 from kugelpos.common.auth.principal import Principal
 from kugelpos.common.envelope import ApiResponse, ok
 from kugelpos.common.errors import PermissionDeniedError
+from kugelpos.common.offline_numbers import NumberRange
 from kugelpos.common.pagination import PageParams, page_params
 
 from ..dependencies import OfflineIntakeDep, OfflineNumbersDep, Terminal
@@ -21,7 +22,6 @@ from .schemas import (
     BlockRequest,
     BlockResponse,
     BlockUsage,
-    NumberRange,
     OfflineBatch,
     OfflineDiscrepancy,
     OfflineRejection,

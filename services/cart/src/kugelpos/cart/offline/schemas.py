@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from kugelpos.common.offline_numbers import NumberBlock, NumberBlockUse
 from kugelpos.common.schemas import INT32_MAX, INT64_MAX, ApiModel
 
 from ..carts.schemas import Code, InNumber, Number
@@ -29,28 +30,12 @@ class BlockRequest(ApiModel):
     by: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
-class BlockResponse(ApiModel):
-    block_id: str
+class BlockResponse(NumberBlock):
     terminal_id: str
-    transaction_no_from: int
-    transaction_no_to: int
-    receipt_no_from: int
-    receipt_no_to: int
-    created_at: str | None = None
-    by: str | None = None
 
 
-class NumberRange(ApiModel):
-    transaction_no_from: int
-    transaction_no_to: int
-
-
-class BlockUsage(BlockResponse):
-    """A block with the transaction numbers its accepted sales used and the gaps left."""
-
-    used_count: int
-    unused_count: int
-    unused: list[NumberRange]
+class BlockUsage(NumberBlockUse):
+    terminal_id: str
 
 
 # ---- an offline sale -------------------------------------------------------------------------

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from kugelpos.common.auth.access import ADMIN, MANAGER, OWN_TILL, SERVICE, allow
 from kugelpos.common.auth.principal import Principal, PrincipalKind
 from kugelpos.common.envelope import ApiResponse, ok
+from kugelpos.common.offline_numbers import NumberBlock as OfflineNumbers
+from kugelpos.common.offline_numbers import NumberBlockUse as OfflineNumbersUse
 
 from ..access import Operator
 from ..dependencies import TerminalServiceDep, TerminalWiringDep
 from .schemas import (
     BusinessDate,
-    OfflineNumbers,
     OfflineNumbersRequest,
-    OfflineNumbersUse,
     Session,
 )
 from .service import OfflineService

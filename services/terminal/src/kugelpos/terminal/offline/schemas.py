@@ -1,4 +1,5 @@
-"""API models of offline numbers and sessions."""
+"""API models of offline numbers (their block shape is commons' `offline_numbers`) and
+sessions."""
 
 from __future__ import annotations
 
@@ -13,27 +14,6 @@ class OfflineNumbersRequest(ApiModel):
     """`size` is checked by the service (1..1,000: a 400 envelope)."""
 
     size: int
-
-
-class OfflineNumbers(ApiModel):
-    block_id: str
-    transaction_no_from: int
-    transaction_no_to: int
-    receipt_no_from: int
-    receipt_no_to: int
-    created_at: str | None = None
-    by: str | None = None
-
-
-class NumberRange(ApiModel):
-    transaction_no_from: int
-    transaction_no_to: int
-
-
-class OfflineNumbersUse(OfflineNumbers):
-    used_count: int
-    unused_count: int
-    unused: list[NumberRange]
 
 
 class Session(ApiModel):
