@@ -129,21 +129,8 @@ async def list_offline_rejections(
 ) -> ApiResponse[list[OfflineRejection]]:
     till = Till(tenant_id, store_code, terminal_no)
     page = await offline.rejections(till, params)
-    data = [
-        OfflineRejection(
-            terminal_no=r.terminal_no,
-            offline_id=r.offline_id,
-            transaction_no=r.transaction_no,
-            receipt_no=r.receipt_no,
-            reason=Reason(code=r.code, message=r.message),
-            rejected_at=(r.updated_at or r.created_at).isoformat(),
-            first_rejected_at=r.created_at.isoformat(),
-            attempts=r.attempts,
-        )
-        for r in page.items
-    ]
     return ok(
-        data,
+        [OfflineRejection.of(r) for r in page.items],
         message="Rejected offline sales",
         operation="list_offline_rejections",
         metadata=page.metadata(till.key()),
@@ -163,22 +150,8 @@ async def list_offline_discrepancies(
 ) -> ApiResponse[list[OfflineDiscrepancy]]:
     till = Till(tenant_id, store_code, terminal_no)
     page = await offline.discrepancies(till, params)
-    data = [
-        OfflineDiscrepancy(
-            terminal_no=d.terminal_no,
-            transaction_no=d.transaction_no,
-            offline_id=d.offline_id,
-            line_no=d.line_no,
-            item_code=d.item_code,
-            sold_price=d.sold_price,
-            master_price=d.master_price,
-            at=d.at,
-            recorded_at=d.created_at.isoformat(),
-        )
-        for d in page.items
-    ]
     return ok(
-        data,
+        [OfflineDiscrepancy.of(d) for d in page.items],
         message="Offline price discrepancies",
         operation="list_offline_discrepancies",
         metadata=page.metadata(till.key()),

@@ -14,6 +14,7 @@ from kugelpos.common.schemas import INT32_MAX, INT64_MAX, ApiModel
 
 from ..carts.schemas import Code, InNumber, Number
 from ..pricing.money import ZERO
+from .documents import OfflineDiscrepancyDocument, OfflineRejectionDocument
 
 OfflineId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
@@ -162,6 +163,19 @@ class OfflineRejection(ApiModel):
     first_rejected_at: str
     attempts: int
 
+    @classmethod
+    def of(cls, r: OfflineRejectionDocument) -> OfflineRejection:
+        return cls(
+            terminal_no=r.terminal_no,
+            offline_id=r.offline_id,
+            transaction_no=r.transaction_no,
+            receipt_no=r.receipt_no,
+            reason=Reason(code=r.code, message=r.message),
+            rejected_at=(r.updated_at or r.created_at).isoformat(),
+            first_rejected_at=r.created_at.isoformat(),
+            attempts=r.attempts,
+        )
+
 
 class OfflineDiscrepancy(ApiModel):
     terminal_no: int
@@ -173,3 +187,17 @@ class OfflineDiscrepancy(ApiModel):
     master_price: Number | None
     at: str
     recorded_at: str
+
+    @classmethod
+    def of(cls, d: OfflineDiscrepancyDocument) -> OfflineDiscrepancy:
+        return cls(
+            terminal_no=d.terminal_no,
+            transaction_no=d.transaction_no,
+            offline_id=d.offline_id,
+            line_no=d.line_no,
+            item_code=d.item_code,
+            sold_price=d.sold_price,
+            master_price=d.master_price,
+            at=d.at,
+            recorded_at=d.created_at.isoformat(),
+        )

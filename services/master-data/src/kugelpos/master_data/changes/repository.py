@@ -8,10 +8,9 @@ is still to come (what lets a till resume from the last seq it saw).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -66,19 +65,6 @@ class ChangeLogRepository(Repository):  # type: ignore[type-arg]
         )
         return [ChangeEntry.model_validate(raw) for raw in await cursor.to_list()]
 
-    async def latest_until(
-        self, kind: LogKind, keys: list[str], at: datetime, store_code: str | None = None
-    ) -> dict[str, ChangeEntry]:
-        """Per key, its last entry at or before `at` (one query for all keys)."""
-        filter_: dict[str, Any] = {"kind": kind.value, "key": {"$in": keys}, "at": {"$lte": at}}
-        if store_code is not None:
-            filter_["store_code"] = store_code
-        cursor = self.collection.find(filter_, {"_id": False}).sort("seq", DESCENDING)
-        found: dict[str, ChangeEntry] = {}
-        for raw in await cursor.to_list():
-            found.setdefault(raw["key"], ChangeEntry.model_validate(raw))
-        return found
-
     async def histories(
         self, kind: LogKind, keys: list[str], store_code: str | None = None
     ) -> dict[str, list[ChangeEntry]]:
@@ -91,22 +77,6 @@ class ChangeLogRepository(Repository):  # type: ignore[type-arg]
         for raw in await cursor.to_list():
             found.setdefault(raw["key"], []).append(ChangeEntry.model_validate(raw))
         return found
-
-    async def created_after(
-        self, kind: LogKind, keys: list[str], at: datetime, store_code: str | None = None
-    ) -> set[str]:
-        """The keys whose first entry after `at` created the record: it did not exist then
-        (a key whose first later entry is an update or a delete existed before the log)."""
-        filter_: dict[str, Any] = {"kind": kind.value, "key": {"$in": keys}, "at": {"$gt": at}}
-        if store_code is not None:
-            filter_["store_code"] = store_code
-        cursor = self.collection.find(filter_, {"key": True, "created": True, "_id": False}).sort(
-            "seq", ASCENDING
-        )
-        first: dict[str, bool] = {}
-        for raw in await cursor.to_list():
-            first.setdefault(raw["key"], bool(raw.get("created")))
-        return {key for key, created in first.items() if created}
 
     async def logged_taxes(self) -> list[dict[str, Any]] | None:
         raw = await self.counter.find_one({"_id": TAXES_ID})
