@@ -18,7 +18,15 @@ from pymongo import AsyncMongoClient
 from kugelpos.cart.domain.models import Cart, LineItem, Payment
 from kugelpos.cart.pricing.engine import PricingContext, recalculate
 from kugelpos.common.auth.tokens import TokenCodec
-from kugelpos.devstack.pos import Register, Shop, open_shop
+from kugelpos.devstack.pos import (
+    CARD_PAYMENT,
+    DEFAULT_ITEMS,
+    DEFAULT_PAYMENTS,
+    GIFT_CARD_ITEM,
+    Register,
+    Shop,
+    open_shop,
+)
 from kugelpos.devstack.stack import Stack
 from kugelpos.testkit.testing import assert_error, assert_ok
 
@@ -26,6 +34,8 @@ SERVICES = ("account", "terminal", "master-data", "cart", "report", "journal", "
 # The shop's items (devstack pos): code -> (price, tax code).
 ITEMS = {"4901": (1000, "01"), "4902": (298, "12"), "4904": (550, "02"), "4905": (120, "11")}
 OPENING_STOCK = 1000
+GIFT_LOAD = 5000  # a gift card sold loaded with 5,000
+PRICES = {**ITEMS, GIFT_CARD_ITEM.code: (GIFT_LOAD, GIFT_CARD_ITEM.tax_code)}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +46,14 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="module")
 async def shop(stack: Stack, client: httpx.AsyncClient) -> Shop:
-    return await open_shop(client, {n: stack.url(n) for n in SERVICES}, terminals=2)
+    # It sells gift cards too: the offline intake must refuse them.
+    return await open_shop(
+        client,
+        {n: stack.url(n) for n in SERVICES},
+        terminals=2,
+        items=(*DEFAULT_ITEMS, GIFT_CARD_ITEM),
+        payments=(*DEFAULT_PAYMENTS, CARD_PAYMENT),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +91,8 @@ def priced(*entries: tuple[str, int], change: int = 0, price: dict[str, int] | N
             line_no=i,
             item_code=code,
             item_name=code,
-            tax_code=ITEMS[code][1],
-            unit_price=D((price or {}).get(code, ITEMS[code][0])),
+            tax_code=PRICES[code][1],
+            unit_price=D((price or {}).get(code, PRICES[code][0])),
             quantity=qty,
         )
         for i, (code, qty) in enumerate(entries, start=1)
@@ -448,6 +465,39 @@ async def test_inconsistent_or_misnumbered_sales_are_rejected_with_reasons(
     assert "r-tampered" not in {x["offlineId"] for x in rows}
     session_rows = [x for x in rows if x["offlineId"] == "r-session"]
     assert len(session_rows) == 1 and session_rows[0]["attempts"] == 2
+
+
+async def test_gift_cards_are_refused_offline(offline, client, shop):
+    """Paying with a card places a hold on its balance and selling one loads it; neither can be
+    done offline, so such a sale is rejected with 401113 and nothing is written for it (else
+    the card would be spent with no hold behind it, or sold and never loaded)."""
+    session = await offline.session()
+    block = await offline.block(5)
+    t0, r0 = block["transactionNoFrom"], block["receiptNoFrom"]
+    paid_by_card = offline.sale(priced(("4901", 1)), "card-pay", t0, r0, session)
+    paid_by_card["payments"][0].update(paymentCode=CARD_PAYMENT["paymentCode"])
+    # The master data says GIFT loads a card, whatever the till says of the line.
+    card_sold = offline.sale(priced(("4902", 1), ("GIFT", 1)), "card-sold", t0 + 1, r0 + 1, session)
+    assert not any(line["isStoredValue"] for line in card_sold["lineItems"])
+    # And a line the till itself marks as a card load is refused too.
+    marked = offline.sale(priced(("4905", 1)), "card-marked", t0 + 2, r0 + 2, session)
+    marked["lineItems"][0]["isStoredValue"] = True
+    plain = offline.sale(priced(("4905", 2)), "card-none", t0 + 3, r0 + 3, session)
+    results = await offline.results([paid_by_card, card_sold, marked, plain])
+    got = {r["offlineId"]: (r["status"], (r.get("reason") or {}).get("code")) for r in results}
+    assert got == {
+        "card-pay": ("rejected", "401113"),
+        "card-sold": ("rejected", "401113"),
+        "card-marked": ("rejected", "401113"),
+        "card-none": ("accepted", None),
+    }
+    for no in (t0, t0 + 1, t0 + 2):
+        assert_error(await offline.transaction(no), 404)
+    r = await client.get(f"{offline.upload_url}/rejections", headers=shop.admin)
+    listed = {x["offlineId"]: x["reason"]["code"] for x in assert_ok(r)["data"]}
+    assert {k: listed.get(k) for k in ("card-pay", "card-sold", "card-marked")} == dict.fromkeys(
+        ("card-pay", "card-sold", "card-marked"), "401113"
+    )
 
 
 async def test_over_500_is_a_400_and_writes_nothing(offline, client, shop):

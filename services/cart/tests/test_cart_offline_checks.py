@@ -177,6 +177,28 @@ def test_numbers_block_and_session_checks():
     assert caught.value.code == checks.UNKNOWN_SESSION
 
 
+def test_a_card_payment_or_card_load_is_refused(b):
+    cart = priced([line(1, 100, 1), line(2, 200, 1)])
+    sale = OfflineSale.model_validate(
+        b.offline_sale(cart, offline_id="o", transaction_no=1, receipt_no=1)
+    )
+    checks.check_no_card(sale, {"21"}, set())
+    by_card = sale.model_copy(
+        update={"payments": [sale.payments[0].model_copy(update={"payment_code": "21"})]}
+    )
+    marked = sale.model_copy(
+        update={"line_items": [sale.line_items[0].model_copy(update={"is_stored_value": True})]}
+    )
+    cancelled = sale.model_copy(
+        update={"line_items": [sale.line_items[0].model_copy(update={"is_cancelled": True})]}
+    )
+    for refused, card_items in ((by_card, set()), (sale, {"I2"}), (marked, set())):
+        with pytest.raises(checks.Rejection) as caught:
+            checks.check_no_card(refused, {"21"}, card_items)
+        assert caught.value.code == checks.STORED_VALUE == "401113"
+    checks.check_no_card(cancelled, {"21"}, {"I1"})  # a cancelled card line sold nothing
+
+
 def test_price_differences_never_reject(b):
     cart = priced([line(1, 100, 1), line(2, 200, 1)])
     sale = OfflineSale.model_validate(

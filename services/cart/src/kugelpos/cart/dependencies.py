@@ -93,7 +93,7 @@ async def get_offline_numbers(
 async def get_offline_intake(
     wiring: CartWiringDep, transactions: TransactionServiceDep
 ) -> OfflineIntake:
-    return OfflineIntake(*_offline_parts(wiring, transactions))
+    return OfflineIntake(*_offline_parts(wiring, transactions), card_codes=wiring.card_codes)
 
 
 type OfflineNumbersDep = Annotated[OfflineNumbers, Depends(get_offline_numbers)]

@@ -84,6 +84,7 @@ class ItemPrice:
 
     price: Decimal
     tax_code: str
+    is_stored_value: bool = False  # a gift card / store-credit item
 
 
 PRICE_LOOKUPS_PER_REQUEST = 1000  # master-data's limit per prices-at/lookups request
@@ -255,6 +256,7 @@ class MasterDataClient:
                     ItemPrice(
                         price=_decimal(result.get("price")),
                         tax_code=str(result.get("taxCode") or ""),
+                        is_stored_value=bool(result.get("isStoredValue")),
                     )
                     if known
                     else None

@@ -48,6 +48,7 @@ NUMBER_OUTSIDE_BLOCK = CartErrorCode.OFFLINE_NUMBER_OUTSIDE_BLOCK
 NUMBER_USED = CartErrorCode.OFFLINE_NUMBER_USED
 UNKNOWN_SESSION = CartErrorCode.OFFLINE_UNKNOWN_SESSION
 MALFORMED = CartErrorCode.OFFLINE_MALFORMED
+STORED_VALUE = CartErrorCode.OFFLINE_STORED_VALUE
 
 
 def _n(value: Decimal) -> str:
@@ -307,6 +308,30 @@ def check_unused(
         raise Rejection(NUMBER_USED, f"transactionNo {sale.transaction_no} is used already")
     if (block.block_id, sale.receipt_no) in used_receipts:
         raise Rejection(NUMBER_USED, f"receiptNo {sale.receipt_no} is used already")
+
+
+def check_no_card(
+    sale: OfflineSale, card_codes: Collection[str], card_items: Collection[str]
+) -> None:
+    """Gift cards and store credit live on the server: paying with one places a hold on its
+    balance, selling one loads it. Neither can be done offline, so a sale that did either
+    would be recorded with no card behind it (a card spent twice, a card sold but never
+    loaded). `card_codes`: the payment codes that draw on a card; `card_items`: the items
+    that were card loads at the sale's time."""
+    for p in sale.payments:
+        if p.payment_code in card_codes:
+            raise Rejection(
+                STORED_VALUE,
+                f"payment {p.payment_no}: {p.payment_code} draws on a gift card or store "
+                "credit, which cannot be charged offline",
+            )
+    for line in sale.line_items:
+        if not line.is_cancelled and (line.is_stored_value or line.item_code in card_items):
+            raise Rejection(
+                STORED_VALUE,
+                f"line {line.line_no}: {line.item_code} loads a gift card or store credit, "
+                "which cannot be sold offline",
+            )
 
 
 def check_session(sale: OfflineSale, sessions: Collection[tuple[str, int]]) -> None:

@@ -55,6 +55,11 @@ class Outcome:
 
 
 class OfflineIntake(OfflineBase):
+    def __init__(self, *parts: Any, card_codes: frozenset[str]) -> None:
+        super().__init__(*parts)
+        # Payment codes that draw on a gift card or store credit: refused offline.
+        self._card_codes = card_codes
+
     # ---- intake --------------------------------------------------------------------------------
 
     async def intake(self, till: Till, items: list[Any]) -> list[Outcome]:
@@ -167,6 +172,8 @@ class OfflineIntake(OfflineBase):
             checks.check_session(sale, sessions)
             block = checks.block_of(sale, blocks)
             checks.check_unused(sale, block, used_transactions, used_receipts)
+            cards = {code for code, p in prices.items() if p is not None and p.is_stored_value}
+            checks.check_no_card(sale, self._card_codes, cards)
             tax_codes = {code: p.tax_code for code, p in prices.items() if p is not None}
             cart = checks.check_sale(sale, tax_master, tax_codes)
         except checks.Rejection as why:

@@ -70,6 +70,8 @@ class OfflineLine(ApiModel):
     discounts_allocated: list[OfflineDiscount] | None = Field(default=None, max_length=50)
     is_discount_restricted: bool = False
     is_cancelled: bool = False
+    # A gift card / store-credit load (the feed's item `isStoredValue`): refused offline.
+    is_stored_value: bool = False
 
 
 class OfflinePayment(ApiModel):

@@ -113,6 +113,7 @@ async def get_item_prices_at_times(
                 store_price=price.store_price,
                 tax_code=price.tax_code,
                 source=price.source,  # type: ignore[arg-type]
+                is_stored_value=price.is_stored_value,
             )
         )
     return ok(

@@ -69,6 +69,7 @@ class PriceLookupResult(ApiModel):
     store_price: Number | None = None
     tax_code: str | None = None
     source: Literal["log", "current"] | None = None
+    is_stored_value: bool | None = None  # a gift card / store-credit item then
 
 
 class PriceLookupsResponse(ApiModel):

@@ -68,6 +68,9 @@ class PriceAt:
     store_price: Decimal | None
     tax_code: str | None
     source: str  # "log": both halves from the change log; "current": a half predates it
+    # A gift card or store-credit item: what it sells loads a card (the offline intake
+    # refuses such a sale: a card cannot be loaded offline).
+    is_stored_value: bool = False
 
 
 class SyncService:
@@ -250,6 +253,7 @@ class SyncService:
                     store_price=store_price,
                     tax_code=item.get("tax_code"),
                     source="log" if item_logged and price_logged else "current",
+                    is_stored_value=bool(item.get("is_stored_value")),
                 )
             )
         return found
