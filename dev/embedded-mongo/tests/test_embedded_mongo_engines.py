@@ -556,6 +556,34 @@ async def test_a_long_in_list_on_an_indexed_field_is_answered(tmp_path):
         assert sorted(row["q"] for row in few) == [3, 4]
 
 
+async def test_a_long_in_list_of_numbers_is_answered_as_mongodb_does(tmp_path):
+    # The offline intake once read 500 transaction numbers with one `$in`: past SQLite's
+    # expression depth in mongoeco's plan (two terms a value). With no array stored on the
+    # field it is one plain IN, with MongoDB's numeric equality: an integer equals the double
+    # of the same value; a string, a boolean or a null never equals a number.
+    async with Served(engine_for("sqlite", str(tmp_path / "nin.sqlite3"))) as served:
+        coll = served.client.db_in.numbers
+        await coll.create_index([("t", 1), ("n", 1)])
+        await coll.insert_many([{"t": "T", "n": n, "k": n} for n in range(3, 1_200)])
+        odd = [
+            {"t": "T", "n": 2.0, "k": 2},
+            {"t": "T", "n": 1.5, "k": 1.5},
+            {"t": "T", "n": "1", "k": "s"},
+            {"t": "T", "n": True, "k": "b"},
+            {"t": "T", "n": None, "k": "z"},
+            {"t": "T", "k": "missing"},
+        ]
+        await coll.insert_many(odd)
+        wanted = [*range(1, 2_400, 3), 1.5, 2, 2_000_000]  # 803 numbers
+        rows = await coll.find({"t": "T", "n": {"$in": wanted}}).to_list()
+        assert sorted(row["k"] for row in rows) == sorted([*range(4, 1_200, 3), 1.5, 2])
+        assert await coll.count_documents({"n": {"$in": [float(v) for v in wanted]}}) == len(rows)
+        # Once an array is stored there, an element matches too (mongoeco's own plan).
+        await coll.insert_one({"t": "T", "n": [7_000, 1_000], "k": "array"})
+        found = await coll.find({"n": {"$in": [1_000, 7_000]}}).to_list()
+        assert sorted(str(row["k"]) for row in found) == ["1000", "array"]
+
+
 async def test_a_compound_key_finds_its_document_without_reading_the_others(monkeypatch):
     # A count's lines are upserted by (tenant, count, item, zone); mongoeco's memory plan
     # uses single-field indexes only, so each upsert matched every stored line: a 1,000-line

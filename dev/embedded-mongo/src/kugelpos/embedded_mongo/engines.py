@@ -500,6 +500,27 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
                     f"AND json_extract(document, {path}) IN ({marks}))",
                     list(values),
                 )
+            if (
+                len(values) > _LONGEST_MULTIKEY_IN
+                and "." not in plan.field
+                and plan.field != "_id"
+                and all(_is_number(v) and v == v for v in values)  # v == v: not NaN
+                and not self._field_is_top_level_array_in_collection(db_name, coll_name, plan.field)
+            ):
+                # Numbers: mongoeco's plan is, per value, its scalar equality (an integer or a
+                # double of that value: MongoDB's 2 equals 2.0) OR the same inside an array;
+                # with no array stored on the field the second never holds, and the first for
+                # every value is one IN. Only where mongoeco itself answers by SQL: where it
+                # declines a numeric filter, its translation raises NotImplementedError here and
+                # its Python matcher answers, as before.
+                super()._translate_query_plan_with_multikey(db_name, coll_name, plan)
+                path = _path_literal(plan.field)
+                marks = ", ".join("?" * len(values))
+                return (
+                    f"(json_type(document, {path}) IN ('integer', 'real') "
+                    f"AND json_extract(document, {path}) IN ({marks}))",
+                    list(values),
+                )
         return super()._translate_query_plan_with_multikey(db_name, coll_name, plan)
 
     # -- collection features ------------------------------------------------------------------
