@@ -65,7 +65,7 @@ import functools
 import hashlib
 import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mongoeco.engines.sqlite as mongoeco_sqlite
@@ -493,13 +493,7 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
                 )
                 and not self._field_is_top_level_array_in_collection(db_name, coll_name, plan.field)
             ):
-                path = _path_literal(plan.field)
-                marks = ", ".join("?" * len(values))
-                return (
-                    f"(json_type(document, {path}) = 'text' "
-                    f"AND json_extract(document, {path}) IN ({marks}))",
-                    list(values),
-                )
+                return _plain_in(plan.field, values, "'text'")
             if (
                 len(values) > _LONGEST_MULTIKEY_IN
                 and "." not in plan.field
@@ -514,13 +508,7 @@ class IndexedUniqueSQLiteEngine(SQLiteEngine):
                 # declines a numeric filter, its translation raises NotImplementedError here and
                 # its Python matcher answers, as before.
                 super()._translate_query_plan_with_multikey(db_name, coll_name, plan)
-                path = _path_literal(plan.field)
-                marks = ", ".join("?" * len(values))
-                return (
-                    f"(json_type(document, {path}) IN ('integer', 'real') "
-                    f"AND json_extract(document, {path}) IN ({marks}))",
-                    list(values),
-                )
+                return _plain_in(plan.field, values, "'integer', 'real'")
         return super()._translate_query_plan_with_multikey(db_name, coll_name, plan)
 
     # -- collection features ------------------------------------------------------------------
@@ -976,6 +964,17 @@ def _path_literal(field: str) -> str:
 def _tag_path(field: str) -> str:
     """The JSON path of the type mongoeco's codec tags a value of `field` with."""
     return f'{json_path_for_field(field)}."{DocumentCodec._MARKER}".{DocumentCodec._TYPE}'
+
+
+def _plain_in(field: str, values: Sequence[Any], json_types: str) -> tuple[str, list[Any]]:
+    """`field` (top-level, no array stored) is one of `values`, all of the JSON `json_types`."""
+    path = _path_literal(field)
+    marks = ", ".join("?" * len(values))
+    return (
+        f"(json_type(document, {path}) IN ({json_types}) "
+        f"AND json_extract(document, {path}) IN ({marks}))",
+        list(values),
+    )
 
 
 def _is_number(value: Any) -> bool:
