@@ -67,6 +67,14 @@ class MasterDataSettings(CommonSettings):
     pin_delay_seconds: float = Field(default=5.0, gt=0)
     pin_max_delay_seconds: float = Field(default=300.0, gt=0)
 
+    # The change log (the store's data feed): entries older than the retention that a later
+    # entry of the same record replaced are deleted once a day (0: keep every entry).
+    change_log_retention_days: int = Field(default=90, ge=0)
+    compaction_scheduler_enabled: bool = True
+    compaction_run_hour: int = Field(default=4, ge=0, le=23)
+    compaction_poll_seconds: float = Field(default=300.0, gt=0)
+    compaction_lease_seconds: int = Field(default=600, ge=1)
+
     @model_validator(mode="after")
     def _check_taxes(self) -> MasterDataSettings:
         _unique_codes(self.tax_master, "TAX_MASTER")

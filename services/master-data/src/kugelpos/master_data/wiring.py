@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from kugelpos.common.events.changes import ChangeAnnouncer
+from kugelpos.common.observability.health import HealthCheck
 from kugelpos.common.wiring import RemoteTerminalsWiring
 
 from .cache import MasterCache
+from .changes.compaction import ChangeLogCompaction
 from .changes.log import ChangeLog
 from .config import MasterDataSettings
 from .events import MasterDataEvents
@@ -22,6 +24,8 @@ class MasterDataWiring(RemoteTerminalsWiring[MasterDataSettings]):
         )
         # Every write's log entry (the store's data feed, issue 27).
         self.changes = ChangeLog(self.infra.mongo, settings)
+        # ... compacted once a day past its retention (a leased run per tenant).
+        self.compaction = ChangeLogCompaction(self.infra.mongo, settings)
         self.events = MasterDataEvents(self.cache)
         self.subscriptions = self.events.subscriptions
         self.pin_limiter = self.infra.limiter(
@@ -31,3 +35,14 @@ class MasterDataWiring(RemoteTerminalsWiring[MasterDataSettings]):
             base_delay_seconds=settings.pin_delay_seconds,
             max_delay_seconds=settings.pin_max_delay_seconds,
         )
+
+    def health_checks(self) -> dict[str, HealthCheck]:
+        return {**super().health_checks(), **self.compaction.health_checks()}
+
+    async def start(self) -> None:
+        await super().start()
+        await self.compaction.start()
+
+    async def stop(self) -> None:
+        await self.compaction.stop()
+        await super().stop()

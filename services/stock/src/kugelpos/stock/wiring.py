@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from kugelpos.common.clients.services import ServiceCaller
-from kugelpos.common.observability.health import HealthCheck
+from kugelpos.common.observability.health import (
+    DAPR_STATESTORE_CHECK,
+    HealthCheck,
+    state_store_check,
+)
 from kugelpos.common.wiring import ConsumerWiring
 
 from .alerts.hub import AlertHub
@@ -26,7 +30,7 @@ class StockWiring(ConsumerWiring[StockSettings]):
         )
         self.events = StockEvents(self.alerts)
         self.consumer = self.events.consumer
-        self.scheduler = SnapshotScheduler(settings)
+        self.scheduler = SnapshotScheduler(self.infra.mongo, settings)
         # Back-office requests check their items with master-data (stock has no item master).
         self.items = ItemMaster(
             ServiceCaller(self.infra.http, self.infra.auth.codec, service="stock"),
@@ -34,11 +38,13 @@ class StockWiring(ConsumerWiring[StockSettings]):
         )
 
     def health_checks(self) -> dict[str, HealthCheck]:
-        return self.scheduler.health_checks(self.infra)
+        # The state store named as v1 monitors read it: here the alerts' cooldown store.
+        dapr_statestore = state_store_check(self.infra.dapr, self.settings.alert_state_store)
+        return {**self.scheduler.health_checks(), DAPR_STATESTORE_CHECK: dapr_statestore}
 
     async def start(self) -> None:
         await super().start()
-        await self.scheduler.start(self.infra)
+        await self.scheduler.start()
 
     async def stop(self) -> None:
-        await self.scheduler.stop(self.infra)
+        await self.scheduler.stop()

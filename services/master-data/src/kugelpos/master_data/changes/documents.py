@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from kugelpos.common.jobs import JobRun
+
 
 class LogKind(StrEnum):
     """What a log entry is about. `store_item` is a store's price of an item; the feed shows it
@@ -44,3 +46,10 @@ class ChangeEntry(BaseModel):
     # The change brought the record into being (a create): before it there was none, which
     # `prices-at` needs to tell "did not exist then" from "predates the log".
     created: bool = False
+
+
+class CompactionRun(JobRun):
+    """One tenant's compaction of one day (commons.jobs: claimed by one replica)."""
+
+    deleted_entries: int = 0
+    before: datetime | None = None  # entries older than this were compacted

@@ -8,6 +8,7 @@ is still to come (what lets a till resume from the last seq it saw).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
@@ -17,10 +18,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from kugelpos.common.db.indexes import index
 from kugelpos.common.db.repository import Repository
+from kugelpos.common.jobs import JOB_RUN_INDEXES
 
-from .documents import ChangeEntry, LogKind
+from .documents import ChangeEntry, CompactionRun, LogKind
 
 COUNTER_COLLECTION = "master_change_counter"
+COMPACTION_RUNS = "master_change_log_compactions"
 SEQ_ID = "seq"
 TAXES_ID = "taxes"  # the tax table as last logged (taxes are configuration)
 
@@ -86,3 +89,37 @@ class ChangeLogRepository(Repository):  # type: ignore[type-arg]
         await self.counter.update_one(
             {"_id": TAXES_ID}, {"$set": {"entries": entries}}, upsert=True, session=session
         )
+
+    async def compact(self, before: datetime, batch: int = 1_000) -> int:
+        """Delete the entries older than `before` that a later entry of the same record
+        (kind, key, store) replaced; how many. Each record keeps its last entry before
+        `before` and every entry since, so a delta from any cursor still ends at every
+        record's state (only its intermediate states are gone, as a page already skips them)
+        and a price in force at any instant since `before` is answered as before."""
+        cursor = self.collection.find(
+            {"at": {"$lt": before}},
+            {"_id": False, "seq": True, "kind": True, "key": True, "store_code": True},
+        ).sort("seq", ASCENDING)
+        last: dict[tuple[str, str, str | None], int] = {}
+        replaced: list[int] = []
+        async for raw in cursor:
+            record = (raw["kind"], raw["key"], raw.get("store_code"))
+            earlier = last.get(record)
+            if earlier is not None:
+                replaced.append(earlier)
+            last[record] = int(raw["seq"])
+        deleted = 0
+        for start in range(0, len(replaced), batch):
+            result = await self.collection.delete_many(
+                {"seq": {"$in": replaced[start : start + batch]}}
+            )
+            deleted += result.deleted_count
+        return deleted
+
+
+class CompactionRunRepository(Repository[CompactionRun]):
+    """The daily compaction's runs (commons.jobs: one replica runs a tenant's day)."""
+
+    collection_name = COMPACTION_RUNS
+    document_type = CompactionRun
+    indexes = JOB_RUN_INDEXES

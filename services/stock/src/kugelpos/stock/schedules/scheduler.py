@@ -10,7 +10,6 @@ next poll of any replica takes the run over and snapshots only the stores not do
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
 from datetime import datetime, timedelta
@@ -22,12 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from kugelpos.common.clock import utcnow
 from kugelpos.common.db.mongo import Mongo
-from kugelpos.common.infrastructure import Infrastructure
-from kugelpos.common.observability.health import (
-    DAPR_STATESTORE_CHECK,
-    HealthCheck,
-    state_store_check,
-)
+from kugelpos.common.jobs import Poller
 
 from ..config import StockSettings
 from ..snapshots.repository import ensure_retention
@@ -43,58 +37,25 @@ log = structlog.get_logger(__name__)
 SCHEDULED_BY = "scheduled_system"
 
 
-class SnapshotScheduler:
-    def __init__(self, settings: StockSettings) -> None:
+class SnapshotScheduler(Poller):
+    check = "snapshot_scheduler"
+
+    def __init__(self, mongo: Mongo, settings: StockSettings) -> None:
+        super().__init__(
+            poll_seconds=settings.snapshot_scheduler_poll_seconds,
+            enabled=settings.snapshot_scheduler_enabled,
+        )
         self._settings = settings
+        self._mongo = mongo
+        # Who holds a run's lease (`snapshot_runs.owner`): tells the replicas apart.
         self.owner = f"stock-{secrets.token_hex(4)}"
-        self._task: asyncio.Task[None] | None = None
-        self._mongo: Mongo | None = None
-        self.last_poll: datetime | None = None
-        self.last_error: str | None = None
         self.runs = 0
 
-    async def start(self, infra: Infrastructure) -> None:
-        self._mongo = infra.mongo
-        if self._settings.snapshot_scheduler_enabled:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
-
-    async def stop(self, infra: Infrastructure) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    def health_checks(self, infra: Infrastructure) -> dict[str, HealthCheck]:
-        async def snapshot_scheduler() -> dict[str, Any]:
-            if self._settings.snapshot_scheduler_enabled and (
-                self._task is None or self._task.done()
-            ):
-                raise RuntimeError("scheduler not running")
-            return {
-                "enabled": self._settings.snapshot_scheduler_enabled,
-                # Who holds a run's lease (`snapshot_runs.owner`): tells the replicas apart.
-                "owner": self.owner,
-                "last_poll": self.last_poll.isoformat() if self.last_poll else None,
-                "last_error": self.last_error,
-                "runs": self.runs,
-            }
-
-        dapr_statestore = state_store_check(infra.dapr, self._settings.alert_state_store)
-        return {"snapshot_scheduler": snapshot_scheduler, DAPR_STATESTORE_CHECK: dapr_statestore}
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.poll()
-                self.last_error = None
-            except Exception as exc:  # a bad poll must not end the scheduler
-                self.last_error = type(exc).__name__
-                log.warning("snapshot_scheduler_poll_failed", error=type(exc).__name__)
-            await asyncio.sleep(self._settings.snapshot_scheduler_poll_seconds)
+    def details(self) -> dict[str, Any]:
+        return {"owner": self.owner, "runs": self.runs}
 
     @property
     def mongo(self) -> Mongo:
-        assert self._mongo is not None
         return self._mongo
 
     async def tenants(self) -> list[str]:

@@ -3,9 +3,8 @@ kind expires, its balance written off as breakage (None: never)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from kugelpos.common.db.documents import Document
+from kugelpos.common.jobs import JobRun
 
 
 class CardSettings(Document):
@@ -14,14 +13,8 @@ class CardSettings(Document):
     credit_expiry_days: int | None = None
 
 
-class ExpiryRun(Document):
+class ExpiryRun(JobRun):
     """One tenant's expiry of one day (commons.jobs: claimed by one replica with a lease)."""
 
-    job_key: str
-    tenant_id: str
-    due_at: datetime
-    owner: str
-    lease_until: datetime
-    status: str = "running"
     expired_cards: int = 0
     breakage: int = 0
