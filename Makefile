@@ -34,9 +34,14 @@ format:
 # MongoDB (a replica set: transactions) instead of starting its own wire servers, each in
 # databases of its own (docs/operations.md, "Tests against a MongoDB of your own"). make puts
 # a variable given on its command line into the recipe's environment, where the tests read it.
+# Two pytest workers, each with a session stack of its own: most of a stack test's time is
+# spent waiting on processes, so two cores run two workers well (TEST_WORKERS=0: one process).
+# A test file stays on one worker (its module fixtures, shops and private stacks, are made once).
+TEST_WORKERS ?= 2
+
 test: lint
 	@if [ -n "$$MONGODB_URI" ]; then echo "tests against the MongoDB of MONGODB_URI"; fi
-	$(VENV_PY) -m pytest -q
+	$(VENV_PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The tests that start no process of the local stack (pure ones: domain rules, parsers, the
 # registry, the generated files), in under a minute. The plugin marks every test that uses a

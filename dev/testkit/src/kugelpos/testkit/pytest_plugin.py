@@ -13,7 +13,8 @@ Session fixtures:
 Every test that uses one of these fixtures is marked `needs_stack`; `make test-fast` runs the
 others alone (`-m 'not needs_stack'`).
 
-Options: `--devstack-dir DIR` (or KUGELPOS_DEVSTACK_DIR) keeps logs and pids in DIR;
+Options: `--devstack-dir DIR` (or KUGELPOS_DEVSTACK_DIR) keeps logs and pids in DIR (a
+directory per pytest-xdist worker below it: `make test` runs two);
 `--devstack-log-lines N` sets how many lines of each log a failing stack test shows.
 
 MONGODB_URI (`make test MONGODB_URI=...`): every stack uses that MongoDB (a replica set)
@@ -212,7 +213,11 @@ def devstack_sessions(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[_SessionStacks]:
     chosen = request.config.getoption("--devstack-dir")
-    base_dir = Path(chosen).resolve() if chosen else tmp_path_factory.mktemp("devstack")
+    # Under pytest-xdist (`make test`) each worker has stacks of its own: its own directory.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base_dir = (
+        (Path(chosen).resolve() / (worker or "")) if chosen else tmp_path_factory.mktemp("devstack")
+    )
     holder = _SessionStacks(base_dir)
     request.config.stash[_HOLDER] = holder
     try:
