@@ -1,12 +1,14 @@
 """Publishing: POST /v1.0/publish/{pubsubname}/{topic}, the CloudEvent a subscriber receives,
 routing rules and raw payloads, as Dapr's pub/sub API documents them."""
 
+import asyncio
 import base64
 import json
 import time
 import uuid
 from types import SimpleNamespace
 
+import httpx
 import pytest
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -75,6 +77,31 @@ def test_publish_returns_204_and_appends_to_the_topic_stream(env, streams):
     assert response.content == b""
     entry = streams.entry_id(env.topics.orders, key)
     assert entry
+
+
+def test_a_burst_of_publishes_waits_for_connections_and_loses_none(env, streams):
+    """More publishes at once than the sidecar has Redis connections for (a relay catching up,
+    120 journal events from one test): each waits its turn, none is refused."""
+    keys = [uuid.uuid4().hex for _ in range(300)]
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(
+            base_url=env.sidecar.url,
+            headers=env.sidecar.http.headers,
+            timeout=60,
+            limits=httpx.Limits(max_connections=300),
+        ) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post(f"/v1.0/publish/pubsub/{env.topics.orders}", json={"key": k})
+                    for k in keys
+                )
+            )
+        return [a.status_code for a in answers]
+
+    assert asyncio.run(burst()) == [204] * len(keys)
+    for key in keys[:: len(keys) // 10]:
+        env.alpha.wait_deliveries(key, 1, timeout=30)
 
 
 def test_unknown_pubsub_is_404_err_pubsub_not_found(env):

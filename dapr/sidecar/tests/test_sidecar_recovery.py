@@ -94,3 +94,39 @@ def test_a_restarted_app_with_new_subscriptions_is_picked_up(make_stack, unique,
     sidecar.publish(second, {"key": key})
     alpha.wait_deliveries(key, 1)
     streams.wait_acked(second, "alpha", key)
+
+
+def test_what_was_published_before_the_app_was_known_is_delivered(make_stack, unique, streams):
+    """An app's group starts at the stream's beginning, as daprd's: messages published before
+    its sidecar first found the app (a subscriber deployed after its publisher, or slower to
+    start) are delivered, not skipped. A replica's own broadcast group starts at the end: a
+    replica started now gets the live fan-out, not the topic's old notices."""
+    orders, notices = unique("orders"), unique("notices")
+    stack = make_stack()
+    alpha = stack.app(
+        "alpha",
+        [
+            *orders_subscription(orders),
+            {"pubsubname": "pubsub-broadcast", "topic": notices, "route": "/notices"},
+        ],
+    )
+    sidecar = stack.start_sidecar()  # alpha is not listening yet: no group exists
+    early = [uuid.uuid4().hex for _ in range(3)]
+    for key in early:
+        assert sidecar.publish(orders, {"key": key}).status_code == 204
+    old_notice = uuid.uuid4().hex
+    assert (
+        sidecar.publish(notices, {"key": old_notice}, pubsub="pubsub-broadcast").status_code == 204
+    )
+    alpha.start()
+    sidecar.wait_subscribed([("alpha", orders), ("alpha", notices)])
+    for key in early:
+        alpha.wait_deliveries(key, 1, timeout=15)
+        streams.wait_acked(orders, "alpha", key)
+    live_notice = uuid.uuid4().hex
+    assert (
+        sidecar.publish(notices, {"key": live_notice}, pubsub="pubsub-broadcast").status_code == 204
+    )
+    alpha.wait_deliveries(live_notice, 1, timeout=15)
+    # The old notice lies before the live one in the stream: had it been read, it would be here.
+    assert alpha.deliveries(old_notice) == []

@@ -126,9 +126,17 @@ class TopicConsumer:
         return self.settings.sidecar_id
 
     async def ensure_group(self) -> None:
-        """Creates the group at the stream's end (`$`), as daprd does; kept if it exists."""
+        """Creates the group (kept if it exists). An app's shared group starts at the stream's
+        beginning (`0`), as daprd's redis component does: what was published before the
+        subscriber's first sidecar came up (a cart selling before the journal was first
+        deployed, or faster than this sidecar found the app's subscriptions) is delivered, not
+        skipped. A per-instance broadcast group starts at the end (`$`): it serves its replica's
+        live fan-out (cache invalidations, stock alerts to its sockets), and a replica started
+        now has nothing to catch up on; replaying the topic's history to it would resend old
+        alerts."""
+        start = "$" if self.per_instance else "0"
         try:
-            await self.redis.xgroup_create(self.stream, self.group, id="$", mkstream=True)
+            await self.redis.xgroup_create(self.stream, self.group, id=start, mkstream=True)
             log.info(
                 "consumer_group_created",
                 app_id=self.app.app_id,
