@@ -154,6 +154,12 @@ async def test_alert_socket(stack: Stack, client: httpx.AsyncClient, tenant: Ten
             )
         )
         await put(client, tenant, store, "M", 1)
+        # R's reorder alert, published when its point was set before this socket connected,
+        # may still be on its way through the broadcast topic on a busy machine: it may come
+        # first (and only it), never anything else.
         alert = json.loads((await _frames(socket, 1))[0])
+        if alert["item_code"] == "R":
+            assert alert["alert_type"] == "reorder_point"
+            alert = json.loads((await _frames(socket, 1))[0])
         assert alert["alert_type"] == "minimum_stock" and alert["item_code"] == "M"
         assert alert["current_quantity"] == 1 and alert["minimum_quantity"] == 3
