@@ -3,7 +3,7 @@
 that dies mid-run loses it when the lease expires, and the next poll of any replica takes the
 run over. `DailyJob` is such a job run once a day per tenant: stored value's card expiry,
 master-data's change-log compaction (stock's snapshot scheduler keeps its own runs, which also
-record the stores done)."""
+record the stores done). `Poller` is the loop every background job of a replica runs on."""
 
 from __future__ import annotations
 
