@@ -163,3 +163,39 @@ async def test_alert_socket(stack: Stack, client: httpx.AsyncClient, tenant: Ten
             alert = json.loads((await _frames(socket, 1))[0])
         assert alert["alert_type"] == "minimum_stock" and alert["item_code"] == "M"
         assert alert["current_quantity"] == 1 and alert["minimum_quantity"] == 3
+
+
+async def test_an_alert_older_than_its_cooldown_is_not_shown(
+    stack: Stack, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """A replica started later gets the broadcast topic's retained history (daprd's groups
+    start at the stream's beginning, and so do the local sidecar's); an alert older than the
+    cooldown is taken and not shown, a fresh one is."""
+    store = new_store()
+    ws = stack.url("stock").replace("http", "ws") + f"/api/v1/ws/{tenant.tenant_id}/{store}"
+    now = datetime.now(UTC)
+
+    def frame(item: str, at: datetime) -> dict:
+        return {
+            "type": "stock_alert",
+            "alert_type": "minimum_stock",
+            "tenant_id": tenant.tenant_id,
+            "store_code": store,
+            "item_code": item,
+            "current_quantity": 1,
+            "minimum_quantity": 3,
+            "reorder_quantity": 0,
+            "timestamp": at.isoformat(),
+        }
+
+    url = f"{stack.sidecar_url}/v1.0/publish/pubsub-broadcast/stock_alerts"
+    headers = stack.dapr_headers(stack.publisher_of("stock_alerts", "pubsub-broadcast"))
+    async with websockets.connect(f"{ws}?token={tenant.token}") as socket:
+        (hello,) = [json.loads(f) for f in await _frames(socket, 1)]
+        assert hello["type"] == "connection"  # a new store: no alert in force
+        for item, at in (("OLD", now - timedelta(hours=2)), ("NEW", now)):
+            r = await client.post(url, json=frame(item, at), headers=headers)
+            assert r.status_code == 204, r.text
+        # Published in this order on one stream: had the old one been shown, it came first.
+        (shown,) = [json.loads(f) for f in await _frames(socket, 1)]
+        assert shown["item_code"] == "NEW"

@@ -9,11 +9,13 @@ the store. Best effort and at most once, as in v1: a store without listeners cos
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
 from kugelpos.common.clients.dapr import DaprClientHelper
+from kugelpos.common.clock import utcnow
 from kugelpos.common.errors import AppError, ConflictError
 from kugelpos.common.events.changes import BROADCAST_PUBSUB
 
@@ -79,16 +81,35 @@ class AlertService:
             log.warning("alert_not_broadcast", error=exc.message)
             await self.hub.send(message["tenant_id"], message["store_code"], message)
 
-    async def on_broadcast(self, message: Any) -> bool:
-        """An alert from any replica (this one included): hand it to the local sockets."""
+    async def on_broadcast(self, message: Any, now: datetime | None = None) -> bool:
+        """An alert from any replica (this one included): hand it to the local sockets,
+        unless it is older than the cooldown. A replica started later gets the broadcast
+        topic's retained history (daprd starts its group at the stream's beginning), and a
+        clerk must not see yesterday's alerts pop up: a socket gets the alerts in force when it
+        connects, and a still-low item alerts again once its cooldown is over."""
         if not isinstance(message, dict) or message.get("type") != "stock_alert":
             return False
         tenant_id, store_code = message.get("tenant_id"), message.get("store_code")
         if not (isinstance(tenant_id, str) and isinstance(store_code, str)):
             return False
+        sent_at = _instant(message.get("timestamp"))
+        if sent_at is not None and sent_at < (now or utcnow()) - timedelta(seconds=self._cooldown):
+            log.info("stale_alert_skipped", item_code=message.get("item_code"), at=sent_at)
+            return True  # taken: nothing to redeliver
         await self.hub.send(tenant_id, store_code, message)
         return True
 
     async def drain(self) -> None:
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+def _instant(value: Any) -> datetime | None:
+    """An alert's `timestamp` (ISO 8601, written by `messages.alert`); None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
