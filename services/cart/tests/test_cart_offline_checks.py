@@ -20,16 +20,17 @@ from kugelpos.cart.offline.documents import OfflineBlockDocument
 from kugelpos.cart.offline.numbers import gaps
 from kugelpos.cart.offline.schemas import OfflineSale
 from kugelpos.cart.pricing.engine import PricingContext, recalculate
+from kugelpos.cart.pricing.money import RoundMethod
 from kugelpos.cart.transactions.tranlog import receipt_number
 
 MASTER = tax_master_by_code(DEFAULT_TAX_MASTER)
 TAX_CODES = sorted(MASTER)
 
 
-def priced(lines, discounts=(), cash_over: int = 0) -> Cart:
+def priced(lines, discounts=(), cash_over: int = 0, method: RoundMethod | None = None) -> Cart:
+    ctx = PricingContext() if method is None else PricingContext(discount_round_method=method)
     cart = recalculate(
-        Cart(cart_id="p", line_items=tuple(lines), subtotal_discounts=tuple(discounts)),
-        PricingContext(),
+        Cart(cart_id="p", line_items=tuple(lines), subtotal_discounts=tuple(discounts)), ctx
     )
     total = cart.total_amount_with_tax
     pay = Payment(
@@ -40,7 +41,7 @@ def priced(lines, discounts=(), cash_over: int = 0) -> Cart:
         deposit_amount=total + cash_over,
         change_amount=D(cash_over),
     )
-    return recalculate(cart.model_copy(update={"payments": (pay,)}), PricingContext())
+    return recalculate(cart.model_copy(update={"payments": (pay,)}), ctx)
 
 
 def check(sale: dict) -> Cart:
@@ -121,6 +122,39 @@ def test_each_broken_figure_has_its_code(b):
     assert changed(lambda s: s["payments"][0].update(paymentAmount=2089)) == checks.PAYMENT
     assert changed(lambda s: s.update(changeAmount=81)) == checks.PAYMENT
     assert changed(lambda s: s.update(depositAmount=2169)) == checks.PAYMENT
+
+
+@pytest.mark.parametrize("method", list(RoundMethod))
+def test_a_percentage_discount_is_its_percentage_under_any_rounding_rule(b, method):
+    # 2 x 105 at 15 % a unit: 15.75, so 15 (Floor) or 16 (Round, Ceil) a unit, 30 or 32; then
+    # 10 % off a subtotal of 1,180 or 1,178: 118 or 117.8 -> 117 or 118.
+    cart = priced([line(1, 105, 2, "00", [pct(15)]), line(2, 1000, 1, "00")], [pct(10)], 0, method)
+    sale = b.offline_sale(cart, offline_id="o-pct", transaction_no=1, receipt_no=1)
+    per_unit = {RoundMethod.FLOOR: 15}.get(method, 16)
+    assert sale["lineItems"][0]["discounts"][0]["discountAmount"] == 2 * per_unit
+    check(sale)
+
+
+def test_a_discount_that_is_not_its_percentage_is_rejected(b):
+    # The totals add up (the till took 50 and 500 off), but the sale says 15 % and 10 %.
+    cart = priced([line(1, 105, 2, "00", [amt(50)]), line(2, 1000, 1, "00")], [amt(500)])
+    sale = b.offline_sale(cart, offline_id="o-pct2", transaction_no=1, receipt_no=1)
+    check(sale)
+    on_line = copy.deepcopy(sale)
+    on_line["lineItems"][0]["discounts"][0].update(
+        discountType="DiscountPercentage", discountValue=15
+    )
+    assert rejected(on_line) == checks.LINE_AMOUNT
+    on_subtotal = copy.deepcopy(sale)
+    on_subtotal["subtotalDiscounts"][0].update(discountType="DiscountPercentage", discountValue=10)
+    assert rejected(on_subtotal) == checks.SUBTOTAL_DISCOUNT
+    # 500 of a discountable 1,160 is 43.1034... %: said so, it passes (rounded up); 43 % would
+    # be 498.8, 498 or 499, not 500.
+    said = copy.deepcopy(on_subtotal)
+    said["subtotalDiscounts"][0].update(discountValue=43)
+    assert rejected(said) == checks.SUBTOTAL_DISCOUNT
+    said["subtotalDiscounts"][0].update(discountValue=43.1034)
+    check(said)
 
 
 def test_a_line_without_tax_code_takes_the_items(b):

@@ -1,11 +1,14 @@
 """Is an offline sale internally consistent? Pure checks, in the style of `pricing`: the
 sale's own figures against the cart's own arithmetic, exactly (no tolerance).
 
-1. each line: `amount = unit price * quantity - its line discounts` (a discount's amount is
-   taken as the till computed it: the sale happened; only the arithmetic must hold);
-2. subtotal discounts: allocated over the discountable lines, each discount's shares summing
-   to it, no line given more than its amount (the shares the sale sends, or, when it sends
-   none, the cart's own largest-remainder allocation);
+1. each line: `amount = unit price * quantity - its line discounts`, and a percentage
+   discount's amount is its percentage, per unit as the cart computes it
+   (`pricing.lines.percentage_discount_amount`) rounded down or up (the discount rounding rule
+   is the cart's setting, which the feed does not carry: either is taken);
+2. subtotal discounts: a percentage one is its percentage of the discountable amount, rounded
+   down or up (capped by what is left, as the cart caps it); allocated over the discountable
+   lines, each discount's shares summing to it, no line given more than its amount (the shares
+   the sale sends, or, when it sends none, the cart's own largest-remainder allocation);
 3. taxes: the cart's own tax engine (`pricing.tax.compute_taxes`) over those lines with the
    tenant's tax master must give exactly the sale's taxes (code, type, target, quantity, tax);
 4. totals: `pricing.totals.compute_totals` must give the sale's total with tax (and `totalAmount`,
@@ -25,7 +28,8 @@ from decimal import Decimal
 from ..domain.masters import TaxMaster
 from ..domain.models import Cart, Discount, DiscountType, LineItem, Payment, Person, Tax
 from ..errors import CartErrorCode
-from ..pricing.money import ZERO, normalize
+from ..pricing.lines import HUNDRED
+from ..pricing.money import ZERO, RoundMethod, normalize, round_money
 from ..pricing.subtotal_discounts import allocate, is_discountable
 from ..pricing.tax import compute_taxes
 from ..pricing.totals import compute_payment_totals, compute_totals
@@ -82,6 +86,9 @@ def _lines(sale: OfflineSale, tax_codes: Mapping[str, str]) -> list[LineItem]:
                     f"line {line.line_no}: amount {_n(line.amount)} is not "
                     f"{_n(line.unit_price)} x {line.quantity} - {_n(discounts)} = {_n(expected)}",
                 )
+            _line_percentages(
+                line.line_no, line.unit_price * line.quantity, line.quantity, line.discounts
+            )
             if line.amount < 0:
                 raise Rejection(LINE_AMOUNT, f"line {line.line_no}: amount below zero")
         lines.append(
@@ -106,6 +113,53 @@ def _lines(sale: OfflineSale, tax_codes: Mapping[str, str]) -> list[LineItem]:
     return lines
 
 
+def _rounded(exact: Decimal) -> tuple[Decimal, Decimal]:
+    """`exact` rounded down and up: what the cart's discount rounding rule (Round, Floor or
+    Ceil, its own setting) can make of it."""
+    return round_money(exact, RoundMethod.FLOOR), round_money(exact, RoundMethod.CEIL)
+
+
+def _line_percentages(
+    line_no: int, gross: Decimal, quantity: int, discounts: Sequence[OfflineDiscount]
+) -> None:
+    """Each percentage discount of a line, as `pricing.lines.compute_line` makes it: per unit,
+    of what the earlier percentages left, times the quantity."""
+    taken = ZERO
+    for d in discounts:
+        if d.discount_type != DiscountType.PERCENTAGE.value:
+            continue
+        target = (gross - taken) / quantity
+        allowed = {
+            min(max(per_unit, ZERO), target) * quantity
+            for per_unit in _rounded(target * d.discount_value / HUNDRED)
+        }
+        if not ZERO <= d.discount_value <= HUNDRED or d.discount_amount not in allowed:
+            raise Rejection(
+                LINE_AMOUNT,
+                f"line {line_no}: a {_n(d.discount_value)} % discount of "
+                f"{_n(d.discount_amount)}, the percentage gives "
+                f"{' or '.join(_n(a) for a in sorted(allowed))}",
+            )
+        taken += d.discount_amount
+
+
+def _subtotal_percentages(subtotal: Sequence[Discount], base: Decimal) -> None:
+    """Each percentage subtotal discount, as `pricing.subtotal_discounts` makes it: of the whole
+    discountable amount (they do not compound), capped by what the earlier ones left."""
+    remaining = base
+    for d in subtotal:
+        if d.discount_type is DiscountType.PERCENTAGE:
+            allowed = {min(r, remaining) for r in _rounded(base * d.discount_value / HUNDRED)}
+            if not ZERO <= d.discount_value <= HUNDRED or d.discount_amount not in allowed:
+                raise Rejection(
+                    SUBTOTAL_DISCOUNT,
+                    f"a {_n(d.discount_value)} % subtotal discount of {_n(d.discount_amount)}, "
+                    f"the percentage of {_n(base)} gives "
+                    f"{' or '.join(_n(a) for a in sorted(allowed))}",
+                )
+        remaining -= d.discount_amount
+
+
 def _allocated(sale: OfflineSale, lines: list[LineItem]) -> tuple[list[LineItem], list[Discount]]:
     """Lines with their subtotal-discount shares, checked (step 2)."""
     subtotal = [_discount(d) for d in sale.subtotal_discounts]
@@ -126,6 +180,7 @@ def _allocated(sale: OfflineSale, lines: list[LineItem]) -> tuple[list[LineItem]
             SUBTOTAL_DISCOUNT,
             f"subtotal discounts {_n(wanted)} exceed the discountable amount {_n(base)}",
         )
+    _subtotal_percentages(subtotal, base)
     if shares_sent:
         shares = _sent_shares(subtotal, lines, sent)
     else:
