@@ -2,8 +2,9 @@
 (unique `job_key`: the job, the tenant and the due time) runs it, holding a lease; a replica
 that dies mid-run loses it when the lease expires, and the next poll of any replica takes the
 run over. `DailyJob` is such a job run once a day per tenant: stored value's card expiry,
-master-data's change-log compaction (stock's snapshot scheduler keeps its own runs, which also
-record the stores done). `Poller` is the loop every background job of a replica runs on."""
+master-data's change-log compaction (stock's snapshot scheduler claims its runs the same way,
+on its own cron schedule, and records on each run the stores done). `Poller` is the loop
+every background job of a replica runs on."""
 
 from __future__ import annotations
 

@@ -28,9 +28,9 @@ from decimal import Decimal
 from ..domain.masters import TaxMaster
 from ..domain.models import Cart, Discount, DiscountType, LineItem, Payment, Person, Tax
 from ..errors import CartErrorCode
-from ..pricing.lines import HUNDRED
-from ..pricing.money import ZERO, RoundMethod, normalize, round_money
-from ..pricing.subtotal_discounts import allocate, is_discountable
+from ..pricing.lines import HUNDRED, percentage_discount_amount
+from ..pricing.money import ZERO, RoundMethod, normalize
+from ..pricing.subtotal_discounts import allocate, is_discountable, requested_amount
 from ..pricing.tax import compute_taxes
 from ..pricing.totals import compute_payment_totals, compute_totals
 from .documents import OfflineBlockDocument
@@ -113,10 +113,9 @@ def _lines(sale: OfflineSale, tax_codes: Mapping[str, str]) -> list[LineItem]:
     return lines
 
 
-def _rounded(exact: Decimal) -> tuple[Decimal, Decimal]:
-    """`exact` rounded down and up: what the cart's discount rounding rule (Round, Floor or
-    Ceil, its own setting) can make of it."""
-    return round_money(exact, RoundMethod.FLOOR), round_money(exact, RoundMethod.CEIL)
+# The discount rounding rule is the cart's own setting (Round, Floor or Ceil), which the feed
+# does not carry: a percentage rounded down or up is taken.
+_EITHER_WAY = (RoundMethod.FLOOR, RoundMethod.CEIL)
 
 
 def _line_percentages(
@@ -130,8 +129,8 @@ def _line_percentages(
             continue
         target = (gross - taken) / quantity
         allowed = {
-            min(max(per_unit, ZERO), target) * quantity
-            for per_unit in _rounded(target * d.discount_value / HUNDRED)
+            percentage_discount_amount(target, quantity, d.discount_value, method)
+            for method in _EITHER_WAY
         }
         if not ZERO <= d.discount_value <= HUNDRED or d.discount_amount not in allowed:
             raise Rejection(
@@ -149,7 +148,7 @@ def _subtotal_percentages(subtotal: Sequence[Discount], base: Decimal) -> None:
     remaining = base
     for d in subtotal:
         if d.discount_type is DiscountType.PERCENTAGE:
-            allowed = {min(r, remaining) for r in _rounded(base * d.discount_value / HUNDRED)}
+            allowed = {min(requested_amount(d, base, m), remaining) for m in _EITHER_WAY}
             if not ZERO <= d.discount_value <= HUNDRED or d.discount_amount not in allowed:
                 raise Rejection(
                     SUBTOTAL_DISCOUNT,

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from kugelpos.common.db.documents import Document
+from kugelpos.common.jobs import JobRun
 
 
 class ScheduleDocument(Document):
@@ -22,15 +23,9 @@ class ScheduleDocument(Document):
     last_executed_at: datetime | None = None
 
 
-class SnapshotRun(Document):
-    """One due time of one tenant's job: whoever inserts it runs it (unique `job_key`); a
-    runner that died is replaced once its lease has expired."""
+class SnapshotRun(JobRun):
+    """One due time of one tenant's job (commons.jobs: whoever inserts it runs it; a runner
+    that died is replaced once its lease has expired), and the stores it has done."""
 
-    job_key: str
-    tenant_id: str
-    due_at: datetime
-    owner: str
-    lease_until: datetime
-    status: str = "running"  # running | done
     done_stores: list[str] = Field(default_factory=list)
     failed_stores: list[str] = Field(default_factory=list)

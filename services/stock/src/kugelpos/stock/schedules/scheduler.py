@@ -3,25 +3,25 @@
 Each poll, for every tenant database (`db_stock_*`): the tenant's schedule (stored, or the
 defaults), its latest due time in the app time zone (croniter), and — if that time is within
 the misfire grace, not before the schedule was last changed, and not run yet — a claim on the
-run: inserting `snapshot_runs` {job_key: snapshot_<tenant>:<due>} (unique) gives the job to
-one replica with a lease. A replica that dies mid-run loses its lease when it expires; the
-next poll of any replica takes the run over and snapshots only the stores not done yet.
+run: inserting `snapshot_runs` {job_key: snapshot_<tenant>:<due>} (unique, commons
+`claim_run`) gives the job to one replica with a lease. A replica that dies mid-run loses its
+lease when it expires; the next poll of any replica takes the run over and snapshots only the
+stores not done yet.
 """
 
 from __future__ import annotations
 
 import contextlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from kugelpos.common.clock import utcnow
 from kugelpos.common.db.mongo import Mongo
-from kugelpos.common.jobs import Poller
+from kugelpos.common.jobs import Poller, claim_run, finish_run
 
 from ..config import StockSettings
 from ..snapshots.repository import ensure_retention
@@ -91,18 +91,17 @@ class SnapshotScheduler(Poller):
     async def _claim(
         self, db: AsyncDatabase, tenant_id: str, due: datetime, now: datetime
     ) -> SnapshotRun | None:
-        runs = SnapshotRunRepository(db, actor=self.owner)
         await SnapshotRunRepository.ensure_indexes(db)
-        job_key = f"snapshot_{tenant_id}:{due.isoformat()}"
-        until = now + timedelta(seconds=self._settings.snapshot_lease_seconds)
-        run = SnapshotRun(
-            job_key=job_key, tenant_id=tenant_id, due_at=due, owner=self.owner, lease_until=until
+        raw = await claim_run(
+            SnapshotRunRepository(db).collection,
+            f"snapshot_{tenant_id}:{due.isoformat()}",
+            tenant_id=tenant_id,
+            due_at=due,
+            owner=self.owner,
+            now=now,
+            lease_seconds=self._settings.snapshot_lease_seconds,
         )
-        try:
-            await runs.collection.insert_one(run.to_mongo())
-            return run
-        except DuplicateKeyError:
-            return await runs.take_over(job_key, self.owner, now, until)
+        return None if raw is None else SnapshotRun.model_validate(raw)
 
     async def _run(
         self, tenant_id: str, schedule: ScheduleDocument, due: datetime, now: datetime
@@ -138,10 +137,7 @@ class SnapshotScheduler(Poller):
                     error=type(exc).__name__,
                 )
         finished = utcnow()
-        await runs.collection.update_one(
-            {"job_key": run.job_key},
-            {"$set": {"status": "done", "failed_stores": failed, "updated_at": finished}},
-        )
+        await finish_run(runs.collection, run.job_key, finished, failed_stores=failed)
         await ScheduleRepository(db).collection.update_one(
             {"tenant_id": tenant_id}, {"$set": {"last_executed_at": finished}}
         )
