@@ -48,7 +48,7 @@ def _money(value: Any) -> float | None:
     return None if amount is None else float(amount)
 
 
-def _instant(value: Any) -> str | None:
+def instant(value: Any) -> str | None:
     if not isinstance(value, datetime):
         return None if value is None else str(value)
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -154,8 +154,8 @@ def _promotion(raw: Raw, _store: str) -> Raw:
         "promotionType": raw.get("promotion_type"),
         "name": raw.get("name"),
         "description": raw.get("description"),
-        "startDatetime": _instant(raw.get("start_datetime")),
-        "endDatetime": _instant(raw.get("end_datetime")),
+        "startDatetime": instant(raw.get("start_datetime")),
+        "endDatetime": instant(raw.get("end_datetime")),
         "isActive": bool(raw.get("is_active")),
         "detail": None
         if detail is None

@@ -12,6 +12,7 @@ from kugelpos.common.envelope import ApiResponse, ok
 
 from ..dependencies import PriceReader, StoreFeedReader, SyncServiceDep
 from .cursor import decode
+from .feed import instant
 from .schemas import (
     FeedChange,
     PriceAtResponse,
@@ -66,19 +67,9 @@ async def get_item_prices_at(
     prices, unknown = await sync.prices_at(tenant_id, store_code, body.item_codes, at)
     return ok(
         PricesAtResponse(
-            at=at.isoformat().replace("+00:00", "Z"),
+            at=instant(at),
             store_code=store_code,
-            prices=[
-                PriceAtResponse(
-                    item_code=p.item_code,
-                    price=p.price,
-                    unit_price=p.unit_price,
-                    store_price=p.store_price,
-                    tax_code=p.tax_code,
-                    source=p.source,  # type: ignore[arg-type]
-                )
-                for p in prices
-            ],
+            prices=[PriceAtResponse.of(p) for p in prices],
             unknown=unknown,
         ),
         message="Prices retrieved successfully",
@@ -97,25 +88,10 @@ async def get_item_prices_at_times(
     """Prices in force at several instants in one read (up to 1,000 item/instant pairs)."""
     asked = [(lookup.item_code, lookup.at.astimezone(UTC)) for lookup in body.lookups]
     found = await sync.prices_at_times(tenant_id, store_code, asked)
-    results = []
-    for (code, at), price in zip(asked, found, strict=True):
-        when = at.isoformat().replace("+00:00", "Z")
-        if price is None:
-            results.append(PriceLookupResult(item_code=code, at=when, known=False))
-            continue
-        results.append(
-            PriceLookupResult(
-                item_code=code,
-                at=when,
-                known=True,
-                price=price.price,
-                unit_price=price.unit_price,
-                store_price=price.store_price,
-                tax_code=price.tax_code,
-                source=price.source,  # type: ignore[arg-type]
-                is_stored_value=price.is_stored_value,
-            )
-        )
+    results = [
+        PriceLookupResult.of(code, at, price)
+        for (code, at), price in zip(asked, found, strict=True)
+    ]
     return ok(
         PriceLookupsResponse(store_code=store_code, results=results),
         message="Prices retrieved successfully",

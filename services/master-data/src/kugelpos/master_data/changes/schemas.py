@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
@@ -9,6 +10,8 @@ from pydantic import AwareDatetime, Field
 from kugelpos.common.schemas import ApiModel
 
 from ..schemas import Code, Number
+from .feed import instant
+from .service import PriceAt
 
 MAX_PRICE_CODES = 1000
 
@@ -41,6 +44,20 @@ class PriceAtResponse(ApiModel):
     tax_code: str | None = None
     source: Literal["log", "current"]
 
+    @classmethod
+    def of(cls, p: PriceAt) -> PriceAtResponse:
+        return cls(item_code=p.item_code, **_price_fields(p))
+
+
+def _price_fields(p: PriceAt) -> dict[str, Any]:
+    return {
+        "price": p.price,
+        "unit_price": p.unit_price,
+        "store_price": p.store_price,
+        "tax_code": p.tax_code,
+        "source": p.source,
+    }
+
 
 class PricesAtResponse(ApiModel):
     at: str
@@ -70,6 +87,18 @@ class PriceLookupResult(ApiModel):
     tax_code: str | None = None
     source: Literal["log", "current"] | None = None
     is_stored_value: bool | None = None  # a gift card / store-credit item then
+
+    @classmethod
+    def of(cls, item_code: str, at: datetime, p: PriceAt | None) -> PriceLookupResult:
+        if p is None:
+            return cls(item_code=item_code, at=instant(at), known=False)
+        return cls(
+            item_code=item_code,
+            at=instant(at),
+            known=True,
+            is_stored_value=p.is_stored_value,
+            **_price_fields(p),
+        )
 
 
 class PriceLookupsResponse(ApiModel):
