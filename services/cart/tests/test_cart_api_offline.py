@@ -85,7 +85,13 @@ def clerk_of(stack: Stack, shop: Shop) -> dict[str, str]:
 # ---- building offline sales with the cart's own pricing ----------------------------------------
 
 
-def priced(*entries: tuple[str, int], change: int = 0, price: dict[str, int] | None = None) -> Cart:
+def priced(
+    *entries: tuple[str, int],
+    change: int = 0,
+    price: dict[str, int] | None = None,
+    cancelled: frozenset[int] = frozenset(),
+) -> Cart:
+    """`cancelled`: the line numbers the clerk cancelled before the sale was paid."""
     lines = tuple(
         LineItem(
             line_no=i,
@@ -94,6 +100,7 @@ def priced(*entries: tuple[str, int], change: int = 0, price: dict[str, int] | N
             tax_code=PRICES[code][1],
             unit_price=D((price or {}).get(code, PRICES[code][0])),
             quantity=qty,
+            is_cancelled=i in cancelled,
         )
         for i, (code, qty) in enumerate(entries, start=1)
     )
@@ -383,6 +390,69 @@ async def test_consistent_sales_are_taken_once_and_seen_once_downstream(
     assert gross(await flash()) == want
     assert len(await journal()) == 3
     assert await quantities() == expected_stock
+
+
+async def test_a_cancelled_line_and_a_zero_price_pass_every_consumer(offline, shop, client):
+    """An offline sale with a line the clerk cancelled and an item given away at 0 is taken
+    like any sale: the journal holds it, the report counts it once, stock moves for the
+    zero-priced item and not for the cancelled one."""
+    admin = shop.admin
+    base = f"/api/v1/tenants/{shop.tenant_id}/stores/{shop.store_code}"
+    stock = shop.url("stock", f"{base}/stock")
+
+    async def quantities() -> dict[str, float]:
+        rows = {}
+        for code in ("4902", "4904", "4905"):
+            r = await client.get(f"{stock}/{code}", headers=admin)
+            rows[code] = assert_ok(r)["data"]["currentQuantity"] if r.status_code == 200 else 0
+        return rows
+
+    reports = shop.url("report", f"{base}/terminals/{offline.till.terminal_no}/reports")
+    session = await offline.session()
+
+    async def gross() -> tuple[int, float]:
+        r = await client.get(
+            reports,
+            headers=admin,
+            params={"report_scope": "flash", "report_type": "sales", "business_date": session[0]},
+        )
+        f = assert_ok(r)["data"]
+        return f["salesGross"]["count"], f["salesGross"]["amount"]
+
+    before_stock, before_gross = await quantities(), await gross()
+    block = await offline.block(1)
+    cart = priced(
+        ("4902", 1), ("4904", 2), ("4905", 3), price={"4905": 0}, cancelled=frozenset({2})
+    )
+    assert cart.line_items[1].is_cancelled and cart.line_items[2].amount == 0
+    sale = offline.sale(
+        cart, "cancel-zero", block["transactionNoFrom"], block["receiptNoFrom"], session
+    )
+    assert [r["status"] for r in await offline.results([sale])] == ["accepted"]
+
+    want_stock = {
+        "4902": before_stock["4902"] - 1,
+        "4904": before_stock["4904"],  # cancelled: nothing moves
+        "4905": before_stock["4905"] - 3,  # given away: it left the shelf
+    }
+    assert await eventually(quantities, lambda q: q == want_stock) == want_stock
+    want_gross = (before_gross[0] + 1, before_gross[1] + float(cart.total_amount_with_tax))
+    assert await eventually(gross, lambda g: g[0] >= want_gross[0]) == want_gross
+
+    async def entries() -> list[dict]:
+        r = await client.get(
+            shop.url("journal", f"{base}/journals"),
+            headers=admin,
+            params={"limit": 1000, "terminals": offline.till.terminal_no},
+        )
+        return [
+            e
+            for e in assert_ok(r)["data"]
+            if e["terminalNo"] == offline.till.terminal_no
+            and e["transactionNo"] == block["transactionNoFrom"]
+        ]
+
+    assert len(await eventually(entries, lambda e: len(e) >= 1)) == 1
 
 
 async def till_online_sales(offline: Offline) -> tuple[int, float]:
