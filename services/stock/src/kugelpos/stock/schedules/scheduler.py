@@ -54,20 +54,13 @@ class SnapshotScheduler(Poller):
     def details(self) -> dict[str, Any]:
         return {"owner": self.owner, "runs": self.runs}
 
-    @property
-    def mongo(self) -> Mongo:
-        return self._mongo
-
-    async def tenants(self) -> list[str]:
-        return await self.mongo.tenant_ids()
-
     async def poll(self, now: datetime | None = None) -> int:
         """One look at every tenant; returns how many jobs this replica ran."""
         now = now or utcnow()
         self.last_poll = now
         ran = 0
-        schedules = ScheduleService(self.mongo, self._settings)
-        for tenant_id in await self.tenants():
+        schedules = ScheduleService(self._mongo, self._settings)
+        for tenant_id in await self._mongo.tenant_ids():
             schedule = await schedules.effective(tenant_id)
             due = self._due(schedule, now)
             if due is not None and await self._run(tenant_id, schedule, due, now):
@@ -106,7 +99,7 @@ class SnapshotScheduler(Poller):
     async def _run(
         self, tenant_id: str, schedule: ScheduleDocument, due: datetime, now: datetime
     ) -> bool:
-        db = self.mongo.tenant_db(tenant_id)
+        db = self._mongo.tenant_db(tenant_id)
         run = await self._claim(db, tenant_id, due, now)
         if run is None:
             return False  # another replica has it (or had it)
@@ -114,7 +107,7 @@ class SnapshotScheduler(Poller):
         if ALL_STORES in schedule.target_stores:
             stores = await StockRepository(db).store_codes(tenant_id)
         snapshots = SnapshotService(
-            self.mongo,
+            self._mongo,
             timezone=self._settings.timezone,
             max_items=self._settings.snapshot_max_items,
         )
